@@ -1,0 +1,361 @@
+/* myna/module.h — the module API: what a Myna module sees of the server.
+ *
+ * A module is a shared object exporting one `const struct myna_module_desc
+ * myna_module_desc` (use MYNA_MODULE_DEFINE). The server loads it once per virtual host that
+ * enables it and calls load(m); everything registered through `m` (IQ handlers, hooks,
+ * events, features, timers, sub-domains, slots) is removed automatically when the module
+ * is unloaded. There are no unregister calls.
+ *
+ * Threading: every function here must be called from the event loop thread (the thread
+ * that runs the module's callbacks). Stanzas passed to handlers are borrowed: valid until
+ * the handler returns; copy (myna_xml_copy) anything kept longer.
+ * Implemented in server/module.c and server/modapi.c.
+ */
+#ifndef MYNA_MODULE_H
+#define MYNA_MODULE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "myna/jid.h"
+#include "myna/store.h"
+#include "myna/xml.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped on any incompatible change; a module built for another version is refused. */
+#define MYNA_ABI_VERSION 1
+
+struct myna_module;  /* one loaded instance of a module on one host */
+struct myna_session; /* one client (c2s) session, bound to a full JID */
+
+/* ---- Options (typed, validated when the module loads) ---- */
+
+enum myna_opt_type {
+    MYNA_OPT_END = 0, /* terminates an option table */
+    MYNA_OPT_BOOL,
+    MYNA_OPT_INT,
+    MYNA_OPT_STRING,
+};
+
+struct myna_option {
+    const char *name;        /* key in the module's config section */
+    enum myna_opt_type type;
+    const char *def;         /* default, as text ("true", "10", "hello"); NULL = none */
+    long long min, max;      /* bounds for MYNA_OPT_INT (both 0 = unbounded) */
+    const char *doc;         /* one line for the generated documentation */
+};
+
+/* ---- The descriptor ---- */
+
+struct myna_module_desc {
+    unsigned abi;                   /* MYNA_ABI_VERSION */
+    const char *name;               /* "ping": config name, and log subsystem */
+    const char *description;        /* one line */
+    const char *const *depends;     /* NULL-terminated module names, or NULL */
+    const struct myna_option *options; /* table ending with MYNA_OPT_END, or NULL */
+    /* Called once per host. Return 0, or negative to refuse loading (logged). */
+    int (*load)(struct myna_module *m);
+    /* Optional: called before the automatic cleanup on unload. */
+    void (*unload)(struct myna_module *m);
+};
+
+#define MYNA_MODULE_DEFINE(...)                                                             \
+    __attribute__((visibility("default"))) const struct myna_module_desc myna_module_desc = \
+        {.abi = MYNA_ABI_VERSION, __VA_ARGS__}
+
+/* ---- The module handle ---- */
+
+const char *myna_module_host(const struct myna_module *m);  /* "example.org" */
+const char *myna_module_name(const struct myna_module *m);
+/* A pointer the module may use for its own state (set in load, freed in unload). */
+void *myna_module_data(const struct myna_module *m);
+void myna_module_set_data(struct myna_module *m, void *data);
+
+/* Options of this module on this host (validated against desc->options at load). */
+bool myna_opt_bool(const struct myna_module *m, const char *name);
+long long myna_opt_int(const struct myna_module *m, const char *name);
+const char *myna_opt_string(const struct myna_module *m, const char *name); /* or NULL */
+
+/* ---- Logging and metrics ---- */
+
+enum myna_log_level { MYNA_LOG_ERROR, MYNA_LOG_WARN, MYNA_LOG_INFO, MYNA_LOG_DEBUG };
+void myna_log(const struct myna_module *m, enum myna_log_level lvl, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Adds `delta` to the counter `name` (created at first use); shown by `mynactl stats`. */
+void myna_metric_add(struct myna_module *m, const char *name, long long delta);
+
+/* ---- Stanzas in flight ---- */
+
+enum myna_stanza_kind { MYNA_MESSAGE, MYNA_PRESENCE, MYNA_IQ };
+
+/* A stanza being routed. The element and JIDs live in the stanza's arena. */
+struct myna_stanza {
+    struct myna_xml *xml;        /* the stanza element (jabber:client namespace) */
+    enum myna_stanza_kind kind;
+    const char *type;            /* type attribute, or the default ("normal", "available"...) */
+    const char *id;              /* id attribute or NULL */
+    struct myna_jid from;        /* always set by the server (stamped for local senders) */
+    struct myna_jid to;          /* to attribute; the sender's bare JID/host if absent */
+    bool has_to;                 /* the stanza carried a to attribute */
+    struct myna_session *origin; /* the local session that sent it, or NULL */
+    struct myna_arena *arena;
+};
+
+/* ---- Stanza errors (RFC 6120 §8.3.3) ---- */
+
+enum myna_error {
+    MYNA_ERR_BAD_REQUEST,
+    MYNA_ERR_CONFLICT,
+    MYNA_ERR_FEATURE_NOT_IMPLEMENTED,
+    MYNA_ERR_FORBIDDEN,
+    MYNA_ERR_GONE,
+    MYNA_ERR_INTERNAL_SERVER_ERROR,
+    MYNA_ERR_ITEM_NOT_FOUND,
+    MYNA_ERR_JID_MALFORMED,
+    MYNA_ERR_NOT_ACCEPTABLE,
+    MYNA_ERR_NOT_ALLOWED,
+    MYNA_ERR_NOT_AUTHORIZED,
+    MYNA_ERR_POLICY_VIOLATION,
+    MYNA_ERR_RECIPIENT_UNAVAILABLE,
+    MYNA_ERR_REDIRECT,
+    MYNA_ERR_REGISTRATION_REQUIRED,
+    MYNA_ERR_REMOTE_SERVER_NOT_FOUND,
+    MYNA_ERR_REMOTE_SERVER_TIMEOUT,
+    MYNA_ERR_RESOURCE_CONSTRAINT,
+    MYNA_ERR_SERVICE_UNAVAILABLE,
+    MYNA_ERR_SUBSCRIPTION_REQUIRED,
+    MYNA_ERR_UNDEFINED_CONDITION,
+    MYNA_ERR_UNEXPECTED_REQUEST,
+    MYNA_ERR__COUNT
+};
+
+/* Condition element name ("item-not-found") and error type ("cancel", "modify", ...). */
+const char *myna_error_condition(enum myna_error e);
+const char *myna_error_type(enum myna_error e);
+
+/* Builds (does not send) an error reply to `st` in st's arena: from/to swapped, the
+ * original children kept, <error type=...><condition/><text/></error> appended.
+ * `text` may be NULL. Returns NULL when st is itself an error (never answer errors). */
+struct myna_xml *myna_error_reply(struct myna_stanza *st, enum myna_error e, const char *text);
+/* Builds and sends the error reply (no-op for type='error' and iq results). */
+void myna_reply_error(struct myna_stanza *st, enum myna_error e, const char *text);
+
+/* ---- Sending ---- */
+
+/* Routes a stanza as the server would one from `from` (which must be set, and be this
+ * host, one of its users, or a claimed sub-domain). The element is borrowed. Returns 0. */
+int myna_send(struct myna_module *m, struct myna_xml *stanza);
+/* Sends directly to one session, bypassing routing and hooks. */
+void myna_session_send(struct myna_session *s, struct myna_xml *stanza);
+
+/* ---- IQ handlers ---- */
+
+enum myna_iq_type { MYNA_IQ_GET = 1, MYNA_IQ_SET = 2 };
+
+/* Where the iq is addressed. */
+#define MYNA_IQ_TO_HOST 0x1u    /* to the host itself (or no to attribute) */
+#define MYNA_IQ_TO_USER 0x2u    /* to a local user's bare JID (answered for the user) */
+#define MYNA_IQ_NO_FEATURE 0x4u /* do not advertise the namespace in disco#info */
+
+/* Handles one iq get/set whose first child is (ns, name). The handler must answer
+ * exactly once: myna_iq_result(), myna_reply_error(), or myna_iq_defer() to answer later.
+ * If it returns without answering, the server answers internal-server-error (and logs).
+ * Return 0, or negative for a failure (answered internal-server-error if not answered). */
+typedef int (*myna_iq_fn)(struct myna_module *m, struct myna_stanza *st, void *data);
+
+int myna_iq_register(struct myna_module *m, enum myna_iq_type type, const char *ns,
+                     const char *name, unsigned flags, myna_iq_fn fn, void *data);
+
+/* Builds a result iq for `st` (from/to swapped, same id) in st's arena; add payload
+ * children to it, then myna_iq_send_result() it. */
+struct myna_xml *myna_iq_result_new(struct myna_stanza *st);
+void myna_iq_send_result(struct myna_stanza *st, struct myna_xml *result);
+/* Shortcut: answers with a result carrying a copy of `payload` (NULL = empty result). */
+void myna_iq_result(struct myna_stanza *st, const struct myna_xml *payload);
+
+/* An iq to be answered later (e.g. after a storage write is durable). */
+struct myna_pending_iq;
+/* Takes over the duty to answer; the stanza is copied. */
+struct myna_pending_iq *myna_iq_defer(struct myna_stanza *st);
+/* Each answers and frees the pending iq. */
+void myna_pending_result(struct myna_pending_iq *p, const struct myna_xml *payload);
+void myna_pending_error(struct myna_pending_iq *p, enum myna_error e, const char *text);
+
+/* Server-originated iq: sends `iq` (its id is set if missing) and calls fn with the
+ * response (type result or error), or with NULL after timeout_ms. */
+typedef void (*myna_iq_response_fn)(struct myna_module *m, struct myna_stanza *response,
+                                    void *data);
+int myna_iq_request(struct myna_module *m, struct myna_xml *iq, unsigned timeout_ms,
+                    myna_iq_response_fn fn, void *data);
+
+/* ---- Hooks: points a stanza passes on its way ---- */
+
+enum myna_hook {
+    /* A stanza from a local session, after `from` is stamped, before routing. */
+    MYNA_HOOK_MESSAGE_OUT,
+    MYNA_HOOK_PRESENCE_OUT,
+    MYNA_HOOK_IQ_OUT,
+    /* A stanza addressed to a local user (bare or full JID), before delivery. */
+    MYNA_HOOK_MESSAGE_IN,
+    MYNA_HOOK_PRESENCE_IN,
+    MYNA_HOOK_IQ_IN,
+    /* A message to a local user with no available resource to take it (after
+     * MESSAGE_IN). If no handler takes it, the sender gets service-unavailable
+     * (type chat/normal) or it is dropped (groupchat/headline/error). */
+    MYNA_HOOK_MESSAGE_OFFLINE,
+    /* A stanza for a JID of the host or a claimed sub-domain that nothing else handled
+     * (not an iq get/set with a registered handler). */
+    MYNA_HOOK_HOST_STANZA,
+    /* Just before a stanza is written to one session (after the routing choice).
+     * `st->origin` is the sender; use myna_hook_target() for the receiving session. */
+    MYNA_HOOK_DELIVER,
+    MYNA_HOOK__COUNT
+};
+
+enum myna_verdict {
+    MYNA_PASS = 0,    /* continue with the next handler and the default action */
+    MYNA_HANDLED = 1, /* stop: the stanza was dealt with (or dropped) here */
+};
+
+/* Higher priority runs first. Built-in priorities: blocking 100, privacy-like filters
+ * 90, carbons 50, archive 40, offline 0 (MESSAGE_OFFLINE). */
+typedef enum myna_verdict (*myna_hook_fn)(struct myna_module *m, struct myna_stanza *st,
+                                          void *data);
+int myna_hook_add(struct myna_module *m, enum myna_hook point, int priority, myna_hook_fn fn,
+                  void *data);
+/* In a MYNA_HOOK_DELIVER handler: the session the stanza is being delivered to. */
+struct myna_session *myna_hook_target(const struct myna_stanza *st);
+
+/* ---- Lifecycle events ---- */
+
+enum myna_event_type {
+    MYNA_EVENT_SESSION_BOUND,     /* session got its full JID (resource bound) */
+    MYNA_EVENT_SESSION_AVAILABLE, /* session sent initial presence */
+    MYNA_EVENT_SESSION_CLOSED,    /* session ended (any cause); session still readable */
+    MYNA_EVENT_USER_CREATED,
+    MYNA_EVENT_USER_DELETED,      /* delete the user's data in your stores */
+    MYNA_EVENT_ROSTER_CHANGED,    /* `item` is the changed roster <item/> */
+    MYNA_EVENT__COUNT
+};
+
+struct myna_event {
+    enum myna_event_type type;
+    const struct myna_jid *user;   /* the user concerned (bare or full JID) */
+    struct myna_session *session;  /* for SESSION_* events */
+    const struct myna_xml *item;   /* for ROSTER_CHANGED */
+};
+
+typedef void (*myna_event_fn)(struct myna_module *m, const struct myna_event *ev, void *data);
+int myna_event_subscribe(struct myna_module *m, enum myna_event_type type, myna_event_fn fn,
+                         void *data);
+/* Emits an event to every subscriber on this host (e.g. the roster module emits
+ * ROSTER_CHANGED). */
+void myna_event_emit(struct myna_module *m, const struct myna_event *ev);
+
+/* ---- Service discovery (XEP-0030) ---- */
+
+/* Features of the host (or of a claimed sub-domain, see myna_subdomain_claim). Namespaces
+ * of IQ handlers registered for MYNA_IQ_TO_HOST are added automatically. */
+int myna_disco_feature(struct myna_module *m, const char *var);
+int myna_disco_identity(struct myna_module *m, const char *category, const char *type,
+                        const char *name);
+/* A feature on local users' bare JIDs (disco#info to user@host, e.g. PEP). */
+int myna_disco_user_feature(struct myna_module *m, const char *var);
+/* Adds an item to the host's disco#items (e.g. "conference.example.org"). */
+int myna_disco_item(struct myna_module *m, const char *jid, const char *name);
+/* Builds the disco#info <query/> (identities, features; `node` NULL) or disco#items
+ * <query/> of this host (user NULL) or of a local user's bare JID, from everything the
+ * modules registered, in arena `a`. Used by the disco module. */
+struct myna_xml *myna_disco_info_build(struct myna_module *m, const struct myna_jid *user,
+                                       struct myna_arena *a);
+struct myna_xml *myna_disco_items_build(struct myna_module *m, const struct myna_jid *user,
+                                        struct myna_arena *a);
+
+/* ---- Stream features ---- */
+
+/* Adds a child to <stream:features/> on c2s streams after authentication, built by fn
+ * into `features` (e.g. <sub xmlns='urn:xmpp:features:pre-approval'/>). */
+typedef void (*myna_features_fn)(struct myna_module *m, struct myna_session *s,
+                                 struct myna_xml *features, void *data);
+int myna_stream_feature(struct myna_module *m, myna_features_fn fn, void *data);
+/* Handles a top-level non-stanza element (nonza) on authenticated c2s streams, e.g.
+ * XEP-0198 <enable/>, XEP-0352 <active/>. Return MYNA_HANDLED if taken. */
+typedef enum myna_verdict (*myna_nonza_fn)(struct myna_module *m, struct myna_session *s,
+                                           struct myna_xml *el, void *data);
+int myna_nonza_register(struct myna_module *m, const char *ns, myna_nonza_fn fn, void *data);
+
+/* ---- Sub-domains ---- */
+
+/* Claims `sub` (e.g. "conference.example.org"): every stanza to it or its JIDs goes to
+ * fn. The sub-domain is served while the module is loaded. */
+typedef void (*myna_domain_fn)(struct myna_module *m, struct myna_stanza *st, void *data);
+int myna_subdomain_claim(struct myna_module *m, const char *sub, myna_domain_fn fn,
+                         void *data);
+
+/* ---- Sessions ---- */
+
+const struct myna_jid *myna_session_jid(const struct myna_session *s); /* full JID */
+/* True after initial presence and until unavailable presence. */
+bool myna_session_available(const struct myna_session *s);
+int myna_session_priority(const struct myna_session *s);
+/* The last broadcast presence of the session (no to attribute), or NULL. */
+const struct myna_xml *myna_session_presence(const struct myna_session *s);
+/* Sets the session's broadcast presence (presence module; copies it). NULL = unavailable. */
+void myna_session_set_presence(struct myna_session *s, const struct myna_xml *presence);
+/* Ends a session with a stream error condition (RFC 6120 §4.9.3), e.g. "conflict". */
+void myna_session_close(struct myna_session *s, const char *condition, const char *text);
+/* A stable id for the session (not reused in the process lifetime). */
+uint64_t myna_session_id(const struct myna_session *s);
+/* Looks up a session by id; NULL if it has ended. Use ids, not pointers, across events. */
+struct myna_session *myna_session_by_id(struct myna_module *m, uint64_t id);
+
+/* Calls fn for each bound session of local user `bare` (node@host). Returns the count. */
+typedef void (*myna_session_fn)(struct myna_session *s, void *data);
+size_t myna_user_sessions(struct myna_module *m, const struct myna_jid *bare,
+                          myna_session_fn fn, void *data);
+/* Session of a local full JID, or NULL. */
+struct myna_session *myna_session_find(struct myna_module *m, const struct myna_jid *full);
+
+/* Per-session and per-user data slots. A slot is allocated once in load(); values are
+ * freed with the destructor when the session ends / the user's last session ends / the
+ * module unloads. */
+typedef void (*myna_slot_free_fn)(void *value);
+int myna_session_slot(struct myna_module *m, myna_slot_free_fn destroy);
+void *myna_session_get(const struct myna_session *s, int slot);
+void myna_session_set(struct myna_session *s, int slot, void *value);
+int myna_user_slot(struct myna_module *m, myna_slot_free_fn destroy);
+void *myna_user_get(struct myna_module *m, const struct myna_jid *bare, int slot);
+/* Only while the user has at least one session; returns -1 otherwise. */
+int myna_user_set(struct myna_module *m, const struct myna_jid *bare, int slot, void *value);
+
+/* ---- Users ---- */
+
+bool myna_user_exists(struct myna_module *m, const char *node);
+/* True if `host` is a local virtual host (or a claimed sub-domain). */
+bool myna_is_local_host(struct myna_module *m, const char *host);
+
+/* ---- Storage ---- */
+
+/* The module's named table `name` (created on first use), shared by all hosts: prefix
+ * keys with the user's bare JID. */
+struct myna_store *myna_module_store(struct myna_module *m, const char *name);
+
+/* ---- Timers ---- */
+
+typedef void (*myna_timer_fn)(struct myna_module *m, void *data);
+/* Runs fn after ms milliseconds (monotonic clock), then every `repeat_ms` if nonzero.
+ * Returns a timer id > 0. */
+uint64_t myna_timer_add(struct myna_module *m, unsigned ms, unsigned repeat_ms,
+                        myna_timer_fn fn, void *data);
+void myna_timer_cancel(struct myna_module *m, uint64_t id);
+/* Milliseconds of the monotonic clock, and wall-clock seconds since the epoch. */
+uint64_t myna_now_ms(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

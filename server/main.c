@@ -1,0 +1,2 @@
+/* server/main.c — mynad entry point (being written). */
+int main(void) { return 1; }

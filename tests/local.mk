@@ -1,0 +1,4 @@
+# tests/: unit tests (cmocka), end-to-end tests (real clients against a real mynad), fuzz.
+include tests/unit/xml.mk
+include tests/unit/base.mk
+include tests/e2e/local.mk
