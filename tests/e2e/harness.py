@@ -1,0 +1,314 @@
+#!/usr/bin/python3
+"""tests/e2e/harness.py — runs one end-to-end test against a fresh, private XMPP server.
+
+Owns the server abstraction: Myna (the default) or Prosody (E2E_SERVER=prosody, used to prove
+the clients and assertions against a known-good server). For each test it makes a temp dir with
+a throwaway CA and a certificate for the test domain, writes the server config on free
+127.0.0.1 ports, starts the server in the foreground, creates accounts, runs the test with the
+server's facts in E2E_* environment variables, then stops the server and removes the temp dir,
+even on failure. A server that crashed, or did not exit 0 on SIGTERM, fails the test.
+
+Usage (automake LOG_COMPILER): harness.py [--builddir DIR] [--srcdir DIR] TEST [ARGS...]
+  TEST.py  -> run with this Python; TEST.e2e -> a text file naming a check program and its
+  arguments (first word = program in the build dir's tests/e2e/); else TEST is executed.
+Exit codes follow automake: 0 pass, 77 skip, 99 hard error, other = fail.
+"""
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+DOMAIN = os.environ.get("E2E_DOMAIN", "myna.test")
+IP = "127.0.0.1"
+STANZA_LIMIT = 16384
+USERS = [("alice", "alice-Secret-1"), ("bob", "bob-Secret-2"), ("carol", "carol-Secret-3")]
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def free_ports(n):
+    """Ports the kernel considers free right now (bound then released)."""
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind((IP, 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def wait_port(port, proc, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            return False
+        try:
+            socket.create_connection((IP, port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class Server:
+    """What every server kind provides to the tests."""
+    name = "?"
+    mechs = ""           # SASL mechanisms the server must offer after TLS (space separated)
+    has_direct_tls = True
+
+    def __init__(self, tmp, opts):
+        self.tmp, self.opts = tmp, opts
+        self.certdir = os.path.join(tmp, "certs")
+        self.starttls_port, self.direct_port, self.extra_port = free_ports(3)
+        self.proc = None
+        self.log_path = os.path.join(tmp, "server.log")
+        self.log = None
+
+    def env(self):
+        return {
+            "E2E_SERVER": self.name, "E2E_IP": IP, "E2E_DOMAIN": DOMAIN,
+            "E2E_STARTTLS_PORT": str(self.starttls_port),
+            "E2E_DIRECT_PORT": str(self.direct_port) if self.has_direct_tls else "",
+            "E2E_CAFILE": os.path.join(self.certdir, "ca.crt"),
+            "E2E_CERTDIR": self.certdir,
+            "E2E_USERS": " ".join("%s:%s" % u for u in USERS),
+            "E2E_STANZA_LIMIT": str(STANZA_LIMIT),
+            "E2E_MECHS": self.mechs, "E2E_TMPDIR": self.tmp,
+            "E2E_SERVER_LOG": self.log_path,
+        }
+
+    def start(self):
+        subprocess.run(["sh", os.path.join(HERE, "mkcerts.sh"), self.certdir, DOMAIN],
+                       check=True)
+        self.write_config()
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(self.command(), stdout=self.log, stderr=subprocess.STDOUT,
+                                     cwd=self.tmp, env=self.server_env())
+        if not wait_port(self.starttls_port, self.proc, 30):
+            raise RuntimeError("%s did not start listening (exit %s)"
+                               % (self.name, self.proc.poll()))
+        if self.has_direct_tls and not wait_port(self.direct_port, self.proc, 10):
+            raise RuntimeError("%s did not open the direct TLS port" % self.name)
+        for user, pw in USERS:
+            self.adduser(user, pw)
+
+    def server_env(self):
+        return dict(os.environ)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        """Returns a problem description, or None if the server stopped cleanly."""
+        if self.proc is None:
+            return None
+        problem = None
+        if self.proc.poll() is not None:
+            problem = "%s died during the test (exit status %s)" % (self.name, self.proc.returncode)
+        else:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(timeout=15)
+                if rc != 0 and self.name == "myna":
+                    problem = "mynad exited with status %d on SIGTERM (expected 0)" % rc
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                problem = "%s did not exit within 15 s of SIGTERM" % self.name
+        self.log.close()
+        if self.name == "myna" and problem is None:
+            with open(self.log_path, "rb") as f:
+                text = f.read()
+            if b"ERROR: AddressSanitizer" in text or b"runtime error:" in text \
+                    or b"ERROR: LeakSanitizer" in text:
+                problem = "sanitizer report in the mynad log"
+        return problem
+
+
+class Myna(Server):
+    name = "myna"
+    mechs = "SCRAM-SHA-1 SCRAM-SHA-256 SCRAM-SHA-1-PLUS SCRAM-SHA-256-PLUS PLAIN"
+
+    def __init__(self, tmp, opts):
+        super().__init__(tmp, opts)
+        b = opts["builddir"]
+        self.mynad = os.environ.get("MYNAD") or os.path.join(b, "mynad")
+        self.mynactl = os.environ.get("MYNACTL") or os.path.join(b, "mynactl")
+        self.moddir = os.environ.get("MYNA_MODULE_PATH") or os.path.join(b, "modules", ".libs")
+        self.conf = os.path.join(tmp, "myna.conf")
+        for prog in (self.mynad, self.mynactl):
+            if not os.access(prog, os.X_OK):
+                raise FileNotFoundError(prog)
+
+    def write_config(self):
+        c = self.certdir
+        with open(self.conf, "w") as f:
+            f.write(f"""# written by tests/e2e/harness.py
+data_dir = "{self.tmp}/data";
+log = {{ level = "debug"; syslog = false; }};
+hosts = (
+    {{ domain = "{DOMAIN}"; certificate = "{c}/{DOMAIN}.crt"; key = "{c}/{DOMAIN}.key"; }}
+);
+listen = (
+    {{ type = "c2s"; address = "{IP}"; port = {self.starttls_port}; tls = "starttls"; }},
+    {{ type = "c2s"; address = "{IP}"; port = {self.direct_port}; tls = "direct"; }}
+);
+modules = {{
+    path = "{self.moddir}";
+    enabled = [ "disco", "ping", "version", "time" ];
+}};
+limits = {{
+    c2s_stanza_size = {STANZA_LIMIT};
+    c2s_max_depth = 64;
+    c2s_max_attrs = 64;
+    auth_timeout = 30;
+    max_sessions = 1000;
+}};
+allow_registration = false;
+""")
+
+    def command(self):
+        return [self.mynad, "-c", self.conf]
+
+    def server_env(self):
+        env = dict(os.environ)
+        # ASan: fail loudly, keep the log parseable; leaks are reported at exit.
+        env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        return env
+
+    def adduser(self, user, pw):
+        r = subprocess.run([self.mynactl, "-c", self.conf, "adduser", "%s@%s" % (user, DOMAIN),
+                            pw], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           env=self.server_env())
+        if r.returncode != 0:
+            raise RuntimeError("mynactl adduser %s failed: %s" % (user, r.stdout.decode()))
+
+
+class Prosody(Server):
+    name = "prosody"
+    mechs = "SCRAM-SHA-1 PLAIN"
+
+    def __init__(self, tmp, opts):
+        super().__init__(tmp, opts)
+        self.conf = os.path.join(tmp, "prosody.cfg.lua")
+
+    def write_config(self):
+        c, t = self.certdir, self.tmp
+        os.makedirs(os.path.join(t, "data"), exist_ok=True)
+        with open(self.conf, "w") as f:
+            f.write(f"""-- written by tests/e2e/harness.py
+run_as_root = true
+pidfile = "{t}/prosody.pid"
+data_path = "{t}/data"
+interfaces = {{ "{IP}" }}
+c2s_ports = {{ {self.starttls_port} }}
+c2s_direct_tls_ports = {{ {self.direct_port} }}
+s2s_ports = {{ {self.extra_port} }}
+http_ports = {{ }}
+https_ports = {{ }}
+log = {{ debug = "*stdout" }}
+daemonize = false
+authentication = "internal_hashed"
+c2s_require_encryption = true
+allow_registration = false
+c2s_stanza_size_limit = {STANZA_LIMIT}
+limits = {{ c2s = {{ rate = "100mb/s" }} }}
+unbound = {{ hoststxt = "/etc/hosts"; resolvconf = true }}
+modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "ping"; "version"; "time"; "posix" }}
+modules_disabled = {{ "s2s" }}
+ssl = {{ key = "{c}/{DOMAIN}.key"; certificate = "{c}/{DOMAIN}.crt"; cafile = "{c}/ca.crt" }}
+VirtualHost "{DOMAIN}"
+    ssl = {{ key = "{c}/{DOMAIN}.key"; certificate = "{c}/{DOMAIN}.crt" }}
+""")
+
+    def command(self):
+        return ["prosody", "--config", self.conf, "-F"]
+
+    def adduser(self, user, pw):
+        subprocess.run(["prosodyctl", "--config", self.conf, "register", user, DOMAIN, pw],
+                       check=True, stdout=subprocess.DEVNULL)
+
+
+KINDS = {"myna": Myna, "prosody": Prosody}
+
+
+def test_command(test, args, opts):
+    if test.endswith(".py"):
+        return [sys.executable, test] + args
+    if test.endswith(".e2e"):
+        with open(test) as f:
+            words = [w for line in f if not line.lstrip().startswith("#")
+                     for w in shlex.split(line)]
+        prog = os.path.join(opts["builddir"], "tests", "e2e", words[0])
+        return [prog] + words[1:] + args
+    return [test] + args
+
+
+def main(argv):
+    opts = {"builddir": os.environ.get("E2E_BUILDDIR", os.getcwd()), "srcdir": None}
+    while argv and argv[0].startswith("--"):
+        key, _, val = argv.pop(0)[2:].partition("=")
+        opts[key] = val
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 99
+    test, args = argv[0], argv[1:]
+    kind = os.environ.get("E2E_SERVER", "myna")
+    tmp = tempfile.mkdtemp(prefix="myna-e2e-")
+    server = None
+    rc = 99
+    try:
+        try:
+            server = KINDS[kind](tmp, opts)
+        except FileNotFoundError as e:
+            print("SKIP: %s not built (%s)" % (kind, e))
+            return 77
+        server.start()
+        env = dict(os.environ)
+        env.update(server.env())
+        cmd = test_command(test, args, opts)
+        print("# server %s, STARTTLS port %d, direct TLS port %d; running: %s"
+              % (kind, server.starttls_port, server.direct_port, " ".join(cmd)), flush=True)
+        try:
+            rc = subprocess.run(cmd, env=env, timeout=float(os.environ.get("E2E_TIMEOUT", 90))
+                                ).returncode
+        except subprocess.TimeoutExpired:
+            print("FAIL: test timed out")
+            rc = 1
+        if rc == 0 and not server.alive():
+            print("FAIL: server is not running after the test")
+            rc = 1
+    except Exception as e:  # harness problem: report and count as a hard error
+        print("ERROR: harness: %s" % e)
+        rc = 99
+    finally:
+        problem = server.stop() if server else None
+        if problem:
+            print("FAIL: " + problem)
+            if rc in (0, 77):
+                rc = 1
+        if server and (rc not in (0, 77) or os.environ.get("E2E_SHOW_LOG")):
+            try:
+                with open(server.log_path, "rb") as f:
+                    lines = f.read().decode("utf-8", "replace").splitlines()
+                print("# last server log lines (%s):" % server.log_path)
+                for line in lines[-60:]:
+                    print("#   " + line)
+            except OSError:
+                pass
+        if os.environ.get("E2E_KEEP"):
+            print("# kept " + tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
