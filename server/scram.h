@@ -50,6 +50,9 @@ struct scram_server;
 struct scram_server *scram_server_new(enum scram_hash h, bool plus, const char *cb_type,
                                       const unsigned char *cb_data, size_t cb_len);
 void scram_server_free(struct scram_server *s);
+/* Tests only: use `snonce` (printable ASCII, no ',') as the server nonce instead of 24
+ * random bytes, so RFC test vectors can run end to end. Call before the challenge. */
+void scram_server_set_nonce(struct scram_server *s, const char *snonce);
 
 /* Step 1: parses client-first-message. On SCRAM_CONTINUE, *username gets the SASLprep'd
  * user name (valid while s lives) and the caller must look up credentials and call
