@@ -1,2 +1,40 @@
 # modules/: first-party modules, built and loaded exactly like third-party ones (dlopen).
 MODULE_LDFLAGS = -module -avoid-version -shared
+# Only myna_module_desc is exported (MYNA_MODULE_DEFINE marks it); the rest stays private.
+MODULE_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+
+mod_LTLIBRARIES += modules/disco.la modules/ping.la modules/version.la modules/time.la \
+	modules/roster.la modules/blocking.la
+
+modules_disco_la_SOURCES = modules/disco.c
+modules_disco_la_CFLAGS = $(MODULE_CFLAGS)
+modules_disco_la_LDFLAGS = $(MODULE_LDFLAGS)
+
+modules_ping_la_SOURCES = modules/ping.c
+modules_ping_la_CFLAGS = $(MODULE_CFLAGS)
+modules_ping_la_LDFLAGS = $(MODULE_LDFLAGS)
+
+# version.c includes the generated config.h (PACKAGE_VERSION) from the top build dir.
+modules_version_la_SOURCES = modules/version.c
+modules_version_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)
+modules_version_la_CFLAGS = $(MODULE_CFLAGS)
+modules_version_la_LDFLAGS = $(MODULE_LDFLAGS)
+
+modules_time_la_SOURCES = modules/time.c
+modules_time_la_CFLAGS = $(MODULE_CFLAGS)
+modules_time_la_LDFLAGS = $(MODULE_LDFLAGS)
+
+# roster: roster (RFC 6121 §2), subscriptions (§3, appendix A) and presence (§4) in one
+# module, since they share the roster store and per-session state.
+modules_roster_la_SOURCES = modules/roster/roster.h modules/roster/store.c \
+	modules/roster/roster.c modules/roster/subscription.c modules/roster/presence.c
+modules_roster_la_CFLAGS = $(MODULE_CFLAGS)
+modules_roster_la_LDFLAGS = $(MODULE_LDFLAGS)
+
+modules_blocking_la_SOURCES = modules/blocking.c
+modules_blocking_la_CFLAGS = $(MODULE_CFLAGS)
+modules_blocking_la_LDFLAGS = $(MODULE_LDFLAGS)
+
+# End-to-end tests of the modules against a real mynad (Debian's python3 + slixmpp).
+TESTS += tests/modules/run.sh
+EXTRA_DIST += tests/modules docs/modules-builtin.md

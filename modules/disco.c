@@ -1,0 +1,93 @@
+/* modules/disco.c — service discovery (XEP-0030) for the host and users' bare JIDs.
+ *
+ * Answers disco#info and disco#items gets from what every module registered (the core
+ * keeps the lists; myna_disco_info_build/items_build assemble them). The host announces
+ * the identity server/im. A node this module does not know gives item-not-found
+ * (XEP-0030 §3.2, §7). Nothing is stored.
+ */
+#include <string.h>
+
+#include "myna/module.h"
+
+#define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
+#define NS_DISCO_ITEMS "http://jabber.org/protocol/disco#items"
+
+/* The JID the query is about: NULL for the host, else the local user's bare JID. */
+static int disco_target(struct myna_module *m, struct myna_stanza *st, struct myna_jid *user)
+{
+    if (!st->has_to || (st->to.node == NULL && st->to.resource == NULL))
+        return 0;
+    if (st->to.node == NULL || st->to.resource != NULL)
+        return -1;
+    if (!myna_user_exists(m, st->to.node))
+        return -1;
+    myna_jid_to_bare(&st->to, user);
+    return 1;
+}
+
+static int disco_info(struct myna_module *m, struct myna_stanza *st, void *data)
+{
+    (void)data;
+    struct myna_jid user;
+    int t = disco_target(m, st, &user);
+    if (t < 0) {
+        myna_reply_error(st, MYNA_ERR_SERVICE_UNAVAILABLE, NULL);
+        return 0;
+    }
+    const struct myna_xml *q = myna_xml_first_element(st->xml);
+    const char *node = q ? myna_xml_attr(q, "node") : NULL;
+    if (node != NULL) {
+        /* No module publishes info nodes yet (caps nodes are answered by clients). */
+        myna_reply_error(st, MYNA_ERR_ITEM_NOT_FOUND, NULL);
+        return 0;
+    }
+    struct myna_xml *res = myna_iq_result_new(st);
+    struct myna_xml *info = myna_disco_info_build(m, t ? &user : NULL, st->arena);
+    if (info != NULL)
+        myna_xml_add_copy(res, info);
+    else
+        myna_xml_add_child(res, NS_DISCO_INFO, "query");
+    myna_iq_send_result(st, res);
+    return 0;
+}
+
+static int disco_items(struct myna_module *m, struct myna_stanza *st, void *data)
+{
+    (void)data;
+    struct myna_jid user;
+    int t = disco_target(m, st, &user);
+    if (t < 0) {
+        myna_reply_error(st, MYNA_ERR_SERVICE_UNAVAILABLE, NULL);
+        return 0;
+    }
+    const struct myna_xml *q = myna_xml_first_element(st->xml);
+    const char *node = q ? myna_xml_attr(q, "node") : NULL;
+    struct myna_xml *res = myna_iq_result_new(st);
+    if (node != NULL) {
+        /* Unknown node: an empty list, echoing the node (XEP-0030 §4.2). */
+        struct myna_xml *empty = myna_xml_add_child(res, NS_DISCO_ITEMS, "query");
+        myna_xml_set_attr(empty, "node", node);
+    } else {
+        struct myna_xml *items = myna_disco_items_build(m, t ? &user : NULL, st->arena);
+        if (items != NULL)
+            myna_xml_add_copy(res, items);
+        else
+            myna_xml_add_child(res, NS_DISCO_ITEMS, "query");
+    }
+    myna_iq_send_result(st, res);
+    return 0;
+}
+
+static int disco_load(struct myna_module *m)
+{
+    unsigned where = MYNA_IQ_TO_HOST | MYNA_IQ_TO_USER;
+    if (myna_iq_register(m, MYNA_IQ_GET, NS_DISCO_INFO, "query", where, disco_info, NULL) < 0 ||
+        myna_iq_register(m, MYNA_IQ_GET, NS_DISCO_ITEMS, "query", where, disco_items, NULL) < 0)
+        return -1;
+    myna_disco_user_feature(m, NS_DISCO_INFO);
+    myna_disco_user_feature(m, NS_DISCO_ITEMS);
+    return myna_disco_identity(m, "server", "im", "Myna");
+}
+
+MYNA_MODULE_DEFINE(.name = "disco", .description = "Service discovery (XEP-0030)",
+                   .load = disco_load);
