@@ -1,1 +1,26 @@
-# (filled in by its owner)
+# tests/unit/base.mk — unit tests of the server base layer (cmocka): JIDs, SCRAM, store, config.
+BASE_TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS) $(LMDB_CFLAGS) \
+	$(LIBCONFIG_CFLAGS) -DBASE_TEST_DATA='"$(top_srcdir)/tests/unit/data"'
+BASE_TEST_LIBS = server/libmynabase.la xml/libmynaxml.la $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/test_jid tests/unit/test_scram tests/unit/test_store \
+	tests/unit/test_config
+TESTS += tests/unit/test_jid tests/unit/test_scram tests/unit/test_store tests/unit/test_config
+
+tests_unit_test_jid_SOURCES = tests/unit/test_jid.c
+tests_unit_test_jid_CFLAGS = $(BASE_TEST_CFLAGS)
+tests_unit_test_jid_LDADD = $(BASE_TEST_LIBS)
+
+tests_unit_test_scram_SOURCES = tests/unit/test_scram.c
+tests_unit_test_scram_CFLAGS = $(BASE_TEST_CFLAGS)
+tests_unit_test_scram_LDADD = $(BASE_TEST_LIBS)
+
+tests_unit_test_store_SOURCES = tests/unit/test_store.c
+tests_unit_test_store_CFLAGS = $(BASE_TEST_CFLAGS)
+tests_unit_test_store_LDADD = $(BASE_TEST_LIBS)
+
+tests_unit_test_config_SOURCES = tests/unit/test_config.c
+tests_unit_test_config_CFLAGS = $(BASE_TEST_CFLAGS)
+tests_unit_test_config_LDADD = $(BASE_TEST_LIBS)
+
+EXTRA_DIST += tests/unit/data
