@@ -1,2 +1,323 @@
-/* server/main.c — mynad entry point (being written). */
-int main(void) { return 1; }
+/* server/main.c — mynad: reads the config, opens storage, loads modules, listens, and
+ * runs the event loop until SIGTERM/SIGINT; then closes every stream with
+ * </stream:stream>, waits briefly for the bytes to leave, and syncs storage.
+ * SIGHUP reloads the log level (module reload comes with the control socket). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "c2s.h"
+#include "config.h"
+#include "hashmap.h"
+#include "host.h"
+#include "jobs.h"
+#include "log.h"
+#include "loop.h"
+#include "server.h"
+#include "tls.h"
+
+#define SHRINK_INTERVAL_MS 2000
+#define SHUTDOWN_GRACE_MS 3000
+
+struct listener {
+    struct server *srv;
+    const struct config_listen *cfg;
+    int fd;
+};
+
+static void on_accept(void *data, unsigned events)
+{
+    struct listener *l = data;
+    struct server *srv = l->srv;
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                log_warn("listen", "accept on port %d: %s", l->cfg->port, strerror(errno));
+            return;
+        }
+        if (srv->stopping || srv->nconns >= srv->cfg.max_sessions + 64) {
+            close(fd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        char host[INET6_ADDRSTRLEN] = "?", peer[64];
+        int port = 0;
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+            port = ntohs(sin->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+            port = ntohs(sin6->sin6_port);
+        }
+        snprintf(peer, sizeof peer, "%s:%d", host, port);
+        if (l->cfg->type == LISTEN_C2S)
+            c2s_accept(srv, l->cfg, fd, peer);
+        else
+            close(fd);
+    }
+}
+
+static int listen_on(struct server *srv, struct listener *l)
+{
+    const struct config_listen *c = l->cfg;
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, c->address, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)c->port);
+        sl = sizeof *sin;
+    } else if (inet_pton(AF_INET6, c->address, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)c->port);
+        sl = sizeof *sin6;
+    } else {
+        log_error("listen", "bad address '%s'", c->address);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1024) < 0) {
+        log_error("listen", "cannot listen on %s port %d: %s", c->address, c->port,
+                  strerror(errno));
+        close(fd);
+        return -1;
+    }
+    l->fd = fd;
+    l->srv = srv;
+    loop_watch(srv->loop, fd, LOOP_READ, on_accept, l);
+    log_info("listen", "%s on %s port %d (%s)", c->type == LISTEN_C2S ? "c2s" : "other",
+             c->address, c->port,
+             c->tls == TLS_DIRECT ? "direct TLS" : c->tls == TLS_STARTTLS ? "STARTTLS" : "no TLS");
+    return 0;
+}
+
+static void before_sleep(void *data)
+{
+    struct server *srv = data;
+    if (myna_store_env_dirty(srv->store)) {
+        int rc = myna_store_env_flush(srv->store);
+        if (rc < 0)
+            log_error("store", "commit failed: %s", myna_store_strerror(rc));
+    }
+}
+
+static void shrink_tick(void *data)
+{
+    struct server *srv = data;
+    c2s_shrink_idle(srv, SHRINK_INTERVAL_MS);
+    loop_timer_add(srv->loop, SHRINK_INTERVAL_MS, shrink_tick, srv);
+}
+
+static void shutdown_check(void *data)
+{
+    struct server *srv = data;
+    if (srv->nconns == 0 || (srv->shutdown_waited += 50) >= SHUTDOWN_GRACE_MS) {
+        loop_stop(srv->loop);
+        return;
+    }
+    loop_timer_add(srv->loop, 50, shutdown_check, srv);
+}
+
+static void begin_shutdown(struct server *srv)
+{
+    if (srv->stopping)
+        return;
+    srv->stopping = true;
+    log_info("main", "shutting down: closing %zu connections", srv->nconns);
+    for (size_t i = 0; i < srv->nlisteners; i++) {
+        if (srv->listeners[i].fd >= 0) {
+            loop_unwatch(srv->loop, srv->listeners[i].fd);
+            close(srv->listeners[i].fd);
+            srv->listeners[i].fd = -1;
+        }
+    }
+    c2s_close_all(srv, "system-shutdown");
+    shutdown_check(srv);
+}
+
+static void on_signal(void *data, unsigned events)
+{
+    struct server *srv = data;
+    struct signalfd_siginfo si;
+    while (read(srv->signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+            begin_shutdown(srv);
+        else if (si.ssi_signo == SIGHUP)
+            log_info("main", "SIGHUP: reload is done with `mynactl reload` (not yet available)");
+    }
+}
+
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static void free_value(const char *key, void *value, void *data)
+{
+    free(value);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mynad -c FILE [-d]\n"
+               "  -c FILE   configuration file (libconfig syntax; see docs/configuration.md)\n"
+               "  -d        debug logging (overrides log.level)\n"
+               "  -V        print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *cfgpath = NULL;
+    bool debug = false;
+    int opt;
+    while ((opt = getopt(argc, argv, "c:dVh")) != -1) {
+        switch (opt) {
+        case 'c':
+            cfgpath = optarg;
+            break;
+        case 'd':
+            debug = true;
+            break;
+        case 'V':
+            printf("mynad %s\n", PACKAGE_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!cfgpath) {
+        usage(stderr);
+        return 2;
+    }
+    struct server *srv = xcalloc(1, sizeof *srv);
+    int rc = 1;
+    char err[1024];
+    log_init(MYNA_LOG_INFO, false);
+    if (config_load(cfgpath, &srv->cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "mynad: %s\n", err);
+        free(srv);
+        return 1;
+    }
+    log_init(debug ? MYNA_LOG_DEBUG : srv->cfg.log_level, srv->cfg.log_syslog);
+    signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
+
+    srv->loop = loop_new();
+    srv->host_map = hashmap_new();
+    srv->subdomains = hashmap_new();
+    srv->users = hashmap_new();
+    srv->sessions = hashmap_new();
+    srv->session_ids = hashmap_new();
+    srv->pending_iqs = hashmap_new();
+    srv->authfail = hashmap_new();
+    srv->module_defs = hashmap_new();
+    srv->signal_fd = -1;
+
+    int src = myna_store_env_open(srv->cfg.data_dir, srv->cfg.store_map_mb, &srv->store);
+    if (src < 0) {
+        log_error("main", "cannot open storage in %s: %s", srv->cfg.data_dir,
+                  myna_store_strerror(src));
+        goto out;
+    }
+    if (myna_store_table(srv->store, "accounts", &srv->accounts) < 0) {
+        log_error("main", "cannot open the accounts table");
+        goto out;
+    }
+    srv->tls = tls_new(&srv->cfg, err, sizeof err);
+    if (!srv->tls) {
+        log_error("main", "%s", err);
+        goto out;
+    }
+    srv->jobs = jobs_new(srv->loop, 2);
+    hosts_init(srv);
+
+    srv->nlisteners = srv->cfg.nlistens;
+    srv->listeners = xcalloc(srv->nlisteners, sizeof *srv->listeners);
+    for (size_t i = 0; i < srv->nlisteners; i++) {
+        srv->listeners[i].fd = -1;
+        srv->listeners[i].cfg = &srv->cfg.listens[i];
+        if (listen_on(srv, &srv->listeners[i]) < 0)
+            goto out;
+    }
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    srv->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    loop_watch(srv->loop, srv->signal_fd, LOOP_READ, on_signal, srv);
+    loop_set_before_sleep(srv->loop, before_sleep, srv);
+    loop_timer_add(srv->loop, SHRINK_INTERVAL_MS, shrink_tick, srv);
+
+    log_info("main", "mynad %s started (%zu hosts, %zu listeners)", PACKAGE_VERSION,
+             srv->nhosts, srv->nlisteners);
+    loop_run(srv->loop);
+    rc = 0;
+    log_info("main", "stopped");
+
+out:
+    for (size_t i = 0; i < srv->nlisteners; i++)
+        if (srv->listeners[i].fd >= 0)
+            close(srv->listeners[i].fd);
+    /* Whatever is still connected goes now; sessions end before modules unload. */
+    while (srv->c2s_list)
+        c2s_abort(srv->c2s_list);
+    if (srv->jobs)
+        jobs_free(srv->jobs);
+    if (srv->loop)
+        loop_free(srv->loop); /* runs deferred frees */
+    hosts_free(srv);
+    if (srv->store)
+        myna_store_env_close(srv->store);
+    tls_free(srv->tls);
+    if (srv->signal_fd >= 0)
+        close(srv->signal_fd);
+    hashmap_free(srv->host_map);
+    hashmap_free(srv->subdomains);
+    hashmap_free(srv->users);
+    hashmap_free(srv->sessions);
+    hashmap_free(srv->session_ids);
+    hashmap_each(srv->authfail, free_value, NULL);
+    hashmap_free(srv->pending_iqs);
+    hashmap_free(srv->authfail);
+    hashmap_free(srv->module_defs);
+    free(srv->listeners);
+    free(srv->session_slots);
+    free(srv->user_slots);
+    config_free(&srv->cfg);
+    free(srv);
+    return rc;
+}

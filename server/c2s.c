@@ -1,0 +1,976 @@
+/* server/c2s.c — client streams (RFC 6120 §4 streams, §5 STARTTLS, §6 SASL, §7 binding;
+ * XEP-0368 direct TLS; XEP-0440 channel-binding types).
+ * A stream goes through phases, each with its own element handler:
+ *   pre-auth (starttls, auth, response, abort) -> bind (iq bind, legacy session) ->
+ *   session (stanzas to the router, nonzas to modules).
+ * The stream restarts (new header) after STARTTLS and after SASL success. Anything out of
+ * phase ends the stream with the RFC's error; a c2s is freed only after its connection
+ * is gone and no job holds it (refs). */
+#include "c2s.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accounts.h"
+#include "conn.h"
+#include "hashmap.h"
+#include "host.h"
+#include "jobs.h"
+#include "log.h"
+#include "loop.h"
+#include "router.h"
+#include "scram.h"
+#include "server.h"
+#include "tls.h"
+#include "session.h"
+#include "stanza.h"
+#include "xml/parser.h"
+
+#define SASL_MAX_FAILURES 5
+#define SASL_MAX_PAYLOAD 8192
+
+enum c2s_phase {
+    PHASE_HEADER,  /* waiting for a stream header */
+    PHASE_PREAUTH, /* features sent: STARTTLS and/or SASL */
+    PHASE_SASL,    /* SCRAM exchange in progress (waiting for <response/>) */
+    PHASE_BUSY,    /* waiting for a job or a failure delay; input is queued by TCP */
+    PHASE_BIND,    /* authenticated, waiting for resource binding */
+    PHASE_SESSION, /* bound */
+    PHASE_CLOSED,
+};
+
+struct c2s {
+    struct server *srv;
+    struct conn *conn;                 /* NULL once the connection is gone */
+    const struct config_listen *listen;
+    struct xml_parser *parser;
+    enum c2s_phase phase;
+    struct host *host;                 /* from the stream header's 'to' */
+    char stream_id[24];
+    bool header_sent;                  /* our header for the current stream went out */
+    bool tls;                          /* TLS is active */
+    bool authenticated;
+    char *user;                        /* authenticated node (prepared) */
+    struct scram_server *scram;        /* during a SCRAM exchange */
+    struct myna_session *session;
+    char mech[24];                     /* mechanism awaiting its first <response/> */
+    unsigned sasl_failures;
+    uint64_t auth_timer;
+    uint64_t last_active;              /* loop ms of the last input */
+    unsigned refs;                     /* the connection + each running job */
+    struct c2s *next, *prev;           /* srv->c2s_list */
+};
+
+static const struct conn_ops c2s_conn_ops;
+
+/* ---- lifetime ---- */
+
+static void c2s_unref(struct c2s *c)
+{
+    if (--c->refs > 0)
+        return;
+    free(c->user);
+    free(c);
+}
+
+static void c2s_end_session(struct c2s *c)
+{
+    if (c->session) {
+        struct myna_session *s = c->session;
+        c->session = NULL;
+        s->c2s = NULL;
+        session_free(s);
+    }
+}
+
+static void cancel_auth_timer(struct c2s *c)
+{
+    if (c->auth_timer) {
+        loop_timer_cancel(c->srv->loop, c->auth_timer);
+        c->auth_timer = 0;
+        c2s_unref(c); /* the timer's reference */
+    }
+}
+
+static void conn_closed(struct conn *conn, const char *why)
+{
+    struct c2s *c = conn->owner;
+    log_debug("c2s", "conn=%llu peer=%s closed: %s", (unsigned long long)conn->id, conn->peer,
+              why);
+    c->conn = NULL;
+    c->phase = PHASE_CLOSED;
+    c2s_end_session(c);
+    cancel_auth_timer(c);
+    if (c->parser) {
+        /* The parser may be on the stack below us (closing from a callback): free later. */
+        loop_defer(c->srv->loop, (loop_fn)xml_parser_free, c->parser);
+        c->parser = NULL;
+    }
+    if (c->scram) {
+        scram_server_free(c->scram);
+        c->scram = NULL;
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->srv->c2s_list = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    loop_defer(c->srv->loop, (loop_fn)c2s_unref, c);
+}
+
+/* ---- output ---- */
+
+static void send_str(struct c2s *c, const char *s)
+{
+    if (c->conn)
+        conn_write(c->conn, s, strlen(s));
+}
+
+static void send_buf(struct c2s *c, struct myna_buf *b)
+{
+    if (c->conn)
+        conn_write(c->conn, b->data, b->len);
+}
+
+static void send_xml(struct c2s *c, const struct myna_xml *el)
+{
+    struct myna_buf b;
+    myna_buf_init(&b);
+    myna_xml_serialize(el, MYNA_NS_CLIENT, &b);
+    send_buf(c, &b);
+    myna_buf_free(&b);
+}
+
+void c2s_write(struct c2s *c, struct wbuf *b)
+{
+    if (c->conn && c->phase != PHASE_CLOSED)
+        conn_write_buf(c->conn, b);
+}
+
+static void send_header(struct c2s *c)
+{
+    unsigned char rnd[9];
+    RAND_bytes(rnd, sizeof rnd);
+    base64_encode(rnd, sizeof rnd, c->stream_id, sizeof c->stream_id);
+    struct myna_buf b;
+    myna_buf_init(&b);
+    myna_buf_appends(&b, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                         "xmlns:stream='http://etherx.jabber.org/streams' id='");
+    myna_buf_appends(&b, c->stream_id);
+    if (c->host) {
+        myna_buf_appends(&b, "' from='");
+        myna_buf_append_escaped(&b, c->host->domain, strlen(c->host->domain));
+    }
+    myna_buf_appends(&b, "' version='1.0' xml:lang='en'>");
+    send_buf(c, &b);
+    myna_buf_free(&b);
+    c->header_sent = true;
+}
+
+void c2s_close(struct c2s *c, const char *condition, const char *text)
+{
+    if (c->phase == PHASE_CLOSED || !c->conn)
+        return;
+    /* RFC 6120 §4.9.1.1: an error before our header still needs a header. */
+    if (!c->header_sent)
+        send_header(c);
+    struct myna_buf b;
+    myna_buf_init(&b);
+    if (condition) {
+        stream_error_serialize(&b, condition, text);
+        log_info("c2s", "conn=%llu peer=%s jid=%s stream error: %s%s%s",
+                 (unsigned long long)c->conn->id, c->conn->peer,
+                 c->session ? c->session->jid.full : "-", condition, text ? ": " : "",
+                 text ? text : "");
+    }
+    myna_buf_appends(&b, "</stream:stream>");
+    send_buf(c, &b);
+    myna_buf_free(&b);
+    c->phase = PHASE_CLOSED;
+    if (c->parser)
+        xml_parser_stop(c->parser);
+    c2s_end_session(c);
+    conn_close(c->conn);
+}
+
+void c2s_abort(struct c2s *c)
+{
+    if (c->conn)
+        conn_abort(c->conn, "server exiting");
+}
+
+void c2s_close_all(struct server *srv, const char *condition)
+{
+    for (struct c2s *c = srv->c2s_list; c; c = c->next)
+        c2s_close(c, condition, NULL);
+}
+
+void c2s_shrink_idle(struct server *srv, uint64_t idle_ms)
+{
+    uint64_t now = loop_now(srv->loop);
+    for (struct c2s *c = srv->c2s_list; c; c = c->next)
+        if (c->parser && now - c->last_active >= idle_ms)
+            xml_parser_shrink(c->parser);
+}
+
+/* ---- features ---- */
+
+static void sasl_mechanisms(struct c2s *c, struct myna_buf *b)
+{
+    myna_buf_printf(b, "<mechanisms xmlns='%s'>", MYNA_NS_SASL);
+    bool cb = c->tls && c->conn && c->conn->ssl;
+    if (cb) {
+        myna_buf_appends(b, "<mechanism>SCRAM-SHA-256-PLUS</mechanism>"
+                            "<mechanism>SCRAM-SHA-1-PLUS</mechanism>");
+    }
+    myna_buf_appends(b, "<mechanism>SCRAM-SHA-256</mechanism><mechanism>SCRAM-SHA-1</mechanism>");
+    if (c->tls) /* PLAIN only under TLS */
+        myna_buf_appends(b, "<mechanism>PLAIN</mechanism>");
+    myna_buf_appends(b, "</mechanisms>");
+    if (cb) {
+        /* XEP-0440: which channel-binding types this connection supports. */
+        myna_buf_appends(b, "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'>");
+        for (const char *const *t = tls_channel_binding_types(c->conn->ssl); *t; t++)
+            myna_buf_printf(b, "<channel-binding type='%s'/>", *t);
+        myna_buf_appends(b, "</sasl-channel-binding>");
+    }
+}
+
+static void send_features(struct c2s *c)
+{
+    struct myna_buf b;
+    myna_buf_init(&b);
+    myna_buf_appends(&b, "<stream:features>");
+    if (!c->authenticated) {
+        if (!c->tls && c->listen->tls == TLS_STARTTLS)
+            myna_buf_printf(&b, "<starttls xmlns='%s'><required/></starttls>", MYNA_NS_TLS);
+        else
+            sasl_mechanisms(c, &b);
+    } else {
+        myna_buf_printf(&b, "<bind xmlns='%s'/>", MYNA_NS_BIND);
+        /* RFC 3921 session establishment, optional (RFC 6121 appendix E). */
+        myna_buf_printf(&b, "<session xmlns='%s'><optional/></session>", MYNA_NS_SESSION);
+        struct myna_arena *a = myna_arena_new();
+        struct myna_xml *f = myna_xml_new(a, MYNA_NS_STREAM, "features");
+        stream_features_add(c->host, c->session, f);
+        for (struct myna_xml *x = f->children; x; x = x->next)
+            if (x->type == MYNA_XML_ELEMENT)
+                myna_xml_serialize(x, MYNA_NS_CLIENT, &b);
+        myna_arena_free(a);
+    }
+    myna_buf_appends(&b, "</stream:features>");
+    send_buf(c, &b);
+    myna_buf_free(&b);
+}
+
+/* ---- parser callbacks ---- */
+
+static void on_stream_open(void *ud, struct myna_xml *header, const char *default_ns)
+{
+    struct c2s *c = ud;
+    const char *to = myna_xml_attr(header, "to");
+    const char *version = myna_xml_attr(header, "version");
+    struct host *h = NULL;
+    if (to) {
+        const char *dom = myna_jid_nameprep(header->arena, to);
+        if (dom)
+            h = server_host(c->srv, dom);
+    }
+    if (!c->host || !c->authenticated)
+        c->host = h ? h : c->host;
+    myna_arena_free(header->arena);
+    if (c->phase != PHASE_HEADER) {
+        c2s_close(c, "not-well-formed", "Unexpected stream header");
+        return;
+    }
+    if (strcmp(default_ns, MYNA_NS_CLIENT) != 0) {
+        c2s_close(c, "invalid-namespace", NULL);
+        return;
+    }
+    if (!h || (c->authenticated && h != c->host)) {
+        c2s_close(c, "host-unknown", NULL);
+        return;
+    }
+    /* RFC 6120 §4.7.5: no version or major version below 1 cannot do TLS/SASL. */
+    if (!version || atoi(version) < 1) {
+        c2s_close(c, "unsupported-version", NULL);
+        return;
+    }
+    send_header(c);
+    send_features(c);
+    c->phase = c->authenticated ? PHASE_BIND : PHASE_PREAUTH;
+}
+
+static void restart_stream(struct c2s *c)
+{
+    c->phase = PHASE_HEADER;
+    c->header_sent = false;
+    xml_parser_reset(c->parser);
+}
+
+/* ---- SASL ---- */
+
+static void sasl_send(struct c2s *c, const char *el, const unsigned char *data, size_t len)
+{
+    struct myna_buf b;
+    myna_buf_init(&b);
+    myna_buf_printf(&b, "<%s xmlns='%s'>", el, MYNA_NS_SASL);
+    if (data && len) {
+        char *enc = xmalloc(len * 4 / 3 + 8);
+        int n = base64_encode(data, len, enc, len * 4 / 3 + 8);
+        if (n > 0)
+            myna_buf_append(&b, enc, (size_t)n);
+        free(enc);
+    } else if (data) {
+        myna_buf_appends(&b, "="); /* RFC 6120 §6.4.2: empty data */
+    }
+    myna_buf_printf(&b, "</%s>", el);
+    send_buf(c, &b);
+    myna_buf_free(&b);
+}
+
+static void sasl_failure_now(struct c2s *c, const char *cond)
+{
+    struct myna_buf b;
+    myna_buf_init(&b);
+    myna_buf_printf(&b, "<failure xmlns='%s'><%s/></failure>", MYNA_NS_SASL, cond);
+    send_buf(c, &b);
+    myna_buf_free(&b);
+    c->phase = PHASE_PREAUTH;
+    c->mech[0] = 0;
+    if (c->scram) {
+        scram_server_free(c->scram);
+        c->scram = NULL;
+    }
+    if (++c->sasl_failures >= SASL_MAX_FAILURES)
+        c2s_close(c, "policy-violation", "Too many authentication failures");
+}
+
+/* Failure delays grow per account and per address: 250 ms doubling to 8 s. */
+struct authfail {
+    unsigned count;
+    uint64_t last;
+};
+
+static unsigned authfail_bump(struct server *srv, const char *key)
+{
+    struct authfail *f = hashmap_get(srv->authfail, key);
+    uint64_t now = loop_now(srv->loop);
+    if (!f) {
+        f = xcalloc(1, sizeof *f);
+        hashmap_put(srv->authfail, key, f);
+    }
+    if (now - f->last > 10 * 60 * 1000)
+        f->count = 0;
+    f->count++;
+    f->last = now;
+    return f->count;
+}
+
+static void authfail_clear(struct server *srv, const char *key)
+{
+    free(hashmap_del(srv->authfail, key));
+}
+
+struct delayed_failure {
+    struct c2s *c;
+    const char *cond;
+};
+
+static void delayed_failure_fire(void *data)
+{
+    struct delayed_failure *d = data;
+    if (d->c->conn && d->c->phase == PHASE_BUSY)
+        sasl_failure_now(d->c, d->cond);
+    c2s_unref(d->c);
+    free(d);
+}
+
+static void sasl_fail(struct c2s *c, const char *cond, const char *user)
+{
+    char key[600];
+    unsigned n = 0;
+    if (c->conn) {
+        /* The address without the port. */
+        snprintf(key, sizeof key, "ip:%s", c->conn->peer);
+        char *colon = strrchr(key, ':');
+        if (colon && colon > key + 3)
+            *colon = 0;
+        n = authfail_bump(c->srv, key);
+    }
+    if (user && c->host) {
+        snprintf(key, sizeof key, "user:%s@%s", user, c->host->domain);
+        unsigned m = authfail_bump(c->srv, key);
+        n = m > n ? m : n;
+    }
+    log_info("c2s", "conn=%llu peer=%s user=%s@%s authentication failed (%s)",
+             c->conn ? (unsigned long long)c->conn->id : 0ULL, c->conn ? c->conn->peer : "-",
+             user ? user : "?", c->host ? c->host->domain : "?", cond);
+    unsigned shift = n > 6 ? 5 : (n ? n - 1 : 0);
+    uint64_t delay = 250u << shift;
+    struct delayed_failure *d = xmalloc(sizeof *d);
+    d->c = c;
+    d->cond = cond;
+    c->refs++;
+    c->phase = PHASE_BUSY;
+    loop_timer_add(c->srv->loop, delay, delayed_failure_fire, d);
+}
+
+static void sasl_success(struct c2s *c, const char *user, const unsigned char *data, size_t len)
+{
+    char key[600];
+    snprintf(key, sizeof key, "user:%s@%s", user, c->host->domain);
+    authfail_clear(c->srv, key);
+    free(c->user);
+    c->user = xstrdup(user);
+    c->authenticated = true;
+    if (c->scram) {
+        scram_server_free(c->scram);
+        c->scram = NULL;
+    }
+    log_info("c2s", "conn=%llu peer=%s authenticated as %s@%s", (unsigned long long)c->conn->id,
+             c->conn->peer, user, c->host->domain);
+    sasl_send(c, "success", data, len);
+    restart_stream(c);
+}
+
+/* Decodes the base64 text of <auth/> or <response/>; "=" and empty mean no data. */
+static int sasl_decode(struct myna_xml *el, unsigned char *out, size_t outlen, size_t *len)
+{
+    const char *t = myna_xml_text(el);
+    size_t tl = strlen(t);
+    *len = 0;
+    if (tl == 0 || strcmp(t, "=") == 0)
+        return 0;
+    if (tl > SASL_MAX_PAYLOAD)
+        return -1;
+    int n = base64_decode(t, tl, out, outlen - 1);
+    if (n < 0)
+        return -1;
+    out[n] = 0;
+    *len = (size_t)n;
+    return 0;
+}
+
+/* authzid must be empty or the account's own bare JID (RFC 6120 §6.3.8). */
+static bool authzid_ok(struct c2s *c, const char *user, const char *authzid)
+{
+    if (!authzid || !*authzid)
+        return true;
+    struct myna_arena *a = myna_arena_new();
+    struct myna_jid j, self;
+    bool ok = myna_jid_parse(a, authzid, &j) == 0 &&
+              myna_jid_make(a, user, c->host->domain, NULL, &self) == 0 &&
+              !j.resource && myna_jid_equal(&j, &self);
+    myna_arena_free(a);
+    return ok;
+}
+
+struct plain_job {
+    struct c2s *c;
+    struct account acc;
+    char *password;
+    char user[MYNA_JID_PART_MAX + 1];
+    bool ok;
+};
+
+static void plain_work(void *data)
+{
+    struct plain_job *j = data;
+    j->ok = scram_check_password(&j->acc.sha256, j->password);
+    OPENSSL_cleanse(j->password, strlen(j->password));
+}
+
+static void plain_done(void *data)
+{
+    struct plain_job *j = data;
+    struct c2s *c = j->c;
+    if (c->conn && c->phase == PHASE_BUSY) {
+        if (j->ok)
+            sasl_success(c, j->user, NULL, 0);
+        else
+            sasl_fail(c, "not-authorized", j->user);
+    }
+    free(j->password);
+    free(j);
+    c2s_unref(c);
+}
+
+static void sasl_plain(struct c2s *c, const unsigned char *msg, size_t len)
+{
+    /* RFC 4616: [authzid] NUL authcid NUL passwd */
+    const char *authzid = (const char *)msg;
+    const char *p1 = memchr(msg, 0, len);
+    const char *p2 = p1 ? memchr(p1 + 1, 0, len - (size_t)(p1 + 1 - (const char *)msg)) : NULL;
+    if (!p1 || !p2 || strlen(p2 + 1) != len - (size_t)(p2 + 1 - (const char *)msg)) {
+        sasl_failure_now(c, "malformed-request");
+        return;
+    }
+    struct myna_arena *a = myna_arena_new();
+    const char *user = myna_jid_nodeprep(a, p1 + 1);
+    struct account acc;
+    if (!user || !*user) {
+        myna_arena_free(a);
+        sasl_fail(c, "not-authorized", NULL);
+        return;
+    }
+    if (!authzid_ok(c, user, authzid)) {
+        myna_arena_free(a);
+        sasl_failure_now(c, "invalid-authzid");
+        return;
+    }
+    if (account_get(c->srv->accounts, user, c->host->domain, &acc) != 0) {
+        sasl_fail(c, "not-authorized", user);
+        myna_arena_free(a);
+        return;
+    }
+    struct plain_job *j = xcalloc(1, sizeof *j);
+    j->c = c;
+    j->acc = acc;
+    j->password = xstrdup(p2 + 1);
+    snprintf(j->user, sizeof j->user, "%s", user);
+    myna_arena_free(a);
+    c->refs++;
+    c->phase = PHASE_BUSY;
+    jobs_submit(c->srv->jobs, plain_work, plain_done, j);
+}
+
+/* The channel-binding type the client asked for in its GS2 header ("p=type,..."). */
+static const char *gs2_cb_type(const unsigned char *msg, size_t len, char *buf, size_t buflen)
+{
+    if (len < 3 || msg[0] != 'p' || msg[1] != '=')
+        return NULL;
+    size_t i = 2, o = 0;
+    while (i < len && msg[i] != ',' && o + 1 < buflen)
+        buf[o++] = (char)msg[i++];
+    buf[o] = 0;
+    return buf;
+}
+
+static void sasl_scram_start(struct c2s *c, enum scram_hash hash, bool plus,
+                             const unsigned char *msg, size_t len)
+{
+    unsigned char cb[64];
+    int cblen = -1;
+    char typebuf[32];
+    const char *type = NULL;
+    if (c->conn && c->conn->ssl) {
+        type = plus ? gs2_cb_type(msg, len, typebuf, sizeof typebuf) : NULL;
+        if (!type)
+            type = tls_channel_binding_types(c->conn->ssl)[0];
+        cblen = tls_channel_binding(c->conn->ssl, type, cb, sizeof cb);
+    }
+    if (plus && cblen < 0) {
+        sasl_failure_now(c, "malformed-request");
+        return;
+    }
+    c->scram = scram_server_new(hash, plus, cblen >= 0 ? type : NULL, cblen >= 0 ? cb : NULL,
+                                cblen >= 0 ? (size_t)cblen : 0);
+    const char *username = NULL, *authzid = NULL;
+    enum scram_step_result r = scram_server_start(c->scram, (const char *)msg, len, &username,
+                                                  &authzid);
+    if (r != SCRAM_CONTINUE) {
+        sasl_failure_now(c, r == SCRAM_FAIL_AUTHZID ? "invalid-authzid" : "malformed-request");
+        return;
+    }
+    struct myna_arena *a = myna_arena_new();
+    const char *user = myna_jid_nodeprep(a, username);
+    if (user && !authzid_ok(c, user, authzid)) {
+        myna_arena_free(a);
+        sasl_failure_now(c, "invalid-authzid");
+        return;
+    }
+    struct account acc;
+    bool found = user && account_get(c->srv->accounts, user, c->host->domain, &acc) == 0;
+    char out[512];
+    r = scram_server_challenge(c->scram,
+                               found ? (hash == SCRAM_SHA1 ? &acc.sha1 : &acc.sha256) : NULL,
+                               out, sizeof out);
+    free(c->user);
+    c->user = user ? xstrdup(user) : NULL; /* candidate; authenticated only on success */
+    myna_arena_free(a);
+    if (r != SCRAM_CONTINUE) {
+        sasl_failure_now(c, "temporary-auth-failure");
+        return;
+    }
+    sasl_send(c, "challenge", (const unsigned char *)out, strlen(out));
+    c->phase = PHASE_SASL;
+}
+
+static bool mech_offered(const struct c2s *c, const char *mech)
+{
+    bool cb = c->tls && c->conn && c->conn->ssl;
+    return strcmp(mech, "SCRAM-SHA-1") == 0 || strcmp(mech, "SCRAM-SHA-256") == 0 ||
+           (c->tls && strcmp(mech, "PLAIN") == 0) ||
+           (cb && (strcmp(mech, "SCRAM-SHA-1-PLUS") == 0 ||
+                   strcmp(mech, "SCRAM-SHA-256-PLUS") == 0));
+}
+
+/* The first client message of mechanism `mech` (already checked as offered). */
+static void sasl_first(struct c2s *c, const char *mech, const unsigned char *msg, size_t len)
+{
+    if (strcmp(mech, "PLAIN") == 0) {
+        sasl_plain(c, msg, len);
+        return;
+    }
+    enum scram_hash h = strncmp(mech, "SCRAM-SHA-256", 13) == 0 ? SCRAM_SHA256 : SCRAM_SHA1;
+    bool plus = strstr(mech, "-PLUS") != NULL;
+    sasl_scram_start(c, h, plus, msg, len);
+}
+
+static void handle_auth(struct c2s *c, struct myna_xml *el)
+{
+    if (!c->tls && c->listen->tls == TLS_STARTTLS) {
+        sasl_failure_now(c, "encryption-required");
+        return;
+    }
+    const char *mech = myna_xml_attr(el, "mechanism");
+    unsigned char msg[SASL_MAX_PAYLOAD];
+    size_t len;
+    if (sasl_decode(el, msg, sizeof msg, &len) < 0) {
+        sasl_failure_now(c, "incorrect-encoding");
+        return;
+    }
+    if (!mech || !mech_offered(c, mech)) {
+        sasl_failure_now(c, "invalid-mechanism");
+        return;
+    }
+    if (len == 0) {
+        /* No initial response: ask for it with an empty challenge (RFC 6120 §6.4.2). */
+        snprintf(c->mech, sizeof c->mech, "%s", mech);
+        sasl_send(c, "challenge", (const unsigned char *)"", 0);
+        c->phase = PHASE_SASL;
+        return;
+    }
+    sasl_first(c, mech, msg, len);
+}
+
+static void handle_response(struct c2s *c, struct myna_xml *el)
+{
+    unsigned char msg[SASL_MAX_PAYLOAD];
+    size_t len;
+    if (sasl_decode(el, msg, sizeof msg, &len) < 0) {
+        sasl_failure_now(c, "incorrect-encoding");
+        return;
+    }
+    if (!c->scram) {
+        if (!c->mech[0]) {
+            sasl_failure_now(c, "malformed-request");
+            return;
+        }
+        /* The first message of a mechanism started without initial response. */
+        char mech[sizeof c->mech];
+        memcpy(mech, c->mech, sizeof mech);
+        c->mech[0] = 0;
+        sasl_first(c, mech, msg, len);
+        return;
+    }
+    char out[512];
+    enum scram_step_result r = scram_server_finish(c->scram, (const char *)msg, len, out,
+                                                   sizeof out);
+    switch (r) {
+    case SCRAM_SUCCESS:
+        if (!c->user) {
+            sasl_fail(c, "not-authorized", NULL);
+            return;
+        }
+        {
+            char *user = xstrdup(c->user);
+            sasl_success(c, user, (const unsigned char *)out, strlen(out));
+            free(user);
+        }
+        return;
+    case SCRAM_FAIL_MALFORMED:
+        sasl_failure_now(c, "malformed-request");
+        return;
+    case SCRAM_FAIL_AUTHZID:
+        sasl_failure_now(c, "invalid-authzid");
+        return;
+    default:
+        scram_server_free(c->scram);
+        c->scram = NULL;
+        sasl_fail(c, "not-authorized", c->user);
+        return;
+    }
+}
+
+/* ---- phases ---- */
+
+static bool is_stanza(const struct myna_xml *el)
+{
+    return strcmp(el->ns, MYNA_NS_CLIENT) == 0 &&
+           (strcmp(el->name, "message") == 0 || strcmp(el->name, "presence") == 0 ||
+            strcmp(el->name, "iq") == 0);
+}
+
+static void phase_preauth(struct c2s *c, struct myna_xml *el)
+{
+    if (myna_xml_is(el, MYNA_NS_TLS, "starttls")) {
+        if (c->tls || c->listen->tls != TLS_STARTTLS || c->phase != PHASE_PREAUTH) {
+            send_str(c, "<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+            c2s_close(c, NULL, NULL);
+            return;
+        }
+        send_str(c, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+        restart_stream(c);
+        if (conn_start_tls(c->conn) < 0)
+            conn_abort(c->conn, "STARTTLS failed");
+        return;
+    }
+    if (strcmp(el->ns, MYNA_NS_SASL) == 0) {
+        if (strcmp(el->name, "auth") == 0 && c->phase == PHASE_PREAUTH)
+            handle_auth(c, el);
+        else if (strcmp(el->name, "response") == 0 && c->phase == PHASE_SASL)
+            handle_response(c, el);
+        else if (strcmp(el->name, "abort") == 0 && c->phase == PHASE_SASL)
+            sasl_failure_now(c, "aborted");
+        else
+            sasl_failure_now(c, "malformed-request");
+        return;
+    }
+    if (is_stanza(el)) {
+        c2s_close(c, "not-authorized", NULL); /* RFC 6120 §4.9.3.12 */
+        return;
+    }
+    c2s_close(c, "unsupported-stanza-type", NULL);
+}
+
+static void send_iq_error(struct c2s *c, struct myna_xml *el, enum myna_error e)
+{
+    struct myna_arena *a = el->arena;
+    struct myna_xml *r = myna_xml_new(a, MYNA_NS_CLIENT, el->name);
+    const char *id = myna_xml_attr(el, "id");
+    if (id)
+        myna_xml_set_attr(r, "id", id);
+    myna_xml_set_attr(r, "type", "error");
+    if (c->session)
+        myna_xml_set_attr(r, "to", c->session->jid.full);
+    struct myna_xml *er = myna_xml_add_child(r, MYNA_NS_CLIENT, "error");
+    myna_xml_set_attr(er, "type", myna_error_type(e));
+    myna_xml_add_child(er, MYNA_NS_STANZAS, myna_error_condition(e));
+    send_xml(c, r);
+}
+
+static void random_resource(char *buf, size_t len)
+{
+    unsigned char rnd[6];
+    RAND_bytes(rnd, sizeof rnd);
+    snprintf(buf, len, "myna-%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+             rnd[5]);
+}
+
+static void phase_bind(struct c2s *c, struct myna_xml *el)
+{
+    const char *type = myna_xml_attr(el, "type");
+    const char *id = myna_xml_attr(el, "id");
+    struct myna_xml *bind = myna_xml_find(el, MYNA_NS_BIND, "bind");
+    if (!myna_xml_is(el, MYNA_NS_CLIENT, "iq") || !bind) {
+        if (is_stanza(el))
+            c2s_close(c, "not-authorized", "Bind a resource first");
+        else if (nonza_dispatch(c->host, NULL, el) != MYNA_HANDLED)
+            c2s_close(c, "unsupported-stanza-type", NULL);
+        return;
+    }
+    if (!type || strcmp(type, "set") != 0 || !id) {
+        send_iq_error(c, el, MYNA_ERR_BAD_REQUEST);
+        return;
+    }
+    const char *res = myna_xml_child_text(bind, MYNA_NS_BIND, "resource");
+    char gen[32];
+    if (!res || !*res) {
+        random_resource(gen, sizeof gen);
+        res = gen;
+    }
+    struct myna_jid full;
+    if (myna_jid_make(el->arena, c->user, c->host->domain, res, &full) < 0) {
+        send_iq_error(c, el, MYNA_ERR_BAD_REQUEST); /* RFC 6120 §7.7.2.1 */
+        return;
+    }
+    if (c->srv->nsessions >= c->srv->cfg.max_sessions) {
+        send_iq_error(c, el, MYNA_ERR_RESOURCE_CONSTRAINT);
+        return;
+    }
+    cancel_auth_timer(c);
+    c->phase = PHASE_SESSION;
+    c->session = session_new(c->srv, c->host, c, &full);
+    struct myna_xml *r = myna_xml_new(el->arena, MYNA_NS_CLIENT, "iq");
+    myna_xml_set_attr(r, "type", "result");
+    myna_xml_set_attr(r, "id", id);
+    struct myna_xml *b = myna_xml_add_child(r, MYNA_NS_BIND, "bind");
+    struct myna_xml *j = myna_xml_add_child(b, MYNA_NS_BIND, "jid");
+    myna_xml_add_text(j, c->session->jid.full, strlen(c->session->jid.full));
+    send_xml(c, r);
+    log_info("c2s", "conn=%llu peer=%s bound %s", (unsigned long long)c->conn->id,
+             c->conn->peer, c->session->jid.full);
+}
+
+/* Records the session's broadcast presence for routing (RFC 6121 §4.2, §8.5.2). */
+static void track_presence(struct myna_session *s, struct myna_stanza *st)
+{
+    if (st->has_to)
+        return;
+    if (strcmp(st->type, "available") == 0) {
+        bool initial = !s->available;
+        myna_session_set_presence(s, st->xml);
+        if (initial) {
+            struct myna_event ev = {
+                .type = MYNA_EVENT_SESSION_AVAILABLE, .user = &s->jid, .session = s};
+            events_emit(s->host, &ev);
+        }
+    } else if (strcmp(st->type, "unavailable") == 0) {
+        myna_session_set_presence(s, NULL);
+    }
+}
+
+static void phase_session(struct c2s *c, struct myna_xml *el)
+{
+    struct myna_session *s = c->session;
+    if (!is_stanza(el)) {
+        if (strcmp(el->ns, MYNA_NS_CLIENT) == 0) {
+            c2s_close(c, "unsupported-stanza-type", NULL);
+            return;
+        }
+        if (nonza_dispatch(c->host, s, el) != MYNA_HANDLED)
+            c2s_close(c, "unsupported-stanza-type", NULL);
+        return;
+    }
+    /* RFC 6120 §8.1.2.1: 'from' from a client must be its own JID, if present. */
+    const char *from = myna_xml_attr(el, "from");
+    if (from) {
+        struct myna_jid fj;
+        if (myna_jid_parse(el->arena, from, &fj) < 0 ||
+            (!myna_jid_equal(&fj, &s->jid) &&
+             !(fj.resource == NULL && strcmp(fj.bare, s->jid.bare) == 0))) {
+            c2s_close(c, "invalid-from", NULL);
+            return;
+        }
+    }
+    /* Legacy session establishment (RFC 3921 §3): accept and answer. */
+    if (strcmp(el->name, "iq") == 0 && myna_xml_find(el, MYNA_NS_SESSION, "session") &&
+        !myna_xml_attr(el, "to")) {
+        struct myna_xml *r = myna_xml_new(el->arena, MYNA_NS_CLIENT, "iq");
+        myna_xml_set_attr(r, "type", "result");
+        const char *id = myna_xml_attr(el, "id");
+        if (id)
+            myna_xml_set_attr(r, "id", id);
+        send_xml(c, r);
+        return;
+    }
+    struct stanza_ctx ctx;
+    enum myna_error err;
+    if (stanza_init(&ctx, c->srv, el, &s->jid, s, &err) < 0) {
+        const char *type = myna_xml_attr(el, "type");
+        if (!type || strcmp(type, "error") != 0)
+            send_iq_error(c, el, err);
+        return;
+    }
+    myna_xml_set_attr(el, "from", s->jid.full);
+    if (ctx.pub.kind == MYNA_PRESENCE)
+        track_presence(s, &ctx.pub);
+    router_from_session(c->srv, &ctx);
+}
+
+static void on_element(void *ud, struct myna_xml *el)
+{
+    struct c2s *c = ud;
+    c->refs++; /* handlers may close the stream under us */
+    switch (c->phase) {
+    case PHASE_PREAUTH:
+    case PHASE_SASL:
+        phase_preauth(c, el);
+        break;
+    case PHASE_BUSY:
+        /* Pipelined input while we compute: only SASL abort makes sense; else wait. */
+        c2s_close(c, "policy-violation", "Data sent before the server answered");
+        break;
+    case PHASE_BIND:
+        phase_bind(c, el);
+        break;
+    case PHASE_SESSION:
+        phase_session(c, el);
+        break;
+    case PHASE_HEADER:
+    case PHASE_CLOSED:
+        break;
+    }
+    myna_arena_free(el->arena);
+    c2s_unref(c);
+}
+
+static void on_stream_close(void *ud)
+{
+    struct c2s *c = ud;
+    /* RFC 6120 §4.4: answer the close and end the session. */
+    c2s_close(c, NULL, NULL);
+}
+
+static const struct xml_parser_callbacks parser_cb = {
+    .stream_open = on_stream_open,
+    .element = on_element,
+    .stream_close = on_stream_close,
+};
+
+/* ---- connection events ---- */
+
+static void on_data(struct conn *conn, const char *buf, size_t len)
+{
+    struct c2s *c = conn->owner;
+    if (c->phase == PHASE_CLOSED || !c->parser)
+        return;
+    c->last_active = loop_now(c->srv->loop);
+    c->refs++;
+    enum xml_parse_error e = xml_parser_feed(c->parser, buf, len);
+    if (e != XML_PARSE_OK && c->phase != PHASE_CLOSED)
+        c2s_close(c, xml_parse_condition(e), xml_parse_strerror(e));
+    c2s_unref(c);
+}
+
+static void on_tls_ready(struct conn *conn)
+{
+    struct c2s *c = conn->owner;
+    c->tls = true;
+}
+
+static const struct conn_ops c2s_conn_ops = {
+    .data = on_data,
+    .tls_ready = on_tls_ready,
+    .closed = conn_closed,
+};
+
+static void auth_timeout(void *data)
+{
+    struct c2s *c = data;
+    c->auth_timer = 0;
+    if (c->conn && c->phase != PHASE_SESSION)
+        c2s_close(c, "connection-timeout", "Authentication took too long");
+    c2s_unref(c);
+}
+
+void c2s_accept(struct server *srv, const struct config_listen *l, int fd, const char *peer)
+{
+    struct c2s *c = xcalloc(1, sizeof *c);
+    c->srv = srv;
+    c->listen = l;
+    c->refs = 1; /* the connection */
+    c->phase = PHASE_HEADER;
+    struct xml_parser_limits lim = {
+        .max_stanza_bytes = srv->cfg.c2s_stanza_size,
+        .max_depth = srv->cfg.c2s_max_depth,
+        .max_attrs = srv->cfg.c2s_max_attrs,
+    };
+    c->parser = xml_parser_new(&lim, &parser_cb, c);
+    c->conn = conn_new(srv, fd, peer, &c2s_conn_ops, c);
+    c->last_active = loop_now(srv->loop);
+    c->next = srv->c2s_list;
+    if (c->next)
+        c->next->prev = c;
+    srv->c2s_list = c;
+    c->refs++;
+    c->auth_timer = loop_timer_add(srv->loop, (uint64_t)srv->cfg.auth_timeout * 1000,
+                                   auth_timeout, c);
+    if (l->tls == TLS_DIRECT && conn_start_tls(c->conn) < 0)
+        conn_abort(c->conn, "TLS setup failed");
+}

@@ -1,0 +1,28 @@
+/* server/c2s.h — client-to-server streams (RFC 6120 §4-7): stream header, STARTTLS,
+ * SASL (SCRAM-SHA-1/256 and -PLUS, PLAIN over TLS), resource binding, then stanzas to the
+ * router. One struct c2s per connection; it owns the parser, the SASL state and the
+ * session once bound. */
+#ifndef MYNA_C2S_H
+#define MYNA_C2S_H
+
+#include <stdint.h>
+
+struct server;
+struct config_listen;
+struct wbuf;
+struct c2s;
+
+/* Accepts a new client connection on a c2s listener. */
+void c2s_accept(struct server *srv, const struct config_listen *l, int fd, const char *peer);
+/* Sends a stream error (condition NULL = none) and </stream:stream>, then closes. The
+ * session, if any, ends at once. */
+void c2s_close(struct c2s *c, const char *condition, const char *text);
+/* Drops the connection at once (exit path). */
+void c2s_abort(struct c2s *c);
+void c2s_write(struct c2s *c, struct wbuf *b);
+/* Closes every stream (shutdown). */
+void c2s_close_all(struct server *srv, const char *condition);
+/* Frees parser memory of streams idle for more than idle_ms (memory per idle session). */
+void c2s_shrink_idle(struct server *srv, uint64_t idle_ms);
+
+#endif

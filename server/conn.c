@@ -1,0 +1,335 @@
+/* server/conn.c — see conn.h. Reads go into one read buffer shared by all connections
+ * (the loop thread owns it), so an idle connection holds no read buffer. With TLS the
+ * handshake, reads and writes all run through one state function, because SSL_read may
+ * want to write and SSL_write may want to read. */
+#include "conn.h"
+
+#include <errno.h>
+#include <openssl/err.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+#include "server.h"
+#include "tls.h"
+
+/* Stop reading from a peer that does not read what we send. */
+#define WQ_PAUSE_BYTES (1u << 20)
+
+struct wbuf *wbuf_new(const void *data, size_t len)
+{
+    struct wbuf *b = xmalloc(sizeof *b + len);
+    b->refs = 1;
+    b->len = len;
+    memcpy(b->data, data, len);
+    return b;
+}
+
+struct wbuf *wbuf_ref(struct wbuf *b)
+{
+    b->refs++;
+    return b;
+}
+
+void wbuf_unref(struct wbuf *b)
+{
+    if (b && --b->refs == 0)
+        free(b);
+}
+
+static void conn_io(void *data, unsigned events);
+
+struct conn *conn_new(struct server *srv, int fd, const char *peer, const struct conn_ops *ops,
+                      void *owner)
+{
+    struct conn *c = xcalloc(1, sizeof *c);
+    c->id = ++srv->next_conn_id;
+    c->fd = fd;
+    c->ops = ops;
+    c->owner = owner;
+    c->srv = srv;
+    snprintf(c->peer, sizeof c->peer, "%s", peer);
+    c->events = LOOP_READ;
+    loop_watch(srv->loop, fd, LOOP_READ, conn_io, c);
+    srv->nconns++;
+    return c;
+}
+
+static void conn_free(void *data)
+{
+    struct conn *c = data;
+    struct wq_item *it = c->wq_head;
+    while (it) {
+        struct wq_item *n = it->next;
+        wbuf_unref(it->buf);
+        free(it);
+        it = n;
+    }
+    if (c->ssl)
+        SSL_free(c->ssl);
+    free(c);
+}
+
+static void conn_dead(struct conn *c, const char *why)
+{
+    if (c->dead)
+        return;
+    c->dead = true;
+    loop_unwatch(c->srv->loop, c->fd);
+    if (c->ssl && !c->handshaking && !c->closing)
+        SSL_set_quiet_shutdown(c->ssl, 1);
+    close(c->fd);
+    c->fd = -1;
+    c->srv->nconns--;
+    if (c->ops->closed)
+        c->ops->closed(c, why);
+    loop_defer(c->srv->loop, conn_free, c);
+}
+
+void conn_abort(struct conn *c, const char *why)
+{
+    conn_dead(c, why);
+}
+
+static void update_events(struct conn *c)
+{
+    if (c->dead)
+        return;
+    unsigned ev = 0;
+    if (c->closing)
+        ev = LOOP_READ | LOOP_WRITE; /* flush, then close; notice the peer going away */
+    else if (c->handshaking)
+        ev = LOOP_READ | (c->ssl_want_write ? LOOP_WRITE : 0);
+    else {
+        if (!c->paused)
+            ev |= LOOP_READ;
+        if (c->wq_head || c->ssl_want_write)
+            ev |= LOOP_WRITE;
+    }
+    if (ev != c->events) {
+        loop_modify(c->srv->loop, c->fd, ev);
+        c->events = ev;
+    }
+}
+
+/* Returns 1 if it made progress / needs nothing, 0 if it would block, -1 on error. */
+static int do_handshake(struct conn *c)
+{
+    ERR_clear_error();
+    int r = SSL_do_handshake(c->ssl);
+    if (r == 1) {
+        c->handshaking = false;
+        c->ssl_want_write = false;
+        if (c->ops->tls_ready)
+            c->ops->tls_ready(c);
+        return 1;
+    }
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        c->ssl_want_write = e == SSL_ERROR_WANT_WRITE;
+        return 0;
+    }
+    char buf[160];
+    ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
+    log_debug("tls", "conn=%llu peer=%s handshake failed: %s", (unsigned long long)c->id,
+              c->peer, buf);
+    return -1;
+}
+
+static int flush_queue(struct conn *c)
+{
+    while (c->wq_head) {
+        struct wq_item *it = c->wq_head;
+        const char *p = it->buf->data + it->off;
+        size_t n = it->buf->len - it->off;
+        ssize_t w;
+        if (c->ssl) {
+            ERR_clear_error();
+            int r = SSL_write(c->ssl, p, (int)(n > 1u << 30 ? 1u << 30 : n));
+            if (r <= 0) {
+                int e = SSL_get_error(c->ssl, r);
+                if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+                    return 0;
+                return -1;
+            }
+            w = r;
+        } else {
+            w = write(c->fd, p, n);
+            if (w < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                    return 0;
+                return -1;
+            }
+        }
+        c->bytes_out += (uint64_t)w;
+        it->off += (size_t)w;
+        c->wq_bytes -= (size_t)w;
+        if (it->off == it->buf->len) {
+            c->wq_head = it->next;
+            if (!c->wq_head)
+                c->wq_tail = NULL;
+            wbuf_unref(it->buf);
+            free(it);
+        }
+    }
+    return 1;
+}
+
+static void read_some(struct conn *c)
+{
+    char *buf = c->srv->readbuf;
+    size_t cap = sizeof c->srv->readbuf;
+    /* Bounded per wakeup so one busy peer cannot starve the others. */
+    for (int rounds = 0; rounds < 8 && !c->dead && !c->closing && !c->paused; rounds++) {
+        ssize_t n;
+        if (c->ssl) {
+            ERR_clear_error();
+            int r = SSL_read(c->ssl, buf, (int)cap);
+            if (r <= 0) {
+                int e = SSL_get_error(c->ssl, r);
+                if (e == SSL_ERROR_WANT_READ)
+                    return;
+                if (e == SSL_ERROR_WANT_WRITE) {
+                    c->ssl_want_write = true;
+                    return;
+                }
+                conn_dead(c, e == SSL_ERROR_ZERO_RETURN ? "closed by peer" : "TLS error");
+                return;
+            }
+            c->ssl_want_write = false;
+            n = r;
+        } else {
+            n = read(c->fd, buf, cap);
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                    return;
+                conn_dead(c, strerror(errno));
+                return;
+            }
+            if (n == 0) {
+                conn_dead(c, "closed by peer");
+                return;
+            }
+        }
+        c->bytes_in += (uint64_t)n;
+        c->ops->data(c, buf, (size_t)n);
+        /* After STARTTLS was agreed, plaintext must stop: the owner switched us to TLS. */
+        if (c->handshaking)
+            return;
+        if ((size_t)n < cap && !(c->ssl && SSL_pending(c->ssl)))
+            return;
+    }
+}
+
+static void conn_io(void *data, unsigned events)
+{
+    struct conn *c = data;
+    if (c->dead)
+        return;
+    if (c->handshaking) {
+        int r = do_handshake(c);
+        if (r < 0) {
+            conn_dead(c, "TLS handshake failed");
+            return;
+        }
+        if (r == 0) {
+            update_events(c);
+            return;
+        }
+    }
+    if (c->closing) {
+        int r = flush_queue(c);
+        if (r != 0) {
+            if (c->ssl && r > 0)
+                SSL_shutdown(c->ssl);
+            conn_dead(c, "closed");
+            return;
+        }
+        if (events & LOOP_READ) {
+            /* Drain and ignore input while closing; notice EOF. */
+            char tmp[512];
+            ssize_t n = c->ssl ? SSL_read(c->ssl, tmp, sizeof tmp) : read(c->fd, tmp, sizeof tmp);
+            if (n == 0 || (n < 0 && !c->ssl && errno != EAGAIN)) {
+                conn_dead(c, "closed by peer");
+                return;
+            }
+        }
+        update_events(c);
+        return;
+    }
+    if ((events & LOOP_READ) || (c->ssl_want_write && (events & LOOP_WRITE)))
+        read_some(c);
+    if (c->dead)
+        return;
+    if (c->wq_head && flush_queue(c) < 0) {
+        conn_dead(c, "write error");
+        return;
+    }
+    if (c->paused && c->wq_bytes < WQ_PAUSE_BYTES / 2)
+        c->paused = false;
+    update_events(c);
+}
+
+int conn_start_tls(struct conn *c)
+{
+    /* <proceed/> must leave in plaintext before the handshake begins (RFC 6120 §5.4.2.3);
+     * it is tiny, so the socket takes it at once. */
+    if (c->wq_head && (flush_queue(c) <= 0 || c->wq_head))
+        return -1;
+    c->ssl = tls_ssl_new(c->srv->tls, c->fd);
+    if (!c->ssl)
+        return -1;
+    c->handshaking = true;
+    update_events(c);
+    return 0;
+}
+
+void conn_write_buf(struct conn *c, struct wbuf *b)
+{
+    if (c->dead || c->closing)
+        return;
+    struct wq_item *it = xmalloc(sizeof *it);
+    it->buf = wbuf_ref(b);
+    it->off = 0;
+    it->next = NULL;
+    if (c->wq_tail)
+        c->wq_tail->next = it;
+    else
+        c->wq_head = it;
+    c->wq_tail = it;
+    c->wq_bytes += b->len;
+    if (c->wq_bytes > WQ_PAUSE_BYTES)
+        c->paused = true;
+    /* Write now if possible: most writes complete at once and save an epoll round. */
+    if (!c->handshaking) {
+        if (flush_queue(c) < 0) {
+            /* Report the failure from the loop, not from inside the caller. */
+            c->closing = false;
+        }
+    }
+    update_events(c);
+}
+
+void conn_write(struct conn *c, const void *data, size_t len)
+{
+    if (c->dead || c->closing || len == 0)
+        return;
+    struct wbuf *b = wbuf_new(data, len);
+    conn_write_buf(c, b);
+    wbuf_unref(b);
+}
+
+void conn_close(struct conn *c)
+{
+    if (c->dead || c->closing)
+        return;
+    c->closing = true;
+    update_events(c);
+}
+
+size_t conn_memory(const struct conn *c)
+{
+    return sizeof *c + c->wq_bytes;
+}

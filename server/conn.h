@@ -1,0 +1,77 @@
+/* server/conn.h — one TCP connection with optional TLS: non-blocking reads handed to the
+ * owner, a write queue of shared refcounted buffers (a broadcast serializes once and every
+ * recipient's queue points at the same bytes), graceful close after the queue drains.
+ * Freed only through the loop's deferred queue, so no callback frees what its caller
+ * still uses. */
+#ifndef MYNA_CONN_H
+#define MYNA_CONN_H
+
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct server;
+struct conn;
+
+/* A refcounted, immutable byte buffer. */
+struct wbuf {
+    unsigned refs;
+    size_t len;
+    char data[];
+};
+struct wbuf *wbuf_new(const void *data, size_t len);
+struct wbuf *wbuf_ref(struct wbuf *b);
+void wbuf_unref(struct wbuf *b);
+
+struct conn_ops {
+    /* Plaintext bytes arrived. */
+    void (*data)(struct conn *c, const char *buf, size_t len);
+    /* The TLS handshake finished (direct TLS or after STARTTLS). */
+    void (*tls_ready)(struct conn *c);
+    /* The connection is gone (peer closed, error, or conn_close finished). Called once;
+     * the owner must drop its pointer. The conn is freed after this returns. */
+    void (*closed)(struct conn *c, const char *why);
+};
+
+struct wq_item {
+    struct wbuf *buf;
+    size_t off;
+    struct wq_item *next;
+};
+
+struct conn {
+    uint64_t id;                 /* unique, never reused */
+    int fd;
+    SSL *ssl;                    /* NULL on plaintext */
+    bool handshaking;            /* TLS handshake in progress */
+    bool closing;                /* close after the write queue drains */
+    bool dead;                   /* closed; waiting for the deferred free */
+    bool ssl_want_write;         /* SSL_read needs the socket writable */
+    bool paused;                 /* reading paused (write queue too long) */
+    unsigned events;             /* current loop watch mask */
+    struct wq_item *wq_head, *wq_tail;
+    size_t wq_bytes;             /* bytes queued, for back-pressure */
+    const struct conn_ops *ops;
+    void *owner;                 /* c2s stream (or s2s, component ...) */
+    struct server *srv;
+    char peer[48];               /* "ip:port" for logs */
+    uint64_t bytes_in, bytes_out;
+};
+
+/* Wraps an accepted socket. */
+struct conn *conn_new(struct server *srv, int fd, const char *peer, const struct conn_ops *ops,
+                      void *owner);
+/* Starts TLS server-side (direct TLS, or after <proceed/> was queued and flushed). */
+int conn_start_tls(struct conn *c);
+/* Queues bytes (copied) / a shared buffer (a reference is taken). */
+void conn_write(struct conn *c, const void *data, size_t len);
+void conn_write_buf(struct conn *c, struct wbuf *b);
+/* Flushes what is queued, then closes. The closed callback follows. */
+void conn_close(struct conn *c);
+/* Closes at once (drops the queue). */
+void conn_abort(struct conn *c, const char *why);
+/* Heap bytes this connection holds (TLS and queue), approximately. */
+size_t conn_memory(const struct conn *c);
+
+#endif

@@ -1,0 +1,62 @@
+/* server/server.h — the server context: everything mynad's event loop owns, reached
+ * through one explicit pointer (no globals). One `struct server` per process for now; the
+ * per-core design (DESIGN.md "Threads") will give each loop its own. */
+#ifndef MYNA_SERVER_H
+#define MYNA_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "myna/module.h"
+
+struct loop;
+struct jobs;
+struct tls;
+struct hashmap;
+struct host;
+struct listener;
+
+struct server {
+    struct config cfg;
+    char *config_path;
+    struct loop *loop;
+    struct jobs *jobs;
+    struct tls *tls;
+    struct myna_store_env *store;
+    struct myna_store *accounts;   /* the "accounts" table */
+    struct host **hosts;           /* one per configured virtual host */
+    size_t nhosts;
+    struct hashmap *host_map;      /* domain -> struct host */
+    struct hashmap *subdomains;    /* claimed sub-domain -> struct subdomain */
+    struct hashmap *users;         /* bare JID -> struct user (users with sessions) */
+    struct hashmap *sessions;      /* full JID -> struct myna_session */
+    struct hashmap *session_ids;   /* decimal id -> struct myna_session */
+    struct hashmap *pending_iqs;   /* id -> struct iq_request (server-originated iqs) */
+    struct hashmap *authfail;      /* "ip:..." / "user:..." -> struct authfail */
+    struct hashmap *module_defs;   /* name -> struct module_def (loaded shared objects) */
+    struct listener *listeners;
+    size_t nlisteners;
+    uint64_t next_conn_id;
+    uint64_t next_session_id;
+    uint64_t next_iq_id;
+    uint64_t next_timer_id;        /* module timer ids */
+    size_t nconns;                 /* open connections */
+    size_t nsessions;              /* bound c2s sessions */
+    bool stopping;
+    unsigned shutdown_waited;      /* ms waited for connections to drain */
+    int signal_fd;
+    /* Session data slots (myna_session_slot): destructor and owner per slot index. */
+    struct slot_def *session_slots;
+    size_t nsession_slots;
+    struct slot_def *user_slots;
+    size_t nuser_slots;
+    struct c2s *c2s_list;          /* every open c2s stream (for shutdown) */
+    char readbuf[16384];           /* shared by all connections (loop thread only) */
+};
+
+/* Finds a host by domain (prepared), or NULL. */
+struct host *server_host(struct server *srv, const char *domain);
+
+#endif

@@ -1,0 +1,113 @@
+/* server/session.c — the session table (see session.h). A new session with the full JID
+ * of an existing one replaces it: the old stream gets <conflict/> (RFC 6120 §7.7.2.2,
+ * the policy most servers use). Module slot values are freed with their session/user. */
+#include "session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "c2s.h"
+#include "conn.h"
+#include "hashmap.h"
+#include "host.h"
+#include "log.h"
+#include "server.h"
+
+static void id_key(uint64_t id, char *buf, size_t len)
+{
+    snprintf(buf, len, "%llu", (unsigned long long)id);
+}
+
+struct myna_session *session_find(struct server *srv, const char *full)
+{
+    return hashmap_get(srv->sessions, full);
+}
+
+struct user *user_find(struct server *srv, const char *bare)
+{
+    return hashmap_get(srv->users, bare);
+}
+
+struct myna_session *session_new(struct server *srv, struct host *host, struct c2s *c2s,
+                                 const struct myna_jid *full)
+{
+    struct myna_session *old = session_find(srv, full->full);
+    if (old && old->c2s)
+        c2s_close(old->c2s, "conflict", "Replaced by new connection");
+    old = session_find(srv, full->full);
+    if (old)
+        session_free(old); /* c2s_close normally did this already */
+
+    struct myna_session *s = xcalloc(1, sizeof *s);
+    s->id = ++srv->next_session_id;
+    s->srv = srv;
+    s->host = host;
+    s->c2s = c2s;
+    s->arena = myna_arena_new();
+    myna_jid_copy(s->arena, full, &s->jid);
+    struct user *u = user_find(srv, s->jid.bare);
+    if (!u) {
+        u = xcalloc(1, sizeof *u);
+        u->bare = xstrdup(s->jid.bare);
+        hashmap_put(srv->users, u->bare, u);
+    }
+    s->user = u;
+    s->next_of_user = u->sessions;
+    u->sessions = s;
+    hashmap_put(srv->sessions, s->jid.full, s);
+    char key[24];
+    id_key(s->id, key, sizeof key);
+    hashmap_put(srv->session_ids, key, s);
+    srv->nsessions++;
+    struct myna_event ev = {.type = MYNA_EVENT_SESSION_BOUND, .user = &s->jid, .session = s};
+    events_emit(host, &ev);
+    return s;
+}
+
+static void free_slots(struct server *srv, void **slots, size_t n, const struct slot_def *defs)
+{
+    for (size_t i = 0; i < n; i++)
+        if (slots[i] && defs[i].destroy)
+            defs[i].destroy(slots[i]);
+    free(slots);
+}
+
+void session_free(struct myna_session *s)
+{
+    struct server *srv = s->srv;
+    /* Unavailable first, so routing no longer picks this session during the event. */
+    s->available = false;
+    struct myna_event ev = {.type = MYNA_EVENT_SESSION_CLOSED, .user = &s->jid, .session = s};
+    events_emit(s->host, &ev);
+
+    hashmap_del(srv->sessions, s->jid.full);
+    char key[24];
+    id_key(s->id, key, sizeof key);
+    hashmap_del(srv->session_ids, key);
+    struct user *u = s->user;
+    for (struct myna_session **p = &u->sessions; *p; p = &(*p)->next_of_user) {
+        if (*p == s) {
+            *p = s->next_of_user;
+            break;
+        }
+    }
+    if (!u->sessions) {
+        hashmap_del(srv->users, u->bare);
+        free_slots(srv, u->slots, u->nslots, srv->user_slots);
+        free(u->bare);
+        free(u);
+    }
+    free_slots(srv, s->slots, s->nslots, srv->session_slots);
+    if (s->presence)
+        myna_arena_free(s->presence->arena);
+    myna_arena_free(s->arena);
+    srv->nsessions--;
+    free(s);
+}
+
+void session_write(struct myna_session *s, struct wbuf *b)
+{
+    if (s->c2s)
+        c2s_write(s->c2s, b);
+}
