@@ -43,14 +43,15 @@ struct xml_parser_callbacks {
 
 struct xml_parser;
 
-/* limits NULL means the defaults. Callbacks may call xml_parser_reset()/xml_parser_stop()
+/* limits NULL means the defaults (a zero field also means its default). Callbacks may call xml_parser_reset()/xml_parser_stop()
  * but must not free the parser; free it after xml_parser_feed() returns. */
 struct xml_parser *xml_parser_new(const struct xml_parser_limits *limits,
                                   const struct xml_parser_callbacks *cb, void *ud);
 void xml_parser_free(struct xml_parser *p);
 
 /* Feeds bytes. Returns XML_PARSE_OK, or the first error (the parser is then dead until
- * reset). Callbacks run from inside this call. */
+ * reset, and has already freed its expat instance). Callbacks run from inside this call;
+ * they must not call xml_parser_feed() on the same parser. */
 enum xml_parse_error xml_parser_feed(struct xml_parser *p, const char *data, size_t len);
 
 /* Starts a new stream on the same connection (after STARTTLS or SASL success): forgets
@@ -58,8 +59,15 @@ enum xml_parse_error xml_parser_feed(struct xml_parser *p, const char *data, siz
  * the rest of the buffer being fed at that moment is discarded (the caller re-feeds
  * anything that followed, e.g. TLS bytes are never mixed with plaintext). */
 void xml_parser_reset(struct xml_parser *p);
-/* Stops the current feed from inside a callback (rest of buffer ignored). */
+/* Stops the current feed from inside a callback (rest of buffer ignored). The parser then
+ * ignores all input until xml_parser_reset(). */
 void xml_parser_stop(struct xml_parser *p);
+
+/* Gives back expat's memory while the stream is idle: if the parser sits between two
+ * top-level elements with nothing buffered, the expat instance is freed; the next feed
+ * creates a new one primed with the namespace declarations of the original stream header
+ * (stream_open is not called again). Otherwise does nothing. Not from a callback. */
+void xml_parser_shrink(struct xml_parser *p);
 
 /* Human-readable text for an error (for logs and <text/>). */
 const char *xml_parse_strerror(enum xml_parse_error e);

@@ -31,6 +31,11 @@ char *myna_arena_strdup(struct myna_arena *a, const char *s);
 char *myna_arena_strndup(struct myna_arena *a, const char *s, size_t n);
 char *myna_arena_printf(struct myna_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+char *myna_arena_vprintf(struct myna_arena *a, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+/* Grows an allocation of old_size bytes to new_size (in place when it is the newest one),
+ * keeping its contents; ptr NULL allocates. The old pointer must not be used afterwards. */
+void *myna_arena_realloc(struct myna_arena *a, void *ptr, size_t old_size, size_t new_size);
 /* Bytes handed out so far (for limits and statistics). */
 size_t myna_arena_used(const struct myna_arena *a);
 

@@ -1,1 +1,17 @@
-# (filled in by its owner)
+# tests/unit/xml.mk — unit tests of the xml/ layer (cmocka).
+check_PROGRAMS += tests/unit/test_xml
+TESTS += tests/unit/test_xml
+tests_unit_test_xml_SOURCES = tests/unit/test_xml.c
+tests_unit_test_xml_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(EXPAT_CFLAGS) \
+	-DXML_CORPUS_DIR='"$(top_srcdir)/tests/fuzz/corpus"'
+tests_unit_test_xml_LDADD = xml/libmynaxml.la $(EXPAT_LIBS) $(CMOCKA_LIBS)
+EXTRA_DIST += tests/fuzz/README.md tests/fuzz/fuzz_parser.c tests/fuzz/corpus
+
+# libFuzzer target (not part of make check): make fuzz-parser, then see tests/fuzz/README.md.
+fuzz-parser:
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -I$(top_srcdir)/include -I$(top_srcdir) \
+		$(top_srcdir)/xml/arena.c $(top_srcdir)/xml/tree.c $(top_srcdir)/xml/serialize.c \
+		$(top_srcdir)/xml/parser.c $(top_srcdir)/tests/fuzz/fuzz_parser.c \
+		-lexpat -o fuzz_parser
+.PHONY: fuzz-parser
+CLEANFILES += fuzz_parser
