@@ -268,9 +268,8 @@ static void send_features(struct c2s *c)
 
 /* ---- parser callbacks ---- */
 
-static void on_stream_open(void *ud, struct myna_xml *header, const char *default_ns)
+static const char *check_header(struct c2s *c, struct myna_xml *header, const char *default_ns)
 {
-    struct c2s *c = ud;
     const char *to = myna_xml_attr(header, "to");
     const char *version = myna_xml_attr(header, "version");
     struct host *h = NULL;
@@ -279,24 +278,27 @@ static void on_stream_open(void *ud, struct myna_xml *header, const char *defaul
         if (dom)
             h = server_host(c->srv, dom);
     }
-    if (!c->host || !c->authenticated)
-        c->host = h ? h : c->host;
-    myna_arena_free(header->arena);
-    if (c->phase != PHASE_HEADER) {
-        c2s_close(c, "not-well-formed", "Unexpected stream header");
-        return;
-    }
-    if (strcmp(default_ns, MYNA_NS_CLIENT) != 0) {
-        c2s_close(c, "invalid-namespace", NULL);
-        return;
-    }
-    if (!h || (c->authenticated && h != c->host)) {
-        c2s_close(c, "host-unknown", NULL);
-        return;
-    }
+    if (!c->authenticated && h)
+        c->host = h; /* known before any error, so our header names it */
+    if (c->phase != PHASE_HEADER)
+        return "not-well-formed";
+    if (strcmp(default_ns, MYNA_NS_CLIENT) != 0)
+        return "invalid-namespace";
+    if (!h || (c->authenticated && h != c->host))
+        return "host-unknown";
     /* RFC 6120 §4.7.5: no version or major version below 1 cannot do TLS/SASL. */
-    if (!version || atoi(version) < 1) {
-        c2s_close(c, "unsupported-version", NULL);
+    if (!version || atoi(version) < 1)
+        return "unsupported-version";
+    return NULL;
+}
+
+static void on_stream_open(void *ud, struct myna_xml *header, const char *default_ns)
+{
+    struct c2s *c = ud;
+    const char *cond = check_header(c, header, default_ns);
+    myna_arena_free(header->arena);
+    if (cond) {
+        c2s_close(c, cond, NULL);
         return;
     }
     send_header(c);
