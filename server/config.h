@@ -28,6 +28,12 @@ struct config_host {
     char **modules;    /* NULL-terminated; the host's own list or a copy of the global one */
 };
 
+/* An external component (XEP-0114): its domain and shared secret. */
+struct config_component {
+    char *domain; /* nameprep'd */
+    char *secret;
+};
+
 struct config {
     char *path;          /* absolute path of the file read */
     char *data_dir;      /* absolute */
@@ -38,6 +44,8 @@ struct config {
     size_t nhosts;
     struct config_listen *listens;
     size_t nlistens;
+    struct config_component *components;
+    size_t ncomponents;
     char *module_path;   /* directory of module .so files */
     size_t c2s_stanza_size;
     unsigned c2s_max_depth;

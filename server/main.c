@@ -1,7 +1,7 @@
 /* server/main.c — mynad: reads the config, opens storage, loads modules, listens, and
  * runs the event loop until SIGTERM/SIGINT; then closes every stream with
  * </stream:stream>, waits briefly for the bytes to leave, and syncs storage.
- * SIGHUP reloads the log level (module reload comes with the control socket). */
+ * SIGHUP (or `mynactl reload`) re-reads the config and loads/unloads modules. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "c2s.h"
+#include "component.h"
 #include "config.h"
+#include "control.h"
 #include "hashmap.h"
 #include "host.h"
 #include "jobs.h"
@@ -69,6 +71,8 @@ static void on_accept(void *data, unsigned events)
         snprintf(peer, sizeof peer, "%s:%d", host, port);
         if (l->cfg->type == LISTEN_C2S)
             c2s_accept(srv, l->cfg, fd, peer);
+        else if (l->cfg->type == LISTEN_COMPONENT)
+            component_accept(srv, l->cfg, fd, peer);
         else
             close(fd);
     }
@@ -108,7 +112,8 @@ static int listen_on(struct server *srv, struct listener *l)
     l->fd = fd;
     l->srv = srv;
     loop_watch(srv->loop, fd, LOOP_READ, on_accept, l);
-    log_info("listen", "%s on %s port %d (%s)", c->type == LISTEN_C2S ? "c2s" : "other",
+    log_info("listen", "%s on %s port %d (%s)",
+             c->type == LISTEN_C2S ? "c2s" : c->type == LISTEN_COMPONENT ? "component" : "other",
              c->address, c->port,
              c->tls == TLS_DIRECT ? "direct TLS" : c->tls == TLS_STARTTLS ? "STARTTLS" : "no TLS");
     return 0;
@@ -155,6 +160,7 @@ static void begin_shutdown(struct server *srv)
         }
     }
     c2s_close_all(srv, "system-shutdown");
+    component_close_all(srv, false);
     shutdown_check(srv);
 }
 
@@ -166,7 +172,7 @@ static void on_signal(void *data, unsigned events)
         if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
             begin_shutdown(srv);
         else if (si.ssi_signo == SIGHUP)
-            log_info("main", "SIGHUP: reload is done with `mynactl reload` (not yet available)");
+            control_reload(srv);
     }
 }
 
@@ -242,7 +248,12 @@ int main(int argc, char **argv)
     srv->pending_iqs = hashmap_new();
     srv->authfail = hashmap_new();
     srv->module_defs = hashmap_new();
+    srv->components = hashmap_new();
     srv->signal_fd = -1;
+    srv->control_fd = -1;
+    srv->config_path = realpath(cfgpath, NULL);
+    if (!srv->config_path)
+        srv->config_path = xstrdup(cfgpath);
 
     int src = myna_store_env_open(srv->cfg.data_dir, srv->cfg.store_map_mb, &srv->store);
     if (src < 0) {
@@ -280,6 +291,7 @@ int main(int argc, char **argv)
     srv->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     loop_watch(srv->loop, srv->signal_fd, LOOP_READ, on_signal, srv);
     loop_set_before_sleep(srv->loop, before_sleep, srv);
+    control_open(srv);
     loop_timer_add(srv->loop, SHRINK_INTERVAL_MS, shrink_tick, srv);
 
     log_info("main", "mynad %s started (%zu hosts, %zu listeners)", PACKAGE_VERSION,
@@ -295,6 +307,8 @@ out:
     /* Whatever is still connected goes now; sessions end before modules unload. */
     while (srv->c2s_list)
         c2s_abort(srv->c2s_list);
+    component_close_all(srv, true);
+    control_close(srv);
     if (srv->jobs)
         jobs_free(srv->jobs);
     if (srv->loop)
@@ -314,10 +328,12 @@ out:
     hashmap_free(srv->pending_iqs);
     hashmap_free(srv->authfail);
     hashmap_free(srv->module_defs);
+    hashmap_free(srv->components);
     free(srv->listeners);
     free(srv->session_slots);
     free(srv->user_slots);
     config_free(&srv->cfg);
+    free(srv->config_path);
     free(srv);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "accounts.h"
+#include "component.h"
 #include "conn.h"
 #include "hashmap.h"
 #include "host.h"
@@ -207,6 +208,14 @@ void router_route(struct server *srv, struct stanza_ctx *st)
 {
     struct myna_stanza *pub = &st->pub;
     const char *domain = pub->to.domain;
+    if (component_route(srv, st))
+        return;
+    if (component_is_domain(srv, domain)) {
+        /* Configured but not connected (XEP-0114 gives no queue). */
+        if (pub->kind != MYNA_PRESENCE)
+            reply_error(st, MYNA_ERR_SERVICE_UNAVAILABLE);
+        return;
+    }
     struct subdomain *sd = hashmap_get(srv->subdomains, domain);
     if (sd) {
         if (pub->kind == MYNA_IQ && !is_request(pub) && iq_response(srv, st))

@@ -47,12 +47,16 @@ struct server {
     bool stopping;
     unsigned shutdown_waited;      /* ms waited for connections to drain */
     int signal_fd;
+    int control_fd;                /* mynactl's unix socket, or -1 */
+    struct retired *retired;       /* configs and TLS contexts replaced by reloads */
     /* Session data slots (myna_session_slot): destructor and owner per slot index. */
     struct slot_def *session_slots;
     size_t nsession_slots;
     struct slot_def *user_slots;
     size_t nuser_slots;
     struct c2s *c2s_list;          /* every open c2s stream (for shutdown) */
+    struct component *comp_list;   /* every open component stream */
+    struct hashmap *components;    /* component domain -> authenticated struct component */
     char readbuf[16384];           /* shared by all connections (loop thread only) */
 };
 

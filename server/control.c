@@ -1,0 +1,246 @@
+/* server/control.c — the local control socket (DATA_DIR/mynad.sock, mode 0600) that
+ * mynactl uses for live operations: one command line in, a reply out, then close.
+ * Commands: "reload" (re-read the config; load/unload modules per host without dropping
+ * connections; new certificates for new connections), "stats" (key=value lines).
+ * Reload keeps retired configs and TLS contexts alive until exit, because open streams
+ * still point at their listener and component settings. */
+#include "control.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "hashmap.h"
+#include "host.h"
+#include "log.h"
+#include "loop.h"
+#include "server.h"
+#include "tls.h"
+
+#define CMD_MAX 256
+
+struct retired {
+    struct config cfg;
+    struct tls *tls;
+    struct retired *next;
+};
+
+struct ctl_client {
+    struct server *srv;
+    int fd;
+    char buf[CMD_MAX];
+    size_t len;
+};
+
+static bool in_list(char **list, const char *name)
+{
+    for (; list && *list; list++)
+        if (strcmp(*list, name) == 0)
+            return true;
+    return false;
+}
+
+static int do_reload(struct server *srv, char *out, size_t outlen)
+{
+    struct config ncfg;
+    char err[1024];
+    memset(&ncfg, 0, sizeof ncfg);
+    if (config_load(srv->config_path, &ncfg, err, sizeof err) < 0) {
+        snprintf(out, outlen, "error: %s\n", err);
+        log_error("control", "reload refused: %s", err);
+        return -1;
+    }
+    struct tls *ntls = tls_new(&ncfg, err, sizeof err);
+    if (!ntls) {
+        snprintf(out, outlen, "error: %s\n", err);
+        log_error("control", "reload refused: %s", err);
+        config_free(&ncfg);
+        return -1;
+    }
+    /* Retire the old config and TLS contexts; switch to the new ones. */
+    struct retired *r = xcalloc(1, sizeof *r);
+    r->cfg = srv->cfg;
+    r->tls = srv->tls;
+    r->next = srv->retired;
+    srv->retired = r;
+    srv->cfg = ncfg;
+    srv->tls = ntls;
+    log_set_level(srv->cfg.log_level);
+
+    size_t loaded = 0, unloaded = 0;
+    for (size_t i = 0; i < srv->nhosts; i++) {
+        struct host *h = srv->hosts[i];
+        const struct config_host *nh = config_find_host(&srv->cfg, h->domain);
+        if (!nh) {
+            log_warn("control", "host %s was removed from the config: restart to drop it",
+                     h->domain);
+            continue;
+        }
+        h->cfg = nh;
+        for (struct myna_module *m = h->modules, *next; m; m = next) {
+            next = m->next;
+            if (!in_list(nh->modules, m->def->name)) {
+                module_unload(m);
+                unloaded++;
+                next = h->modules; /* the list changed: start over */
+            }
+        }
+        for (char **name = nh->modules; name && *name; name++) {
+            bool had = false;
+            for (struct myna_module *m = h->modules; m; m = m->next)
+                if (strcmp(m->def->name, *name) == 0)
+                    had = true;
+            if (!had && module_load(h, *name) == 0)
+                loaded++;
+        }
+    }
+    for (size_t i = 0; i < srv->cfg.nhosts; i++)
+        if (!server_host(srv, srv->cfg.hosts[i].domain))
+            log_warn("control", "new host %s needs a restart", srv->cfg.hosts[i].domain);
+    log_info("control", "reloaded %s: %zu modules loaded, %zu unloaded", srv->config_path,
+             loaded, unloaded);
+    snprintf(out, outlen, "ok: reloaded (%zu modules loaded, %zu unloaded)\n", loaded,
+             unloaded);
+    return 0;
+}
+
+int control_reload(struct server *srv)
+{
+    char out[1200];
+    return do_reload(srv, out, sizeof out);
+}
+
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long v = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            v = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+static void do_stats(struct server *srv, char *out, size_t outlen)
+{
+    size_t n = 0;
+    n += (size_t)snprintf(out + n, outlen - n,
+                          "connections=%zu\nsessions=%zu\nusers_online=%zu\nrss_kib=%ld\n",
+                          srv->nconns, srv->nsessions, hashmap_count(srv->users), rss_kib());
+    for (size_t i = 0; i < srv->nhosts && n < outlen; i++) {
+        n += (size_t)snprintf(out + n, outlen - n, "host=%s modules=", srv->hosts[i]->domain);
+        for (struct myna_module *m = srv->hosts[i]->modules; m && n < outlen; m = m->next)
+            n += (size_t)snprintf(out + n, outlen - n, "%s%s", m->def->name, m->next ? "," : "");
+        if (n < outlen)
+            n += (size_t)snprintf(out + n, outlen - n, "\n");
+    }
+}
+
+static void client_free(struct ctl_client *c)
+{
+    loop_unwatch(c->srv->loop, c->fd);
+    close(c->fd);
+    free(c);
+}
+
+static void client_io(void *data, unsigned events)
+{
+    struct ctl_client *c = data;
+    ssize_t r = read(c->fd, c->buf + c->len, sizeof c->buf - 1 - c->len);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (r <= 0) {
+        client_free(c);
+        return;
+    }
+    c->len += (size_t)r;
+    c->buf[c->len] = 0;
+    char *nl = strchr(c->buf, '\n');
+    if (!nl && c->len < sizeof c->buf - 1)
+        return;
+    if (nl)
+        *nl = 0;
+    char out[8192];
+    if (strcmp(c->buf, "reload") == 0)
+        do_reload(c->srv, out, sizeof out);
+    else if (strcmp(c->buf, "stats") == 0)
+        do_stats(c->srv, out, sizeof out);
+    else
+        snprintf(out, sizeof out, "error: unknown command (reload, stats)\n");
+    /* Replies are small; a blocking-free best effort write is enough for a local tool. */
+    ssize_t w = write(c->fd, out, strlen(out));
+    (void)w;
+    client_free(c);
+}
+
+static void on_accept(void *data, unsigned events)
+{
+    struct server *srv = data;
+    for (;;) {
+        int fd = accept4(srv->control_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        struct ctl_client *c = xcalloc(1, sizeof *c);
+        c->srv = srv;
+        c->fd = fd;
+        loop_watch(srv->loop, fd, LOOP_READ, client_io, c);
+    }
+}
+
+void control_socket_path(const struct config *cfg, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/mynad.sock", cfg->data_dir);
+}
+
+int control_open(struct server *srv)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    control_socket_path(&srv->cfg, sa.sun_path, sizeof sa.sun_path);
+    if (strlen(sa.sun_path) >= sizeof sa.sun_path - 1) {
+        log_warn("control", "data_dir path too long for a control socket; mynactl reload "
+                            "and stats will not work");
+        return -1;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    unlink(sa.sun_path);
+    mode_t old = umask(077);
+    int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    umask(old);
+    if (rc < 0 || listen(fd, 16) < 0) {
+        log_warn("control", "cannot open %s: %s", sa.sun_path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    srv->control_fd = fd;
+    loop_watch(srv->loop, fd, LOOP_READ, on_accept, srv);
+    return 0;
+}
+
+void control_close(struct server *srv)
+{
+    if (srv->control_fd >= 0) {
+        loop_unwatch(srv->loop, srv->control_fd);
+        close(srv->control_fd);
+        srv->control_fd = -1;
+        char path[512];
+        control_socket_path(&srv->cfg, path, sizeof path);
+        unlink(path);
+    }
+    while (srv->retired) {
+        struct retired *r = srv->retired;
+        srv->retired = r->next;
+        config_free(&r->cfg);
+        tls_free(r->tls);
+        free(r);
+    }
+}
