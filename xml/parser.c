@@ -24,6 +24,11 @@
 static const XML_Char ns_sep_str[] = {NS_SEP, '\0'};
 
 #define SLICE_MIN 4096             /* the largest overshoot past max_stanza_bytes */
+/* The longest run of input expat may hold without reporting an event: in practice one
+ * start tag, since character data is reported as it arrives. Expat rescans an incomplete
+ * token on every feed, so this bounds the work a peer can cause by trickling one huge
+ * tag in tiny pieces (a 256 KiB tag sent a byte at a time would cost 32 G byte scans). */
+#define TOKEN_MAX (32 * 1024)
 #define TEXT_KEEP 4096             /* text buffer capacity kept between stanzas */
 
 /* Backported to Debian's expat 2.5; absent from older versions, hence weak. */
@@ -53,6 +58,7 @@ struct xml_parser {
     long long fed;                  /* bytes given to the current expat instance */
     long long mark;                 /* byte index where the unit in progress began */
     long long tag_end;              /* end of the current stanza's start tag */
+    long long last_event;           /* end of the last event expat reported */
     struct myna_arena *arena;       /* arena of the stanza being built */
     struct myna_xml *root;          /* stanza being built */
     struct myna_xml *cur;           /* innermost open element of it */
@@ -167,9 +173,13 @@ static long long event_end(const struct xml_parser *p)
     return (long long)XML_GetCurrentByteIndex(p->xp) + XML_GetCurrentByteCount(p->xp);
 }
 
+/* Notes an event's end; fails if the unit in progress went over the size limit. */
 static bool over_limit(struct xml_parser *p)
 {
-    if ((unsigned long long)(event_end(p) - p->mark) > p->lim.max_stanza_bytes) {
+    long long end = event_end(p);
+    if (end > p->last_event)
+        p->last_event = end;
+    if ((unsigned long long)(end - p->mark) > p->lim.max_stanza_bytes) {
         fail(p, XML_PARSE_TOO_BIG);
         return true;
     }
@@ -212,7 +222,11 @@ static void add_attrs(struct myna_xml *el, const XML_Char **atts)
         if (ns_len == 0) {
             at->name = myna_arena_strdup(a, local);
         } else if (ns_len == sizeof(MYNA_NS_XML) - 1 && memcmp(ns, MYNA_NS_XML, ns_len) == 0) {
-            at->name = myna_arena_printf(a, "xml:%s", local); /* xml:lang and friends */
+            size_t n = strlen(local); /* xml:lang and friends keep their customary name */
+            char *nm = myna_arena_realloc(a, NULL, 0, n + 5);
+            memcpy(nm, "xml:", 4);
+            memcpy(nm + 4, local, n + 1);
+            at->name = nm;
         } else {
             at->name = myna_arena_strdup(a, local);
             at->ns = myna_arena_strndup(a, ns, ns_len);
@@ -376,6 +390,8 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
         long long end = event_end(p);
         if (end > p->mark)
             p->mark = end;
+        if (end > p->last_event)
+            p->last_event = end;
         return;
     }
     if (over_limit(p))
@@ -410,6 +426,7 @@ static void XMLCALL on_xml_decl(void *ud, const XML_Char *version, const XML_Cha
     struct xml_parser *p = ud;
     (void)version;
     (void)standalone;
+    p->last_event = event_end(p);
     if (encoding && strcasecmp(encoding, "UTF-8") != 0)
         fail(p, XML_PARSE_BAD_ENCODING); /* RFC 6120 §11.6 */
 }
@@ -492,6 +509,7 @@ static void expat_create(struct xml_parser *p)
     p->fed = 0;
     p->mark = 0;
     p->tag_end = 0;
+    p->last_event = 0;
     p->depth = 0;
     p->halted = false;
 }
@@ -514,7 +532,7 @@ static void parser_clear(struct xml_parser *p)
     p->halted = p->reset_requested = p->stop_requested = p->stopped = false;
     p->header_seen = p->synthetic = false;
     p->depth = 0;
-    p->fed = p->mark = p->tag_end = 0;
+    p->fed = p->mark = p->tag_end = p->last_event = 0;
 }
 
 /* ---- Public API ---------------------------------------------------------------------- */
@@ -640,6 +658,8 @@ static bool expat_feed(struct xml_parser *p, const char *data, size_t len)
         return false;
     if (st != XML_STATUS_OK && !p->err)
         p->err = classify(p, data, len, start);
+    if (!p->err && p->fed - p->last_event > TOKEN_MAX)
+        p->err = XML_PARSE_TOO_BIG;
     return !p->err;
 }
 

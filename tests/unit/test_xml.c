@@ -591,6 +591,50 @@ static void test_huge_attribute(void **state)
     free(big);
 }
 
+/* Text is streamed to the tree, so a big body passes; one huge start tag does not. */
+static void test_big_text_and_tags(void **state)
+{
+    (void)state;
+    struct xml_parser_limits lim = {.max_stanza_bytes = 1024 * 1024};
+    size_t n = 200 * 1024;
+    char *body = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        body[i] = (char)('a' + i % 26);
+    for (int pass = 0; pass < 2; pass++) {
+        struct collect c;
+        collect_new(&c, &lim);
+        assert_int_equal(xml_parser_feed(c.p, HDR "<message><body>", strlen(HDR) + 15),
+                         XML_PARSE_OK);
+        size_t step = pass ? 1000 : n;
+        for (size_t off = 0; off < n; off += step)
+            assert_int_equal(xml_parser_feed(c.p, body + off, n - off < step ? n - off : step),
+                             XML_PARSE_OK);
+        assert_int_equal(xml_parser_feed(c.p, "</body></message>", 17), XML_PARSE_OK);
+        assert_int_equal(c.stanzas, 1);
+        const char *got = strstr(c.out.data, "<body>") + 6;
+        assert_memory_equal(got, body, n);
+        assert_string_equal(got + n, "</body></message>\n");
+        collect_free(&c);
+    }
+    /* a 20 KiB attribute is fine; a 40 KiB one is refused whatever the stanza limit */
+    for (int pass = 0; pass < 2; pass++) {
+        size_t len = pass ? 40 * 1024 : 20 * 1024;
+        memcpy(body, "<message a='", 12);
+        memset(body + 12, 'x', len);
+        memcpy(body + 12 + len, "'/>", 3);
+        struct collect c;
+        collect_new(&c, &lim);
+        assert_int_equal(xml_parser_feed(c.p, HDR, strlen(HDR)), XML_PARSE_OK);
+        enum xml_parse_error e = XML_PARSE_OK;
+        for (size_t off = 0; off < len + 15 && e == XML_PARSE_OK; off += 512)
+            e = xml_parser_feed(c.p, body + off, len + 15 - off < 512 ? len + 15 - off : 512);
+        assert_int_equal(e, pass ? XML_PARSE_TOO_BIG : XML_PARSE_OK);
+        assert_int_equal(c.stanzas, pass ? 0 : 1);
+        collect_free(&c);
+    }
+    free(body);
+}
+
 /* ---- Reset, stop, shrink ------------------------------------------------------------- */
 
 static void test_reset_from_callback(void **state)
@@ -731,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_bad_namespace),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_huge_attribute),
+        cmocka_unit_test(test_big_text_and_tags),
         cmocka_unit_test(test_reset_from_callback),
         cmocka_unit_test(test_shrink_regrow),
         cmocka_unit_test(test_seed_corpus),
