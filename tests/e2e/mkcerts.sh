@@ -4,6 +4,8 @@
 # Usage: mkcerts.sh DIR DOMAIN...   -> DIR/ca.crt, DIR/ca.key, DIR/DOMAIN.crt (leaf + CA chain),
 #        DIR/DOMAIN.key. ECDSA P-256, SHA-256 signatures (RFC 5929 tls-server-end-point hashes
 #        with SHA-256 then). Existing files are reused, so the CA stays stable within DIR.
+#        MKCERTS_IPS="127.0.0.1 ..." adds IP subjectAltNames (libpurple checks the certificate
+#        against its connect_server, which the tests set to the IP).
 set -eu
 [ $# -ge 2 ] || { echo "usage: $0 DIR DOMAIN..." >&2; exit 2; }
 dir=$1; shift
@@ -25,7 +27,8 @@ for d in "$@"; do
     printf '%s\n' "basicConstraints=CA:FALSE" \
         "keyUsage=critical,digitalSignature,keyEncipherment" \
         "extendedKeyUsage=serverAuth,clientAuth" \
-        "subjectAltName=DNS:$d,DNS:*.$d" > "$d.ext"
+        "subjectAltName=DNS:$d,DNS:*.$d$(for ip in ${MKCERTS_IPS:-}; do printf ',IP:%s' "$ip"; done)" \
+        > "$d.ext"
     openssl x509 -req -in "$d.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -sha256 \
         -days 825 -extfile "$d.ext" -out "$d.leaf" 2>/dev/null
     cat "$d.leaf" ca.crt > "$d.crt"
