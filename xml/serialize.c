@@ -212,6 +212,17 @@ static void write_ns_attr(struct myna_buf *b, const struct myna_xml_attr *at,
     myna_buf_append(b, "'", 1);
 }
 
+/* Elements of these namespaces are written prefixed: the streams namespace by custom, the
+ * xml namespace because it can never be a default namespace (Namespaces in XML §3). */
+static const char *element_prefix(const char *ns)
+{
+    if (strcmp(ns, MYNA_NS_STREAM) == 0)
+        return "stream:";
+    if (strcmp(ns, MYNA_NS_XML) == 0)
+        return "xml:";
+    return NULL;
+}
+
 static void write_node(const struct myna_xml *el, const char *scope_ns, bool stream_bound,
                        struct myna_buf *b)
 {
@@ -220,17 +231,19 @@ static void write_node(const struct myna_xml *el, const char *scope_ns, bool str
         return;
     }
     const char *ns = el->ns ? el->ns : "";
-    bool stream = strcmp(ns, MYNA_NS_STREAM) == 0;
+    const char *prefix = element_prefix(ns);
     const char *child_scope = scope_ns;
 
     myna_buf_append(b, "<", 1);
-    if (stream)
-        myna_buf_append(b, "stream:", 7);
+    if (prefix)
+        myna_buf_appends(b, prefix);
     myna_buf_appends(b, el->name);
-    if (stream) {
-        if (!stream_bound)
+    if (prefix) {
+        /* the xml prefix is bound by definition and may never be declared */
+        if (prefix[0] == 's' && !stream_bound)
             myna_buf_appends(b, " xmlns:stream='" MYNA_NS_STREAM "'");
-        stream_bound = true;
+        if (prefix[0] == 's')
+            stream_bound = true;
     } else if (strcmp(ns, scope_ns) != 0) {
         myna_buf_append(b, " xmlns='", 8);
         escape(b, ns, strlen(ns), ESC_ATTR);
@@ -263,8 +276,8 @@ static void write_node(const struct myna_xml *el, const char *scope_ns, bool str
     for (const struct myna_xml *c = el->children; c; c = c->next)
         write_node(c, child_scope, stream_bound, b);
     myna_buf_append(b, "</", 2);
-    if (stream)
-        myna_buf_append(b, "stream:", 7);
+    if (prefix)
+        myna_buf_appends(b, prefix);
     myna_buf_appends(b, el->name);
     myna_buf_append(b, ">", 1);
 }

@@ -192,9 +192,10 @@ static void test_serialize_namespaces(void **state)
     struct myna_xml *f = myna_xml_new(a, MYNA_NS_STREAM, "features");
     myna_xml_add_child(f, MYNA_NS_TLS, "starttls");
     myna_xml_add_child(f, MYNA_NS_STREAM, "inner");
+    myna_xml_add_child(f, MYNA_NS_XML, "odd");
     assert_string_equal(myna_xml_to_string(f, MYNA_NS_CLIENT),
         "<stream:features xmlns:stream='http://etherx.jabber.org/streams'>"
-        "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><stream:inner/>"
+        "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><stream:inner/><xml:odd/>"
         "</stream:features>");
     myna_arena_free(a);
 }
@@ -296,6 +297,7 @@ static const char sample_stream[] =
     "<mechanism>PLAIN</mechanism></mechanisms></stream:features>"
     "<a:message xmlns:a='jabber:client'><a:body a:x='1'>prefixed</a:body></a:message>"
     "<big attr='&#x10000;&#60;'>line1\r\nline2</big>"
+    "<xml:x xml:space='preserve'>&#13;\t</xml:x>"
     "</stream:stream>";
 
 static const char sample_expected[] =
@@ -315,6 +317,7 @@ static const char sample_expected[] =
     "</stream:features>\n"
     "<message><body xmlns:ns0='jabber:client' ns0:x='1'>prefixed</body></message>\n"
     "<big attr='\xF0\x90\x80\x80&lt;'>line1\nline2</big>\n"
+    "<xml:x xml:space='preserve'>&#13;\t</xml:x>\n"
     "CLOSE\n";
 
 static void test_parse_sample(void **state)

@@ -5,7 +5,7 @@ tests_unit_test_xml_SOURCES = tests/unit/test_xml.c
 tests_unit_test_xml_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(EXPAT_CFLAGS) \
 	-DXML_CORPUS_DIR='"$(top_srcdir)/tests/fuzz/corpus"'
 tests_unit_test_xml_LDADD = xml/libmynaxml.la $(EXPAT_LIBS) $(CMOCKA_LIBS)
-EXTRA_DIST += tests/fuzz/README.md tests/fuzz/fuzz_parser.c tests/fuzz/corpus
+EXTRA_DIST += tests/fuzz/README.md tests/fuzz/fuzz_parser.c tests/fuzz/corpus tests/fuzz/xml.dict
 
 # libFuzzer target (not part of make check): make fuzz-parser, then see tests/fuzz/README.md.
 fuzz-parser:
