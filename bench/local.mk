@@ -1,1 +1,7 @@
-# (filled in by its owner)
+# bench/: the load generator myna-bench and the benchmark driver (bench/run.sh).
+# Benchmarks never run in `make check`; see docs/performance.md.
+noinst_PROGRAMS += bench/myna-bench
+bench_myna_bench_SOURCES = bench/loadgen.c bench/lg_conn.c bench/lg_hist.c bench/loadgen.h
+bench_myna_bench_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+bench_myna_bench_LDADD = $(OPENSSL_LIBS) -lm
+EXTRA_DIST += bench/run.sh bench/report.py bench/README.md

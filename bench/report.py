@@ -1,0 +1,143 @@
+#!/usr/bin/python3
+"""bench/report.py: folds one bench/run.sh run (a folder of SERVER.STEM.json files written by
+myna-bench) into latest.json and a markdown table with Myna/Prosody and Myna/ejabberd ratios.
+A scenario a server could not run is shown as "not supported" (myna-bench said so, or the
+server lacks the feature) or "failed" (anything else), never as a number.
+"""
+import argparse
+import glob
+import json
+import os
+import platform
+import time
+
+SERVERS = ["myna", "prosody", "ejabberd"]
+
+# (row label, file stem, JSON key, unit, better): better is "low" or "high" for the ratio note.
+METRICS = [
+    ("idle RSS", "idle", "server_rss_kb", "MiB", "low"),
+    ("login rate, 1k sessions", "connections-1000", "login_rate", "logins/s", "high"),
+    ("server CPU per login, 1k", "connections-1000", "server_cpu_ms_per_login", "ms", "low"),
+    ("memory per session, 1k", "connections-1000", "server_kib_per_session", "KiB", "low"),
+    ("login rate, 10k sessions", "connections-10000", "login_rate", "logins/s", "high"),
+    ("memory per session, 10k", "connections-10000", "server_kib_per_session", "KiB", "low"),
+    ("sessions held, max run", "connections-19500", "sessions_alive", "sessions", "high"),
+    ("memory per session, max run", "connections-19500", "server_kib_per_session", "KiB", "low"),
+    ("chat 500 msg/s: delivered", "chat-500", "delivered_rate", "msg/s", "high"),
+    ("chat 500 msg/s: p50", "chat-500", "latency_p50_ms", "ms", "low"),
+    ("chat 500 msg/s: p99", "chat-500", "latency_p99_ms", "ms", "low"),
+    ("chat 500 msg/s: server CPU/msg", "chat-500", "server_cpu_ms_per_msg", "ms", "low"),
+    ("chat 2000 msg/s: delivered", "chat-2000", "delivered_rate", "msg/s", "high"),
+    ("chat 2000 msg/s: p99", "chat-2000", "latency_p99_ms", "ms", "low"),
+    ("chat 2000 msg/s: server CPU/msg", "chat-2000", "server_cpu_ms_per_msg", "ms", "low"),
+    ("chat max sustained rate", "chatmax", "max_sustained_rate", "msg/s", "high"),
+    ("MUC 100 occupants: deliveries", "muc", "delivery_rate", "/s", "high"),
+    ("MUC: p99", "muc", "latency_p99_ms", "ms", "low"),
+    ("MUC: server CPU/delivery", "muc", "server_cpu_ms_per_delivery", "ms", "low"),
+    ("offline: store rate", "offline", "store_rate", "msg/s", "high"),
+    ("offline: login to last message", "offline", "login_to_last_s", "s", "low"),
+]
+
+
+def load(run):
+    res = {}
+    for path in sorted(glob.glob(os.path.join(run, "*.json"))):
+        server, stem = os.path.basename(path)[:-5].split(".", 1)
+        try:
+            with open(path) as f:
+                obj = json.load(f)
+        except (OSError, ValueError) as e:
+            obj = {"error": "unreadable result: %s" % e}
+        res.setdefault(server, {})[stem] = obj
+    return res
+
+
+def status(obj):
+    if obj is None:
+        return "not run"
+    if obj.get("status") == "not supported":
+        return "not supported"
+    if "error" in obj:
+        return "failed: " + str(obj["error"])[:60]
+    return None
+
+
+def value(res, server, stem, key):
+    obj = res.get(server, {}).get(stem)
+    if obj is None and server in res and "setup" in res[server]:
+        return None, status(res[server]["setup"])
+    st = status(obj)
+    if st:
+        return None, st
+    v = obj.get(key)
+    if v is None:
+        return None, "n/a"
+    if key == "server_rss_kb":
+        v = v / 1024.0
+    return v, None
+
+
+def fmt(v):
+    if v is None:
+        return "—"
+    if abs(v) >= 100:
+        return "%.0f" % v
+    if abs(v) >= 10:
+        return "%.1f" % v
+    return "%.2f" % v
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--mode", default="quick")
+    ap.add_argument("--json", required=True)
+    ap.add_argument("--md", required=True)
+    a = ap.parse_args()
+    res = load(a.run)
+    machine = {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    machine["cpu"] = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as f:
+            machine["mem_kb"] = int(f.readline().split()[1])
+    except OSError:
+        pass
+    out = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "mode": a.mode, "machine": machine,
+           "run_dir": a.run, "results": res}
+    with open(a.json, "w") as f:
+        json.dump(out, f, indent=1, sort_keys=True)
+
+    lines = ["# myna-bench results (%s run, %s)" % (a.mode, out["date"]), "",
+             "Machine: %s, %s cores, kernel %s." % (machine.get("cpu", "?"), machine["cpus"],
+                                                     machine["kernel"]), "",
+             "| metric | unit | Myna | Prosody | ejabberd | Myna/Prosody | Myna/ejabberd |",
+             "|---|---|---|---|---|---|---|"]
+    for label, stem, key, unit, better in METRICS:
+        if not any(stem in res.get(s, {}) for s in SERVERS):
+            continue
+        cells, vals = [], {}
+        for s in SERVERS:
+            v, st = value(res, s, stem, key)
+            vals[s] = v
+            cells.append(fmt(v) if st is None else st)
+        ratios = []
+        for other in ("prosody", "ejabberd"):
+            if vals["myna"] is not None and vals[other]:
+                ratios.append("%.2f" % (vals["myna"] / vals[other]))
+            else:
+                ratios.append("—")
+        lines.append("| %s | %s | %s | %s | %s |" % (label, unit + (" (lower is better)" if better == "low" else ""),
+                                                  " | ".join(cells), ratios[0], ratios[1]))
+    lines += ["", "Ratios are Myna divided by the peer: above 1 is better for rates, below 1 is"
+              " better for times, memory and CPU. Generator CPU is in latest.json (gen_cpu_*).", ""]
+    with open(a.md, "w") as f:
+        f.write("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,311 @@
+#!/bin/bash
+# bench/run.sh: runs Myna, Prosody 0.12 and ejabberd 23.01 side by side on loopback and
+# measures them with myna-bench. Each server gets its own address and standard ports,
+# its own throwaway certificate (one CA for all), TLS required, rate limits lifted, and the
+# same accounts (u1..uN, password "benchpass"). Every scenario runs on a freshly started
+# server. Results: bench/results/latest.json and bench/results/latest.md (ratios included).
+# Never part of `make check`. Only 127.0.0.0/8 is used. See docs/performance.md.
+set -u
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+MODE=quick
+SERVERS="myna prosody ejabberd"
+SCENARIOS="idle connections chat chatmax muc offline"
+BUILD=${BUILD:-}
+WORK=${BENCH_WORK:-/tmp/myna-bench}
+OUT=$SRC/bench/results
+SASL=scram
+PASSWORD=benchpass
+
+usage() {
+    cat <<EOF
+usage: bench/run.sh [--quick|--full] [--servers "myna prosody ejabberd"]
+                    [--scenarios "idle connections chat chatmax muc offline"]
+                    [--build DIR] [--work DIR] [--out DIR] [--sasl scram|plain]
+  --quick   connections 1000; chat 50 pairs at 500 msg/s for 10 s; muc 100 occupants;
+            offline 10000 messages; chatmax steps of 5 s (default)
+  --full    connections 1000, 10000 and 19500 (the 20000 file limit); chat 500 pairs at
+            500 and 2000 msg/s for 30 s; chatmax steps of 10 s
+  --build   Myna build directory holding mynad, mynactl, modules/.libs and
+            bench/myna-bench (default: \$BUILD, else the source tree)
+Results go to OUT/latest.json and OUT/latest.md; raw files stay in the work dir.
+EOF
+}
+
+while [ $# -gt 0 ]; do
+    case $1 in
+        --quick) MODE=quick ;;
+        --full) MODE=full ;;
+        --servers) SERVERS=$2; shift ;;
+        --scenarios) SCENARIOS=$2; shift ;;
+        --build) BUILD=$2; shift ;;
+        --work) WORK=$2; shift ;;
+        --out) OUT=$2; shift ;;
+        --sasl) SASL=$2; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) usage >&2; exit 2 ;;
+    esac
+    shift
+done
+
+if [ "$MODE" = full ]; then
+    CONN_SIZES="1000 10000 19500"
+    CHAT_PAIRS=500; CHAT_RATES="500 2000"; CHAT_DUR=30; STEP_DUR=10
+    MUC_RATE=50; MUC_DUR=20
+else
+    CONN_SIZES="1000"
+    CHAT_PAIRS=50; CHAT_RATES="500"; CHAT_DUR=10; STEP_DUR=5
+    MUC_RATE=20; MUC_DUR=10
+fi
+MUC_OCC=100
+OFFLINE_MSGS=10000
+USERS=$MUC_OCC
+for n in $CONN_SIZES $((2 * CHAT_PAIRS)); do [ "$n" -gt "$USERS" ] && USERS=$n; done
+
+[ -n "$BUILD" ] || BUILD=$SRC
+GEN=$BUILD/bench/myna-bench
+if [ ! -x "$GEN" ]; then
+    echo "run.sh: $GEN not found: build it with 'make bench/myna-bench' in the build dir" >&2
+    exit 2
+fi
+
+declare -A IP=([myna]=127.0.0.10 [prosody]=127.0.0.11 [ejabberd]=127.0.0.12)
+declare -A DOMAIN=([myna]=myna.bench [prosody]=prosody.bench [ejabberd]=ejabberd.bench)
+EJ_NODE=mynabench
+SPID=
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+RUN=$WORK/run-$(date +%Y%m%d-%H%M%S)
+CERTS=$WORK/certs
+mkdir -p "$RUN" "$CERTS"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
+# ---- certificates: one CA, one certificate per domain with *.DOMAIN ----
+make_certs() {
+    [ -f "$CERTS/ca.crt" ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+        -subj "/CN=myna-bench CA" -keyout "$CERTS/ca.key" -out "$CERTS/ca.crt" 2>/dev/null
+    local d
+    for d in "${DOMAIN[@]}"; do
+        [ -f "$CERTS/$d.crt" ] && continue
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$d" -keyout "$CERTS/$d.key" \
+            -out "$CERTS/$d.csr" 2>/dev/null
+        printf 'subjectAltName=DNS:%s,DNS:*.%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$d" "$d" \
+            > "$CERTS/$d.ext"
+        openssl x509 -req -in "$CERTS/$d.csr" -CA "$CERTS/ca.crt" -CAkey "$CERTS/ca.key" \
+            -CAcreateserial -days 30 -extfile "$CERTS/$d.ext" -out "$CERTS/$d.crt" 2>/dev/null
+        cat "$CERTS/$d.crt" "$CERTS/$d.key" > "$CERTS/$d.pem"
+        chmod 600 "$CERTS/$d.key" "$CERTS/$d.pem"
+    done
+}
+
+fill() { # template dir name: writes the server's config with @VARS@ replaced
+    sed -e "s|@DIR@|$2|g" -e "s|@IP@|${IP[$3]}|g" -e "s|@DOMAIN@|${DOMAIN[$3]}|g" \
+        -e "s|@CERTS@|$CERTS|g" -e "s|@NODE@|$EJ_NODE|g" -e "s|@MODDIR@|${MODDIR:-}|g" \
+        -e "s|@MODULES@|${MYNA_MODULES:-}|g" "$1"
+}
+
+wait_port() { # ip port seconds
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# ---- per-server start/stop/provision ----
+myna_setup() {
+    local dir=$WORK/myna
+    MYNAD=$BUILD/mynad; MYNACTL=$BUILD/mynactl; MODDIR=$BUILD/modules/.libs
+    [ -x "$MYNAD" ] && [ -x "$MYNACTL" ] || { log "myna: $MYNAD or $MYNACTL missing"; return 1; }
+    MYNA_MODULES=$(for m in disco ping roster presence offline muc; do
+        [ -f "$MODDIR/$m.so" ] && printf '"%s", ' "$m"; done | sed 's/, $//')
+    mkdir -p "$dir"
+    fill "$SRC/bench/conf/myna.conf.in" "$dir" myna > "$dir/myna.conf"
+}
+myna_start() {
+    local dir=$WORK/myna
+    "$MYNAD" -c "$dir/myna.conf" >> "$dir/mynad.log" 2>&1 &
+    SPID=$!
+    wait_port "${IP[myna]}" 5222 20
+}
+myna_stop() {
+    [ -n "$SPID" ] || return 0
+    kill -TERM "$SPID" 2>/dev/null
+    local i; for ((i = 0; i < 100; i++)); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; SPID=
+}
+myna_provision() { # accounts u1..uN; skipped when already there
+    local dir=$WORK/myna n=$1 i
+    [ "$(cat "$dir/provisioned" 2>/dev/null || echo 0)" -ge "$n" ] && return 0
+    myna_stop
+    local from=$(( $(cat "$dir/provisioned" 2>/dev/null || echo 0) + 1 ))
+    for ((i = from; i <= n; i++)); do
+        "$MYNACTL" -c "$dir/myna.conf" adduser "u$i@${DOMAIN[myna]}" "$PASSWORD" >/dev/null 2>&1 \
+            || { log "myna: adduser u$i failed"; return 1; }
+    done
+    echo "$n" > "$dir/provisioned"
+    myna_start
+}
+
+prosody_setup() {
+    local dir=$WORK/prosody
+    mkdir -p "$dir/data"
+    fill "$SRC/bench/conf/prosody.cfg.lua.in" "$dir" prosody > "$dir/prosody.cfg.lua"
+}
+prosody_start() {
+    local dir=$WORK/prosody
+    prosody --config "$dir/prosody.cfg.lua" -F >> "$dir/stdout.log" 2>&1 &
+    SPID=$!
+    wait_port "${IP[prosody]}" 5222 20
+}
+prosody_stop() { myna_stop; }
+prosody_provision() { # one account made by prosodyctl, copied under the other names
+    local dir=$WORK/prosody n=$1
+    local acc="$dir/data/$(echo "${DOMAIN[prosody]}" | sed 's/\./%2e/g')/accounts"
+    if [ ! -f "$acc/u1.dat" ]; then
+        prosodyctl --config "$dir/prosody.cfg.lua" register u1 "${DOMAIN[prosody]}" "$PASSWORD" \
+            >/dev/null 2>&1 || { log "prosody: prosodyctl register failed"; return 1; }
+    fi
+    /usr/bin/python3 - "$acc" "$n" <<'EOF'
+import os, shutil, sys
+acc, n = sys.argv[1], int(sys.argv[2])
+for i in range(2, n + 1):
+    p = os.path.join(acc, "u%d.dat" % i)
+    if not os.path.exists(p):
+        shutil.copyfile(os.path.join(acc, "u1.dat"), p)
+EOF
+}
+
+ejabberd_setup() {
+    local dir=$WORK/ejabberd
+    mkdir -p "$dir/log" "$dir/db"
+    fill "$SRC/bench/conf/ejabberd.yml.in" "$dir" ejabberd > "$dir/ejabberd.yml"
+    fill "$SRC/bench/conf/ejabberdctl.cfg.in" "$dir" ejabberd > "$dir/ejabberdctl.cfg"
+    cp /etc/ejabberd/inetrc "$dir/inetrc"
+    # Run as root (the ejabberd user's 1024 file limit is too low for load tests).
+    sed -e 's/^INSTALLUSER=ejabberd$/INSTALLUSER=/' /usr/sbin/ejabberdctl > "$dir/ejabberdctl"
+    chmod +x "$dir/ejabberdctl"
+}
+ejctl() {
+    local dir=$WORK/ejabberd
+    "$dir/ejabberdctl" --config-dir "$dir" --config "$dir/ejabberd.yml" \
+        --ctl-config "$dir/ejabberdctl.cfg" --logs "$dir/log" --spool "$dir/db" \
+        --node "$EJ_NODE@localhost" "$@"
+}
+ejabberd_start() {
+    ejctl start >/dev/null 2>&1
+    wait_port "${IP[ejabberd]}" 5222 60 || return 1
+    ejctl started >/dev/null 2>&1
+    SPID=$(pgrep -f "beam.smp.*-sname $EJ_NODE@localhost" | head -1)
+    [ -n "$SPID" ]
+}
+ejabberd_stop() {
+    [ -n "$SPID" ] || return 0
+    ejctl stop >/dev/null 2>&1
+    local i; for ((i = 0; i < 200; i++)); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SPID" 2>/dev/null; SPID=
+}
+ejabberd_provision() { # mod_http_api register over keep-alive connections, 2 threads
+    local n=$1 dir=$WORK/ejabberd
+    [ "$(cat "$dir/provisioned" 2>/dev/null || echo 0)" -ge "$n" ] && return 0
+    /usr/bin/python3 - "${IP[ejabberd]}" "${DOMAIN[ejabberd]}" "$n" "$PASSWORD" <<'EOF' || return 1
+import http.client, json, sys, threading
+ip, host, n, pw = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+errors = []
+def work(k):
+    c = http.client.HTTPConnection(ip, 5280, timeout=30)
+    for i in range(1 + k, n + 1, 2):
+        body = json.dumps({"user": "u%d" % i, "host": host, "password": pw})
+        c.request("POST", "/api/register", body, {"Content-Type": "application/json"})
+        r = c.getresponse(); txt = r.read()
+        if r.status != 200 and b"already" not in txt:
+            errors.append("u%d: %d %s" % (i, r.status, txt[:100])); return
+ts = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+[t.start() for t in ts]; [t.join() for t in ts]
+if errors:
+    print("ejabberd register failed:", errors[0], file=sys.stderr); sys.exit(1)
+EOF
+    echo "$n" > "$dir/provisioned"
+}
+
+# ---- scenarios ----
+gen() { # server name, file stem, scenario args...: JSON to RUN/stem.json, table to .txt
+    local s=$1 stem=$2; shift 2
+    log "$s: myna-bench $*"
+    "$GEN" "$@" --host "${IP[$s]}" --domain "${DOMAIN[$s]}" --label "$s" --server-pid "$SPID" \
+        --cafile "$CERTS/ca.crt" --sasl "$SASL" --password "$PASSWORD" \
+        --scram-cache "$WORK/$s.scram" --src 127.0.0.2 --src-count 4 \
+        > "$RUN/$s.$stem.json" 2> "$RUN/$s.$stem.txt"
+    local rc=$?
+    cat "$RUN/$s.$stem.txt" >&2
+    [ -s "$RUN/$s.$stem.json" ] || echo "{\"scenario\":\"$stem\",\"server\":\"$s\",\"error\":\"myna-bench exited $rc\"}" > "$RUN/$s.$stem.json"
+    return $rc
+}
+
+restart() { "${1}_stop"; sleep 1; "${1}_start" || { log "$1: did not start"; return 1; }; sleep 1; }
+
+bench_server() {
+    local s=$1 n
+    "${s}_setup" || { echo "{\"scenario\":\"all\",\"server\":\"$s\",\"error\":\"setup failed\"}" > "$RUN/$s.setup.json"; return; }
+    "${s}_start" || { log "$s: did not start"; "${s}_stop"; echo "{\"scenario\":\"all\",\"server\":\"$s\",\"error\":\"did not start\"}" > "$RUN/$s.setup.json"; return; }
+    if [[ " $SCENARIOS " == *" idle "* ]]; then
+        restart "$s" || return
+        sleep 3
+        echo "{\"scenario\":\"idle\",\"server\":\"$s\",\"server_rss_kb\":$(rss_kb "$SPID")}" > "$RUN/$s.idle.json"
+        log "$s: idle RSS $(rss_kb "$SPID") KiB"
+    fi
+    log "$s: provisioning $USERS accounts"
+    local t0=$SECONDS
+    "${s}_provision" "$USERS" || { "${s}_stop"; echo "{\"scenario\":\"all\",\"server\":\"$s\",\"error\":\"provisioning failed\"}" > "$RUN/$s.setup.json"; return; }
+    log "$s: provisioned in $((SECONDS - t0)) s"
+    restart "$s" || return
+    # Fill the generator's SCRAM cache (one PBKDF2 per salt) so no measured run pays it.
+    if [ "$SASL" = scram ]; then
+        "$GEN" connections --connections "$USERS" --rate 3000 --hold 0 --host "${IP[$s]}" \
+            --domain "${DOMAIN[$s]}" --sasl scram --password "$PASSWORD" \
+            --scram-cache "$WORK/$s.scram" --src 127.0.0.2 --src-count 4 >/dev/null 2>"$RUN/$s.warm.txt"
+    fi
+    if [[ " $SCENARIOS " == *" connections "* ]]; then
+        for n in $CONN_SIZES; do
+            restart "$s" || return
+            gen "$s" "connections-$n" connections --connections "$n" --rate 3000 --max-pending 200 --hold 10
+        done
+    fi
+    if [[ " $SCENARIOS " == *" chat "* ]]; then
+        for r in $CHAT_RATES; do
+            restart "$s" || return
+            gen "$s" "chat-$r" chat --pairs "$CHAT_PAIRS" --msg-rate "$r" --duration "$CHAT_DUR" --warmup 3
+        done
+    fi
+    if [[ " $SCENARIOS " == *" chatmax "* ]]; then
+        restart "$s" || return
+        gen "$s" chatmax chat --pairs "$CHAT_PAIRS" --find-max --msg-rate 1000 --step-factor 1.3 \
+            --duration "$STEP_DUR" --warmup 2 --max-p99-ms 100
+    fi
+    if [[ " $SCENARIOS " == *" muc "* ]]; then
+        restart "$s" || return
+        gen "$s" muc muc --occupants "$MUC_OCC" --senders 1 --msg-rate "$MUC_RATE" --duration "$MUC_DUR" --warmup 2
+    fi
+    if [[ " $SCENARIOS " == *" offline "* ]]; then
+        restart "$s" || return
+        gen "$s" offline offline --messages "$OFFLINE_MSGS" --first $((USERS - 1))
+    fi
+    "${s}_stop"
+}
+
+trap 'for s in $SERVERS; do "${s}_stop" 2>/dev/null; done' EXIT
+make_certs
+for s in $SERVERS; do
+    SPID=
+    bench_server "$s"
+done
+trap - EXIT
+
+mkdir -p "$OUT"
+/usr/bin/python3 "$SRC/bench/report.py" --mode "$MODE" --run "$RUN" --json "$OUT/latest.json" \
+    --md "$OUT/latest.md"
+log "results: $OUT/latest.json $OUT/latest.md (raw: $RUN)"
