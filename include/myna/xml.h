@@ -46,6 +46,9 @@ enum myna_xml_type {
     MYNA_XML_TEXT = 1,
 };
 
+/* Attributes of the xml namespace (xml:lang, xml:space) are stored as plain attributes
+ * named "xml:lang"/"xml:space" with ns NULL; only other prefixed attributes have ns set,
+ * and the lookup functions below see plain attributes only. */
 struct myna_xml_attr {
     const char *name;  /* local name; "xml:lang" for the xml namespace's lang attribute */
     const char *ns;    /* namespace URI of a prefixed attribute, NULL for plain ones */
@@ -81,7 +84,8 @@ struct myna_xml *myna_xml_copy(struct myna_arena *a, const struct myna_xml *el);
 /* Unlinks `child` from its parent (memory stays in the arena). */
 void myna_xml_remove(struct myna_xml *child);
 
-/* Attribute value or NULL. `name` is a plain local name, or "xml:lang". */
+/* Attribute value or NULL. `name` is a plain local name, or "xml:lang". Attributes in
+ * other namespaces (ns != NULL) are never matched. */
 const char *myna_xml_attr(const struct myna_xml *el, const char *name);
 /* Sets (adds or replaces) an attribute; value copied. value NULL removes it. */
 void myna_xml_set_attr(struct myna_xml *el, const char *name, const char *value);
@@ -116,14 +120,18 @@ void myna_buf_free(struct myna_buf *b);
 void myna_buf_append(struct myna_buf *b, const void *data, size_t len);
 void myna_buf_appends(struct myna_buf *b, const char *s);
 void myna_buf_printf(struct myna_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends s with the five XML escapes applied (&amp; &lt; &gt; &quot; &apos;). */
+/* Appends s with the five XML escapes applied (&amp; &lt; &gt; &quot; &apos;), safe in
+ * text and in attribute values: tab, LF and CR become character references, and bytes
+ * XML cannot carry (C0 controls, invalid UTF-8, U+FFFE/U+FFFF) become U+FFFD. */
 void myna_buf_append_escaped(struct myna_buf *b, const char *s, size_t len);
 
 /* Serializes el and its subtree, appending to b. `parent_ns` is the default namespace in
  * scope where el is written (e.g. "jabber:client" for a stanza on a client stream): an
  * xmlns attribute is written only when an element's namespace differs from the one in
  * scope. Output is canonical enough for XMPP: attributes in order, text escaped,
- * empty elements self-closed. */
+ * empty elements self-closed. Elements of the streams namespace are written as
+ * <stream:NAME> (xmlns:stream declared on the outermost one), foreign-namespace
+ * attributes with generated prefixes (ns0, ns1, ...) declared on their element. */
 void myna_xml_serialize(const struct myna_xml *el, const char *parent_ns, struct myna_buf *b);
 /* Convenience: serialized form in el's arena (for logs and tests). */
 const char *myna_xml_to_string(const struct myna_xml *el, const char *parent_ns);
