@@ -10,9 +10,12 @@ automake: 0 pass, 77 skip, 99 hard error, other = fail.
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -220,6 +223,53 @@ def run(body, enabled, examples=(), sections=""):
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     return rc
+
+
+# ---- reloads ---------------------------------------------------------------------------------
+
+def reload_cmd(server):
+    """Reloads through mynactl (or the control socket it uses); returns its reply."""
+    if server.mynactl and os.access(server.mynactl, os.X_OK):
+        r = subprocess.run([server.mynactl, "-c", server.conf, "reload"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           env=server.server_env(), timeout=30)
+        out = r.stdout.decode(errors="replace").strip()
+        print("# mynactl reload -> exit %d: %s" % (r.returncode, out), flush=True)
+        return r.returncode == 0, out
+    path = os.path.join(server.tmp, "data", "mynad.sock")
+    if not os.path.exists(path):
+        raise Skip("reload not available: no mynactl and no control socket %s" % path)
+    print("# mynactl not built: sending 'reload' on %s as mynactl would" % path, flush=True)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+        c.settimeout(30)
+        c.connect(path)
+        c.sendall(b"reload\n")
+        out = b""
+        while True:
+            d = c.recv(4096)
+            if not d:
+                break
+            out += d
+    out = out.decode(errors="replace").strip()
+    print("# control socket reload -> %s" % out, flush=True)
+    return out.startswith("ok"), out
+
+
+def count_reloads(server):
+    return server.log_text().count("control: reloaded ")
+
+
+def sighup_reload(server):
+    before = count_reloads(server)
+    server.proc.send_signal(signal.SIGHUP)
+    end = time.time() + 10
+    while time.time() < end:
+        if count_reloads(server) > before:
+            return
+        if not server.alive():
+            raise AssertionError("mynad died on SIGHUP")
+        time.sleep(0.05)
+    raise AssertionError("no 'reloaded' log line within 10 s of SIGHUP")
 
 
 # ---- client helpers (xmpplib streams) ------------------------------------------------------
