@@ -8,6 +8,7 @@
  * is gone and no job holds it (refs). */
 #include "c2s.h"
 
+#include <malloc.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,8 +90,7 @@ static void cancel_auth_timer(struct c2s *c)
 {
     if (c->auth_timer) {
         loop_timer_cancel(c->srv->loop, c->auth_timer);
-        c->auth_timer = 0;
-        c2s_unref(c); /* the timer's reference */
+        c->auth_timer = 0; /* the timer holds no reference: it never outlives the conn */
     }
 }
 
@@ -211,9 +211,17 @@ void c2s_close_all(struct server *srv, const char *condition)
 void c2s_shrink_idle(struct server *srv, uint64_t idle_ms)
 {
     uint64_t now = loop_now(srv->loop);
-    for (struct c2s *c = srv->c2s_list; c; c = c->next)
-        if (c->parser && now - c->last_active >= idle_ms)
+    size_t shrunk = 0;
+    for (struct c2s *c = srv->c2s_list; c; c = c->next) {
+        if (c->parser && now - c->last_active >= idle_ms &&
+            xml_parser_memory(c->parser) > 1024) {
             xml_parser_shrink(c->parser);
+            shrunk++;
+        }
+    }
+    /* Freed parser buffers sit between live session data; hand the pages back. */
+    if (shrunk > 64)
+        malloc_trim(0);
 }
 
 /* ---- features ---- */
@@ -948,7 +956,6 @@ static void auth_timeout(void *data)
     c->auth_timer = 0;
     if (c->conn && c->phase != PHASE_SESSION)
         c2s_close(c, "connection-timeout", "Authentication took too long");
-    c2s_unref(c);
 }
 
 void c2s_accept(struct server *srv, const struct config_listen *l, int fd, const char *peer)
@@ -970,7 +977,6 @@ void c2s_accept(struct server *srv, const struct config_listen *l, int fd, const
     if (c->next)
         c->next->prev = c;
     srv->c2s_list = c;
-    c->refs++;
     c->auth_timer = loop_timer_add(srv->loop, (uint64_t)srv->cfg.auth_timeout * 1000,
                                    auth_timeout, c);
     if (l->tls == TLS_DIRECT && conn_start_tls(c->conn) < 0)

@@ -19,6 +19,32 @@ static void id_key(uint64_t id, char *buf, size_t len)
     snprintf(buf, len, "%llu", (unsigned long long)id);
 }
 
+/* Copies a JID into one exact-size heap block (an arena's first chunk would cost 4 KiB
+ * per idle session). Returns the block; dst's strings point into it. */
+static char *jid_block_copy(const struct myna_jid *src, struct myna_jid *dst)
+{
+    const char *parts[5] = {src->node, src->domain, src->resource, src->bare, src->full};
+    size_t len = 0;
+    for (int i = 0; i < 5; i++)
+        len += parts[i] ? strlen(parts[i]) + 1 : 0;
+    char *block = xmalloc(len ? len : 1), *p = block;
+    const char *out[5] = {NULL};
+    for (int i = 0; i < 5; i++) {
+        if (!parts[i])
+            continue;
+        size_t n = strlen(parts[i]) + 1;
+        memcpy(p, parts[i], n);
+        out[i] = p;
+        p += n;
+    }
+    dst->node = out[0];
+    dst->domain = out[1];
+    dst->resource = out[2];
+    dst->bare = out[3];
+    dst->full = out[4];
+    return block;
+}
+
 struct myna_session *session_find(struct server *srv, const char *full)
 {
     return hashmap_get(srv->sessions, full);
@@ -44,8 +70,7 @@ struct myna_session *session_new(struct server *srv, struct host *host, struct c
     s->srv = srv;
     s->host = host;
     s->c2s = c2s;
-    s->arena = myna_arena_new();
-    myna_jid_copy(s->arena, full, &s->jid);
+    s->jid_block = jid_block_copy(full, &s->jid);
     struct user *u = user_find(srv, s->jid.bare);
     if (!u) {
         u = xcalloc(1, sizeof *u);
@@ -101,7 +126,7 @@ void session_free(struct myna_session *s)
     free_slots(srv, s->slots, s->nslots, srv->session_slots);
     if (s->presence)
         myna_arena_free(s->presence->arena);
-    myna_arena_free(s->arena);
+    free(s->jid_block);
     srv->nsessions--;
     free(s);
 }

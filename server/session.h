@@ -21,7 +21,7 @@ struct myna_session {
     struct host *host;
     struct c2s *c2s;               /* the stream carrying the session */
     struct user *user;
-    struct myna_arena *arena;      /* session-lifetime strings (the JID) */
+    char *jid_block;               /* heap block holding the JID's strings */
     struct myna_jid jid;           /* full JID */
     bool available;                /* sent initial presence, not yet unavailable */
     int priority;
