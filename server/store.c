@@ -304,15 +304,30 @@ int myna_store_table(struct myna_store_env *e, const char *name, struct myna_sto
     }
     MDB_txn *txn;
     MDB_dbi dbi;
-    int rc = begin_write(e, &txn);
+    /* An existing table opens in a read txn, so a tool never waits for another process's
+     * write batch just to look at data; only creating a table needs the write lock. */
+    int rc = mdb_txn_begin(e->env, NULL, MDB_RDONLY, &txn);
+    if (rc == MDB_MAP_RESIZED && adopt_mapsize(e) == 0)
+        rc = mdb_txn_begin(e->env, NULL, MDB_RDONLY, &txn);
     if (rc != 0)
         return map_err(rc, "open table");
-    rc = mdb_dbi_open(txn, name, MDB_CREATE, &dbi);
-    if (rc != 0) {
+    rc = mdb_dbi_open(txn, name, 0, &dbi);
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+    } else {
         mdb_txn_abort(txn);
-        return map_err(rc, name);
+        if (rc != MDB_NOTFOUND)
+            return map_err(rc, name);
+        if ((rc = begin_write(e, &txn)) != 0)
+            return map_err(rc, "open table");
+        rc = mdb_dbi_open(txn, name, MDB_CREATE, &dbi);
+        if (rc != 0) {
+            mdb_txn_abort(txn);
+            return map_err(rc, name);
+        }
+        rc = mdb_txn_commit(txn);
     }
-    if ((rc = mdb_txn_commit(txn)) != 0)
+    if (rc != 0)
         return map_err(rc, name);
     struct myna_store *s = xcalloc(1, sizeof(*s));
     s->env = e;

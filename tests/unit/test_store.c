@@ -1,0 +1,463 @@
+/* tests/unit/test_store.c — LMDB store (server/store.c).
+ * put/get/del, key limits, prefix iteration (forward, reverse, start, limit), append
+ * sequences, del_prefix, batch visibility and on_durable order, map-full recovery, and two
+ * processes on one directory (mynad + mynactl) via fork.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "myna/store.h"
+
+struct fixture {
+    char dir[64];
+    struct myna_store_env *env;
+    struct myna_store *t;
+    struct myna_arena *a;
+};
+
+static void remove_dir(const char *dir)
+{
+    char p[128];
+    snprintf(p, sizeof(p), "%s/data.mdb", dir);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/lock.mdb", dir);
+    unlink(p);
+    rmdir(dir);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    strcpy(f->dir, "/tmp/myna-store-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    if (myna_store_env_open(f->dir, 16, &f->env) != 0 ||
+        myna_store_table(f->env, "test", &f->t) != 0)
+        return -1;
+    f->a = myna_arena_new();
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    myna_store_env_close(f->env);
+    myna_arena_free(f->a);
+    remove_dir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void put_s(struct myna_store *t, const char *k, const char *v)
+{
+    assert_int_equal(myna_store_put(t, k, strlen(k), v, strlen(v)), 0);
+}
+
+static void test_put_get_del(void **state)
+{
+    struct fixture *f = *state;
+    void *val;
+    size_t len;
+    assert_int_equal(myna_store_get(f->t, "k", 1, f->a, &val, &len), MYNA_STORE_NOTFOUND);
+    put_s(f->t, "k", "value");
+    assert_int_equal(myna_store_get(f->t, "k", 1, f->a, &val, &len), 0);
+    assert_int_equal(len, 5);
+    assert_string_equal(val, "value"); /* NUL after the last byte */
+    put_s(f->t, "k", "v2");
+    assert_int_equal(myna_store_env_flush(f->env), 0);
+    assert_int_equal(myna_store_get(f->t, "k", 1, f->a, &val, &len), 0);
+    assert_string_equal(val, "v2");
+    assert_int_equal(myna_store_del(f->t, "k", 1), 0);
+    assert_int_equal(myna_store_del(f->t, "k", 1), 0); /* absent is fine */
+    assert_int_equal(myna_store_get(f->t, "k", 1, f->a, &val, &len), MYNA_STORE_NOTFOUND);
+    /* Empty values and binary keys. */
+    assert_int_equal(myna_store_put(f->t, "a\0b", 3, "", 0), 0);
+    assert_int_equal(myna_store_get(f->t, "a\0b", 3, f->a, &val, &len), 0);
+    assert_int_equal(len, 0);
+    assert_int_equal(myna_store_env_flush(f->env), 0);
+    /* Tables are separate. */
+    struct myna_store *other, *again;
+    assert_int_equal(myna_store_table(f->env, "other", &other), 0);
+    assert_int_equal(myna_store_table(f->env, "other", &again), 0);
+    assert_ptr_equal(other, again);
+    assert_int_equal(myna_store_get(other, "a\0b", 3, f->a, &val, &len), MYNA_STORE_NOTFOUND);
+}
+
+static void test_key_limits(void **state)
+{
+    struct fixture *f = *state;
+    char key[600];
+    memset(key, 'k', sizeof(key));
+    assert_int_equal(myna_store_put(f->t, key, 511, "v", 1), 0);
+    assert_int_equal(myna_store_put(f->t, key, 512, "v", 1), MYNA_STORE_TOOBIG);
+    void *val;
+    size_t len;
+    assert_int_equal(myna_store_get(f->t, key, 512, f->a, &val, &len), MYNA_STORE_TOOBIG);
+    /* The batch survives a refused key. */
+    assert_true(myna_store_env_dirty(f->env));
+    assert_int_equal(myna_store_env_flush(f->env), 0);
+    assert_int_equal(myna_store_get(f->t, key, 511, f->a, &val, &len), 0);
+    assert_string_equal(myna_store_strerror(MYNA_STORE_TOOBIG), "key too long");
+}
+
+struct seen {
+    char keys[32][16];
+    int n;
+    int stop_at;
+};
+
+static int collect(const void *key, size_t klen, const void *val, size_t len, void *data)
+{
+    struct seen *s = data;
+    snprintf(s->keys[s->n], sizeof(s->keys[0]), "%.*s", (int)klen, (const char *)key);
+    s->n++;
+    return s->n == s->stop_at ? 42 : 0;
+}
+
+static void fill_iter(struct myna_store *t)
+{
+    const char *keys[] = {"a", "u1\x01", "u1\x01" "a", "u1\x01" "b", "u1\x01" "c", "u1\x02",
+                          "u2\x01" "a", "z"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        put_s(t, keys[i], "v");
+}
+
+static void check_iter(struct fixture *f)
+{
+    struct seen s = {0};
+    assert_int_equal(myna_store_iter(f->t, "u1\x01", 3, NULL, 0, false, 0, collect, &s), 0);
+    assert_int_equal(s.n, 4);
+    assert_string_equal(s.keys[0], "u1\x01");
+    assert_string_equal(s.keys[3], "u1\x01" "c");
+
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(myna_store_iter(f->t, "u1\x01", 3, NULL, 0, true, 0, collect, &s), 0);
+    assert_int_equal(s.n, 4);
+    assert_string_equal(s.keys[0], "u1\x01" "c");
+    assert_string_equal(s.keys[3], "u1\x01");
+
+    /* start: forward from "b", reverse from "b" (inclusive), reverse from between keys */
+    memset(&s, 0, sizeof(s));
+    myna_store_iter(f->t, "u1\x01", 3, "u1\x01" "b", 4, false, 0, collect, &s);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.keys[0], "u1\x01" "b");
+    memset(&s, 0, sizeof(s));
+    myna_store_iter(f->t, "u1\x01", 3, "u1\x01" "b", 4, true, 0, collect, &s);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.keys[0], "u1\x01" "b");
+    memset(&s, 0, sizeof(s));
+    myna_store_iter(f->t, "u1\x01", 3, "u1\x01" "bb", 5, true, 0, collect, &s);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.keys[0], "u1\x01" "b");
+    /* start beyond the prefix range (reverse: clamps to the last key under prefix) */
+    memset(&s, 0, sizeof(s));
+    myna_store_iter(f->t, "u1\x01", 3, "zzz", 3, true, 0, collect, &s);
+    assert_int_equal(s.n, 4);
+    memset(&s, 0, sizeof(s));
+    myna_store_iter(f->t, "u1\x01", 3, "zzz", 3, false, 0, collect, &s);
+    assert_int_equal(s.n, 0);
+    /* start before the prefix: forward starts at the prefix */
+    memset(&s, 0, sizeof(s));
+    myna_store_iter(f->t, "u1\x01", 3, "a", 1, false, 0, collect, &s);
+    assert_int_equal(s.n, 4);
+
+    /* limit, and stopping with a value */
+    memset(&s, 0, sizeof(s));
+    myna_store_iter(f->t, "u1\x01", 3, NULL, 0, true, 2, collect, &s);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.keys[1], "u1\x01" "b");
+    memset(&s, 0, sizeof(s));
+    s.stop_at = 3;
+    assert_int_equal(myna_store_iter(f->t, "u1", 2, NULL, 0, false, 0, collect, &s), 42);
+    assert_int_equal(s.n, 3);
+
+    /* empty prefix: everything; prefix with no keys: nothing */
+    memset(&s, 0, sizeof(s));
+    myna_store_iter(f->t, "", 0, NULL, 0, false, 0, collect, &s);
+    assert_int_equal(s.n, 8);
+    memset(&s, 0, sizeof(s));
+    myna_store_iter(f->t, "", 0, NULL, 0, true, 0, collect, &s);
+    assert_int_equal(s.n, 8);
+    assert_string_equal(s.keys[0], "z");
+    memset(&s, 0, sizeof(s));
+    myna_store_iter(f->t, "u3", 2, NULL, 0, true, 0, collect, &s);
+    assert_int_equal(s.n, 0);
+    /* 0xff prefixes have no upper bound key */
+    memset(&s, 0, sizeof(s));
+    myna_store_iter(f->t, "\xff", 1, NULL, 0, true, 0, collect, &s);
+    assert_int_equal(s.n, 0);
+}
+
+static void test_iter(void **state)
+{
+    struct fixture *f = *state;
+    fill_iter(f->t);
+    check_iter(f); /* inside the batch */
+    assert_int_equal(myna_store_env_flush(f->env), 0);
+    assert_false(myna_store_env_dirty(f->env));
+    check_iter(f); /* committed, through the read txn */
+}
+
+struct nested {
+    struct myna_store *t;
+    struct myna_arena *a;
+    int n;
+};
+
+/* Reads and writes from inside an iteration callback. */
+static int nested_cb(const void *key, size_t klen, const void *val, size_t len, void *data)
+{
+    struct nested *n = data;
+    void *v;
+    size_t l;
+    assert_int_equal(myna_store_get(n->t, key, klen, n->a, &v, &l), 0);
+    char k2[32];
+    snprintf(k2, sizeof(k2), "copy%d", n->n++);
+    assert_int_equal(myna_store_put(n->t, k2, strlen(k2), "x", 1), 0);
+    return 0;
+}
+
+static void test_nested(void **state)
+{
+    struct fixture *f = *state;
+    put_s(f->t, "n1", "a");
+    put_s(f->t, "n2", "b");
+    assert_int_equal(myna_store_env_flush(f->env), 0);
+    struct nested n = {f->t, f->a, 0};
+    assert_int_equal(myna_store_iter(f->t, "n", 1, NULL, 0, false, 0, nested_cb, &n), 0);
+    assert_int_equal(n.n, 2);
+    assert_int_equal(myna_store_env_flush(f->env), 0);
+    void *v;
+    size_t l;
+    assert_int_equal(myna_store_get(f->t, "copy1", 5, f->a, &v, &l), 0);
+}
+
+static void test_append(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t seq = 0;
+    assert_int_equal(myna_store_append(f->t, "q\0", 2, "one", 3, &seq), 0);
+    assert_int_equal(seq, 1);
+    assert_int_equal(myna_store_append(f->t, "q\0", 2, "two", 3, &seq), 0);
+    assert_int_equal(seq, 2);
+    /* Another queue, whose prefix sorts right after: independent numbering. */
+    assert_int_equal(myna_store_append(f->t, "q\1", 2, "x", 1, &seq), 0);
+    assert_int_equal(seq, 1);
+    assert_int_equal(myna_store_env_flush(f->env), 0);
+    assert_int_equal(myna_store_append(f->t, "q\0", 2, "three", 5, &seq), 0);
+    assert_int_equal(seq, 3);
+    /* A non-sequence key under the prefix is skipped. */
+    put_s(f->t, "q\0zzzzzzzzzz", "odd");
+    assert_int_equal(myna_store_append(f->t, "q\0", 2, "four", 4, NULL), 0);
+
+    unsigned char key[10];
+    myna_store_seq_key("q\0", 2, 4, key);
+    assert_memory_equal(key, "q\0\0\0\0\0\0\0\0\4", 10);
+    void *v;
+    size_t l;
+    assert_int_equal(myna_store_get(f->t, key, 10, f->a, &v, &l), 0);
+    assert_string_equal(v, "four");
+
+    /* Sequence numbers keep growing after deletes of older entries, not of the last. */
+    myna_store_seq_key("q\0", 2, 1, key);
+    assert_int_equal(myna_store_del(f->t, key, 10), 0);
+    assert_int_equal(myna_store_append(f->t, "q\0", 2, "five", 4, &seq), 0);
+    assert_int_equal(seq, 5);
+    /* Big sequence numbers (byte order). */
+    myna_store_seq_key("r", 1, 0x1ff, key);
+    assert_int_equal(myna_store_put(f->t, key, 9, "x", 1), 0);
+    assert_int_equal(myna_store_append(f->t, "r", 1, "y", 1, &seq), 0);
+    assert_int_equal(seq, 0x200);
+}
+
+static void test_del_prefix(void **state)
+{
+    struct fixture *f = *state;
+    fill_iter(f->t);
+    assert_int_equal(myna_store_env_flush(f->env), 0);
+    size_t count = 99;
+    assert_int_equal(myna_store_del_prefix(f->t, "u1\x01", 3, &count), 0);
+    assert_int_equal(count, 4);
+    assert_int_equal(myna_store_del_prefix(f->t, "u1\x01", 3, &count), 0);
+    assert_int_equal(count, 0);
+    assert_int_equal(myna_store_env_flush(f->env), 0);
+    struct seen s = {0};
+    myna_store_iter(f->t, "", 0, NULL, 0, false, 0, collect, &s);
+    assert_int_equal(s.n, 4);
+    assert_string_equal(s.keys[1], "u1\x02");
+    assert_int_equal(myna_store_del_prefix(f->t, "", 0, NULL), 0);
+    memset(&s, 0, sizeof(s));
+    myna_store_iter(f->t, "", 0, NULL, 0, false, 0, collect, &s);
+    assert_int_equal(s.n, 0);
+}
+
+struct calls {
+    int order[8];
+    int err[8];
+    int n;
+};
+
+static struct calls calls;
+
+static void durable_cb(void *data, int err)
+{
+    calls.order[calls.n] = (int)(intptr_t)data;
+    calls.err[calls.n] = err;
+    calls.n++;
+}
+
+static void test_durable(void **state)
+{
+    struct fixture *f = *state;
+    memset(&calls, 0, sizeof(calls));
+    /* Nothing pending: runs at the next flush ("end of the loop iteration"). */
+    myna_store_on_durable(f->t, durable_cb, (void *)1);
+    assert_int_equal(calls.n, 0);
+    assert_false(myna_store_env_dirty(f->env));
+    assert_int_equal(myna_store_env_flush(f->env), 0);
+    assert_int_equal(calls.n, 1);
+
+    put_s(f->t, "d1", "x");
+    assert_true(myna_store_env_dirty(f->env));
+    myna_store_on_durable(f->t, durable_cb, (void *)2);
+    put_s(f->t, "d2", "x");
+    myna_store_on_durable(f->t, durable_cb, (void *)3);
+    assert_int_equal(calls.n, 1);
+    assert_int_equal(myna_store_env_flush(f->env), 0);
+    assert_int_equal(calls.n, 3);
+    assert_int_equal(calls.order[1], 2);
+    assert_int_equal(calls.order[2], 3);
+    assert_int_equal(calls.err[1], 0);
+    assert_int_equal(calls.err[2], 0);
+    assert_false(myna_store_env_dirty(f->env));
+    assert_int_equal(myna_store_env_flush(f->env), 0);
+    assert_int_equal(calls.n, 3);
+}
+
+static void test_map_full(void **state)
+{
+    char dir[64] = "/tmp/myna-full-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct myna_store_env *env;
+    struct myna_store *t;
+    struct myna_arena *a = myna_arena_new();
+    assert_int_equal(myna_store_env_open(dir, 1, &env), 0);
+    assert_int_equal(myna_store_table(env, "t", &t), 0);
+    memset(&calls, 0, sizeof(calls));
+    put_s(t, "keep", "x");
+    myna_store_on_durable(t, durable_cb, (void *)7);
+    static char big[64 * 1024];
+    int rc = 0;
+    for (int i = 0; i < 64 && rc == 0; i++) {
+        char k[16];
+        snprintf(k, sizeof(k), "big%d", i);
+        rc = myna_store_put(t, k, strlen(k), big, sizeof(big));
+    }
+    assert_int_equal(rc, MYNA_STORE_FULL);
+    /* The batch was aborted: nothing of it is visible, the callback learns why. */
+    assert_false(myna_store_env_dirty(env));
+    void *v;
+    size_t l;
+    assert_int_equal(myna_store_get(t, "keep", 4, a, &v, &l), MYNA_STORE_NOTFOUND);
+    /* A new batch works (the space was never committed). */
+    put_s(t, "after", "y");
+    myna_store_on_durable(t, durable_cb, (void *)8);
+    assert_int_equal(myna_store_env_flush(env), 0);
+    assert_int_equal(calls.n, 2);
+    assert_int_equal(calls.order[0], 7);
+    assert_int_equal(calls.err[0], MYNA_STORE_FULL);
+    assert_int_equal(calls.order[1], 8);
+    assert_int_equal(calls.err[1], 0);
+    assert_int_equal(myna_store_get(t, "after", 5, a, &v, &l), 0);
+    myna_store_env_close(env);
+    myna_arena_free(a);
+    remove_dir(dir);
+}
+
+/* Child process: open the same directory (like mynactl), do `what`, exit with a code. */
+static int child_run(const char *dir, int what)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct myna_store_env *env;
+        struct myna_store *t;
+        struct myna_arena *a = myna_arena_new();
+        void *v;
+        size_t l;
+        int code = 0;
+        if (myna_store_env_open(dir, 16, &env) != 0 || myna_store_table(env, "test", &t) != 0)
+            _exit(10);
+        switch (what) {
+        case 1: /* read the parent's key */
+            code = myna_store_get(t, "p", 1, a, &v, &l) == 0 ? 1 : 0;
+            break;
+        case 2: /* write a key of our own and commit */
+            code = myna_store_put(t, "c", 1, "child", 5) == 0 &&
+                           myna_store_env_flush(env) == 0
+                       ? 2
+                       : 11;
+            break;
+        }
+        myna_store_env_close(env);
+        myna_arena_free(a);
+        _exit(code);
+    }
+    return pid;
+}
+
+static int child_wait(pid_t pid)
+{
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void test_two_processes(void **state)
+{
+    struct fixture *f = *state;
+    void *v;
+    size_t l;
+    put_s(f->t, "p", "parent");
+    /* Uncommitted: invisible to the other process. */
+    assert_int_equal(child_wait(child_run(f->dir, 1)), 0);
+    assert_int_equal(myna_store_env_flush(f->env), 0);
+    assert_int_equal(child_wait(child_run(f->dir, 1)), 1);
+
+    /* The child writes while we hold a batch: it waits for our commit, no deadlock. */
+    put_s(f->t, "p2", "x");
+    pid_t pid = child_run(f->dir, 2);
+    usleep(100 * 1000);
+    assert_int_equal(myna_store_env_flush(f->env), 0);
+    assert_int_equal(child_wait(pid), 2);
+    /* And we see its write from a fresh read. */
+    assert_int_equal(myna_store_get(f->t, "c", 1, f->a, &v, &l), 0);
+    assert_string_equal(v, "child");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_put_get_del, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_iter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nested, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_append, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_del_prefix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_durable, setup, teardown),
+        cmocka_unit_test(test_map_full),
+        cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
