@@ -66,6 +66,7 @@ class Installed:
         if len(pcs) != 1:
             raise AssertionError("make install put %d myna-module.pc files under %s"
                                  % (len(pcs), self.dest))
+        print("# make %s DESTDIR=%s: ok" % (" ".join(targets), self.dest), flush=True)
         self.pcdir = os.path.dirname(pcs[0])
         if os.path.basename(self.pcdir) != "pkgconfig":
             raise AssertionError("myna-module.pc installed outside a pkgconfig dir: " + pcs[0])
