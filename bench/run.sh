@@ -73,6 +73,7 @@ declare -A IP=([myna]=127.0.0.10 [prosody]=127.0.0.11 [ejabberd]=127.0.0.12)
 declare -A DOMAIN=([myna]=myna.bench [prosody]=prosody.bench [ejabberd]=ejabberd.bench)
 EJ_NODE=mynabench
 SPID=
+NEEDS_WARM=no
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -120,10 +121,12 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 myna_setup() {
     local dir=$WORK/myna
     MYNAD=$BUILD/mynad; MYNACTL=$BUILD/mynactl; MODDIR=$BUILD/modules/.libs
-    [ -x "$MYNAD" ] && [ -x "$MYNACTL" ] || { log "myna: $MYNAD or $MYNACTL missing"; return 1; }
+    [ -x "$MYNAD" ] || { log "myna: $MYNAD missing"; return 1; }
+    [ -x "$MYNACTL" ] || [ -x "$BUILD/bench/myna-bench-adduser" ] \
+        || { log "myna: neither $MYNACTL nor bench/myna-bench-adduser is built"; return 1; }
     MYNA_MODULES=$(for m in disco ping roster presence offline muc; do
         [ -f "$MODDIR/$m.so" ] && printf '"%s", ' "$m"; done | sed 's/, $//')
-    mkdir -p "$dir"
+    mkdir -p "$dir/data"
     fill "$SRC/bench/conf/myna.conf.in" "$dir" myna > "$dir/myna.conf"
 }
 myna_start() {
@@ -138,17 +141,21 @@ myna_stop() {
     local i; for ((i = 0; i < 100; i++)); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; SPID=
 }
-myna_provision() { # accounts u1..uN; skipped when already there
+myna_provision() { # accounts u1..uN: the bench bulk writer, else mynactl in a loop
     local dir=$WORK/myna n=$1 i
     [ "$(cat "$dir/provisioned" 2>/dev/null || echo 0)" -ge "$n" ] && return 0
     myna_stop
-    local from=$(( $(cat "$dir/provisioned" 2>/dev/null || echo 0) + 1 ))
-    for ((i = from; i <= n; i++)); do
-        "$MYNACTL" -c "$dir/myna.conf" adduser "u$i@${DOMAIN[myna]}" "$PASSWORD" >/dev/null 2>&1 \
-            || { log "myna: adduser u$i failed"; return 1; }
-    done
+    if [ -x "$BUILD/bench/myna-bench-adduser" ]; then
+        "$BUILD/bench/myna-bench-adduser" "$dir/data" 4096 "${DOMAIN[myna]}" u 1 "$n" "$PASSWORD" \
+            || { log "myna: myna-bench-adduser failed"; return 1; }
+    else
+        NEEDS_WARM=yes
+        for ((i = 1; i <= n; i++)); do
+            "$MYNACTL" -c "$dir/myna.conf" adduser "u$i@${DOMAIN[myna]}" "$PASSWORD" >/dev/null 2>&1 \
+                || { log "myna: mynactl adduser u$i failed"; return 1; }
+        done
+    fi
     echo "$n" > "$dir/provisioned"
-    myna_start
 }
 
 prosody_setup() {
@@ -211,6 +218,7 @@ ejabberd_stop() {
 }
 ejabberd_provision() { # mod_http_api register over keep-alive connections, 2 threads
     local n=$1 dir=$WORK/ejabberd
+    NEEDS_WARM=yes # one salt per account: fill the generator's SCRAM cache once
     [ "$(cat "$dir/provisioned" 2>/dev/null || echo 0)" -ge "$n" ] && return 0
     /usr/bin/python3 - "${IP[ejabberd]}" "${DOMAIN[ejabberd]}" "$n" "$PASSWORD" <<'EOF' || return 1
 import http.client, json, sys, threading
@@ -259,12 +267,13 @@ bench_server() {
         log "$s: idle RSS $(rss_kb "$SPID") KiB"
     fi
     log "$s: provisioning $USERS accounts"
+    NEEDS_WARM=no
     local t0=$SECONDS
     "${s}_provision" "$USERS" || { "${s}_stop"; echo "{\"scenario\":\"all\",\"server\":\"$s\",\"error\":\"provisioning failed\"}" > "$RUN/$s.setup.json"; return; }
     log "$s: provisioned in $((SECONDS - t0)) s"
     restart "$s" || return
     # Fill the generator's SCRAM cache (one PBKDF2 per salt) so no measured run pays it.
-    if [ "$SASL" = scram ]; then
+    if [ "$SASL" = scram ] && [ "$NEEDS_WARM" = yes ]; then
         "$GEN" connections --connections "$USERS" --rate 3000 --hold 0 --host "${IP[$s]}" \
             --domain "${DOMAIN[$s]}" --sasl scram --password "$PASSWORD" \
             --scram-cache "$WORK/$s.scram" --src 127.0.0.2 --src-count 4 >/dev/null 2>"$RUN/$s.warm.txt"
