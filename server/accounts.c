@@ -7,8 +7,6 @@
  * Only SCRAM keys are stored (RFC 5802 §3), never the password. Writes join the store's
  * current batch; callers flush (mynactl) or wait for on_durable (mynad).
  */
-#include "config.h"
-
 #include "server/accounts.h"
 
 #include <stdlib.h>

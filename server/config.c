@@ -7,8 +7,6 @@
  * made absolute against the config file's directory. Top-level groups named after a module
  * that some host enables are module sections, checked later by config_module_check().
  */
-#include "config.h"
-
 #include "server/config.h"
 
 #include <arpa/inet.h>
@@ -82,15 +80,23 @@ static const char *setting_file(const config_setting_t *s, const char *fallback)
     return f ? f : fallback;
 }
 
-/* Reports a problem at setting s (or the whole file when s is NULL); returns -1. */
+/* Reports a problem at setting s (or the whole file when s is NULL); returns -1. An
+ * @include'd file's name is relative to the main file's directory: make it absolute. */
 __attribute__((format(printf, 3, 4))) static int fail_at(struct ctx *x,
                                                          const config_setting_t *s,
                                                          const char *fmt, ...)
 {
+    const char *main_path = x->c->path ? x->c->path : x->path;
+    const char *file = setting_file(s, main_path);
+    char joined[PATH_MAX];
+    const char *slash = strrchr(main_path, '/');
+    if (file[0] != '/' && main_path[0] == '/' && slash) {
+        snprintf(joined, sizeof(joined), "%.*s/%s", (int)(slash - main_path), main_path, file);
+        file = joined;
+    }
     va_list ap;
     va_start(ap, fmt);
-    verr(x->err, x->errlen, setting_file(s, x->c->path ? x->c->path : x->path),
-         s ? (int)config_setting_source_line(s) : 0, fmt, ap);
+    verr(x->err, x->errlen, file, s ? (int)config_setting_source_line(s) : 0, fmt, ap);
     va_end(ap);
     return -1;
 }

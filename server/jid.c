@@ -6,8 +6,6 @@
  * network uses them. Invariant: a parsed JID holds only prepared parts, so equality is
  * byte equality. Every string of a JID lives in the caller's arena.
  */
-#include "config.h"
-
 #include "myna/jid.h"
 
 #include <arpa/inet.h>

@@ -6,8 +6,6 @@
  *   2026-11-26T01:02:03.123Z INFO c2s: message
  * xmalloc & co. log and abort instead of returning NULL (STYLE.md, Memory).
  */
-#include "config.h"
-
 #include "server/log.h"
 
 #include <errno.h>

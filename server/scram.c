@@ -7,8 +7,6 @@
  * secret, so their challenge looks like a real one and stays the same between tries.
  * Proofs are compared in constant time; nothing secret is logged.
  */
-#include "config.h"
-
 #include "server/scram.h"
 
 #include <openssl/crypto.h>

@@ -10,8 +10,6 @@
  * Several processes may share the directory (mynad, mynactl): a batch lives for one loop
  * iteration only, so another process's writer never waits for long.
  */
-#include "config.h"
-
 #include "myna/store.h"
 
 #include <errno.h>

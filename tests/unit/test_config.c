@@ -1,0 +1,325 @@
+/* tests/unit/test_config.c — configuration loading and validation (server/config.c).
+ * The full and minimal configs in tests/unit/data parse with the right values and defaults;
+ * contrib/myna.conf is accepted up to its (absent) certificate; each broken config gives
+ * the right "FILE:LINE: message"; module sections are checked against option tables.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "server/config.h"
+
+static char tmpdir[64];
+
+static int setup(void **state)
+{
+    char p[128];
+    strcpy(tmpdir, "/tmp/myna-config-XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    snprintf(p, sizeof(p), "%s/c.crt", tmpdir);
+    FILE *f = fopen(p, "w");
+    fputs("x\n", f);
+    fclose(f);
+    snprintf(p, sizeof(p), "%s/c.key", tmpdir);
+    f = fopen(p, "w");
+    fputs("x\n", f);
+    fclose(f);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char p[128];
+    const char *files[] = {"c.crt", "c.key", "t.conf", "inc.conf"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(p, sizeof(p), "%s/%s", tmpdir, files[i]);
+        unlink(p);
+    }
+    rmdir(tmpdir);
+    return 0;
+}
+
+static void test_good(void **state)
+{
+    struct config c;
+    char err[512];
+    int rc = config_load(BASE_TEST_DATA "/good.conf", &c, err, sizeof(err));
+    if (rc != 0)
+        fail_msg("good.conf: %s", err);
+    char *dir = realpath(BASE_TEST_DATA, NULL);
+    char want[1024];
+
+    snprintf(want, sizeof(want), "%s/var/data", dir);
+    assert_string_equal(c.data_dir, want);
+    snprintf(want, sizeof(want), "%s/good.conf", dir);
+    assert_string_equal(c.path, want);
+    assert_int_equal(c.store_map_mb, 64);
+    assert_int_equal(c.log_level, MYNA_LOG_DEBUG);
+    assert_false(c.log_syslog);
+
+    assert_int_equal(c.nhosts, 2);
+    assert_string_equal(c.hosts[0].domain, "example.com");
+    snprintf(want, sizeof(want), "%s/certs/dummy.crt", dir);
+    assert_string_equal(c.hosts[0].certificate, want);
+    assert_string_equal(c.hosts[0].modules[0], "disco");
+    assert_string_equal(c.hosts[0].modules[2], "version");
+    assert_null(c.hosts[0].modules[3]);
+    assert_string_equal(c.hosts[1].certificate, "/dev/null");
+    assert_string_equal(c.hosts[1].modules[1], "muc");
+    assert_null(c.hosts[1].modules[2]);
+    assert_ptr_equal(config_find_host(&c, "muc-host.example"), &c.hosts[1]);
+    assert_null(config_find_host(&c, "other.example"));
+
+    assert_int_equal(c.nlistens, 4);
+    assert_int_equal(c.listens[1].type, LISTEN_C2S);
+    assert_int_equal(c.listens[1].tls, TLS_DIRECT);
+    assert_string_equal(c.listens[1].address, "::1");
+    assert_int_equal(c.listens[2].type, LISTEN_S2S);
+    assert_int_equal(c.listens[2].tls, TLS_STARTTLS); /* default for s2s */
+    assert_string_equal(c.listens[2].address, "0.0.0.0");
+    assert_int_equal(c.listens[3].type, LISTEN_COMPONENT);
+    assert_int_equal(c.listens[3].tls, TLS_NONE);
+    assert_int_equal(c.listens[3].port, 5347);
+
+    snprintf(want, sizeof(want), "%s/mods", dir);
+    assert_string_equal(c.module_path, want);
+    assert_int_equal(c.c2s_stanza_size, 65536);
+    assert_int_equal(c.c2s_max_depth, 32);
+    assert_int_equal(c.c2s_max_attrs, 16);
+    assert_int_equal(c.auth_timeout, 10);
+    assert_int_equal(c.max_sessions, 500);
+    assert_true(c.allow_registration);
+    config_free(&c);
+    free(dir);
+}
+
+static void test_minimal_defaults(void **state)
+{
+    struct config c;
+    char err[512];
+    if (config_load(BASE_TEST_DATA "/minimal.conf", &c, err, sizeof(err)) != 0)
+        fail_msg("minimal.conf: %s", err);
+    char *dir = realpath(BASE_TEST_DATA, NULL);
+    char want[1024];
+    snprintf(want, sizeof(want), "%s/data", dir);
+    assert_string_equal(c.data_dir, want);
+    assert_int_equal(c.store_map_mb, 1024);
+    assert_int_equal(c.log_level, MYNA_LOG_INFO);
+    assert_int_equal(c.nhosts, 1);
+    assert_string_equal(c.hosts[0].modules[0], "disco");
+    assert_int_equal(c.nlistens, 1);
+    assert_int_equal(c.listens[0].port, 5222);
+    assert_int_equal(c.listens[0].tls, TLS_STARTTLS);
+    assert_string_equal(c.module_path, MYNA_MODULE_DIR);
+    assert_int_equal(c.c2s_stanza_size, 262144);
+    assert_int_equal(c.c2s_max_depth, 64);
+    assert_int_equal(c.c2s_max_attrs, 64);
+    assert_int_equal(c.auth_timeout, 30);
+    assert_int_equal(c.max_sessions, 19000);
+    assert_false(c.allow_registration);
+    config_free(&c);
+    free(dir);
+}
+
+static void test_contrib_example(void **state)
+{
+    /* The shipped example is valid except that its certificate is not there. */
+    struct config c;
+    char err[1024];
+    assert_int_equal(config_load(BASE_TEST_DATA "/../../../contrib/myna.conf", &c, err,
+                                 sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "myna.conf:19: cannot read certificate "));
+    assert_non_null(strstr(err, "contrib/certs/localhost.crt"));
+}
+
+static void write_conf(const char *name, const char *text)
+{
+    char p[128];
+    snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+#define HOST "hosts = ( { domain = \"example.com\"; certificate = \"c.crt\"; key = \"c.key\"; } );\n"
+
+struct bad_case {
+    const char *text;
+    int line; /* 0: the message names the file only */
+    const char *msg;
+};
+
+static const struct bad_case bad[] = {
+    {HOST "data_dir = \"x\";\nstore_map_mb = ;\n", 3, "syntax error"},
+    {HOST "\nfoo = 1;\n", 3, "unknown setting 'foo'"},
+    {HOST "ping2 = { a = 1; };\n", 2, "unknown setting 'ping2'"},
+    {HOST "ping = 5;\n", 2, "module section 'ping' must be a group"},
+    {"data_dir = \"d\";\n", 0, "at least one host is required"},
+    {"hosts = ();\n", 1, "'hosts' is empty"},
+    {HOST "store_map_mb = \"big\";\n", 2, "'store_map_mb' must be an integer"},
+    {HOST "store_map_mb = 0;\n", 2, "'store_map_mb' must be between 1 and"},
+    {HOST "data_dir = \"\";\n", 2, "'data_dir' is empty"},
+    {HOST "allow_registration = 1;\n", 2, "'allow_registration' must be true or false"},
+    {HOST "log = { level = \"loud\"; };\n", 2, "unknown log level 'loud'"},
+    {HOST "log = { colour = true; };\n", 2, "unknown setting 'colour' in log"},
+    {HOST "log = 3;\n", 2, "'log' must be a group"},
+    {"hosts = (\n { domain = \"exa mple.com\"; certificate = \"c.crt\"; key = \"c.key\"; }\n);\n",
+     2, "invalid domain name 'exa mple.com'"},
+    {"hosts = (\n { domain = \"a..b\"; certificate = \"c.crt\"; key = \"c.key\"; }\n);\n", 2,
+     "invalid domain name"},
+    {"hosts = (\n { certificate = \"c.crt\"; key = \"c.key\"; }\n);\n", 2,
+     "host without 'domain'"},
+    {"hosts = (\n { domain = \"example.com\";\n  certificate = \"missing.crt\"; key = \"c.key\"; }\n);\n",
+     3, "cannot read certificate /"},
+    {"hosts = (\n { domain = \"example.com\"; certificate = \"c.crt\";\n key = \"nokey.pem\"; }\n);\n",
+     3, "cannot read key /"},
+    {"hosts = (\n { domain = \"example.com\"; key = \"c.key\"; }\n);\n", 2,
+     "host example.com has no 'certificate'"},
+    {"hosts = (\n { domain = \"example.com\"; certificate = \"c.crt\"; key = \"c.key\"; },\n"
+     " { domain = \"EXAMPLE.com\"; certificate = \"c.crt\"; key = \"c.key\"; }\n);\n",
+     3, "host example.com defined twice"},
+    {"hosts = (\n { domain = \"example.com\"; certificate = \"c.crt\"; key = \"c.key\"; cert = 1; }\n);\n",
+     2, "unknown setting 'cert' in host"},
+    {"hosts = (\n { domain = \"example.com\"; certificate = \"c.crt\"; key = \"c.key\";\n"
+     "   modules = [ \"Ping\" ]; }\n);\n",
+     3, "invalid module name 'Ping'"},
+    {HOST "modules = { enabled = [ \"ping\", \"ping\" ]; };\n", 2, "module 'ping' listed twice"},
+    {HOST "modules = { enabled = [ \"limits\" ]; };\n", 2, "invalid module name 'limits'"},
+    {HOST "modules = { dir = \"x\"; };\n", 2, "unknown setting 'dir' in modules"},
+    {HOST "listen = (\n { type = \"c2s\"; port = 70000; }\n);\n", 3,
+     "'port' must be between 1 and 65535"},
+    {HOST "listen = (\n { type = \"c2s\"; port = 0; }\n);\n", 3, "'port' must be between"},
+    {HOST "listen = (\n { type = \"xmpp\"; port = 5222; }\n);\n", 3,
+     "unknown listener type 'xmpp'"},
+    {HOST "listen = (\n { type = \"c2s\"; port = 5222; tls = \"ssl\"; }\n);\n", 3,
+     "unknown tls mode 'ssl'"},
+    {HOST "listen = (\n { type = \"component\"; port = 5347; tls = \"starttls\"; }\n);\n", 3,
+     "only for c2s and s2s"},
+    {HOST "listen = (\n { type = \"c2s\"; port = 5222; address = \"localhost\"; }\n);\n", 3,
+     "'address' must be an IPv4 or IPv6 address"},
+    {HOST "listen = (\n { type = \"c2s\"; }\n);\n", 3, "listener without 'port'"},
+    {HOST "listen = (\n { port = 5222; }\n);\n", 3, "listener without 'type'"},
+    {HOST "listen = (\n { type = \"c2s\"; port = 5222; },\n { type = \"s2s\"; port = 5222; }\n);\n",
+     4, "two listeners on 0.0.0.0 port 5222"},
+    {HOST "limits = {\n c2s_max_depth = 0;\n};\n", 3, "'c2s_max_depth' must be between"},
+    {HOST "limits = {\n max_session = 10;\n};\n", 3, "unknown setting 'max_session' in limits"},
+    {HOST "limits = {\n auth_timeout = true;\n};\n", 3, "'auth_timeout' must be an integer"},
+};
+
+static void test_bad(void **state)
+{
+    char path[128], err[1024], want[1200];
+    snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
+    char *abs_dir = realpath(tmpdir, NULL);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct config c;
+        write_conf("t.conf", bad[i].text);
+        if (config_load(path, &c, err, sizeof(err)) != -1)
+            fail_msg("case %zu accepted", i);
+        if (bad[i].line > 0)
+            snprintf(want, sizeof(want), "%s/t.conf:%d: ", abs_dir, bad[i].line);
+        else
+            snprintf(want, sizeof(want), "%s/t.conf: ", abs_dir);
+        if (strncmp(err, want, strlen(want)) != 0 || !strstr(err, bad[i].msg))
+            fail_msg("case %zu: got \"%s\", want \"%s...%s\"", i, err, want, bad[i].msg);
+    }
+    free(abs_dir);
+
+    /* A missing file names the path as given. */
+    struct config c;
+    assert_int_equal(config_load("/nonexistent/myna.conf", &c, err, sizeof(err)), -1);
+    assert_string_equal(err, "/nonexistent/myna.conf: cannot read: No such file or directory");
+}
+
+static void test_include(void **state)
+{
+    /* Errors in an included file name that file and its line. */
+    char path[128], err[1024];
+    snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
+    write_conf("inc.conf", "limits = {\n  c2s_max_attrs = 5000;\n};\n");
+    write_conf("t.conf", HOST "@include \"inc.conf\"\n");
+    struct config c;
+    assert_int_equal(config_load(path, &c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "/inc.conf:2: 'c2s_max_attrs' must be between"));
+}
+
+static const struct myna_option opts[] = {
+    {"hide_os", MYNA_OPT_BOOL, "false", 0, 0, "hide the OS"},
+    {"name", MYNA_OPT_STRING, NULL, 0, 0, "software name"},
+    {"max_rooms", MYNA_OPT_INT, "10", 1, 1000, "room limit"},
+    {"free", MYNA_OPT_INT, NULL, 0, 0, "unbounded"},
+    {NULL, MYNA_OPT_END, NULL, 0, 0, NULL},
+};
+
+static void test_module_options(void **state)
+{
+    char path[128], err[1024];
+    struct config c;
+    long long iv;
+    const char *sv;
+    snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
+
+    write_conf("t.conf", HOST "version = {\n hide_os = true;\n max_rooms = 5;\n free = -7;\n};\n");
+    assert_int_equal(config_load(path, &c, err, sizeof(err)), 0);
+    assert_int_equal(config_module_check(&c, "version", opts, err, sizeof(err)), 0);
+    assert_int_equal(config_module_check(&c, "ping", opts, err, sizeof(err)), 0); /* absent */
+    assert_int_equal(config_module_get(&c, "version", &opts[0], &iv, &sv), 0);
+    assert_int_equal(iv, 1);
+    assert_string_equal(sv, "true");
+    assert_int_equal(config_module_get(&c, "version", &opts[1], &iv, &sv), -1);
+    assert_null(sv);
+    assert_int_equal(config_module_get(&c, "version", &opts[2], &iv, &sv), 0);
+    assert_int_equal(iv, 5);
+    assert_string_equal(sv, "5");
+    assert_int_equal(config_module_get(&c, "version", &opts[3], &iv, &sv), 0);
+    assert_int_equal(iv, -7);
+    /* Defaults when the section or the key is absent. */
+    assert_int_equal(config_module_get(&c, "ping", &opts[2], &iv, &sv), 0);
+    assert_int_equal(iv, 10);
+    assert_string_equal(sv, "10");
+    assert_int_equal(config_module_get(&c, "ping", &opts[0], &iv, &sv), 0);
+    assert_int_equal(iv, 0);
+    config_free(&c);
+
+    static const struct {
+        const char *section;
+        int line;
+        const char *msg;
+    } badopt[] = {
+        {"version = {\n hidden = true;\n};\n", 3, "unknown option 'hidden' for module version"},
+        {"version = {\n hide_os = \"yes\";\n};\n", 3, "'hide_os' must be true or false"},
+        {"version = {\n max_rooms = 0;\n};\n", 3, "'max_rooms' must be between 1 and 1000"},
+        {"version = {\n name = 3;\n};\n", 3, "'name' must be a string"},
+    };
+    for (size_t i = 0; i < sizeof(badopt) / sizeof(badopt[0]); i++) {
+        char text[512], want[256];
+        snprintf(text, sizeof(text), "%s%s", HOST, badopt[i].section);
+        write_conf("t.conf", text);
+        assert_int_equal(config_load(path, &c, err, sizeof(err)), 0);
+        assert_int_equal(config_module_check(&c, "version", opts, err, sizeof(err)), -1);
+        snprintf(want, sizeof(want), "t.conf:%d: %s", badopt[i].line, badopt[i].msg);
+        if (!strstr(err, want))
+            fail_msg("option case %zu: got \"%s\", want \"%s\"", i, err, want);
+        config_free(&c);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_good),          cmocka_unit_test(test_minimal_defaults),
+        cmocka_unit_test(test_contrib_example), cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_include),       cmocka_unit_test(test_module_options),
+    };
+    return cmocka_run_group_tests_name("config", tests, setup, teardown);
+}
