@@ -24,7 +24,8 @@ enum xml_parse_error {
 };
 
 struct xml_parser_limits {
-    size_t max_stanza_bytes; /* bytes of one top-level element (default 256 KiB) */
+    size_t max_stanza_bytes; /* bytes of one top-level element (default 256 KiB); one
+                              * start tag may in any case not exceed 32 KiB */
     unsigned max_depth;      /* element depth below the stream element (default 64) */
     unsigned max_attrs;      /* attributes on one element (default 64) */
 };
@@ -33,7 +34,8 @@ struct xml_parser_callbacks {
     /* The stream header <stream:stream ...>. `header` is an element in its own arena,
      * with ns/name of the stream element and its attributes; ownership passes to the
      * callee (free with myna_arena_free(header->arena)). The default namespace declared on
-     * the header (jabber:client, jabber:server, ...) is given in `default_ns`, "" if none. */
+     * the header (jabber:client, jabber:server, ...) is given in `default_ns`, "" if none;
+     * it stays valid as long as header->arena. The header counts against max_stanza_bytes. */
     void (*stream_open)(void *ud, struct myna_xml *header, const char *default_ns);
     /* A complete top-level element. Ownership of el->arena passes to the callee. */
     void (*element)(void *ud, struct myna_xml *el);
@@ -43,8 +45,9 @@ struct xml_parser_callbacks {
 
 struct xml_parser;
 
-/* limits NULL means the defaults (a zero field also means its default). Callbacks may call xml_parser_reset()/xml_parser_stop()
- * but must not free the parser; free it after xml_parser_feed() returns. */
+/* limits NULL means the defaults (so does a zero field). Callbacks may call
+ * xml_parser_reset()/xml_parser_stop() but must not free the parser; free it after
+ * xml_parser_feed() returns. */
 struct xml_parser *xml_parser_new(const struct xml_parser_limits *limits,
                                   const struct xml_parser_callbacks *cb, void *ud);
 void xml_parser_free(struct xml_parser *p);
