@@ -229,7 +229,7 @@ void c2s_shrink_idle(struct server *srv, uint64_t idle_ms)
 static void sasl_mechanisms(struct c2s *c, struct myna_buf *b)
 {
     myna_buf_printf(b, "<mechanisms xmlns='%s'>", MYNA_NS_SASL);
-    bool cb = c->tls && c->conn && c->conn->ssl;
+    bool cb = c->tls && c->conn && conn_channel_binding_types(c->conn)[0];
     if (cb) {
         myna_buf_appends(b, "<mechanism>SCRAM-SHA-256-PLUS</mechanism>"
                             "<mechanism>SCRAM-SHA-1-PLUS</mechanism>");
@@ -241,7 +241,7 @@ static void sasl_mechanisms(struct c2s *c, struct myna_buf *b)
     if (cb) {
         /* XEP-0440: which channel-binding types this connection supports. */
         myna_buf_appends(b, "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'>");
-        for (const char *const *t = tls_channel_binding_types(c->conn->ssl); *t; t++)
+        for (const char *const *t = conn_channel_binding_types(c->conn); *t; t++)
             myna_buf_printf(b, "<channel-binding type='%s'/>", *t);
         myna_buf_appends(b, "</sasl-channel-binding>");
     }
@@ -567,11 +567,11 @@ static void sasl_scram_start(struct c2s *c, enum scram_hash hash, bool plus,
     int cblen = -1;
     char typebuf[32];
     const char *type = NULL;
-    if (c->conn && c->conn->ssl) {
+    if (c->conn && conn_is_tls(c->conn)) {
         type = plus ? gs2_cb_type(msg, len, typebuf, sizeof typebuf) : NULL;
         if (!type)
-            type = tls_channel_binding_types(c->conn->ssl)[0];
-        cblen = tls_channel_binding(c->conn->ssl, type, cb, sizeof cb);
+            type = conn_channel_binding_types(c->conn)[0];
+        cblen = type ? conn_channel_binding(c->conn, type, cb, sizeof cb) : -1;
     }
     if (plus && cblen < 0) {
         sasl_failure_now(c, "malformed-request");
@@ -612,7 +612,7 @@ static void sasl_scram_start(struct c2s *c, enum scram_hash hash, bool plus,
 
 static bool mech_offered(const struct c2s *c, const char *mech)
 {
-    bool cb = c->tls && c->conn && c->conn->ssl;
+    bool cb = c->tls && c->conn && conn_channel_binding_types(c->conn)[0];
     return strcmp(mech, "SCRAM-SHA-1") == 0 || strcmp(mech, "SCRAM-SHA-256") == 0 ||
            (c->tls && strcmp(mech, "PLAIN") == 0) ||
            (cb && (strcmp(mech, "SCRAM-SHA-1-PLUS") == 0 ||

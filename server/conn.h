@@ -13,6 +13,8 @@
 
 struct server;
 struct conn;
+struct tlsrec;
+struct tls13_secrets;
 
 /* A refcounted, immutable byte buffer. */
 struct wbuf {
@@ -43,7 +45,9 @@ struct wq_item {
 struct conn {
     uint64_t id;                 /* unique, never reused */
     int fd;
-    SSL *ssl;                    /* NULL on plaintext */
+    SSL *ssl;                    /* during the handshake, and for TLS 1.2 sessions */
+    struct tlsrec *rec;          /* TLS 1.3 after the handshake (ssl is then NULL) */
+    struct tls13_secrets *sec;   /* traffic secrets collected during the handshake */
     bool handshaking;            /* TLS handshake in progress */
     bool closing;                /* close after the write queue drains */
     bool dead;                   /* closed; waiting for the deferred free */
@@ -71,6 +75,13 @@ void conn_write_buf(struct conn *c, struct wbuf *b);
 void conn_close(struct conn *c);
 /* Closes at once (drops the queue). */
 void conn_abort(struct conn *c, const char *why);
+/* True when the connection is encrypted (either TLS layer). */
+bool conn_is_tls(const struct conn *c);
+/* Channel-binding data of `type` for SCRAM-PLUS; length or -1. */
+int conn_channel_binding(const struct conn *c, const char *type, unsigned char *out,
+                         size_t outlen);
+/* The channel-binding types this connection offers, best first (NULL-terminated). */
+const char *const *conn_channel_binding_types(const struct conn *c);
 /* Heap bytes this connection holds (TLS and queue), approximately. */
 size_t conn_memory(const struct conn *c);
 

@@ -7,6 +7,7 @@
 #include "control.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,9 +133,12 @@ static long rss_kib(void)
 static void do_stats(struct server *srv, char *out, size_t outlen)
 {
     size_t n = 0;
+    struct mallinfo2 mi = mallinfo2();
     n += (size_t)snprintf(out + n, outlen - n,
-                          "connections=%zu\nsessions=%zu\nusers_online=%zu\nrss_kib=%ld\n",
-                          srv->nconns, srv->nsessions, hashmap_count(srv->users), rss_kib());
+                          "connections=%zu\nsessions=%zu\nusers_online=%zu\nrss_kib=%ld\n"
+                          "heap_used_kib=%zu\nheap_free_kib=%zu\n",
+                          srv->nconns, srv->nsessions, hashmap_count(srv->users), rss_kib(),
+                          mi.uordblks / 1024, mi.fordblks / 1024);
     for (size_t i = 0; i < srv->nhosts && n < outlen; i++) {
         n += (size_t)snprintf(out + n, outlen - n, "host=%s modules=", srv->hosts[i]->domain);
         for (struct myna_module *m = srv->hosts[i]->modules; m && n < outlen; m = m->next)
@@ -173,6 +177,10 @@ static void client_io(void *data, unsigned events)
         do_reload(c->srv, out, sizeof out);
     else if (strcmp(c->buf, "stats") == 0)
         do_stats(c->srv, out, sizeof out);
+    else if (strcmp(c->buf, "trim") == 0) {
+        malloc_trim(0);
+        do_stats(c->srv, out, sizeof out);
+    }
     else
         snprintf(out, sizeof out, "error: unknown command (reload, stats)\n");
     /* Replies are small; a blocking-free best effort write is enough for a local tool. */

@@ -28,6 +28,7 @@
 #include "loop.h"
 #include "server.h"
 #include "tls.h"
+#include "tlsrec.h"
 
 #define SHRINK_INTERVAL_MS 2000
 #define SHUTDOWN_GRACE_MS 3000
@@ -239,6 +240,13 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
 
+    /* Blocked before any thread starts, so only the signalfd sees them. */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
     srv->loop = loop_new();
     srv->host_map = hashmap_new();
     srv->subdomains = hashmap_new();
@@ -282,12 +290,6 @@ int main(int argc, char **argv)
             goto out;
     }
 
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGHUP);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
     srv->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     loop_watch(srv->loop, srv->signal_fd, LOOP_READ, on_signal, srv);
     loop_set_before_sleep(srv->loop, before_sleep, srv);
@@ -317,6 +319,7 @@ out:
     if (srv->store)
         myna_store_env_close(srv->store);
     tls_free(srv->tls);
+    tlsrec_thread_cleanup();
     if (srv->signal_fd >= 0)
         close(srv->signal_fd);
     hashmap_free(srv->host_map);

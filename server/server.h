@@ -57,7 +57,7 @@ struct server {
     struct c2s *c2s_list;          /* every open c2s stream (for shutdown) */
     struct component *comp_list;   /* every open component stream */
     struct hashmap *components;    /* component domain -> authenticated struct component */
-    char readbuf[16384];           /* shared by all connections (loop thread only) */
+    char readbuf[65536];           /* shared by all connections (loop thread only) */
 };
 
 /* Finds a host by domain (prepared), or NULL. */

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "tlsrec.h"
 
 struct tls_host {
     char *domain;
@@ -38,6 +39,37 @@ static int sni_cb(SSL *ssl, int *alert, void *arg)
         }
     }
     return SSL_TLSEXT_ERR_OK; /* unknown name: keep the default; the stream says host-unknown */
+}
+
+/* Collects the TLS 1.3 application traffic secrets for the compact record layer
+ * (tlsrec.c). The secrets never reach a log. */
+static void keylog_cb(const SSL *ssl, const char *line)
+{
+    struct tls13_secrets *sec = SSL_get_app_data(ssl);
+    if (!sec)
+        return;
+    unsigned char *dst;
+    size_t *dlen;
+    if (strncmp(line, "CLIENT_TRAFFIC_SECRET_0 ", 24) == 0)
+        dst = sec->client, dlen = &sec->client_len;
+    else if (strncmp(line, "SERVER_TRAFFIC_SECRET_0 ", 24) == 0)
+        dst = sec->server, dlen = &sec->server_len;
+    else
+        return;
+    const char *hex = strrchr(line, ' ');
+    if (!hex)
+        return;
+    hex++;
+    size_t n = strlen(hex) / 2;
+    if (n > sizeof sec->client)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+            return;
+        dst[i] = (unsigned char)v;
+    }
+    *dlen = n;
 }
 
 static void ssl_err(char *err, size_t errlen, const char *what, const char *path)
@@ -73,6 +105,10 @@ static SSL_CTX *ctx_new(struct tls *t, const struct config_host *h, char *err, s
         snprintf(err, errlen, "key %s does not match certificate %s", h->key, h->certificate);
         goto fail;
     }
+    SSL_CTX_set_keylog_callback(ctx, keylog_cb);
+    /* No TLS 1.3 tickets: the record layer is handed over right after the handshake, with
+     * both sequence numbers at zero. */
+    SSL_CTX_set_num_tickets(ctx, 0);
     SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
     SSL_CTX_set_tlsext_servername_arg(ctx, t);
     return ctx;
