@@ -1,0 +1,44 @@
+#!/usr/bin/python3
+"""tests/modules/modharness.py — runs one module test through tests/e2e/harness.py with the
+feature modules under test enabled (Myna: roster, blocking; Prosody: blocklist) and extra
+accounts u00..u71 so that table-driven cases each get a fresh pair of users.
+Usage: modharness.py [--builddir=DIR] TEST.py   (exit codes as the harness: 0/77/99/1)
+"""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+import harness  # noqa: E402
+
+EXTRA_USERS = int(os.environ.get("MODTEST_USERS", "72"))
+harness.USERS = harness.USERS + [("u%02d" % i, "u%02d-Secret-x" % i)
+                                 for i in range(EXTRA_USERS)]
+
+_myna_config = harness.Myna.write_config
+_prosody_config = harness.Prosody.write_config
+
+
+def myna_config(self):
+    _myna_config(self)
+    with open(self.conf) as f:
+        text = f.read()
+    text = text.replace('"time" ]', '"time", "roster", "blocking" ]')
+    with open(self.conf, "w") as f:
+        f.write(text)
+
+
+def prosody_config(self):
+    _prosody_config(self)
+    with open(self.conf) as f:
+        text = f.read()
+    text = text.replace('"roster";', '"roster"; "blocklist";')
+    with open(self.conf, "w") as f:
+        f.write(text)
+
+
+harness.Myna.write_config = myna_config
+harness.Prosody.write_config = prosody_config
+
+if __name__ == "__main__":
+    sys.exit(harness.main(sys.argv[1:]))
