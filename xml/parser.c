@@ -722,6 +722,8 @@ enum xml_parse_error xml_parser_feed(struct xml_parser *p, const char *data, siz
         }
         size_t budget = p->lim.max_stanza_bytes - (size_t)pending;
         size_t slice = len - off;
+        if (budget > TOKEN_MAX)
+            budget = TOKEN_MAX; /* a huge tag is caught before expat buffers much of it */
         if (budget < SLICE_MIN)
             budget = SLICE_MIN;
         if (slice > budget)
