@@ -20,6 +20,7 @@
 #include "host.h"
 #include "jobs.h"
 #include "log.h"
+#include "pool.h"
 #include "loop.h"
 #include "router.h"
 #include "scram.h"
@@ -72,8 +73,8 @@ static void c2s_unref(struct c2s *c)
 {
     if (--c->refs > 0)
         return;
-    free(c->user);
-    free(c);
+    pool_strfree(c->user);
+    pool_free(c, sizeof *c);
 }
 
 static void c2s_end_session(struct c2s *c)
@@ -434,8 +435,8 @@ static void sasl_success(struct c2s *c, const char *user, const unsigned char *d
     char key[600];
     snprintf(key, sizeof key, "user:%s@%s", user, c->host->domain);
     authfail_clear(c->srv, key);
-    free(c->user);
-    c->user = xstrdup(user);
+    pool_strfree(c->user);
+    c->user = pool_strdup(user);
     c->authenticated = true;
     if (c->scram) {
         scram_server_free(c->scram);
@@ -599,8 +600,8 @@ static void sasl_scram_start(struct c2s *c, enum scram_hash hash, bool plus,
     r = scram_server_challenge(c->scram,
                                found ? (hash == SCRAM_SHA1 ? &acc.sha1 : &acc.sha256) : NULL,
                                out, sizeof out);
-    free(c->user);
-    c->user = user ? xstrdup(user) : NULL; /* candidate; authenticated only on success */
+    pool_strfree(c->user);
+    c->user = user ? pool_strdup(user) : NULL; /* candidate; authenticated only on success */
     myna_arena_free(a);
     if (r != SCRAM_CONTINUE) {
         sasl_failure_now(c, "temporary-auth-failure");
@@ -960,7 +961,7 @@ static void auth_timeout(void *data)
 
 void c2s_accept(struct server *srv, const struct config_listen *l, int fd, const char *peer)
 {
-    struct c2s *c = xcalloc(1, sizeof *c);
+    struct c2s *c = pool_alloc(sizeof *c);
     c->srv = srv;
     c->listen = l;
     c->refs = 1; /* the connection */

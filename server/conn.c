@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pool.h"
 #include "loop.h"
 #include "server.h"
 #include "tls.h"
@@ -46,7 +47,7 @@ static void queue_raw(struct conn *c, const void *data, size_t len);
 struct conn *conn_new(struct server *srv, int fd, const char *peer, const struct conn_ops *ops,
                       void *owner)
 {
-    struct conn *c = xcalloc(1, sizeof *c);
+    struct conn *c = pool_alloc(sizeof *c);
     c->id = ++srv->next_conn_id;
     c->fd = fd;
     c->ops = ops;
@@ -73,7 +74,7 @@ static void conn_free(void *data)
         SSL_free(c->ssl);
     tlsrec_free(c->rec);
     free(c->sec);
-    free(c);
+    pool_free(c, sizeof *c);
 }
 
 static void conn_dead(struct conn *c, const char *why)

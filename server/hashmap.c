@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "pool.h"
 
 struct entry {
     struct entry *next;
@@ -44,7 +45,7 @@ void hashmap_free(struct hashmap *h)
         struct entry *e = h->buckets[i];
         while (e) {
             struct entry *n = e->next;
-            free(e);
+            pool_free(e, sizeof *e + strlen(e->key) + 1);
             e = n;
         }
     }
@@ -94,7 +95,7 @@ void *hashmap_put(struct hashmap *h, const char *key, void *value)
         return old;
     }
     size_t len = strlen(key);
-    struct entry *e = xmalloc(sizeof *e + len + 1);
+    struct entry *e = pool_alloc(sizeof *e + len + 1);
     memcpy(e->key, key, len + 1);
     e->hash = hash;
     e->value = value;
@@ -113,7 +114,7 @@ void *hashmap_del(struct hashmap *h, const char *key)
     struct entry *e = *pe;
     void *v = e->value;
     *pe = e->next;
-    free(e);
+    pool_free(e, sizeof *e + strlen(e->key) + 1);
     h->count--;
     return v;
 }

@@ -27,7 +27,9 @@
 #include "log.h"
 #include "loop.h"
 #include "server.h"
+#include "pool.h"
 #include "tls.h"
+#include "xml/parser.h"
 #include "tlsrec.h"
 
 #define SHRINK_INTERVAL_MS 2000
@@ -247,6 +249,7 @@ int main(int argc, char **argv)
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGHUP);
     sigprocmask(SIG_BLOCK, &mask, NULL);
+    xml_parser_set_allocator(pool_alloc, pool_free);
     srv->loop = loop_new();
     srv->host_map = hashmap_new();
     srv->subdomains = hashmap_new();

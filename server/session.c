@@ -12,6 +12,7 @@
 #include "hashmap.h"
 #include "host.h"
 #include "log.h"
+#include "pool.h"
 #include "server.h"
 
 static void id_key(uint64_t id, char *buf, size_t len)
@@ -21,13 +22,13 @@ static void id_key(uint64_t id, char *buf, size_t len)
 
 /* Copies a JID into one exact-size heap block (an arena's first chunk would cost 4 KiB
  * per idle session). Returns the block; dst's strings point into it. */
-static char *jid_block_copy(const struct myna_jid *src, struct myna_jid *dst)
+static char *jid_block_copy(const struct myna_jid *src, struct myna_jid *dst, size_t *blen)
 {
     const char *parts[5] = {src->node, src->domain, src->resource, src->bare, src->full};
     size_t len = 0;
     for (int i = 0; i < 5; i++)
         len += parts[i] ? strlen(parts[i]) + 1 : 0;
-    char *block = xmalloc(len ? len : 1), *p = block;
+    char *block = pool_alloc(len), *p = block;
     const char *out[5] = {NULL};
     for (int i = 0; i < 5; i++) {
         if (!parts[i])
@@ -42,6 +43,7 @@ static char *jid_block_copy(const struct myna_jid *src, struct myna_jid *dst)
     dst->resource = out[2];
     dst->bare = out[3];
     dst->full = out[4];
+    *blen = len;
     return block;
 }
 
@@ -65,16 +67,16 @@ struct myna_session *session_new(struct server *srv, struct host *host, struct c
     if (old)
         session_free(old); /* c2s_close normally did this already */
 
-    struct myna_session *s = xcalloc(1, sizeof *s);
+    struct myna_session *s = pool_alloc(sizeof *s);
     s->id = ++srv->next_session_id;
     s->srv = srv;
     s->host = host;
     s->c2s = c2s;
-    s->jid_block = jid_block_copy(full, &s->jid);
+    s->jid_block = jid_block_copy(full, &s->jid, &s->jid_block_len);
     struct user *u = user_find(srv, s->jid.bare);
     if (!u) {
-        u = xcalloc(1, sizeof *u);
-        u->bare = xstrdup(s->jid.bare);
+        u = pool_alloc(sizeof *u);
+        u->bare = pool_strdup(s->jid.bare);
         hashmap_put(srv->users, u->bare, u);
     }
     s->user = u;
@@ -120,15 +122,15 @@ void session_free(struct myna_session *s)
     if (!u->sessions) {
         hashmap_del(srv->users, u->bare);
         free_slots(srv, u->slots, u->nslots, srv->user_slots);
-        free(u->bare);
-        free(u);
+        pool_strfree(u->bare);
+        pool_free(u, sizeof *u);
     }
     free_slots(srv, s->slots, s->nslots, srv->session_slots);
     if (s->presence)
         myna_arena_free(s->presence->arena);
-    free(s->jid_block);
+    pool_free(s->jid_block, s->jid_block_len);
     srv->nsessions--;
-    free(s);
+    pool_free(s, sizeof *s);
 }
 
 void session_write(struct myna_session *s, struct wbuf *b)

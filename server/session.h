@@ -21,7 +21,8 @@ struct myna_session {
     struct host *host;
     struct c2s *c2s;               /* the stream carrying the session */
     struct user *user;
-    char *jid_block;               /* heap block holding the JID's strings */
+    char *jid_block;               /* pool block holding the JID's strings */
+    size_t jid_block_len;
     struct myna_jid jid;           /* full JID */
     bool available;                /* sent initial presence, not yet unavailable */
     int priority;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "pool.h"
 #include "myna/xml.h"
 #include "tls.h"
 
@@ -110,7 +111,7 @@ struct tlsrec *tlsrec_new(SSL *ssl, const struct tls13_secrets *sec)
     const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
     if (!c)
         return NULL;
-    struct tlsrec *r = xcalloc(1, sizeof *r);
+    struct tlsrec *r = pool_alloc(sizeof *r);
     switch (SSL_CIPHER_get_id(c) & 0xffff) {
     case 0x1301:
         r->cipher = EVP_aes_128_gcm(), r->md = EVP_sha256(), r->keylen = 16;
@@ -122,12 +123,12 @@ struct tlsrec *tlsrec_new(SSL *ssl, const struct tls13_secrets *sec)
         r->cipher = EVP_chacha20_poly1305(), r->md = EVP_sha256(), r->keylen = 32;
         break;
     default:
-        free(r);
+        pool_free(r, sizeof *r);
         return NULL;
     }
     r->hashlen = (size_t)EVP_MD_get_size(r->md);
     if (sec->client_len != r->hashlen || sec->server_len != r->hashlen) {
-        free(r);
+        pool_free(r, sizeof *r);
         return NULL;
     }
     memcpy(r->rx.secret, sec->client, r->hashlen);
@@ -149,7 +150,7 @@ void tlsrec_free(struct tlsrec *r)
         return;
     free(r->partial);
     OPENSSL_cleanse(r, sizeof *r);
-    free(r);
+    pool_free(r, sizeof *r);
 }
 
 static void nonce(const struct tls13_dir *d, unsigned char out[12])

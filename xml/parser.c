@@ -399,6 +399,45 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
     myna_buf_append(&p->text, s, (size_t)len);
 }
 
+/* Where the parser's own long-lived memory (the struct and the stream header's
+ * declarations) comes from; see xml_parser_set_allocator(). */
+static void *default_alloc(size_t n)
+{
+    void *p = calloc(1, n);
+    if (!p)
+        abort();
+    return p;
+}
+
+static void default_dealloc(void *p, size_t n)
+{
+    (void)n;
+    free(p);
+}
+
+static void *(*own_alloc)(size_t) = default_alloc;
+static void (*own_dealloc)(void *, size_t) = default_dealloc;
+
+void xml_parser_set_allocator(void *(*alloc)(size_t n), void (*dealloc)(void *p, size_t n))
+{
+    own_alloc = alloc ? alloc : default_alloc;
+    own_dealloc = dealloc ? dealloc : default_dealloc;
+}
+
+static char *own_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = own_alloc(n);
+    memcpy(d, s, n);
+    return d;
+}
+
+static void own_strfree(char *s)
+{
+    if (s)
+        own_dealloc(s, strlen(s) + 1);
+}
+
 static void XMLCALL on_ns_decl(void *ud, const XML_Char *prefix, const XML_Char *uri)
 {
     struct xml_parser *p = ud;
@@ -408,15 +447,15 @@ static void XMLCALL on_ns_decl(void *ud, const XML_Char *prefix, const XML_Char 
         fail(p, XML_PARSE_TOO_BIG);
         return;
     }
-    struct ns_decl *d = realloc(p->decls, (p->ndecls + 1) * sizeof(*d));
-    if (!d)
-        abort();
+    struct ns_decl *d = own_alloc((p->ndecls + 1) * sizeof(*d));
+    if (p->ndecls)
+        memcpy(d, p->decls, p->ndecls * sizeof(*d));
+    if (p->decls)
+        own_dealloc(p->decls, p->ndecls * sizeof(*d));
     p->decls = d;
     d = &p->decls[p->ndecls++];
-    d->prefix = prefix ? strdup(prefix) : NULL;
-    d->uri = strdup(uri ? uri : "");
-    if ((prefix && !d->prefix) || !d->uri)
-        abort();
+    d->prefix = prefix ? own_strdup(prefix) : NULL;
+    d->uri = own_strdup(uri ? uri : "");
     p->decl_bytes += sizeof(*d) + (prefix ? strlen(prefix) + 1 : 0) + strlen(d->uri) + 1;
 }
 
@@ -521,10 +560,11 @@ static void parser_clear(struct xml_parser *p)
     drop_stanza(p);
     myna_buf_free(&p->text);
     for (size_t i = 0; i < p->ndecls; i++) {
-        free(p->decls[i].prefix);
-        free(p->decls[i].uri);
+        own_strfree(p->decls[i].prefix);
+        own_strfree(p->decls[i].uri);
     }
-    free(p->decls);
+    if (p->decls)
+        own_dealloc(p->decls, p->ndecls * sizeof(*p->decls));
     p->decls = NULL;
     p->ndecls = 0;
     p->decl_bytes = 0;
@@ -540,11 +580,7 @@ static void parser_clear(struct xml_parser *p)
 struct xml_parser *xml_parser_new(const struct xml_parser_limits *limits,
                                   const struct xml_parser_callbacks *cb, void *ud)
 {
-    struct xml_parser *p = calloc(1, sizeof(*p));
-    if (!p) {
-        fprintf(stderr, "myna: out of memory creating an XML parser\n");
-        abort();
-    }
+    struct xml_parser *p = own_alloc(sizeof(*p));
     p->lim.max_stanza_bytes = 256 * 1024;
     p->lim.max_depth = 64;
     p->lim.max_attrs = 64;
@@ -568,7 +604,7 @@ void xml_parser_free(struct xml_parser *p)
     if (!p)
         return;
     parser_clear(p);
-    free(p);
+    own_dealloc(p, sizeof(*p));
 }
 
 /* Valid UTF-8 sequence at s (n bytes available)? Used only to classify expat errors. */

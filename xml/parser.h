@@ -72,6 +72,13 @@ void xml_parser_stop(struct xml_parser *p);
  * (stream_open is not called again). Otherwise does nothing. Not from a callback. */
 void xml_parser_shrink(struct xml_parser *p);
 
+/* Sets where parsers allocate their own long-lived memory (the parser object and the
+ * stream header's namespace declarations; not expat's buffers, which are freed by
+ * xml_parser_shrink). alloc returns zeroed memory or aborts; dealloc gets the size that
+ * was allocated. NULL restores calloc/free. Call once before creating parsers. The server
+ * uses it to keep idle-session objects together, away from churned heap memory. */
+void xml_parser_set_allocator(void *(*alloc)(size_t n), void (*dealloc)(void *p, size_t n));
+
 /* Human-readable text for an error (for logs and <text/>). */
 const char *xml_parse_strerror(enum xml_parse_error e);
 /* Stream error condition name for an error ("not-well-formed", ...). */
