@@ -1,4 +1,5 @@
 # server/ base: logging, config, storage, JIDs, SCRAM, accounts, and mynactl.
+# libmynabase pulls in xml/libmynaxml.la (arenas), so linking libmynabase.la alone works.
 noinst_LTLIBRARIES += server/libmynabase.la
 server_libmynabase_la_SOURCES = \
 	server/log.c server/log.h server/config.c server/config.h \
@@ -6,11 +7,11 @@ server_libmynabase_la_SOURCES = \
 	server/accounts.c server/accounts.h
 server_libmynabase_la_CFLAGS = $(AM_CFLAGS) -fPIC $(LMDB_CFLAGS) $(LIBCONFIG_CFLAGS) \
 	$(LIBIDN_CFLAGS) $(OPENSSL_CFLAGS)
-server_libmynabase_la_LIBADD = xml/libmynaxml.la $(LMDB_LIBS) $(LIBCONFIG_LIBS) $(LIBIDN_LIBS) \
-	$(OPENSSL_LIBS)
+server_libmynabase_la_LIBADD = xml/libmynaxml.la $(LMDB_LIBS) $(LIBCONFIG_LIBS) $(LIBIDN_LIBS) $(OPENSSL_LIBS) \
+	$(PTHREAD_LIBS)
 mynainc_HEADERS += include/myna/jid.h include/myna/store.h
 
 sbin_PROGRAMS += mynactl
 mynactl_SOURCES = server/mynactl.c
-mynactl_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS)
-mynactl_LDADD = server/libmynabase.la
+mynactl_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(OPENSSL_CFLAGS)
+mynactl_LDADD = server/libmynabase.la $(OPENSSL_LIBS)

@@ -424,13 +424,14 @@ int myna_store_del(struct myna_store *s, const void *key, size_t klen)
 
 static bool has_prefix(const MDB_val *k, const void *prefix, size_t plen)
 {
-    return k->mv_size >= plen && memcmp(k->mv_data, prefix, plen) == 0;
+    return plen == 0 || (k->mv_size >= plen && memcmp(k->mv_data, prefix, plen) == 0);
 }
 
 /* memcmp order of byte strings, shorter first on a common prefix (LMDB's default). */
 static int key_cmp(const void *a, size_t alen, const void *b, size_t blen)
 {
-    int c = memcmp(a, b, alen < blen ? alen : blen);
+    size_t n = alen < blen ? alen : blen;
+    int c = n ? memcmp(a, b, n) : 0;
     if (c != 0)
         return c;
     return alen < blen ? -1 : alen > blen;
@@ -566,14 +567,16 @@ int myna_store_iter(struct myna_store *s, const void *prefix, size_t plen, const
     MDB_cursor *c = NULL;
     MDB_val k, v;
     int rc, ret = 0;
-    if (!prefix)
+    if (!prefix || plen == 0) {
+        prefix = "";
         plen = 0;
+    }
     if (plen > e->maxkey)
         return 0;
     /* A start outside the prefix's range is clamped to it (or yields nothing). */
     if (start) {
         int cmp = key_cmp(start, slen, prefix, plen);
-        bool within = slen >= plen && memcmp(start, prefix, plen) == 0;
+        bool within = plen == 0 || (slen >= plen && memcmp(start, prefix, plen) == 0);
         if (cmp < 0) {
             if (reverse)
                 return 0;

@@ -255,7 +255,7 @@ static void client_final(enum scram_hash h, const char *password, const char *cl
                       salted);
     HMAC(md, salted, (int)hl, (const unsigned char *)"Client Key", 10, ckey, &len);
     EVP_Digest(ckey, hl, stored, &len, md, NULL);
-    char auth[1024];
+    char auth[2048];
     snprintf(auth, sizeof(auth), "%s,%s,%s", client_bare, server_first, without_proof);
     HMAC(md, stored, (int)hl, (unsigned char *)auth, strlen(auth), sig, &len);
     for (size_t i = 0; i < hl; i++)

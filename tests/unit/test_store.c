@@ -186,9 +186,13 @@ static void check_iter(struct fixture *f)
     myna_store_iter(f->t, "", 0, NULL, 0, false, 0, collect, &s);
     assert_int_equal(s.n, 8);
     memset(&s, 0, sizeof(s));
-    myna_store_iter(f->t, "", 0, NULL, 0, true, 0, collect, &s);
+    myna_store_iter(f->t, NULL, 0, NULL, 0, true, 0, collect, &s);
     assert_int_equal(s.n, 8);
     assert_string_equal(s.keys[0], "z");
+    memset(&s, 0, sizeof(s));
+    myna_store_iter(f->t, NULL, 0, "u2", 2, false, 0, collect, &s);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.keys[0], "u2\x01" "a");
     memset(&s, 0, sizeof(s));
     myna_store_iter(f->t, "u3", 2, NULL, 0, true, 0, collect, &s);
     assert_int_equal(s.n, 0);
