@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "myna/store.h"
+#include "server/accounts.h"
 
 struct fixture {
     char dir[64];
@@ -450,6 +451,56 @@ static void test_two_processes(void **state)
     assert_string_equal(v, "child");
 }
 
+static void list_cb(const char *node, void *data)
+{
+    struct seen *s = data;
+    snprintf(s->keys[s->n++], sizeof(s->keys[0]), "%s", node);
+}
+
+/* accounts.c on top of the store: record round trip, exists, list per host, delete. */
+static void test_accounts(void **state)
+{
+    struct fixture *f = *state;
+    struct account acc, got;
+    assert_int_equal(account_derive("pencil", &acc), 0);
+    assert_int_equal(acc.sha1.iterations, ACCOUNT_ITERATIONS);
+    assert_int_equal(account_put(f->t, "juliet", "example.com", &acc, false), 0);
+    assert_int_equal(account_put(f->t, "juliet", "example.com", &acc, false), ACCOUNT_EXISTS);
+    assert_int_equal(account_put(f->t, "romeo", "example.com", &acc, false), 0);
+    assert_int_equal(account_put(f->t, "nurse", "example.org", &acc, false), 0);
+    assert_int_equal(myna_store_env_flush(f->env), 0);
+
+    assert_int_equal(account_get(f->t, "juliet", "example.com", &got), 0);
+    assert_memory_equal(&got.sha1, &acc.sha1, sizeof(acc.sha1));
+    assert_memory_equal(&got.sha256, &acc.sha256, sizeof(acc.sha256));
+    assert_true(scram_check_password(&got.sha256, "pencil"));
+    assert_false(scram_check_password(&got.sha1, "pencil2"));
+    assert_int_equal(account_get(f->t, "juliet", "example.org", &got), ACCOUNT_NOTFOUND);
+    assert_true(account_exists(f->t, "romeo", "example.com"));
+    assert_false(account_exists(f->t, "romeo", "example.org"));
+
+    struct seen s = {0};
+    assert_int_equal(account_list(f->t, "example.com", list_cb, &s), 0);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.keys[0], "juliet");
+    assert_string_equal(s.keys[1], "romeo");
+
+    /* Replace changes the credentials. */
+    struct account acc2;
+    assert_int_equal(account_derive("other", &acc2), 0);
+    assert_int_equal(account_put(f->t, "juliet", "example.com", &acc2, true), 0);
+    assert_int_equal(account_get(f->t, "juliet", "example.com", &got), 0);
+    assert_true(scram_check_password(&got.sha1, "other"));
+
+    assert_int_equal(account_delete(f->t, "juliet", "example.com"), 0);
+    assert_int_equal(account_delete(f->t, "juliet", "example.com"), ACCOUNT_NOTFOUND);
+    assert_false(account_exists(f->t, "juliet", "example.com"));
+
+    /* A corrupt record is an error, not garbage credentials. */
+    assert_int_equal(myna_store_put(f->t, "bad@example.com", 15, "\x01\x02\x00", 3), 0);
+    assert_int_equal(account_get(f->t, "bad", "example.com", &got), MYNA_STORE_ERROR);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -462,6 +513,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_durable, setup, teardown),
         cmocka_unit_test(test_map_full),
         cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_accounts, setup, teardown),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
