@@ -47,14 +47,44 @@ static bool in_list(char **list, const char *name)
     return false;
 }
 
+/* Options of modules that stay loaded must still be valid in the new config. */
+static int check_kept_options(struct server *srv, const struct config *ncfg, char *err,
+                              size_t errlen)
+{
+    for (size_t i = 0; i < srv->nhosts; i++)
+        for (struct myna_module *m = srv->hosts[i]->modules; m; m = m->next)
+            if (config_module_check(ncfg, m->def->name, m->def->desc->options, err, errlen) < 0)
+                return -1;
+    return 0;
+}
+
+/* A module stays if it is listed or something listed (transitively) depends on it. */
+static bool wanted(struct host *h, char **list, const char *name, int depth)
+{
+    if (in_list(list, name))
+        return true;
+    if (depth > 16)
+        return false;
+    for (struct myna_module *m = h->modules; m; m = m->next) {
+        const char *const *dep = m->def->desc->depends;
+        for (; dep && *dep; dep++)
+            if (strcmp(*dep, name) == 0 && wanted(h, list, m->def->name, depth + 1))
+                return true;
+    }
+    return false;
+}
+
 static int do_reload(struct server *srv, char *out, size_t outlen)
 {
     struct config ncfg;
     char err[1024];
     memset(&ncfg, 0, sizeof ncfg);
-    if (config_load(srv->config_path, &ncfg, err, sizeof err) < 0) {
+    if (config_load(srv->config_path, &ncfg, err, sizeof err) < 0 ||
+        check_kept_options(srv, &ncfg, err, sizeof err) < 0) {
         snprintf(out, outlen, "error: %s\n", err);
         log_error("control", "reload refused: %s", err);
+        if (ncfg.path)
+            config_free(&ncfg);
         return -1;
     }
     struct tls *ntls = tls_new(&ncfg, err, sizeof err);
@@ -86,7 +116,7 @@ static int do_reload(struct server *srv, char *out, size_t outlen)
         h->cfg = nh;
         for (struct myna_module *m = h->modules, *next; m; m = next) {
             next = m->next;
-            if (!in_list(nh->modules, m->def->name)) {
+            if (!wanted(h, nh->modules, m->def->name, 0)) {
                 module_unload(m);
                 unloaded++;
                 next = h->modules; /* the list changed: start over */
@@ -130,6 +160,20 @@ static long rss_kib(void)
     return v;
 }
 
+struct metric_out {
+    char *out;
+    size_t outlen;
+    size_t *n;
+};
+
+static void print_metric(const char *key, void *value, void *data)
+{
+    struct metric_out *mo = data;
+    if (*mo->n < mo->outlen)
+        *mo->n += (size_t)snprintf(mo->out + *mo->n, mo->outlen - *mo->n, "metric.%s=%lld\n",
+                                   key, *(long long *)value);
+}
+
 static void do_stats(struct server *srv, char *out, size_t outlen)
 {
     size_t n = 0;
@@ -139,6 +183,8 @@ static void do_stats(struct server *srv, char *out, size_t outlen)
                           "heap_used_kib=%zu\nheap_free_kib=%zu\n",
                           srv->nconns, srv->nsessions, hashmap_count(srv->users), rss_kib(),
                           mi.uordblks / 1024, mi.fordblks / 1024);
+    struct metric_out mo = {out, outlen, &n};
+    hashmap_each(srv->metrics, print_metric, &mo);
     for (size_t i = 0; i < srv->nhosts && n < outlen; i++) {
         n += (size_t)snprintf(out + n, outlen - n, "host=%s modules=", srv->hosts[i]->domain);
         for (struct myna_module *m = srv->hosts[i]->modules; m && n < outlen; m = m->next)

@@ -26,6 +26,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "loop.h"
+#include "router.h"
 #include "server.h"
 #include "pool.h"
 #include "tls.h"
@@ -260,6 +261,7 @@ int main(int argc, char **argv)
     srv->authfail = hashmap_new();
     srv->module_defs = hashmap_new();
     srv->components = hashmap_new();
+    srv->metrics = hashmap_new();
     srv->signal_fd = -1;
     srv->control_fd = -1;
     srv->config_path = realpath(cfgpath, NULL);
@@ -331,6 +333,9 @@ out:
     hashmap_free(srv->sessions);
     hashmap_free(srv->session_ids);
     hashmap_each(srv->authfail, free_value, NULL);
+    router_free(srv);
+    hashmap_each(srv->metrics, free_value, NULL);
+    hashmap_free(srv->metrics);
     hashmap_free(srv->pending_iqs);
     hashmap_free(srv->authfail);
     hashmap_free(srv->module_defs);

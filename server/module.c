@@ -28,7 +28,7 @@ static struct module_def *def_open(struct server *srv, const char *name)
     if (d)
         return d;
     for (const char *p = name; *p; p++) {
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-')) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) {
             log_error("module", "invalid module name '%s'", name);
             return NULL;
         }
@@ -436,9 +436,15 @@ void myna_log(const struct myna_module *m, enum myna_log_level lvl, const char *
 
 void myna_metric_add(struct myna_module *m, const char *name, long long delta)
 {
-    /* Counters are kept per process; exposed by `mynactl stats` once the control socket
-     * exists. Logged at debug level meanwhile. */
-    log_debug(m->def->name, "metric %s %+lld", name, delta);
+    /* Per process, summed over hosts; `mynactl stats` lists them. */
+    char key[256];
+    snprintf(key, sizeof key, "%s.%s", m->def->name, name);
+    long long *v = hashmap_get(m->srv->metrics, key);
+    if (!v) {
+        v = xcalloc(1, sizeof *v);
+        hashmap_put(m->srv->metrics, key, v);
+    }
+    *v += delta;
 }
 
 int myna_iq_register(struct myna_module *m, enum myna_iq_type type, const char *ns,
@@ -500,13 +506,32 @@ void myna_event_emit(struct myna_module *m, const struct myna_event *ev)
     events_emit(m->host, ev);
 }
 
+static bool opt_eq(const char *x, const char *y)
+{
+    return (!x && !y) || (x && y && strcmp(x, y) == 0);
+}
+
+static bool reg_str_same(const struct reg_str *r, const char *a, const char *b, const char *c)
+{
+    return strcmp(r->a, a) == 0 && opt_eq(r->b, b) && opt_eq(r->c, c);
+}
+
+/* True if an earlier entry of the list says the same (to answer each once). */
+static bool reg_str_seen(const struct reg_str *head, const struct reg_str *upto)
+{
+    for (const struct reg_str *r = head; r && r != upto; r = r->next)
+        if (reg_str_same(r, upto->a, upto->b, upto->c))
+            return true;
+    return false;
+}
+
 static int reg_str_add(struct reg_str **head, struct myna_module *m, const char *a,
                        const char *b, const char *c)
 {
-    /* No duplicates: several modules may announce the same feature. */
+    /* One entry per owner: several modules may announce the same feature, and it stays
+     * while any of them is loaded. Duplicates are skipped when answering. */
     for (struct reg_str *r = *head; r; r = r->next)
-        if (strcmp(r->a, a) == 0 && (!b || (r->b && strcmp(r->b, b) == 0)) &&
-            (!c || (r->c && strcmp(r->c, c) == 0)))
+        if (r->owner == m && reg_str_same(r, a, b, c))
             return 0;
     struct reg_str *r = xcalloc(1, sizeof *r);
     r->owner = m;
@@ -556,7 +581,8 @@ struct myna_xml *myna_disco_info_build(struct myna_module *m, const struct myna_
         struct myna_xml *f = myna_xml_add_child(q, NULL, "feature");
         myna_xml_set_attr(f, "var", "http://jabber.org/protocol/disco#info");
         for (struct reg_str *r = h->user_features; r; r = r->next) {
-            if (strcmp(r->a, "http://jabber.org/protocol/disco#info") == 0)
+            if (strcmp(r->a, "http://jabber.org/protocol/disco#info") == 0 ||
+                reg_str_seen(h->user_features, r))
                 continue;
             f = myna_xml_add_child(q, NULL, "feature");
             myna_xml_set_attr(f, "var", r->a);
@@ -564,6 +590,8 @@ struct myna_xml *myna_disco_info_build(struct myna_module *m, const struct myna_
         return q;
     }
     for (struct reg_str *r = h->identities; r; r = r->next) {
+        if (reg_str_seen(h->identities, r))
+            continue;
         struct myna_xml *id = myna_xml_add_child(q, NULL, "identity");
         myna_xml_set_attr(id, "category", r->a);
         myna_xml_set_attr(id, "type", r->b);
@@ -571,6 +599,8 @@ struct myna_xml *myna_disco_info_build(struct myna_module *m, const struct myna_
             myna_xml_set_attr(id, "name", r->c);
     }
     for (struct reg_str *r = h->features; r; r = r->next) {
+        if (reg_str_seen(h->features, r))
+            continue;
         struct myna_xml *f = myna_xml_add_child(q, NULL, "feature");
         myna_xml_set_attr(f, "var", r->a);
     }
@@ -584,6 +614,8 @@ struct myna_xml *myna_disco_items_build(struct myna_module *m, const struct myna
     if (user)
         return q;
     for (struct reg_str *r = m->host->items; r; r = r->next) {
+        if (reg_str_seen(m->host->items, r))
+            continue;
         struct myna_xml *it = myna_xml_add_child(q, NULL, "item");
         myna_xml_set_attr(it, "jid", r->a);
         if (r->b && *r->b)
@@ -754,7 +786,7 @@ uint64_t myna_timer_add(struct myna_module *m, unsigned ms, unsigned repeat_ms,
 void myna_timer_cancel(struct myna_module *m, uint64_t id)
 {
     for (struct reg_timer **pp = &m->host->timers; *pp; pp = &(*pp)->next) {
-        if ((*pp)->id == id) {
+        if ((*pp)->id == id && (*pp)->owner == m) {
             struct reg_timer *t = *pp;
             *pp = t->next;
             loop_timer_cancel(m->srv->loop, t->loop_id);

@@ -6,6 +6,7 @@
  * Every iq get/set that ends here gets exactly one answer. */
 #include "router.h"
 
+#include <openssl/rand.h>
 #include <string.h>
 
 #include "accounts.h"
@@ -266,6 +267,7 @@ void router_from_session(struct server *srv, struct stanza_ctx *st)
 
 struct iq_request {
     char *id;
+    char *peer;          /* the JID asked: only it may answer (no forged replies) */
     struct myna_module *m;
     myna_iq_response_fn fn;
     void *data;
@@ -280,6 +282,7 @@ static void iq_request_timeout(void *data)
     if (r->m)
         r->fn(r->m, NULL, r->data);
     free(r->id);
+    free(r->peer);
     free(r);
 }
 
@@ -289,13 +292,16 @@ static bool iq_response(struct server *srv, struct stanza_ctx *st)
     if (!pub->id || is_request(pub))
         return false;
     struct iq_request *r = hashmap_get(srv->pending_iqs, pub->id);
-    if (!r)
+    /* RFC 6120 §8.1.2.1: the answer comes from the entity asked (a bare JID's account
+     * may answer from the bare JID or, for a user's own resources, a full one). */
+    if (!r || (strcmp(pub->from.full, r->peer) != 0 && strcmp(pub->from.bare, r->peer) != 0))
         return false;
     hashmap_del(srv->pending_iqs, pub->id);
     loop_timer_cancel(srv->loop, r->timer);
     if (r->m)
         r->fn(r->m, pub, r->data);
     free(r->id);
+    free(r->peer);
     free(r);
     return true;
 }
@@ -303,15 +309,25 @@ static bool iq_response(struct server *srv, struct stanza_ctx *st)
 int router_iq_request(struct server *srv, struct myna_module *m, struct myna_xml *iq,
                       unsigned timeout_ms, myna_iq_response_fn fn, void *data)
 {
-    char idbuf[32];
+    char idbuf[40];
     const char *id = myna_xml_attr(iq, "id");
+    const char *to = myna_xml_attr(iq, "to");
+    struct myna_jid peer;
+    if (!to || myna_jid_parse(iq->arena, to, &peer) < 0 || !myna_xml_attr(iq, "from"))
+        return -1;
     if (!id) {
-        snprintf(idbuf, sizeof idbuf, "myna-%llu", (unsigned long long)++srv->next_iq_id);
+        /* Unguessable ids, so nobody can answer for the peer by guessing. */
+        unsigned char rnd[8];
+        RAND_bytes(rnd, sizeof rnd);
+        snprintf(idbuf, sizeof idbuf, "myna-%llu-%02x%02x%02x%02x%02x%02x%02x%02x",
+                 (unsigned long long)++srv->next_iq_id, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+                 rnd[5], rnd[6], rnd[7]);
         myna_xml_set_attr(iq, "id", idbuf);
         id = myna_xml_attr(iq, "id");
     }
     struct iq_request *r = xcalloc(1, sizeof *r);
     r->id = xstrdup(id);
+    r->peer = xstrdup(peer.full);
     r->m = m;
     r->fn = fn;
     r->data = data;
@@ -320,6 +336,7 @@ int router_iq_request(struct server *srv, struct myna_module *m, struct myna_xml
     if (old) {
         loop_timer_cancel(srv->loop, old->timer);
         free(old->id);
+        free(old->peer);
         free(old);
     }
     r->timer = loop_timer_add(srv->loop, timeout_ms ? timeout_ms : 30000, iq_request_timeout, r);
@@ -338,4 +355,17 @@ static void drop_module_iq(const char *key, void *value, void *data)
 void router_forget_module(struct server *srv, struct myna_module *m)
 {
     hashmap_each(srv->pending_iqs, drop_module_iq, m);
+}
+
+static void free_request(const char *key, void *value, void *data)
+{
+    struct iq_request *r = value;
+    free(r->id);
+    free(r->peer);
+    free(r);
+}
+
+void router_free(struct server *srv)
+{
+    hashmap_each(srv->pending_iqs, free_request, NULL);
 }

@@ -19,5 +19,7 @@ int router_iq_request(struct server *srv, struct myna_module *m, struct myna_xml
                       unsigned timeout_ms, myna_iq_response_fn fn, void *data);
 /* Forgets a module's pending requests (it is being unloaded). */
 void router_forget_module(struct server *srv, struct myna_module *m);
+/* Frees pending requests (exit path; their timers die with the loop). */
+void router_free(struct server *srv);
 
 #endif

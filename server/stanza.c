@@ -210,6 +210,10 @@ struct myna_xml *myna_error_reply(struct myna_stanza *st, enum myna_error e, con
 void myna_reply_error(struct myna_stanza *st, enum myna_error e, const char *text)
 {
     struct stanza_ctx *ctx = STANZA_CTX(st);
+    if (st->kind == MYNA_IQ && ctx->answered) {
+        log_warn("router", "second answer to iq id=%s dropped", st->id ? st->id : "");
+        return;
+    }
     ctx->answered = true;
     struct myna_xml *r = myna_error_reply(st, e, text);
     if (r)

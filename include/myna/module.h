@@ -157,8 +157,9 @@ void myna_session_send(struct myna_session *s, struct myna_xml *stanza);
 enum myna_iq_type { MYNA_IQ_GET = 1, MYNA_IQ_SET = 2 };
 
 /* Where the iq is addressed. */
-#define MYNA_IQ_TO_HOST 0x1u    /* to the host itself (or no to attribute) */
-#define MYNA_IQ_TO_USER 0x2u    /* to a local user's bare JID (answered for the user) */
+#define MYNA_IQ_TO_HOST 0x1u    /* to the host itself */
+#define MYNA_IQ_TO_USER 0x2u    /* to a local user's bare JID, or with no 'to' (RFC 6120
+                                   §10.3.3: the account itself), answered for the user */
 #define MYNA_IQ_NO_FEATURE 0x4u /* do not advertise the namespace in disco#info */
 
 /* Handles one iq get/set whose first child is (ns, name). The handler must answer
@@ -207,8 +208,9 @@ enum myna_hook {
      * MESSAGE_IN). If no handler takes it, the sender gets service-unavailable
      * (type chat/normal) or it is dropped (groupchat/headline/error). */
     MYNA_HOOK_MESSAGE_OFFLINE,
-    /* A stanza for a JID of the host or a claimed sub-domain that nothing else handled
-     * (not an iq get/set with a registered handler). */
+    /* A stanza for the host's own JID that nothing else handled (not an iq get/set with
+     * a registered handler). Claimed sub-domains get their stanzas through their
+     * myna_domain_fn instead, without hooks. */
     MYNA_HOOK_HOST_STANZA,
     /* Just before a stanza is written to one session (after the routing choice).
      * `st->origin` is the sender; use myna_hook_target() for the receiving session. */
@@ -258,7 +260,7 @@ void myna_event_emit(struct myna_module *m, const struct myna_event *ev);
 
 /* ---- Service discovery (XEP-0030) ---- */
 
-/* Features of the host (or of a claimed sub-domain, see myna_subdomain_claim). Namespaces
+/* Features of the host (a claimed sub-domain answers its own disco). Namespaces
  * of IQ handlers registered for MYNA_IQ_TO_HOST are added automatically. */
 int myna_disco_feature(struct myna_module *m, const char *var);
 int myna_disco_identity(struct myna_module *m, const char *category, const char *type,
@@ -278,7 +280,8 @@ struct myna_xml *myna_disco_items_build(struct myna_module *m, const struct myna
 /* ---- Stream features ---- */
 
 /* Adds a child to <stream:features/> on c2s streams after authentication, built by fn
- * into `features` (e.g. <sub xmlns='urn:xmpp:features:pre-approval'/>). */
+ * into `features` (e.g. <sub xmlns='urn:xmpp:features:pre-approval'/>). The features are
+ * sent before resource binding, so `s` is NULL. */
 typedef void (*myna_features_fn)(struct myna_module *m, struct myna_session *s,
                                  struct myna_xml *features, void *data);
 int myna_stream_feature(struct myna_module *m, myna_features_fn fn, void *data);
