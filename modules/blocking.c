@@ -279,6 +279,9 @@ static enum myna_verdict blocking_in(struct myna_module *m, struct myna_stanza *
     (void)data;
     if (st->to.node == NULL)
         return MYNA_PASS;
+    /* The user's own server (its replies, its notices) is never blocked. */
+    if (st->from.node == NULL && myna_is_local_host(m, st->from.domain))
+        return MYNA_PASS;
     struct myna_jid to;
     myna_jid_to_bare(&st->to, &to);
     if (is_blocked(m, st->arena, to.bare, &st->from)) {
@@ -291,9 +294,10 @@ static enum myna_verdict blocking_in(struct myna_module *m, struct myna_stanza *
             myna_reply_error(st, MYNA_ERR_SERVICE_UNAVAILABLE, NULL);
         return MYNA_HANDLED;
     }
-    /* Stanzas made by modules for a local sender (presence broadcasts, probe answers)
-     * do not pass the sender's OUT hooks: check the sender's list here. */
-    if (st->origin == NULL && local_user(m, &st->from)) {
+    /* Presence made by modules for a local sender (broadcasts, probe answers) does not
+     * pass the sender's OUT hooks: check the sender's list here. Not for messages and iqs:
+     * those are replies (e.g. our own service-unavailable above) and must get through. */
+    if (st->kind == MYNA_PRESENCE && st->origin == NULL && local_user(m, &st->from)) {
         struct myna_jid from;
         myna_jid_to_bare(&st->from, &from);
         if (is_blocked(m, st->arena, from.bare, &st->to))
