@@ -300,7 +300,7 @@ int myna_store_table(struct myna_store_env *e, const char *name, struct myna_sto
             if (e->cbs[i].err == 0)
                 e->cbs[i].err = err;
     }
-    MDB_txn *txn;
+    MDB_txn *txn = NULL;
     MDB_dbi dbi;
     /* An existing table opens in a read txn, so a tool never waits for another process's
      * write batch just to look at data; only creating a table needs the write lock. */
@@ -372,7 +372,7 @@ int myna_store_get(struct myna_store *s, const void *key, size_t klen, struct my
     int err = check_key(s, klen);
     if (err != 0)
         return err;
-    MDB_txn *txn;
+    MDB_txn *txn = NULL;
     if ((err = read_begin(s->env, &txn)) != 0)
         return err;
     MDB_val k = {klen, (void *)key}, v;
@@ -404,7 +404,7 @@ int myna_store_put(struct myna_store *s, const void *key, size_t klen, const voi
                    size_t len)
 {
     int err = check_key(s, klen);
-    MDB_txn *txn;
+    MDB_txn *txn = NULL;
     if (err != 0 || (err = batch_txn(s->env, &txn)) != 0)
         return err;
     MDB_val k = {klen, (void *)key}, v = {len, (void *)val};
@@ -414,7 +414,7 @@ int myna_store_put(struct myna_store *s, const void *key, size_t klen, const voi
 int myna_store_del(struct myna_store *s, const void *key, size_t klen)
 {
     int err = check_key(s, klen);
-    MDB_txn *txn;
+    MDB_txn *txn = NULL;
     if (err != 0 || (err = batch_txn(s->env, &txn)) != 0)
         return err;
     MDB_val k = {klen, (void *)key};
@@ -477,7 +477,7 @@ int myna_store_del_prefix(struct myna_store *s, const void *prefix, size_t plen,
                           size_t *count)
 {
     size_t n = 0;
-    MDB_txn *txn;
+    MDB_txn *txn = NULL;
     MDB_cursor *c = NULL;
     int err, rc;
     if (count)
@@ -521,7 +521,7 @@ int myna_store_append(struct myna_store *s, const void *prefix, size_t plen, con
                       size_t len, uint64_t *seq)
 {
     int err = check_key(s, plen + 8);
-    MDB_txn *txn;
+    MDB_txn *txn = NULL;
     MDB_cursor *c = NULL;
     if (err != 0 || (err = batch_txn(s->env, &txn)) != 0)
         return err;
@@ -563,7 +563,7 @@ int myna_store_iter(struct myna_store *s, const void *prefix, size_t plen, const
                     void *data)
 {
     struct myna_store_env *e = s->env;
-    MDB_txn *txn;
+    MDB_txn *txn = NULL;
     MDB_cursor *c = NULL;
     MDB_val k, v;
     int rc, ret = 0;
