@@ -38,9 +38,10 @@ modules_blocking_la_LDFLAGS = $(MODULE_LDFLAGS)
 # End-to-end tests of the modules against a real mynad (Debian's python3 + slixmpp).
 # Each .sh runs one test_*.py through modharness.py (which wraps tests/e2e/harness.py).
 MODULE_TESTS = tests/modules/basic.sh tests/modules/roster.sh \
-	tests/modules/subscriptions.sh tests/modules/presence.sh tests/modules/blocking.sh
+	tests/modules/subscriptions.sh tests/modules/presence.sh tests/modules/blocking.sh \
+	tests/modules/slixmpp.sh
 TESTS += $(MODULE_TESTS)
 EXTRA_DIST += $(MODULE_TESTS) tests/modules/modharness.py tests/modules/modlib.py \
 	tests/modules/test_basic.py tests/modules/test_roster.py \
 	tests/modules/test_subscriptions.py tests/modules/test_presence.py \
-	tests/modules/test_blocking.py
+	tests/modules/test_blocking.py tests/modules/test_slixmpp_roster.py
