@@ -10,6 +10,7 @@
 #include "server/accounts.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "server/log.h"
@@ -212,4 +213,38 @@ int account_list(struct myna_store *accounts, const char *host,
      * which is fine for an admin command. */
     struct list_ctx ctx = {host, strlen(host), fn, data};
     return myna_store_iter(accounts, NULL, 0, NULL, 0, false, 0, list_one, &ctx);
+}
+
+struct purge {
+    struct myna_store_env *env;
+    const char *prefix;
+    size_t plen;
+    int rc;
+};
+
+static void purge_table(const char *name, void *data)
+{
+    struct purge *p = data;
+    struct myna_store *t;
+    if (strcmp(name, "accounts") == 0 || myna_store_table(p->env, name, &t) != 0)
+        return;
+    int rc = myna_store_del_prefix(t, p->prefix, p->plen, NULL);
+    if (rc != 0)
+        p->rc = rc;
+}
+
+int account_purge(struct myna_store_env *env, struct myna_store *accounts, const char *node,
+                  const char *host)
+{
+    int rc = account_delete(accounts, node, host);
+    if (rc != 0)
+        return rc;
+    /* Every module keys a user's data as "user@host\0..." (myna/store.h). */
+    char prefix[2 * 1024 + 2];
+    int n = snprintf(prefix, sizeof prefix, "%s@%s", node, host);
+    if (n < 0 || (size_t)n + 1 >= sizeof prefix)
+        return MYNA_STORE_TOOBIG;
+    struct purge p = {env, prefix, (size_t)n + 1, 0};
+    myna_store_env_tables(env, purge_table, &p);
+    return p.rc;
 }

@@ -30,6 +30,10 @@ int account_get(struct myna_store *accounts, const char *node, const char *host,
                 struct account *out);
 bool account_exists(struct myna_store *accounts, const char *node, const char *host);
 int account_delete(struct myna_store *accounts, const char *node, const char *host);
+/* Deletes the account and, in every other table, every key that starts with
+ * "node@host\0" (the user's data, as modules key it). */
+int account_purge(struct myna_store_env *env, struct myna_store *accounts, const char *node,
+                  const char *host);
 /* Calls fn for each user (node part) of host, in order. */
 int account_list(struct myna_store *accounts, const char *host,
                  void (*fn)(const char *node, void *data), void *data);

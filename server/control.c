@@ -16,12 +16,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "accounts.h"
 #include "config.h"
 #include "hashmap.h"
 #include "host.h"
 #include "log.h"
 #include "loop.h"
 #include "server.h"
+#include "session.h"
 #include "tls.h"
 
 #define CMD_MAX 256
@@ -194,6 +196,54 @@ static void do_stats(struct server *srv, char *out, size_t outlen)
     }
 }
 
+static void close_user_session(struct myna_session *s, void *data)
+{
+    myna_session_close(s, "not-authorized", "Account deleted");
+}
+
+/* "deluser JID": end the user's sessions, tell the modules (they delete their data),
+ * delete the account and every "user@host\0" key. "user-created JID": tell the modules. */
+static void do_user(struct server *srv, const char *jid, bool delete, char *out, size_t outlen)
+{
+    struct myna_arena *a = myna_arena_new();
+    struct myna_jid j;
+    struct host *h = NULL;
+    if (myna_jid_parse(a, jid, &j) < 0 || !j.node || j.resource ||
+        !(h = server_host(srv, j.domain))) {
+        snprintf(out, outlen, "error: bad user JID or unknown host: %s\n", jid);
+        myna_arena_free(a);
+        return;
+    }
+    if (!account_exists(srv->accounts, j.node, j.domain)) {
+        snprintf(out, outlen, "error: no such user %s\n", j.bare);
+        myna_arena_free(a);
+        return;
+    }
+    struct myna_event ev = {
+        .type = delete ? MYNA_EVENT_USER_DELETED : MYNA_EVENT_USER_CREATED, .user = &j};
+    if (delete) {
+        struct user *u = user_find(srv, j.bare);
+        for (struct myna_session *s = u ? u->sessions : NULL, *next; s; s = next) {
+            next = s->next_of_user;
+            close_user_session(s, NULL);
+        }
+        events_emit(h, &ev);
+        int rc = account_purge(srv->store, srv->accounts, j.node, j.domain);
+        if (rc == 0)
+            rc = myna_store_env_flush(srv->store);
+        if (rc != 0)
+            snprintf(out, outlen, "error: cannot delete %s: %s\n", j.bare,
+                     myna_store_strerror(rc));
+        else
+            snprintf(out, outlen, "ok: deleted %s\n", j.bare);
+        log_info("control", "deleted user %s", j.bare);
+    } else {
+        events_emit(h, &ev);
+        snprintf(out, outlen, "ok\n");
+    }
+    myna_arena_free(a);
+}
+
 static void client_free(struct ctl_client *c)
 {
     loop_unwatch(c->srv->loop, c->fd);
@@ -223,6 +273,10 @@ static void client_io(void *data, unsigned events)
         do_reload(c->srv, out, sizeof out);
     else if (strcmp(c->buf, "stats") == 0)
         do_stats(c->srv, out, sizeof out);
+    else if (strncmp(c->buf, "deluser ", 8) == 0)
+        do_user(c->srv, c->buf + 8, true, out, sizeof out);
+    else if (strncmp(c->buf, "user-created ", 13) == 0)
+        do_user(c->srv, c->buf + 13, false, out, sizeof out);
     else if (strcmp(c->buf, "trim") == 0) {
         malloc_trim(0);
         do_stats(c->srv, out, sizeof out);

@@ -2,13 +2,16 @@
  *
  * Works while mynad runs: it opens the same LMDB environment (LMDB allows several
  * processes), makes its writes in one short batch and commits it (synced) before exiting.
- * Live operations (reload, stats) will go through mynad's control socket.
+ * Live operations (reload, stats, and deluser while mynad runs) go through mynad's control
+ * socket.
  * Exit codes: 0 ok, 1 usage or error, 2 the user exists (adduser) / does not exist.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -146,6 +149,8 @@ static char *read_password(void)
 }
 
 /* adduser and passwd: derive credentials and store them. */
+static int daemon_request(const char *data_dir, const char *cmd, char *reply, size_t len);
+
 static int cmd_setpass(struct ctl *c, int argc, char **argv, bool create)
 {
     struct myna_jid j;
@@ -194,6 +199,12 @@ static int cmd_setpass(struct ctl *c, int argc, char **argv, bool create)
         return EXIT_ERR;
     }
     printf("%s %s\n", create ? "created" : "password changed for", j.bare);
+    if (create) {
+        /* Let a running mynad tell its modules (MYNA_EVENT_USER_CREATED). */
+        char cmd[2100], reply[256];
+        snprintf(cmd, sizeof cmd, "user-created %s", j.bare);
+        daemon_request(c->cfg.data_dir, cmd, reply, sizeof reply);
+    }
     return EXIT_OK;
 }
 
@@ -206,7 +217,17 @@ static int cmd_deluser(struct ctl *c, int argc, char **argv)
     }
     if (user_jid(c, argv[0], &j) != 0)
         return EXIT_ERR;
-    int rc = account_delete(c->accounts, j.node, j.domain);
+    /* A running mynad does it itself: it ends the user's sessions and tells the modules. */
+    char cmd[2100], reply[4096];
+    snprintf(cmd, sizeof cmd, "deluser %s", j.bare);
+    int drc = daemon_request(c->cfg.data_dir, cmd, reply, sizeof reply);
+    if (drc == 0) {
+        fputs(reply, strncmp(reply, "error", 5) == 0 ? stderr : stdout);
+        return strncmp(reply, "ok", 2) == 0
+                   ? EXIT_OK
+                   : (strstr(reply, "no such user") ? EXIT_USER : EXIT_ERR);
+    }
+    int rc = account_purge(c->env, c->accounts, j.node, j.domain);
     if (rc == ACCOUNT_NOTFOUND) {
         fprintf(stderr, "mynactl: no such user %s\n", j.bare);
         return EXIT_USER;
@@ -215,12 +236,8 @@ static int cmd_deluser(struct ctl *c, int argc, char **argv)
         fprintf(stderr, "mynactl: cannot delete %s: %s\n", j.bare, myna_store_strerror(rc));
         return EXIT_ERR;
     }
-    /* TODO(user data): only the account is removed here. Modules keep per-user data in
-     * their own tables (roster, offline, archive, vcard, private, ...) under keys starting
-     * with "user@host\0"; those are deleted by the modules' MYNA_EVENT_USER_DELETED
-     * handlers. When mynad runs, this command should ask it over the control socket to
-     * fire that event (and close the user's sessions); when it does not, mynad should
-     * sweep orphaned data at start. Neither exists yet. */
+    /* mynad is not running: the account and every key "user@host\0..." in the other
+     * tables (the modules' per-user data) went in the same batch. */
     if (myna_store_env_flush(c->env) != 0) {
         fprintf(stderr, "mynactl: commit failed: %s not deleted\n", j.bare);
         return EXIT_ERR;
@@ -324,11 +341,53 @@ static int cmd_check(const char *config_path)
     return problems ? EXIT_ERR : EXIT_OK;
 }
 
-static int cmd_daemon(const char *name)
+/* Sends one command line to mynad's control socket (DATA_DIR/mynad.sock, see
+ * server/control.c) and reads the whole reply. Returns 0, or -1 if mynad is not there. */
+static int daemon_request(const char *data_dir, const char *cmd, char *reply, size_t len)
 {
-    /* The control socket (server/control.c) is not wired to mynactl yet. */
-    fprintf(stderr, "mynactl %s: mynad control socket not available\n", name);
-    return EXIT_ERR;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if ((size_t)snprintf(sa.sun_path, sizeof sa.sun_path, "%s/mynad.sock", data_dir) >=
+        sizeof sa.sun_path)
+        return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        close(fd);
+        return -1;
+    }
+    size_t cl = strlen(cmd);
+    if (write(fd, cmd, cl) != (ssize_t)cl || write(fd, "\n", 1) != 1) {
+        close(fd);
+        return -1;
+    }
+    size_t got = 0;
+    ssize_t r;
+    while (got + 1 < len && (r = read(fd, reply + got, len - 1 - got)) > 0)
+        got += (size_t)r;
+    reply[got] = 0;
+    close(fd);
+    return 0;
+}
+
+static int cmd_daemon(const char *config_path, const char *name)
+{
+    struct config cfg;
+    char err[1024], reply[16384];
+    if (config_load(config_path, &cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "mynactl: %s\n", err);
+        return EXIT_ERR;
+    }
+    int rc = daemon_request(cfg.data_dir, name, reply, sizeof reply);
+    config_free(&cfg);
+    if (rc < 0) {
+        fprintf(stderr, "mynactl %s: mynad is not running (no control socket in data_dir)\n",
+                name);
+        return EXIT_ERR;
+    }
+    bool bad = strncmp(reply, "error", 5) == 0;
+    fputs(reply, bad ? stderr : stdout);
+    return bad ? EXIT_ERR : EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -360,7 +419,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "check") == 0)
         return nargs == 0 ? cmd_check(config_path) : (usage(stderr), EXIT_ERR);
     if (strcmp(cmd, "reload") == 0 || strcmp(cmd, "stats") == 0)
-        return cmd_daemon(cmd);
+        return nargs == 0 ? cmd_daemon(config_path, cmd) : (usage(stderr), EXIT_ERR);
 
     static const char *const account_cmds[] = {"adduser", "passwd", "deluser", "users", NULL};
     bool known = false;

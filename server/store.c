@@ -638,3 +638,39 @@ done:
         return ret;
     return rc ? map_err(rc, "iter") : 0;
 }
+
+int myna_store_env_tables(struct myna_store_env *e, void (*fn)(const char *name, void *data),
+                          void *data)
+{
+    /* The unnamed database lists the named ones as keys (LMDB's layout). */
+    MDB_txn *txn;
+    MDB_dbi main;
+    MDB_cursor *cur;
+    int rc = mdb_txn_begin(e->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0)
+        return MYNA_STORE_ERROR;
+    if (mdb_dbi_open(txn, NULL, 0, &main) != 0 || mdb_cursor_open(txn, main, &cur) != 0) {
+        mdb_txn_abort(txn);
+        return MYNA_STORE_ERROR;
+    }
+    /* Collect first: fn may open tables, which needs no transaction of ours. */
+    char **names = NULL;
+    size_t n = 0;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        names = xrealloc(names, (n + 1) * sizeof *names);
+        names[n] = xmalloc(k.mv_size + 1);
+        memcpy(names[n], k.mv_data, k.mv_size);
+        names[n][k.mv_size] = 0;
+        n++;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    for (size_t i = 0; i < n; i++) {
+        fn(names[i], data);
+        free(names[i]);
+    }
+    free(names);
+    return 0;
+}

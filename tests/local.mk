@@ -2,3 +2,4 @@
 include tests/unit/xml.mk
 include tests/unit/base.mk
 include tests/e2e/local.mk
+include tests/moddev/local.mk

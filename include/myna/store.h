@@ -45,6 +45,10 @@ int myna_store_table(struct myna_store_env *env, const char *name, struct myna_s
 /* Commits the current batch now, synced; then runs the on_durable callbacks.
  * The event loop calls this once per iteration; tools call it before exiting. */
 int myna_store_env_flush(struct myna_store_env *env);
+/* Calls fn with the name of every table in the environment (for tools: deleting a
+ * user's data everywhere, export). */
+int myna_store_env_tables(struct myna_store_env *env, void (*fn)(const char *name, void *data),
+                          void *data);
 /* True if the current batch has uncommitted writes. */
 bool myna_store_env_dirty(const struct myna_store_env *env);
 
