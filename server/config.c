@@ -40,7 +40,7 @@ static const char *const default_modules[] = {"disco", "ping", "version", "time"
 
 static const char *const core_keys[] = {
     "data_dir", "store_map_mb", "log", "hosts", "listen", "modules", "limits",
-    "allow_registration", NULL,
+    "allow_registration", "components", NULL,
 };
 
 /* Strings made by config_module_get() for int/bool values; freed with the config. */
@@ -397,6 +397,45 @@ static int parse_hosts(struct ctx *x, const config_setting_t *root, char **globa
     return 0;
 }
 
+/* External components (XEP-0114): ( { domain = "bot.example.org"; secret = "..."; } ). */
+static int parse_components(struct ctx *x, const config_setting_t *root)
+{
+    static const char *const keys[] = {"domain", "secret", NULL};
+    config_setting_t *cs = config_setting_get_member(root, "components");
+    if (!cs)
+        return 0;
+    if (want_type(x, cs, CONFIG_TYPE_LIST) != 0)
+        return -1;
+    int n = config_setting_length(cs);
+    x->c->components = xcalloc((size_t)n + 1, sizeof(*x->c->components));
+    for (int i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(cs, (unsigned)i);
+        struct config_component *cc = &x->c->components[i];
+        const char *domain = NULL, *secret = NULL;
+        x->c->ncomponents = (size_t)i + 1;
+        if (want_type(x, e, CONFIG_TYPE_GROUP) != 0 ||
+            check_members(x, e, keys, "component") != 0 ||
+            get_string(x, e, "domain", &domain) != 0 || get_string(x, e, "secret", &secret) != 0)
+            return -1;
+        if (!domain || !secret || !*secret)
+            return fail_at(x, e, "component needs 'domain' and a non-empty 'secret'");
+        struct myna_arena *a = myna_arena_new();
+        const char *prepped = myna_jid_nameprep(a, domain);
+        cc->domain = prepped ? xstrdup(prepped) : NULL;
+        myna_arena_free(a);
+        if (!cc->domain)
+            return fail_at(x, e, "invalid component domain '%s'", domain);
+        cc->secret = xstrdup(secret);
+        for (size_t h = 0; h < x->c->nhosts; h++)
+            if (strcmp(x->c->hosts[h].domain, cc->domain) == 0)
+                return fail_at(x, e, "component domain %s is also a host", cc->domain);
+        for (int j = 0; j < i; j++)
+            if (strcmp(x->c->components[j].domain, cc->domain) == 0)
+                return fail_at(x, e, "component %s defined twice", cc->domain);
+    }
+    return 0;
+}
+
 struct name_map {
     const char *name;
     int value;
@@ -612,7 +651,8 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
         get_int(&x, root, "store_map_mb", 1, 16LL << 20, &map_mb) != 0 ||
         get_bool(&x, root, "allow_registration", &out->allow_registration) != 0 ||
         parse_log(&x, root) != 0 || parse_modules(&x, root, &global) != 0 ||
-        parse_hosts(&x, root, global) != 0 || parse_listeners(&x, root) != 0 ||
+        parse_hosts(&x, root, global) != 0 || parse_components(&x, root) != 0 ||
+        parse_listeners(&x, root) != 0 ||
         parse_limits(&x, root) != 0)
         goto done;
     if (!*data_dir) {
@@ -644,6 +684,11 @@ void config_free(struct config *c)
     for (size_t i = 0; i < c->nlistens; i++)
         free(c->listens[i].address);
     free(c->listens);
+    for (size_t i = 0; i < c->ncomponents; i++) {
+        free(c->components[i].domain);
+        free(c->components[i].secret);
+    }
+    free(c->components);
     free(c->path);
     free(c->data_dir);
     free(c->module_path);

@@ -56,6 +56,9 @@ def wait_port(port, proc, timeout):
     return False
 
 
+COMPONENT_SECRET = "component-s3cret"
+
+
 class Server:
     """What every server kind provides to the tests."""
     name = "?"
@@ -81,7 +84,11 @@ class Server:
             "E2E_STANZA_LIMIT": str(STANZA_LIMIT),
             "E2E_MECHS": self.mechs, "E2E_TMPDIR": self.tmp,
             "E2E_SERVER_LOG": self.log_path,
+            **self.component_env(),
         }
+
+    def component_env(self):
+        return {}
 
     def start(self):
         subprocess.run(["sh", os.path.join(HERE, "mkcerts.sh"), self.certdir, DOMAIN],
@@ -150,18 +157,26 @@ class Myna(Server):
             if not os.access(prog, os.X_OK):
                 raise FileNotFoundError(prog)
 
+    def component_env(self):
+        # XEP-0114: one component domain on the extra port.
+        return {"E2E_COMPONENT_PORT": str(self.extra_port),
+                "E2E_COMPONENT_DOMAIN": "bot." + DOMAIN,
+                "E2E_COMPONENT_SECRET": COMPONENT_SECRET}
+
     def write_config(self):
         c = self.certdir
         with open(self.conf, "w") as f:
             f.write(f"""# written by tests/e2e/harness.py
 data_dir = "{self.tmp}/data";
+components = ( {{ domain = "bot.{DOMAIN}"; secret = "{COMPONENT_SECRET}"; }} );
 log = {{ level = "debug"; syslog = false; }};
 hosts = (
     {{ domain = "{DOMAIN}"; certificate = "{c}/{DOMAIN}.crt"; key = "{c}/{DOMAIN}.key"; }}
 );
 listen = (
     {{ type = "c2s"; address = "{IP}"; port = {self.starttls_port}; tls = "starttls"; }},
-    {{ type = "c2s"; address = "{IP}"; port = {self.direct_port}; tls = "direct"; }}
+    {{ type = "c2s"; address = "{IP}"; port = {self.direct_port}; tls = "direct"; }},
+    {{ type = "component"; address = "{IP}"; port = {self.extra_port}; tls = "none"; }}
 );
 modules = {{
     path = "{self.moddir}";
