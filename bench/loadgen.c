@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -971,6 +972,8 @@ int main(int argc, char **argv)
     if (O.body_size < 0 || O.body_size > 4000)
         O.body_size = 100;
     memset(pad, 'x', sizeof pad);
+    /* SSL_write uses write(): a server that dies must not kill the generator. */
+    signal(SIGPIPE, SIG_IGN);
 
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
