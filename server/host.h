@@ -86,6 +86,13 @@ struct reg_timer {
     struct reg_timer *next;
 };
 
+struct reg_service {
+    struct myna_module *owner;
+    char *name;
+    const void *table;
+    struct reg_service *next;
+};
+
 struct subdomain {
     char *domain;
     struct myna_module *owner;
@@ -110,6 +117,7 @@ struct host {
     struct reg_feature_fn *stream_features;
     struct reg_nonza *nonzas;
     struct reg_timer *timers;
+    struct reg_service *services;
 };
 
 /* Creates the hosts and loads every enabled module on each. A module that fails to load

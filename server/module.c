@@ -161,6 +161,12 @@ static void free_str(struct reg_str *r)
     free(r);
 }
 
+static void free_service(struct reg_service *r)
+{
+    free(r->name);
+    free(r);
+}
+
 static void free_nonza(struct reg_nonza *r)
 {
     free(r->ns);
@@ -241,6 +247,7 @@ void module_unload(struct myna_module *m)
     REG_REMOVE(struct reg_str, h->items, m, free_str);
     REG_REMOVE(struct reg_feature_fn, h->stream_features, m, free);
     REG_REMOVE(struct reg_nonza, h->nonzas, m, free_nonza);
+    REG_REMOVE(struct reg_service, h->services, m, free_service);
     for (struct reg_timer **pp = &h->timers; *pp;) {
         struct reg_timer *t = *pp;
         if (t->owner == m) {
@@ -672,6 +679,29 @@ int myna_subdomain_claim(struct myna_module *m, const char *sub, myna_domain_fn 
     hashmap_put(srv->subdomains, sd->domain, sd);
     myna_arena_free(a);
     return 0;
+}
+
+/* ---- services ---- */
+
+int myna_service_publish(struct myna_module *m, const char *name, const void *table)
+{
+    if (!name || !table || myna_service_get(m, name))
+        return -1;
+    struct reg_service *r = xcalloc(1, sizeof *r);
+    r->owner = m;
+    r->name = xstrdup(name);
+    r->table = table;
+    r->next = m->host->services;
+    m->host->services = r;
+    return 0;
+}
+
+const void *myna_service_get(struct myna_module *m, const char *name)
+{
+    for (struct reg_service *r = m->host->services; r; r = r->next)
+        if (strcmp(r->name, name) == 0)
+            return r->table;
+    return NULL;
 }
 
 /* ---- slots ---- */

@@ -839,3 +839,51 @@ size_t xml_parser_memory(const struct xml_parser *p)
         n += myna_arena_used(p->arena);
     return n;
 }
+
+/* ---- One element from a buffer (myna_xml_parse) ----------------------------------------
+ * For modules that store stanzas as text (offline messages, archives). Lives here, not in
+ * a file of its own, so every program that links the parser exports it to modules. */
+
+struct one {
+    struct myna_arena *dst;
+    struct myna_xml *result;
+    int count;
+};
+
+static void one_open(void *ud, struct myna_xml *header, const char *default_ns)
+{
+    (void)ud, (void)default_ns;
+    myna_arena_free(header->arena);
+}
+
+static void one_element(void *ud, struct myna_xml *el)
+{
+    struct one *o = ud;
+    if (o->count++ == 0)
+        o->result = myna_xml_copy(o->dst, el);
+    myna_arena_free(el->arena);
+}
+
+struct myna_xml *myna_xml_parse(struct myna_arena *a, const char *xml, size_t len,
+                                const char *default_ns)
+{
+    struct one o = {a, NULL, 0};
+    struct xml_parser_callbacks cb = {one_open, one_element, NULL};
+    struct myna_buf head;
+    myna_buf_init(&head);
+    myna_buf_appends(&head, "<stream:stream xmlns:stream='" MYNA_NS_STREAM "' xmlns='");
+    if (default_ns)
+        myna_buf_append_escaped(&head, default_ns, strlen(default_ns));
+    myna_buf_appends(&head, "'>");
+    struct xml_parser_limits lim = {.max_stanza_bytes = len + head.len + 64};
+    struct xml_parser *p = xml_parser_new(&lim, &cb, &o);
+    enum xml_parse_error e = xml_parser_feed(p, head.data, head.len);
+    if (e == XML_PARSE_OK)
+        e = xml_parser_feed(p, xml, len);
+    myna_buf_free(&head);
+    xml_parser_free(p);
+    /* Exactly one complete element, nothing else but whitespace. */
+    if (e != XML_PARSE_OK || o.count != 1)
+        return NULL;
+    return o.result;
+}

@@ -147,7 +147,10 @@ void myna_reply_error(struct myna_stanza *st, enum myna_error e, const char *tex
 /* ---- Sending ---- */
 
 /* Routes a stanza as the server would one from `from` (which must be set, and be this
- * host, one of its users, or a claimed sub-domain). The element is borrowed. Returns 0. */
+ * host, one of its users, or a claimed sub-domain). The element is borrowed (serialized or
+ * copied before this returns; local delivery happens before it returns, in order). The
+ * sender's *_OUT hooks do not run (they are for what clients send); the recipient's *_IN
+ * hooks do. Returns 0. */
 int myna_send(struct myna_module *m, struct myna_xml *stanza);
 /* Sends directly to one session, bypassing routing and hooks. */
 void myna_session_send(struct myna_session *s, struct myna_xml *stanza);
@@ -334,6 +337,18 @@ int myna_user_slot(struct myna_module *m, myna_slot_free_fn destroy);
 void *myna_user_get(struct myna_module *m, const struct myna_jid *bare, int slot);
 /* Only while the user has at least one session; returns -1 otherwise. */
 int myna_user_set(struct myna_module *m, const struct myna_jid *bare, int slot, void *value);
+
+/* ---- Services: modules calling each other ---- */
+
+/* Publishes `table` (typically a const struct of function pointers and a version field,
+ * declared in a header the providing module installs) under `name` on this host, e.g. the
+ * roster module publishes "roster" so blocking can ask about subscriptions. Returns -1 if
+ * the name is taken. Withdrawn automatically when the module unloads. */
+int myna_service_publish(struct myna_module *m, const char *name, const void *table);
+/* The table published under `name` on this host, or NULL. Look it up when needed (not once
+ * in load()): the provider may be unloaded and reloaded. Declare the provider in `depends`
+ * to have it loaded first. */
+const void *myna_service_get(struct myna_module *m, const char *name);
 
 /* ---- Users ---- */
 

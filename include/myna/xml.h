@@ -136,6 +136,14 @@ void myna_xml_serialize(const struct myna_xml *el, const char *parent_ns, struct
 /* Convenience: serialized form in el's arena (for logs and tests). */
 const char *myna_xml_to_string(const struct myna_xml *el, const char *parent_ns);
 
+/* Parses one complete element from `xml` (len bytes) into arena `a`, as if it stood in
+ * a stream whose default namespace is `default_ns` (e.g. MYNA_NS_CLIENT for stanzas
+ * serialized with parent_ns MYNA_NS_CLIENT). Returns NULL for anything but exactly one
+ * well-formed element (restricted XML refused as on streams). For modules that store
+ * stanzas as text. */
+struct myna_xml *myna_xml_parse(struct myna_arena *a, const char *xml, size_t len,
+                                const char *default_ns);
+
 /* Common namespaces. */
 #define MYNA_NS_CLIENT "jabber:client"
 #define MYNA_NS_SERVER "jabber:server"

@@ -764,6 +764,29 @@ static void test_seed_corpus(void **state)
     assert_true(files > 0);
 }
 
+/* myna_xml_parse: one stored stanza back into a tree; anything else is refused. */
+static void test_parse_one(void **state)
+{
+    (void)state;
+    struct myna_arena *a = myna_arena_new();
+    const char *in = "<message to='b@x' type='chat'><body>x &amp; y</body>"
+                     "<x xmlns='urn:test'>z</x></message>";
+    struct myna_xml *m = myna_xml_parse(a, in, strlen(in), MYNA_NS_CLIENT);
+    assert_non_null(m);
+    assert_string_equal(m->name, "message");
+    assert_string_equal(m->ns, MYNA_NS_CLIENT);
+    assert_string_equal(myna_xml_attr(m, "to"), "b@x");
+    assert_string_equal(myna_xml_child_text(m, MYNA_NS_CLIENT, "body"), "x & y");
+    assert_non_null(myna_xml_find(m, "urn:test", "x"));
+    assert_string_equal(myna_xml_to_string(m, MYNA_NS_CLIENT), in);
+    static const char *const bad[] = {
+        "<a/><b/>", "<a>", "<!-- c --><a/>", "<?pi x?><a/>", "<a>&foo;</a>", "", "text",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_null(myna_xml_parse(a, bad[i], strlen(bad[i]), MYNA_NS_CLIENT));
+    myna_arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -784,6 +807,7 @@ int main(void)
         cmocka_unit_test(test_reset_from_callback),
         cmocka_unit_test(test_shrink_regrow),
         cmocka_unit_test(test_seed_corpus),
+        cmocka_unit_test(test_parse_one),
     };
     return cmocka_run_group_tests_name("xml", tests, NULL, NULL);
 }
