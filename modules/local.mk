@@ -45,3 +45,10 @@ EXTRA_DIST += $(MODULE_TESTS) tests/modules/modharness.py tests/modules/modlib.p
 	tests/modules/test_basic.py tests/modules/test_roster.py \
 	tests/modules/test_subscriptions.py tests/modules/test_presence.py \
 	tests/modules/test_blocking.py tests/modules/test_slixmpp_roster.py
+
+# The same flows with two more real client libraries: python3-nbxmpp (Gajim's library) and
+# libstrophe (C), plus the roster item limit (max_items) through nbxmpp.
+NBXMPP_STROPHE_MODULE_TESTS = tests/modules/nbxmpp_roster.sh \
+	tests/modules/nbxmpp_roster_limit.sh
+TESTS += $(NBXMPP_STROPHE_MODULE_TESTS)
+EXTRA_DIST += $(NBXMPP_STROPHE_MODULE_TESTS) tests/modules/test_nbxmpp_roster.py

@@ -2,6 +2,8 @@
 """tests/modules/modharness.py — runs one module test through tests/e2e/harness.py with the
 feature modules under test enabled (Myna: roster, blocking; Prosody: blocklist) and extra
 accounts u00..u71 so that table-driven cases each get a fresh pair of users.
+MODTEST_MYNA_CONF, when set, is appended to Myna's config (e.g. a module section such as
+`roster = { max_items = 3; };` for a limit test).
 Usage: modharness.py [--builddir=DIR] TEST.py   (exit codes as the harness: 0/77/99/1)
 """
 import os
@@ -24,6 +26,7 @@ def myna_config(self):
     with open(self.conf) as f:
         text = f.read()
     text = text.replace('"time" ]', '"time", "roster", "blocking" ]')
+    text += os.environ.get("MODTEST_MYNA_CONF", "")
     with open(self.conf, "w") as f:
         f.write(text)
 
