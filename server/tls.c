@@ -41,6 +41,17 @@ static int sni_cb(SSL *ssl, int *alert, void *arg)
     return SSL_TLSEXT_ERR_OK; /* unknown name: keep the default; the stream says host-unknown */
 }
 
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* Collects the TLS 1.3 application traffic secrets for the compact record layer
  * (tlsrec.c). The secrets never reach a log. */
 static void keylog_cb(const SSL *ssl, const char *line)
@@ -64,10 +75,10 @@ static void keylog_cb(const SSL *ssl, const char *line)
     if (n > sizeof sec->client)
         return;
     for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
             return;
-        dst[i] = (unsigned char)v;
+        dst[i] = (unsigned char)(hi << 4 | lo);
     }
     *dlen = n;
 }
