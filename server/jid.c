@@ -63,7 +63,25 @@ static bool utf8_valid(const unsigned char *s, size_t len)
 static char *prep_part(struct myna_arena *a, const Stringprep_profile *profile, const char *s,
                        size_t len)
 {
-    if (len == 0 || len > RAW_PART_MAX || !utf8_valid((const unsigned char *)s, len))
+    if (len == 0 || len > RAW_PART_MAX)
+        return NULL;
+    /* Fast path for printable ASCII, which is nearly every JID on the wire: there the three
+     * profiles reduce to lowercasing (nodeprep, nameprep) or nothing (resourceprep), and
+     * nodeprep's prohibited output is checked by node_prep. Same result as libidn, a
+     * fraction of the cost on the per-stanza path. */
+    bool fold = profile != stringprep_xmpp_resourceprep;
+    size_t i = 0;
+    while (i < len && (unsigned char)s[i] >= (fold ? 0x21 : 0x20) && (unsigned char)s[i] < 0x7f)
+        i++;
+    if (i == len && len <= MYNA_JID_PART_MAX) {
+        char *res = myna_arena_strndup(a, s, len);
+        if (fold)
+            for (char *p = res; *p; p++)
+                if (*p >= 'A' && *p <= 'Z')
+                    *p = (char)(*p - 'A' + 'a');
+        return res;
+    }
+    if (!utf8_valid((const unsigned char *)s, len))
         return NULL;
     /* Case folding can grow a string (e.g. U+0390 becomes three code points). */
     size_t cap = len * 3 + 16;

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include <stringprep.h>
+
 #include "myna/jid.h"
 
 static struct myna_arena *arena;
@@ -234,10 +236,52 @@ static void test_compare_copy(void **state)
     assert_string_equal(a.full, "juliet@example.com/Balcony");
 }
 
+/* The ASCII fast path in jid.c must agree with libidn's profiles byte for byte. */
+static const char *libidn_prep(const Stringprep_profile *p, const char *in, char *buf,
+                               size_t cap)
+{
+    snprintf(buf, cap, "%s", in);
+    return stringprep(buf, cap, 0, p) == STRINGPREP_OK && *buf ? buf : NULL;
+}
+
+static void check_same(struct myna_arena *a, const char *in)
+{
+    char buf[256];
+    const char *want, *got;
+    want = libidn_prep(stringprep_xmpp_nodeprep, in, buf, sizeof buf);
+    if (want && strpbrk(want, "\"&'/:<>@"))
+        want = NULL;
+    got = myna_jid_nodeprep(a, in);
+    assert_true((want == NULL) == (got == NULL));
+    if (want)
+        assert_string_equal(want, got);
+    want = libidn_prep(stringprep_xmpp_resourceprep, in, buf, sizeof buf);
+    got = myna_jid_resourceprep(a, in);
+    assert_true((want == NULL) == (got == NULL));
+    if (want)
+        assert_string_equal(want, got);
+}
+
+static void test_ascii_fast_path(void **state)
+{
+    (void)state;
+    struct myna_arena *a = myna_arena_new();
+    char in[4];
+    for (int c = 1; c < 128; c++) {
+        snprintf(in, sizeof in, "x%c", c);
+        check_same(a, in);
+    }
+    check_same(a, "Juliet");
+    check_same(a, "Balcony Room");
+    check_same(a, "MiXeD-Case_09.~!");
+    myna_arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),       cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_ascii_fast_path),
         cmocka_unit_test(test_lengths),     cmocka_unit_test(test_preps),
         cmocka_unit_test(test_make),        cmocka_unit_test(test_compare_copy),
     };
