@@ -49,6 +49,11 @@ EXTRA_DIST += $(MODULE_TESTS) tests/modules/modharness.py tests/modules/modlib.p
 # The same flows with two more real client libraries: python3-nbxmpp (Gajim's library) and
 # libstrophe (C), plus the roster item limit (max_items) through nbxmpp.
 NBXMPP_STROPHE_MODULE_TESTS = tests/modules/nbxmpp_roster.sh \
-	tests/modules/nbxmpp_roster_limit.sh
+	tests/modules/nbxmpp_roster_limit.sh tests/modules/strophe_roster.sh
 TESTS += $(NBXMPP_STROPHE_MODULE_TESTS)
 EXTRA_DIST += $(NBXMPP_STROPHE_MODULE_TESTS) tests/modules/test_nbxmpp_roster.py
+check_PROGRAMS += tests/modules/strophe_roster
+tests_modules_strophe_roster_SOURCES = tests/modules/strophe_roster.c $(E2E_COMMON)
+tests_modules_strophe_roster_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/e2e
+tests_modules_strophe_roster_CFLAGS = $(E2E_STROPHE_CFLAGS)
+tests_modules_strophe_roster_LDADD = $(STROPHE_LIBS)
