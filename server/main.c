@@ -59,8 +59,14 @@ static void on_accept(void *data, unsigned events)
             close(fd);
             continue;
         }
-        int one = 1;
+        int one = 1, idle = 300, intvl = 30, cnt = 4;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        /* Peers that vanish without a FIN (laptop lid, NAT timeout) are found by TCP
+         * keepalive after about 7 minutes of silence, so their sessions end. */
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
         char host[INET6_ADDRSTRLEN] = "?", peer[64];
         int port = 0;
         if (ss.ss_family == AF_INET) {
