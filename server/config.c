@@ -34,6 +34,8 @@
 #define DEF_MAX_ATTRS 64
 #define DEF_AUTH_TIMEOUT 30
 #define DEF_MAX_SESSIONS 19000
+#define DEF_C2S_RATE (1LL << 20)   /* bytes/s a client may send, averaged */
+#define DEF_C2S_BURST (4LL << 20)  /* bytes it may send at once above the rate */
 #define MODULE_NAME_MAX 64
 
 static const char *const default_modules[] = {"disco", "ping", "version", "time", NULL};
@@ -525,10 +527,12 @@ static int parse_listeners(struct ctx *x, const config_setting_t *root)
 static int parse_limits(struct ctx *x, const config_setting_t *root)
 {
     static const char *const keys[] = {"c2s_stanza_size", "c2s_max_depth", "c2s_max_attrs",
-                                       "auth_timeout", "max_sessions", NULL};
+                                       "auth_timeout", "max_sessions", "c2s_rate",
+                                       "c2s_burst", NULL};
     config_setting_t *g;
     long long size = DEF_STANZA_SIZE, depth = DEF_MAX_DEPTH, attrs = DEF_MAX_ATTRS;
     long long timeout = DEF_AUTH_TIMEOUT, sessions = DEF_MAX_SESSIONS;
+    long long rate = DEF_C2S_RATE, burst = DEF_C2S_BURST;
     if (get_group(x, root, "limits", &g) != 0)
         return -1;
     if (g && (check_members(x, g, keys, "limits") != 0 ||
@@ -536,13 +540,17 @@ static int parse_limits(struct ctx *x, const config_setting_t *root)
               get_int(x, g, "c2s_max_depth", 2, 1024, &depth) != 0 ||
               get_int(x, g, "c2s_max_attrs", 1, 1024, &attrs) != 0 ||
               get_int(x, g, "auth_timeout", 1, 3600, &timeout) != 0 ||
-              get_int(x, g, "max_sessions", 1, 10000000, &sessions) != 0))
+              get_int(x, g, "max_sessions", 1, 10000000, &sessions) != 0 ||
+              get_int(x, g, "c2s_rate", 1024, 1LL << 40, &rate) != 0 ||
+              get_int(x, g, "c2s_burst", 1024, 1LL << 40, &burst) != 0))
         return -1;
     x->c->c2s_stanza_size = (size_t)size;
     x->c->c2s_max_depth = (unsigned)depth;
     x->c->c2s_max_attrs = (unsigned)attrs;
     x->c->auth_timeout = (unsigned)timeout;
     x->c->max_sessions = (unsigned)sessions;
+    x->c->c2s_rate = (uint64_t)rate;
+    x->c->c2s_burst = (uint64_t)burst;
     return 0;
 }
 

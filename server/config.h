@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "myna/module.h"
 
@@ -52,6 +53,8 @@ struct config {
     unsigned c2s_max_attrs;
     unsigned auth_timeout;
     unsigned max_sessions;
+    uint64_t c2s_rate;   /* bytes/s a client may send (token bucket) */
+    uint64_t c2s_burst;  /* bucket size in bytes */
     bool allow_registration;
     void *cfg;           /* the libconfig tree, kept for module sections (config_t *) */
     void *strings;       /* texts made by config_module_get() for ints (private) */

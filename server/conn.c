@@ -17,8 +17,11 @@
 #include "tls.h"
 #include "tlsrec.h"
 
-/* Stop reading from a peer that does not read what we send. */
+/* Stop reading from a peer that does not read what we send... */
 #define WQ_PAUSE_BYTES (1u << 20)
+/* ...and drop it when it still does not read: one slow reader must not make the server
+ * hold unbounded memory for it. */
+#define WQ_MAX_BYTES (8u << 20)
 
 struct wbuf *wbuf_new(const void *data, size_t len)
 {
@@ -43,6 +46,8 @@ void wbuf_unref(struct wbuf *b)
 
 static void conn_io(void *data, unsigned events);
 static void queue_raw(struct conn *c, const void *data, size_t len);
+static void conn_overflow(void *data);
+static bool rate_consume(struct conn *c, size_t n);
 
 struct conn *conn_new(struct server *srv, int fd, const char *peer, const struct conn_ops *ops,
                       void *owner)
@@ -82,6 +87,8 @@ static void conn_dead(struct conn *c, const char *why)
     if (c->dead)
         return;
     c->dead = true;
+    if (c->throttle_timer)
+        loop_timer_cancel(c->srv->loop, c->throttle_timer);
     loop_unwatch(c->srv->loop, c->fd);
     if (c->ssl && !c->handshaking && !c->closing)
         SSL_set_quiet_shutdown(c->ssl, 1);
@@ -108,7 +115,7 @@ static void update_events(struct conn *c)
     else if (c->handshaking)
         ev = LOOP_READ | (c->ssl_want_write ? LOOP_WRITE : 0);
     else {
-        if (!c->paused)
+        if (!c->paused && !c->throttled)
             ev |= LOOP_READ;
         if (c->wq_head || c->ssl_want_write)
             ev |= LOOP_WRITE;
@@ -207,7 +214,8 @@ static void read_rec(struct conn *c)
 {
     unsigned char *buf = (unsigned char *)c->srv->readbuf;
     size_t cap = sizeof c->srv->readbuf;
-    for (int rounds = 0; rounds < 8 && !c->dead && !c->closing && !c->paused; rounds++) {
+    for (int rounds = 0; rounds < 8 && !c->dead && !c->closing && !c->paused && !c->throttled;
+         rounds++) {
         size_t have = tlsrec_take_pending(c->rec, buf);
         ssize_t n = read(c->fd, buf + have, cap - have);
         if (n < 0) {
@@ -223,6 +231,7 @@ static void read_rec(struct conn *c)
             return;
         }
         c->bytes_in += (uint64_t)n;
+        rate_consume(c, (size_t)n);
         struct myna_buf out;
         myna_buf_init(&out);
         enum tlsrec_status st = tlsrec_input(c->rec, buf, have + (size_t)n, rec_data, c, &out);
@@ -247,7 +256,8 @@ static void read_some(struct conn *c)
     char *buf = c->srv->readbuf;
     size_t cap = sizeof c->srv->readbuf;
     /* Bounded per wakeup so one busy peer cannot starve the others. */
-    for (int rounds = 0; rounds < 8 && !c->dead && !c->closing && !c->paused; rounds++) {
+    for (int rounds = 0; rounds < 8 && !c->dead && !c->closing && !c->paused && !c->throttled;
+         rounds++) {
         ssize_t n;
         if (c->ssl) {
             ERR_clear_error();
@@ -279,6 +289,7 @@ static void read_some(struct conn *c)
             }
         }
         c->bytes_in += (uint64_t)n;
+        rate_consume(c, (size_t)n);
         c->ops->data(c, buf, (size_t)n);
         /* After STARTTLS was agreed, plaintext must stop: the owner switched us to TLS. */
         if (c->handshaking)
@@ -338,6 +349,56 @@ static void conn_io(void *data, unsigned events)
     update_events(c);
 }
 
+/* ---- rate limit: a token bucket per connection ---- */
+
+static void rate_refill(struct conn *c)
+{
+    uint64_t now = loop_now(c->srv->loop);
+    c->tokens += (double)(now - c->tokens_at) * (double)c->rate / 1000.0;
+    if (c->tokens > (double)c->burst)
+        c->tokens = (double)c->burst;
+    c->tokens_at = now;
+}
+
+static void rate_resume(void *data)
+{
+    struct conn *c = data;
+    c->throttle_timer = 0;
+    if (c->dead)
+        return;
+    rate_refill(c);
+    c->throttled = false;
+    update_events(c);
+    /* TLS may hold decrypted bytes the socket no longer signals: read now. */
+    conn_io(c, LOOP_READ);
+}
+
+/* Takes n bytes from the bucket; when it runs dry, pauses reading until it refills to a
+ * quarter of the burst. Returns true if reading is now paused. */
+static bool rate_consume(struct conn *c, size_t n)
+{
+    if (!c->rate)
+        return false;
+    rate_refill(c);
+    c->tokens -= (double)n;
+    if (c->tokens > 0)
+        return false;
+    double want = (double)c->burst / 4 - c->tokens;
+    uint64_t ms = (uint64_t)(want * 1000.0 / (double)c->rate) + 1;
+    c->throttled = true;
+    c->throttle_timer = loop_timer_add(c->srv->loop, ms, rate_resume, c);
+    update_events(c);
+    return true;
+}
+
+void conn_set_rate(struct conn *c, uint64_t rate, uint64_t burst)
+{
+    c->rate = rate;
+    c->burst = burst ? burst : rate;
+    c->tokens = (double)c->burst;
+    c->tokens_at = loop_now(c->srv->loop);
+}
+
 int conn_start_tls(struct conn *c)
 {
     /* <proceed/> must leave in plaintext before the handshake begins (RFC 6120 §5.4.2.3);
@@ -369,6 +430,22 @@ static void queue_wbuf(struct conn *c, struct wbuf *b)
     c->wq_bytes += b->len;
     if (c->wq_bytes > WQ_PAUSE_BYTES)
         c->paused = true;
+    if (c->wq_bytes > WQ_MAX_BYTES && !c->overflow) {
+        c->overflow = true;
+        log_info("conn", "conn=%llu peer=%s does not read: %zu bytes queued, dropping it",
+                 (unsigned long long)c->id, c->peer, c->wq_bytes);
+        loop_defer(c->srv->loop, conn_overflow, c);
+    }
+}
+
+/* A connection dropped for overflow goes from the loop's deferred queue, never from inside
+ * the writer that overflowed it (which may be routing a stanza to it right now). The conn
+ * is still allocated: its free is deferred behind this. */
+static void conn_overflow(void *data)
+{
+    struct conn *c = data;
+    if (!c->dead)
+        conn_dead(c, "write queue overflow");
 }
 
 static void queue_raw(struct conn *c, const void *data, size_t len)

@@ -53,6 +53,13 @@ struct conn {
     bool dead;                   /* closed; waiting for the deferred free */
     bool ssl_want_write;         /* SSL_read needs the socket writable */
     bool paused;                 /* reading paused (write queue too long) */
+    bool throttled;              /* reading paused (peer over its rate) */
+    bool overflow;               /* write queue over the hard limit: being dropped */
+    uint64_t rate;               /* allowed bytes/s (0 = unlimited) */
+    uint64_t burst;              /* token bucket size */
+    double tokens;               /* bytes the peer may still send now */
+    uint64_t tokens_at;          /* loop ms of the last refill */
+    uint64_t throttle_timer;
     unsigned events;             /* current loop watch mask */
     struct wq_item *wq_head, *wq_tail;
     size_t wq_bytes;             /* bytes queued, for back-pressure */
@@ -82,6 +89,9 @@ int conn_channel_binding(const struct conn *c, const char *type, unsigned char *
                          size_t outlen);
 /* The channel-binding types this connection offers, best first (NULL-terminated). */
 const char *const *conn_channel_binding_types(const struct conn *c);
+/* Limits what the peer may send: `rate` bytes/s with bursts up to `burst` (token bucket;
+ * reading pauses when the bucket is empty). 0 = unlimited. */
+void conn_set_rate(struct conn *c, uint64_t rate, uint64_t burst);
 /* Heap bytes this connection holds (TLS and queue), approximately. */
 size_t conn_memory(const struct conn *c);
 

@@ -188,6 +188,7 @@ limits = {{
     c2s_max_attrs = 64;
     auth_timeout = 30;
     max_sessions = 1000;
+    {os.environ.get("E2E_MYNA_LIMITS", "")}
 }};
 allow_registration = false;
 """)

@@ -51,7 +51,9 @@ E2E_PY_TESTS = \
 	tests/e2e/test_hostile.py \
 	tests/e2e/test_slixmpp.py \
 	tests/e2e/test_nbxmpp.py
-TESTS += $(E2E_STROPHE_TESTS) $(E2E_PY_TESTS)
+E2E_LIMIT_TESTS = tests/e2e/limits-rate.sh tests/e2e/limits-slowreader.sh
+TESTS += $(E2E_STROPHE_TESTS) $(E2E_PY_TESTS) $(E2E_LIMIT_TESTS)
+EXTRA_DIST += $(E2E_LIMIT_TESTS) tests/e2e/test_limits.py
 
 if HAVE_PURPLE
 check_PROGRAMS += tests/e2e/purple_smoke
