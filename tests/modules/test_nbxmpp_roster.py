@@ -5,7 +5,8 @@ Scenario "flows" (default): RFC 6121 §2.1-2.5 roster set/remove with pushes, th
 subscription handshake to 'both' on both sides, §4 presence (initial, unavailable on logout,
 after removal), XEP-0191 block/unblock with pushes and enforcement against a control sender.
 Scenario "limit" (run with the roster module's max_items = 3): the 4th item is refused with
-not-allowed and the roster keeps 3 items (docs/modules-builtin.md).
+not-allowed and the roster keeps 3 items (docs/modules-builtin.md); "limit_subscriptions":
+subscribe/subscribed at the limit must not add items either (an expected failure for now).
 Every check is on what the client received; any miss fails the test.
 """
 import os
@@ -528,6 +529,7 @@ def limit():
         expect(sorted(items) == sorted([contacts[0], contacts[2], contacts[3]]),
                "roster after remove + add: %s" % sorted(items))
         passed("update at the limit allowed; removal makes room")
+
         expect(not getattr(a, "failure", None), str(getattr(a, "failure", None)))
     finally:
         a.closing = True
@@ -535,7 +537,49 @@ def limit():
             a.client.disconnect()
 
 
-SCENARIOS = {"flows": flows, "limit": limit}
+def limit_subscriptions():
+    """Presence subscriptions add roster items too: an outbound subscribe (RFC 6121 §3.1.2)
+    and the approval of an inbound request (§3.1.5) must not grow a full roster past
+    max_items either (the module currently lets both through: see nbxmpp_roster_limit_sub.sh,
+    an expected failure until the module enforces the limit there)."""
+    a, s = Peer("u53", "gajim"), Peer("u54", "gajim")
+    try:
+        yield from login(a)
+        yield from login(s)
+        contacts = [bare("c%d" % i) for i in range(LIMIT)]
+        for c in contacts:
+            ok((yield from call(a.roster().set_item, c, None, None)), "roster set %s" % c)
+        items = yield from get_roster(a)
+        expect(sorted(items) == contacts, "roster at the limit: %s" % sorted(items))
+
+        n = len(a.pushes)
+        a.presence().subscribe(bare("c9"))
+        yield sleep(0.5)
+        items = yield from get_roster(a)
+        expect(len(items) == LIMIT, "an outbound subscribe grew the full roster to %d items: "
+               "%s (pushes %s)" % (len(items), sorted(items),
+                                   [describe(i) for i in a.pushes[n:]]))
+        passed("outbound subscribe at the limit did not grow the roster")
+
+        pa = len(a.presences)
+        s.presence().subscribe(a.bare())
+        yield from presence_from(a, pa, "subscribe", s.bare(), "the stranger's request")
+        n = len(a.pushes)
+        a.presence().subscribed(s.bare())
+        yield sleep(0.5)
+        items = yield from get_roster(a)
+        expect(len(items) == LIMIT, "approving an inbound request grew the full roster to %d "
+               "items: %s (pushes %s)" % (len(items), sorted(items),
+                                          [describe(i) for i in a.pushes[n:]]))
+        passed("approving a request at the limit did not grow the roster")
+    finally:
+        for p in (a, s):
+            p.closing = True
+            if p.connected and not p.gone:
+                p.client.disconnect()
+
+
+SCENARIOS = {"flows": flows, "limit": limit, "limit_subscriptions": limit_subscriptions}
 
 if __name__ == "__main__":
     if E.get("E2E_TRACE"):
