@@ -386,6 +386,15 @@ static void authfail_clear(struct server *srv, const char *key)
     free(hashmap_del(srv->authfail, key));
 }
 
+/* The address part of a peer "ip:port" as an authfail key. */
+static void ip_key(const struct c2s *c, char *key, size_t len)
+{
+    snprintf(key, len, "ip:%s", c->conn ? c->conn->peer : "?");
+    char *colon = strrchr(key, ':');
+    if (colon && colon > key + 3)
+        *colon = 0;
+}
+
 struct delayed_failure {
     struct c2s *c;
     const char *cond;
@@ -405,11 +414,7 @@ static void sasl_fail(struct c2s *c, const char *cond, const char *user)
     char key[600];
     unsigned n = 0;
     if (c->conn) {
-        /* The address without the port. */
-        snprintf(key, sizeof key, "ip:%s", c->conn->peer);
-        char *colon = strrchr(key, ':');
-        if (colon && colon > key + 3)
-            *colon = 0;
+        ip_key(c, key, sizeof key);
         n = authfail_bump(c->srv, key);
     }
     if (user && c->host) {
@@ -435,6 +440,12 @@ static void sasl_success(struct c2s *c, const char *user, const unsigned char *d
     char key[600];
     snprintf(key, sizeof key, "user:%s@%s", user, c->host->domain);
     authfail_clear(c->srv, key);
+    /* A success from an address halves its count: people behind one address who mistype
+     * are not slowed for long, while guessing across many accounts still adds up. */
+    ip_key(c, key, sizeof key);
+    struct authfail *f = hashmap_get(c->srv->authfail, key);
+    if (f)
+        f->count /= 2;
     pool_strfree(c->user);
     c->user = pool_strdup(user);
     c->authenticated = true;

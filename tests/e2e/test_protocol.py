@@ -6,7 +6,9 @@ wrong passwords (not-authorized), SCRAM channel binding (RFC 5802 §6: a client 
 but says "y" must fail when the server offers -PLUS; wrong binding data fails), whitespace
 keepalives (RFC 6120 §4.6.1) and the clean close handshake (§4.4).
 """
+import base64
 import sys
+import time
 
 import xmpplib as X
 
@@ -188,6 +190,73 @@ def close_before_auth():
         s.close()
 
 
+def plain_with_authzid(authzid, user, pw):
+    s = secured("authzid")
+    payload = authzid.encode() + b"\0" + user.encode() + b"\0" + pw.encode()
+    s.send("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>"
+           % (X.NS_SASL, base64.b64encode(payload).decode()))
+    return s, s.next()
+
+
+def authzid_other_refused():
+    """RFC 6120 §6.3.8: acting as another account is refused with invalid-authzid."""
+    other = "%s@%s" % (E["users"][1][0], E["domain"])
+    s, el = plain_with_authzid(other, U1, P1)
+    try:
+        expect_failure(False, el, "invalid-authzid")
+    finally:
+        s.close()
+
+
+def authzid_self_accepted():
+    s, el = plain_with_authzid("%s@%s" % (U1, E["domain"]), U1, P1)
+    try:
+        if el.tag != X.q(X.NS_SASL, "success"):
+            raise X.Fail("authzid equal to the account was refused: %s" % X.show(el))
+    finally:
+        s.close()
+
+
+def scram_authzid_other_refused():
+    s = secured("authzid")
+    other = "%s@%s" % (E["users"][1][0], E["domain"])
+    try:
+        expect_failure(*s.auth(U1, P1, "SCRAM-SHA-256", gs2_flag="n,a=%s," % other),
+                       condition="invalid-authzid")
+    finally:
+        s.close()
+
+
+def spoofed_from_refused():
+    """The server stamps 'from'; a client claiming another JID gets invalid-from."""
+    s = X.login(E, U1, P1, resource="spoof", name="spoof")
+    other = "%s@%s/x" % (E["users"][1][0], E["domain"])
+    s.send("<message from='%s' to='%s' type='chat'><body>forged</body></message>"
+           % (other, other))
+    s.expect_stream_error(["invalid-from"])
+
+
+def failure_delay_grows():
+    """Repeated wrong passwords for one account are answered more and more slowly. From an
+    address of its own and for an account no other case fails on, so the counts are ours."""
+    s = X.Stream(E["ip"], E["starttls_port"], E["domain"], E["cafile"], name="delay",
+                 source="127.0.0.77")
+    s.open()
+    s.starttls()
+    user, pw = E["users"][2]
+    try:
+        times = []
+        for _ in range(3):
+            t0 = time.monotonic()
+            expect_failure(*s.auth(user, pw + "wrong", "SCRAM-SHA-1"))
+            times.append(time.monotonic() - t0)
+        print("# failure delays: %s" % ", ".join("%.2f s" % t for t in times))
+        if not (times[0] >= 0.2 and times[2] > times[0] * 1.5):
+            raise X.Fail("failure delay does not grow: %s" % times)
+    finally:
+        s.close()
+
+
 def main():
     expected = E["mechs"]
     cases = [("starttls required, no PLAIN before TLS", no_plain_before_tls),
@@ -204,6 +273,13 @@ def main():
             base = mech[:-5]
             cases.append(("%s with gs2 flag y fails while -PLUS is offered" % base,
                           downgrade_flag_refused(base)))
+    if E["server"] == "myna":
+        cases += [("PLAIN authzid of another account -> invalid-authzid", authzid_other_refused),
+                  ("PLAIN authzid equal to the account accepted", authzid_self_accepted),
+                  ("SCRAM authzid of another account -> invalid-authzid",
+                   scram_authzid_other_refused),
+                  ("spoofed from -> invalid-from", spoofed_from_refused),
+                  ("failure delay grows", failure_delay_grows)]
     cases += [("unknown user -> not-authorized", unknown_user),
               ("whitespace keepalives accepted", whitespace_keepalive),
               ("clean close gets </stream:stream>", clean_close),

@@ -79,9 +79,10 @@ def stanza_error_condition(el):
 
 
 class Stream:
-    def __init__(self, ip, port, domain, cafile, direct_tls=False, name="client"):
+    def __init__(self, ip, port, domain, cafile, direct_tls=False, name="client", source=None):
         self.domain, self.cafile, self.name = domain, cafile, name
-        self.sock = socket.create_connection((ip, port), timeout=TIMEOUT)
+        self.sock = socket.create_connection((ip, port), timeout=TIMEOUT,
+                                             source_address=(source, 0) if source else None)
         self.tls = False
         self.features = None
         self.header = None
