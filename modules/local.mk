@@ -53,10 +53,6 @@ NBXMPP_STROPHE_MODULE_TESTS = tests/modules/nbxmpp_roster.sh \
 TESTS += $(NBXMPP_STROPHE_MODULE_TESTS) tests/modules/nbxmpp_roster_limit_sub.sh
 EXTRA_DIST += $(NBXMPP_STROPHE_MODULE_TESTS) tests/modules/test_nbxmpp_roster.py \
 	tests/modules/nbxmpp_roster_limit_sub.sh
-# Known bug: presence subscribe / subscribed add roster items past the roster module's
-# max_items. Remove from here when modules/roster/subscription.c enforces the limit (the
-# test then XPASSes, which make check reports as a failure).
-XFAIL_TESTS = tests/modules/nbxmpp_roster_limit_sub.sh
 check_PROGRAMS += tests/modules/strophe_roster
 tests_modules_strophe_roster_SOURCES = tests/modules/strophe_roster.c $(E2E_COMMON)
 tests_modules_strophe_roster_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/e2e

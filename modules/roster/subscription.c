@@ -46,6 +46,18 @@ static void sub_route(struct myna_module *m, const char *type, const char *from,
 }
 
 /* Table A.2: the user's server processing an outbound subscription stanza. */
+/* A subscription that would add an item to a full roster is refused like a roster set
+ * would be (RFC 6121 §2.3.3: not-allowed), and nothing is sent to the contact. */
+static bool roster_full(struct myna_module *m, struct myna_stanza *st,
+                        const struct myna_jid *user, const struct contact *ct)
+{
+    struct roster_ctx *c = roster_ctx(m);
+    if (ct->in_roster || (long long)roster_count(c, st->arena, user->bare) < c->max_items)
+        return false;
+    myna_reply_error(st, MYNA_ERR_NOT_ALLOWED, "roster size limit reached");
+    return true;
+}
+
 enum myna_verdict subscription_outbound(struct myna_module *m, struct myna_stanza *st)
 {
     if (!st->has_to) {
@@ -65,6 +77,9 @@ enum myna_verdict subscription_outbound(struct myna_module *m, struct myna_stanz
     contact_get(roster_ctx(m), st->arena, user.bare, cj.bare, &ct);
     const char *type = st->type;
 
+    if ((strcmp(type, "subscribe") == 0 || strcmp(type, "subscribed") == 0) &&
+        roster_full(m, st, &user, &ct))
+        return MYNA_HANDLED;
     if (strcmp(type, "subscribe") == 0) {
         bool changed = false;
         if (!ct.in_roster) { /* §3.1.2: the contact joins the roster with ask */

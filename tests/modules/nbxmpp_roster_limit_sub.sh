@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs tests/modules/test_nbxmpp_roster.py scenario "limit_subscriptions" against a mynad
 # whose roster module has max_items = 3: outbound subscribe and approving a request must not
-# grow a full roster. Listed in XFAIL_TESTS while the module lets both past max_items.
+# grow a full roster.
 MODTEST_MYNA_CONF='roster = { max_items = 3; };
 '
 export MODTEST_MYNA_CONF

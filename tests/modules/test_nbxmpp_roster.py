@@ -6,7 +6,7 @@ subscription handshake to 'both' on both sides, §4 presence (initial, unavailab
 after removal), XEP-0191 block/unblock with pushes and enforcement against a control sender.
 Scenario "limit" (run with the roster module's max_items = 3): the 4th item is refused with
 not-allowed and the roster keeps 3 items (docs/modules-builtin.md); "limit_subscriptions":
-subscribe/subscribed at the limit must not add items either (an expected failure for now).
+subscribe/subscribed at the limit must not add items either.
 Every check is on what the client received; any miss fails the test.
 """
 import os
@@ -540,8 +540,7 @@ def limit():
 def limit_subscriptions():
     """Presence subscriptions add roster items too: an outbound subscribe (RFC 6121 §3.1.2)
     and the approval of an inbound request (§3.1.5) must not grow a full roster past
-    max_items either (the module currently lets both through: see nbxmpp_roster_limit_sub.sh,
-    an expected failure until the module enforces the limit there)."""
+    max_items either."""
     a, s = Peer("u53", "gajim"), Peer("u54", "gajim")
     try:
         yield from login(a)
