@@ -58,3 +58,5 @@ tests_modules_strophe_roster_SOURCES = tests/modules/strophe_roster.c $(E2E_COMM
 tests_modules_strophe_roster_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/e2e
 tests_modules_strophe_roster_CFLAGS = $(E2E_STROPHE_CFLAGS)
 tests_modules_strophe_roster_LDADD = $(STROPHE_LIBS)
+TESTS += tests/modules/pending_limit.sh
+EXTRA_DIST += tests/modules/pending_limit.sh tests/modules/test_pending_limit.py

@@ -61,6 +61,8 @@ int contact_del(struct roster_ctx *c, const char *user, const char *contact);
 int contact_list(struct roster_ctx *c, struct myna_arena *a, const char *user,
                  struct contact **out, size_t *n);
 size_t roster_count(struct roster_ctx *c, struct myna_arena *a, const char *user);
+/* Roster items plus hidden records (pending requests from non-contacts). */
+size_t roster_count_all(struct roster_ctx *c, struct myna_arena *a, const char *user);
 uint64_t roster_version(struct roster_ctx *c, struct myna_arena *a, const char *user);
 uint64_t roster_version_bump(struct roster_ctx *c, struct myna_arena *a, const char *user);
 int roster_delete_user(struct roster_ctx *c, const char *user);

@@ -122,6 +122,7 @@ struct list_state {
     struct contact *items;
     size_t n, cap;
     bool only_count;
+    bool count_hidden;  /* with only_count: count records outside the roster too */
 };
 
 static int list_visit(const void *key, size_t klen, const void *val, size_t len, void *data)
@@ -130,7 +131,7 @@ static int list_visit(const void *key, size_t klen, const void *val, size_t len,
     if (klen <= ls->plen)
         return 0; /* the version key */
     if (ls->only_count) {
-        if (len >= 3 && (((const unsigned char *)val)[2] & F_IN_ROSTER))
+        if (len >= 3 && (ls->count_hidden || (((const unsigned char *)val)[2] & F_IN_ROSTER)))
             ls->n++;
         return 0;
     }
@@ -165,6 +166,15 @@ size_t roster_count(struct roster_ctx *c, struct myna_arena *a, const char *user
     char *k;
     size_t plen = key_build(a, user, NULL, &k);
     struct list_state ls = {.a = a, .plen = plen, .only_count = true};
+    myna_store_iter(c->store, k, plen, NULL, 0, false, 0, list_visit, &ls);
+    return ls.n;
+}
+
+size_t roster_count_all(struct roster_ctx *c, struct myna_arena *a, const char *user)
+{
+    char *k;
+    size_t plen = key_build(a, user, NULL, &k);
+    struct list_state ls = {.a = a, .plen = plen, .only_count = true, .count_hidden = true};
     myna_store_iter(c->store, k, plen, NULL, 0, false, 0, list_visit, &ls);
     return ls.n;
 }

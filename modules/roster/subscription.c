@@ -177,6 +177,13 @@ enum myna_verdict subscription_inbound(struct myna_module *m, struct myna_stanza
             sub_save(m, &user, &ct);
             sub_route(m, "subscribed", user.bare, cj.bare, NULL);
             presence_send_current(m, &user, cj.bare, false);
+        } else if (!ct.pending_in && !ct.in_roster &&
+                   (long long)roster_count_all(roster_ctx(m), st->arena, user.bare) >=
+                       2 * roster_ctx(m)->max_items) {
+            /* Requests from strangers are stored until answered; a flood of them must not
+             * grow the user's records without bound: past twice max_items, drop them. */
+            myna_log(m, MYNA_LOG_INFO, "dropping subscription request from %s to %s: too many "
+                     "stored records", cj.bare, user.bare);
         } else if (!ct.pending_in) {
             ct.pending_in = true; /* kept until answered, re-delivered at login */
             roster_save_quiet(m, user.bare, &ct);
