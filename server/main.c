@@ -297,6 +297,13 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < srv->nlisteners; i++) {
         srv->listeners[i].fd = -1;
         srv->listeners[i].cfg = &srv->cfg.listens[i];
+        enum listen_type t = srv->cfg.listens[i].type;
+        if (t == LISTEN_S2S || t == LISTEN_HTTP) {
+            /* Refuse rather than accept connections nothing would serve. */
+            log_error("main", "%s: listener type '%s' (port %d) is not served by this version",
+                      srv->cfg.path, t == LISTEN_S2S ? "s2s" : "http", srv->cfg.listens[i].port);
+            goto out;
+        }
         if (listen_on(srv, &srv->listeners[i]) < 0)
             goto out;
     }
