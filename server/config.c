@@ -38,7 +38,8 @@
 #define DEF_C2S_BURST (4LL << 20)  /* bytes it may send at once above the rate */
 #define MODULE_NAME_MAX 64
 
-static const char *const default_modules[] = {"disco", "ping", "version", "time", NULL};
+static const char *const default_modules[] = {"disco",  "ping",   "version", "time",
+                                              "roster", "blocking", NULL};
 
 static const char *const core_keys[] = {
     "data_dir", "store_map_mb", "log", "hosts", "listen", "modules", "limits",
