@@ -56,7 +56,7 @@ listen = (
 );
 modules = {
     path = "$BUILD/modules/.libs";
-    enabled = [ "disco", "ping", "version", "time", "roster", "blocking" ];
+    enabled = [ "disco", "ping", "version", "time", "roster", "blocking", "carbons" ];
 };
 allow_registration = false;
 CONF

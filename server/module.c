@@ -234,7 +234,8 @@ void module_unload(struct myna_module *m)
 {
     struct host *h = m->host;
     struct server *srv = m->srv;
-    if (m->loaded && m->def->desc->unload)
+    /* Also after a failed load(), so the module can free what it made before failing. */
+    if (m->def->desc->unload)
         m->def->desc->unload(m);
     REG_REMOVE(struct reg_iq, h->iqs, m, free_iq);
     for (int i = 0; i < MYNA_HOOK__COUNT; i++)

@@ -59,7 +59,8 @@ struct myna_module_desc {
     const struct myna_option *options; /* table ending with MYNA_OPT_END, or NULL */
     /* Called once per host. Return 0, or negative to refuse loading (logged). */
     int (*load)(struct myna_module *m);
-    /* Optional: called before the automatic cleanup on unload. */
+    /* Optional: called before the automatic cleanup on unload, and also after load()
+     * returned an error (free what load made; myna_module_data may still be NULL). */
     void (*unload)(struct myna_module *m);
 };
 

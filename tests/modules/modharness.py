@@ -25,7 +25,8 @@ def myna_config(self):
     _myna_config(self)
     with open(self.conf) as f:
         text = f.read()
-    text = text.replace('"time" ]', '"time", "roster", "blocking" ]')
+    extra = "".join(', "%s"' % m for m in os.environ.get("MODTEST_MODULES", "").split())
+    text = text.replace('"time" ]', '"time", "roster", "blocking"%s ]' % extra)
     text += os.environ.get("MODTEST_MYNA_CONF", "")
     with open(self.conf, "w") as f:
         f.write(text)
