@@ -96,7 +96,7 @@ static int echo_load(struct myna_module *m)
         return -1;
     snprintf(domain, n, "%s.%s", label, myna_module_host(m));
     if (myna_subdomain_claim(m, domain, echo_domain, NULL) < 0) {
-        free(domain); /* unload() is not called when load() fails */
+        free(domain); /* not kept as data yet, so unload() will not see it */
         return -1;    /* the server logged why */
     }
     myna_module_set_data(m, domain);

@@ -77,7 +77,7 @@ static int filter_load(struct myna_module *m)
     /* 90: with the privacy-like filters, after blocking (100), before carbons (50) and
      * the archive (40), so a refused message is never copied or archived. */
     if (myna_hook_add(m, MYNA_HOOK_MESSAGE_OUT, 90, filter_message, f) < 0) {
-        free(f->word); /* unload() is not called when load() fails */
+        free(f->word); /* not kept as data yet, so unload() will not see it */
         free(f);
         return -1;
     }
@@ -88,6 +88,8 @@ static int filter_load(struct myna_module *m)
 static void filter_unload(struct myna_module *m)
 {
     struct filter *f = myna_module_data(m);
+    if (!f)
+        return; /* load() failed before keeping its state */
     free(f->word);
     free(f);
 }
