@@ -56,7 +56,7 @@ listen = (
 );
 modules = {
     path = "$BUILD/modules/.libs";
-    enabled = [ "disco", "ping", "version", "time", "roster", "blocking", "carbons" ];
+    enabled = [ "disco", "ping", "version", "time", "roster", "blocking", "carbons", "offline" ];
 };
 allow_registration = false;
 CONF
