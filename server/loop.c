@@ -232,13 +232,15 @@ uint64_t loop_timer_add(struct loop *l, uint64_t ms, loop_fn fn, void *data)
         l->heap = xrealloc(l->heap, l->capheap * sizeof *l->heap);
     }
     struct timer *t = &l->heap[l->nheap];
+    uint64_t id = l->next_timer_id++;
     t->deadline = loop_clock_ms() + ms;
-    t->id = l->next_timer_id++;
+    t->id = id;
     t->fn = fn;
     t->data = data;
     l->nheap++;
+    /* t may now hold another timer: heap_up moves entries around. */
     heap_up(l, l->nheap - 1);
-    return t->id;
+    return id;
 }
 
 void loop_timer_cancel(struct loop *l, uint64_t id)

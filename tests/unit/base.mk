@@ -23,4 +23,11 @@ tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_CFLAGS = $(BASE_TEST_CFLAGS)
 tests_unit_test_config_LDADD = $(BASE_TEST_LIBS)
 
+# The event loop (server/loop.c) on its own.
+check_PROGRAMS += tests/unit/test_loop
+TESTS += tests/unit/test_loop
+tests_unit_test_loop_SOURCES = tests/unit/test_loop.c server/loop.c server/loop.h
+tests_unit_test_loop_CFLAGS = $(BASE_TEST_CFLAGS)
+tests_unit_test_loop_LDADD = $(BASE_TEST_LIBS) $(PTHREAD_LIBS)
+
 EXTRA_DIST += tests/unit/data
