@@ -72,3 +72,5 @@ modules_offline_la_CFLAGS = $(MODULE_CFLAGS)
 modules_offline_la_LDFLAGS = $(MODULE_LDFLAGS)
 TESTS += tests/modules/offline.sh
 EXTRA_DIST += tests/modules/offline.sh tests/modules/test_offline.py
+TESTS += tests/modules/sm.sh
+EXTRA_DIST += tests/modules/sm.sh tests/modules/test_sm.py

@@ -27,6 +27,7 @@
 #include "server.h"
 #include "tls.h"
 #include "session.h"
+#include "sm.h"
 #include "stanza.h"
 #include "xml/parser.h"
 
@@ -58,6 +59,7 @@ struct c2s {
     struct scram_server *scram;        /* during a SCRAM exchange */
     struct myna_session *session;
     char mech[24];                     /* mechanism awaiting its first <response/> */
+    struct sm *sm;                     /* XEP-0198 state once enabled, else NULL */
     unsigned sasl_failures;
     uint64_t auth_timer;
     uint64_t last_active;              /* loop ms of the last input */
@@ -74,8 +76,11 @@ static void c2s_unref(struct c2s *c)
     if (--c->refs > 0)
         return;
     pool_strfree(c->user);
+    sm_free(c->sm);
     pool_free(c, sizeof *c);
 }
+
+static void sm_reroute(struct c2s *c);
 
 static void c2s_end_session(struct c2s *c)
 {
@@ -85,6 +90,8 @@ static void c2s_end_session(struct c2s *c)
         s->c2s = NULL;
         session_free(s);
     }
+    /* After the session is gone, so nothing is routed back to it. */
+    sm_reroute(c);
 }
 
 static void cancel_auth_timer(struct c2s *c)
@@ -136,19 +143,156 @@ static void send_buf(struct c2s *c, struct myna_buf *b)
         conn_write(c->conn, b->data, b->len);
 }
 
+static void sm_request_ack(struct c2s *c);
+static void send_header(struct c2s *c);
+
+/* Every stanza to the client goes through here (not nonzas): stream management counts and
+ * keeps what it has not seen acknowledged. */
+void c2s_write(struct c2s *c, struct wbuf *b)
+{
+    if (!c->conn || c->phase == PHASE_CLOSED)
+        return;
+    conn_write_buf(c->conn, b);
+    if (c->sm) {
+        sm_sent(c->sm, b);
+        sm_request_ack(c);
+    }
+}
+
 static void send_xml(struct c2s *c, const struct myna_xml *el)
 {
     struct myna_buf b;
     myna_buf_init(&b);
     myna_xml_serialize(el, MYNA_NS_CLIENT, &b);
-    send_buf(c, &b);
+    struct wbuf *w = wbuf_new(b.data, b.len);
     myna_buf_free(&b);
+    c2s_write(c, w);
+    wbuf_unref(w);
 }
 
-void c2s_write(struct c2s *c, struct wbuf *b)
+/* ---- XEP-0198 stream management (acks; no resumption) ---- */
+
+#define NS_SM "urn:xmpp:sm:3"
+#define SM_ASK_EVERY 10     /* ask for an ack after this many unacknowledged stanzas */
+#define SM_ASK_AFTER_MS 1000 /* or this long after the first one */
+
+static void sm_send_r(struct c2s *c)
 {
     if (c->conn && c->phase != PHASE_CLOSED)
-        conn_write_buf(c->conn, b);
+        send_str(c, "<r xmlns='urn:xmpp:sm:3'/>");
+}
+
+static void sm_timer_fire(void *data)
+{
+    struct c2s *c = data;
+    c->sm->timer = 0;
+    if (c->sm->len)
+        sm_send_r(c);
+}
+
+static void sm_request_ack(struct c2s *c)
+{
+    if (c->sm->len % SM_ASK_EVERY == 0)
+        sm_send_r(c);
+    else if (!c->sm->timer)
+        c->sm->timer = loop_timer_add(c->srv->loop, SM_ASK_AFTER_MS, sm_timer_fire, c);
+}
+
+static void sm_enable(struct c2s *c)
+{
+    if (c->sm) {
+        send_str(c, "<failed xmlns='urn:xmpp:sm:3'><unexpected-request "
+                    "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>");
+        return;
+    }
+    c->sm = sm_new();
+    /* No resume attribute: a broken stream ends the session (its unacknowledged stanzas
+     * are routed again, see sm_reroute). */
+    send_str(c, "<enabled xmlns='urn:xmpp:sm:3'/>");
+}
+
+static void sm_on_ack(struct c2s *c, struct myna_xml *el)
+{
+    const char *hs = myna_xml_attr(el, "h");
+    char *end = NULL;
+    unsigned long h = hs ? strtoul(hs, &end, 10) : 0;
+    if (!hs || !*hs || *end || h > UINT32_MAX) {
+        c2s_close(c, "undefined-condition", "Bad 'h' in <a/>");
+        return;
+    }
+    if (!sm_ack(c->sm, (uint32_t)h)) {
+        /* XEP-0198 §4: acknowledging more than was sent is a stream error. */
+        if (c->conn && !c->header_sent)
+            send_header(c);
+        char buf[256];
+        snprintf(buf, sizeof buf,
+                 "<stream:error><undefined-condition xmlns='%s'/><handled-count-too-high "
+                 "xmlns='urn:xmpp:sm:3' h='%lu' send-count='%u'/></stream:error>",
+                 MYNA_NS_STREAMS, h, c->sm->out);
+        send_str(c, buf);
+        c2s_close(c, NULL, NULL);
+        return;
+    }
+    if (!c->sm->len && c->sm->timer) {
+        loop_timer_cancel(c->srv->loop, c->sm->timer);
+        c->sm->timer = 0;
+    }
+}
+
+/* Returns true if el was a stream management element (handled). */
+static bool sm_nonza(struct c2s *c, struct myna_xml *el)
+{
+    if (strcmp(el->ns, NS_SM) != 0)
+        return false;
+    if (strcmp(el->name, "enable") == 0) {
+        if (c->phase != PHASE_SESSION)
+            send_str(c, "<failed xmlns='urn:xmpp:sm:3'><unexpected-request "
+                        "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>");
+        else
+            sm_enable(c);
+    } else if (strcmp(el->name, "r") == 0 && c->sm) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "<a xmlns='urn:xmpp:sm:3' h='%u'/>", c->sm->in);
+        send_str(c, buf);
+    } else if (strcmp(el->name, "a") == 0 && c->sm) {
+        sm_on_ack(c, el);
+    } else if (strcmp(el->name, "r") != 0 && strcmp(el->name, "a") != 0) {
+        c2s_close(c, "unsupported-stanza-type", NULL);
+    }
+    return true;
+}
+
+/* The stream ended with stanzas the client never acknowledged (XEP-0198 §4): messages go
+ * to the user again (another resource, or offline storage), iq requests get an error back
+ * to their sender, presence is dropped. */
+static void sm_reroute(struct c2s *c)
+{
+    if (!c->sm)
+        return;
+    if (c->sm->timer) {
+        loop_timer_cancel(c->srv->loop, c->sm->timer);
+        c->sm->timer = 0;
+    }
+    struct sm_item *it = sm_take(c->sm);
+    while (it) {
+        struct sm_item *next = it->next;
+        struct myna_arena *a = myna_arena_new();
+        struct myna_xml *el = myna_xml_parse(a, it->buf->data, it->buf->len, MYNA_NS_CLIENT);
+        struct stanza_ctx ctx;
+        enum myna_error err;
+        if (el && myna_xml_attr(el, "from") && myna_xml_attr(el, "to") &&
+            stanza_init(&ctx, c->srv, el, NULL, NULL, &err) == 0) {
+            if (ctx.pub.kind == MYNA_MESSAGE && strcmp(ctx.pub.type, "error") != 0)
+                router_route(c->srv, &ctx);
+            else if (ctx.pub.kind == MYNA_IQ &&
+                     (strcmp(ctx.pub.type, "get") == 0 || strcmp(ctx.pub.type, "set") == 0))
+                myna_reply_error(&ctx.pub, MYNA_ERR_RECIPIENT_UNAVAILABLE, NULL);
+        }
+        myna_arena_free(a);
+        wbuf_unref(it->buf);
+        free(it);
+        it = next;
+    }
 }
 
 static void send_header(struct c2s *c)
@@ -262,6 +406,7 @@ static void send_features(struct c2s *c)
         myna_buf_printf(&b, "<bind xmlns='%s'/>", MYNA_NS_BIND);
         /* RFC 3921 session establishment, optional (RFC 6121 appendix E). */
         myna_buf_printf(&b, "<session xmlns='%s'><optional/></session>", MYNA_NS_SESSION);
+        myna_buf_appends(&b, "<sm xmlns='urn:xmpp:sm:3'/>"); /* XEP-0198, acks only */
         struct myna_arena *a = myna_arena_new();
         struct myna_xml *f = myna_xml_new(a, MYNA_NS_STREAM, "features");
         stream_features_add(c->host, c->session, f);
@@ -790,6 +935,8 @@ static void phase_bind(struct c2s *c, struct myna_xml *el)
     const char *id = myna_xml_attr(el, "id");
     struct myna_xml *bind = myna_xml_find(el, MYNA_NS_BIND, "bind");
     if (!myna_xml_is(el, MYNA_NS_CLIENT, "iq") || !bind) {
+        if (sm_nonza(c, el))
+            return;
         if (is_stanza(el))
             c2s_close(c, "not-authorized", "Bind a resource first");
         else if (nonza_dispatch(c->host, NULL, el) != MYNA_HANDLED)
@@ -851,6 +998,8 @@ static void phase_session(struct c2s *c, struct myna_xml *el)
 {
     struct myna_session *s = c->session;
     if (!is_stanza(el)) {
+        if (sm_nonza(c, el))
+            return;
         if (strcmp(el->ns, MYNA_NS_CLIENT) == 0) {
             c2s_close(c, "unsupported-stanza-type", NULL);
             return;
@@ -859,6 +1008,8 @@ static void phase_session(struct c2s *c, struct myna_xml *el)
             c2s_close(c, "unsupported-stanza-type", NULL);
         return;
     }
+    if (c->sm)
+        c->sm->in++; /* XEP-0198: every stanza counts, whatever becomes of it */
     /* RFC 6120 §8.1.2.1: 'from' from a client must be its own JID, if present. */
     const char *from = myna_xml_attr(el, "from");
     if (from) {
