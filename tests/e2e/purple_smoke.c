@@ -99,6 +99,9 @@ static gboolean strophe_tick(gpointer unused)
 
 static int bob_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 {
+    const char *type = xmpp_stanza_get_type(st);
+    if (type && strcmp(type, "error") == 0)
+        return 1; /* a bounce of bob's own message once pidgin has gone is not a delivery */
     char *body = xmpp_message_get_body(st);
     if (!body)
         return 1;
