@@ -4,6 +4,7 @@
 #include "e2e_strophe.h"
 
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,8 @@ static xmpp_log_t log_hook = {logger, NULL};
 
 void e2e_init(void)
 {
+    /* A write to a socket the server already closed must be an error, not a kill. */
+    signal(SIGPIPE, SIG_IGN);
     e2e.ip = need_env("E2E_IP");
     e2e.domain = need_env("E2E_DOMAIN");
     e2e.cafile = need_env("E2E_CAFILE");
