@@ -56,7 +56,7 @@ listen = (
 );
 modules = {
     path = "$BUILD/modules/.libs";
-    enabled = [ "disco", "ping", "version", "time", "roster", "blocking", "carbons", "offline" ];
+    enabled = [ "disco", "ping", "version", "time", "roster", "blocking", "carbons", "offline", "private" ];
 };
 allow_registration = false;
 CONF

@@ -39,7 +39,8 @@
 #define MODULE_NAME_MAX 64
 
 static const char *const default_modules[] = {"disco",  "ping",   "version", "time",
-                                              "roster", "blocking", "carbons", "offline", NULL};
+                                              "roster", "blocking", "carbons", "offline",
+                                              "private", NULL};
 
 static const char *const core_keys[] = {
     "data_dir", "store_map_mb", "log", "hosts", "listen", "modules", "limits",

@@ -1,0 +1,153 @@
+/* modules/private.c — Private XML Storage (XEP-0049, jabber:iq:private) and vcard-temp
+ * (XEP-0054): per-account XML that only the account itself may write.
+ *   private: <query xmlns='jabber:iq:private'><x xmlns='NS'/></query> stores or returns one
+ *            element per namespace (keys "user@host\0NS"); getting an unknown one returns
+ *            it empty; the jabber:* namespaces are refused (XEP-0049 §3.3).
+ *   vcard:   <vCard xmlns='vcard-temp'/> set by the owner, readable by anyone who can reach
+ *            the account (key "user@host\0").
+ * Elements are stored serialized and parsed back with myna_xml_parse; option max_bytes
+ * bounds one element. One module, "private", serves both protocols.
+ */
+#include <string.h>
+
+#include "myna/module.h"
+
+#define NS_PRIVATE "jabber:iq:private"
+#define NS_VCARD "vcard-temp"
+
+static const struct myna_option private_options[] = {
+    {"max_bytes", MYNA_OPT_INT, "65536", 256, 16777216, "largest element stored, in bytes"},
+    {.type = MYNA_OPT_END},
+};
+
+/* Only the account itself (RFC 6120 §10.3.3: no 'to', or its own bare JID). */
+static bool own_account(const struct myna_stanza *st)
+{
+    return st->origin && strcmp(st->to.bare, st->from.bare) == 0;
+}
+
+static size_t build_key(struct myna_arena *a, const char *bare, const char *ns, char **out)
+{
+    size_t bl = strlen(bare) + 1, nl = ns ? strlen(ns) : 0;
+    *out = myna_arena_alloc(a, bl + nl);
+    memcpy(*out, bare, bl);
+    if (nl)
+        memcpy(*out + bl, ns, nl);
+    return bl + nl;
+}
+
+static int store_put(struct myna_module *m, struct myna_stanza *st, struct myna_store *s,
+                     const char *key, size_t klen, const struct myna_xml *el)
+{
+    struct myna_buf b;
+    myna_buf_init(&b);
+    myna_xml_serialize(el, MYNA_NS_CLIENT, &b);
+    int rc = -1;
+    if (b.len > (size_t)myna_opt_int(m, "max_bytes"))
+        myna_reply_error(st, MYNA_ERR_NOT_ACCEPTABLE, "too large");
+    else if (myna_store_put(s, key, klen, b.data, b.len) != 0)
+        myna_reply_error(st, MYNA_ERR_INTERNAL_SERVER_ERROR, NULL);
+    else
+        rc = 0;
+    myna_buf_free(&b);
+    return rc;
+}
+
+static struct myna_xml *store_get(struct myna_store *s, struct myna_arena *a, const char *key,
+                                  size_t klen)
+{
+    void *v;
+    size_t vl;
+    if (myna_store_get(s, key, klen, a, &v, &vl) != 0)
+        return NULL;
+    return myna_xml_parse(a, v, vl, MYNA_NS_CLIENT);
+}
+
+static int private_iq(struct myna_module *m, struct myna_stanza *st, void *data)
+{
+    struct myna_store *s = myna_module_store(m, "private");
+    struct myna_xml *q = myna_xml_first_element(st->xml);
+    struct myna_xml *x = myna_xml_first_element(q);
+    bool set = strcmp(st->type, "set") == 0;
+    if (!own_account(st)) {
+        myna_reply_error(st, MYNA_ERR_FORBIDDEN, NULL);
+        return 0;
+    }
+    /* XEP-0049 §3.3: exactly one child, in a namespace of its own. */
+    if (!x || myna_xml_find_next(x, NULL, NULL) || !*x->ns || strncmp(x->ns, "jabber:", 7) == 0) {
+        myna_reply_error(st, MYNA_ERR_NOT_ACCEPTABLE, NULL);
+        return 0;
+    }
+    char *key;
+    size_t klen = build_key(st->arena, st->from.bare, x->ns, &key);
+    if (set) {
+        if (store_put(m, st, s, key, klen, x) == 0)
+            myna_iq_result(st, NULL);
+        return 0;
+    }
+    struct myna_xml *r = myna_iq_result_new(st);
+    struct myna_xml *rq = myna_xml_add_child(r, NS_PRIVATE, "query");
+    struct myna_xml *stored = store_get(s, st->arena, key, klen);
+    if (stored)
+        myna_xml_add_copy(rq, stored);
+    else
+        myna_xml_add_copy(rq, x); /* XEP-0049 §3.2: nothing stored: the empty element back */
+    myna_iq_send_result(st, r);
+    return 0;
+}
+
+static int vcard_iq(struct myna_module *m, struct myna_stanza *st, void *data)
+{
+    struct myna_store *s = myna_module_store(m, "vcard");
+    char *key;
+    size_t klen = build_key(st->arena, st->to.bare, NULL, &key);
+    if (strcmp(st->type, "set") == 0) {
+        if (!own_account(st)) {
+            myna_reply_error(st, MYNA_ERR_FORBIDDEN, NULL);
+            return 0;
+        }
+        if (store_put(m, st, s, key, klen, myna_xml_first_element(st->xml)) == 0)
+            myna_iq_result(st, NULL);
+        return 0;
+    }
+    struct myna_xml *stored = store_get(s, st->arena, key, klen);
+    if (stored) {
+        myna_iq_result(st, stored);
+    } else {
+        /* XEP-0054 §3.1: no vCard yet: an empty one (what deployed servers answer). */
+        struct myna_xml *empty = myna_xml_new(st->arena, NS_VCARD, "vCard");
+        myna_iq_result(st, empty);
+    }
+    return 0;
+}
+
+static void on_user_deleted(struct myna_module *m, const struct myna_event *ev, void *data)
+{
+    struct myna_arena *a = myna_arena_new();
+    char *key;
+    size_t klen = build_key(a, ev->user->bare, NULL, &key);
+    myna_store_del_prefix(myna_module_store(m, "private"), key, klen, NULL);
+    myna_store_del(myna_module_store(m, "vcard"), key, klen);
+    myna_arena_free(a);
+}
+
+static int private_load(struct myna_module *m)
+{
+    if (!myna_module_store(m, "private") || !myna_module_store(m, "vcard"))
+        return -1;
+    if (myna_iq_register(m, MYNA_IQ_GET, NS_PRIVATE, "query", MYNA_IQ_TO_USER, private_iq,
+                         NULL) < 0 ||
+        myna_iq_register(m, MYNA_IQ_SET, NS_PRIVATE, "query", MYNA_IQ_TO_USER, private_iq,
+                         NULL) < 0 ||
+        myna_iq_register(m, MYNA_IQ_GET, NS_VCARD, "vCard", MYNA_IQ_TO_USER, vcard_iq, NULL) < 0 ||
+        myna_iq_register(m, MYNA_IQ_SET, NS_VCARD, "vCard", MYNA_IQ_TO_USER, vcard_iq, NULL) < 0 ||
+        myna_event_subscribe(m, MYNA_EVENT_USER_DELETED, on_user_deleted, NULL) < 0)
+        return -1;
+    myna_disco_feature(m, NS_PRIVATE);
+    myna_disco_feature(m, NS_VCARD);
+    return 0;
+}
+
+MYNA_MODULE_DEFINE(.name = "private",
+                   .description = "Private XML storage (XEP-0049) and vcard-temp (XEP-0054)",
+                   .options = private_options, .load = private_load);
