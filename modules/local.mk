@@ -80,3 +80,5 @@ modules_private_la_CFLAGS = $(MODULE_CFLAGS)
 modules_private_la_LDFLAGS = $(MODULE_LDFLAGS)
 TESTS += tests/modules/private.sh
 EXTRA_DIST += tests/modules/private.sh tests/modules/test_private.py
+TESTS += tests/modules/csi.sh
+EXTRA_DIST += tests/modules/csi.sh tests/modules/test_csi.py

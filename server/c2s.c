@@ -60,6 +60,8 @@ struct c2s {
     struct myna_session *session;
     char mech[24];                     /* mechanism awaiting its first <response/> */
     struct sm *sm;                     /* XEP-0198 state once enabled, else NULL */
+    struct csi_held *held;             /* XEP-0352: presence held while inactive */
+    bool inactive;                     /* the client said <inactive/> */
     unsigned sasl_failures;
     uint64_t auth_timer;
     uint64_t last_active;              /* loop ms of the last input */
@@ -68,6 +70,7 @@ struct c2s {
 };
 
 static const struct conn_ops c2s_conn_ops;
+static void csi_flush(struct c2s *c);
 
 /* ---- lifetime ---- */
 
@@ -76,6 +79,8 @@ static void c2s_unref(struct c2s *c)
     if (--c->refs > 0)
         return;
     pool_strfree(c->user);
+    c->conn = NULL;
+    csi_flush(c); /* frees what is held; nothing is written any more */
     sm_free(c->sm);
     pool_free(c, sizeof *c);
 }
@@ -148,15 +153,102 @@ static void send_header(struct c2s *c);
 
 /* Every stanza to the client goes through here (not nonzas): stream management counts and
  * keeps what it has not seen acknowledged. */
-void c2s_write(struct c2s *c, struct wbuf *b)
+static void write_now(struct c2s *c, struct wbuf *b)
 {
-    if (!c->conn || c->phase == PHASE_CLOSED)
-        return;
     conn_write_buf(c->conn, b);
     if (c->sm) {
         sm_sent(c->sm, b);
         sm_request_ack(c);
     }
+}
+
+/* ---- XEP-0352 client state indication ----
+ * While the client is inactive, available/unavailable presence for it is held, only the
+ * latest per sender, and written before anything else that goes to the client or when it
+ * becomes active; so the client still sees an order the server could have produced. */
+
+#define CSI_MAX_HELD 256
+
+struct csi_held {
+    char *from;          /* the sender's full JID */
+    struct wbuf *buf;    /* its latest presence, serialized */
+    struct csi_held *next;
+};
+
+static void csi_flush(struct c2s *c)
+{
+    struct csi_held *h = c->held;
+    c->held = NULL;
+    while (h) {
+        struct csi_held *n = h->next;
+        if (c->conn && c->phase != PHASE_CLOSED)
+            write_now(c, h->buf);
+        wbuf_unref(h->buf);
+        free(h->from);
+        free(h);
+        h = n;
+    }
+}
+
+/* Holds b if it is presence that may wait; returns false to write it now. */
+static bool csi_hold(struct c2s *c, struct wbuf *b)
+{
+    if (b->len < 9 || memcmp(b->data, "<presence", 9) != 0)
+        return false;
+    struct myna_arena *a = myna_arena_new();
+    struct myna_xml *p = myna_xml_parse(a, b->data, b->len, MYNA_NS_CLIENT);
+    const char *type = p ? myna_xml_attr(p, "type") : NULL;
+    const char *from = p ? myna_xml_attr(p, "from") : NULL;
+    bool hold = p && from && (!type || strcmp(type, "unavailable") == 0);
+    size_t n = 0;
+    struct csi_held **pp = &c->held;
+    for (; hold && *pp; pp = &(*pp)->next, n++) {
+        if (strcmp((*pp)->from, from) == 0) { /* newer presence replaces the held one */
+            wbuf_unref((*pp)->buf);
+            (*pp)->buf = wbuf_ref(b);
+            myna_arena_free(a);
+            return true;
+        }
+    }
+    if (hold && n < CSI_MAX_HELD) {
+        struct csi_held *h = xcalloc(1, sizeof *h);
+        h->from = xstrdup(from);
+        h->buf = wbuf_ref(b);
+        *pp = h;
+    } else {
+        hold = false;
+    }
+    myna_arena_free(a);
+    return hold;
+}
+
+/* Every stanza to the client goes through here (not nonzas): CSI may hold it, stream
+ * management counts and keeps what it has not seen acknowledged. */
+void c2s_write(struct c2s *c, struct wbuf *b)
+{
+    if (!c->conn || c->phase == PHASE_CLOSED)
+        return;
+    if (c->inactive && csi_hold(c, b))
+        return;
+    if (c->held)
+        csi_flush(c);
+    write_now(c, b);
+}
+
+/* Returns true if el was a CSI element (handled). */
+static bool csi_nonza(struct c2s *c, struct myna_xml *el)
+{
+    if (strcmp(el->ns, "urn:xmpp:csi:0") != 0 || c->phase != PHASE_SESSION)
+        return false;
+    if (strcmp(el->name, "inactive") == 0) {
+        c->inactive = true;
+    } else if (strcmp(el->name, "active") == 0) {
+        c->inactive = false;
+        csi_flush(c);
+    } else {
+        return false;
+    }
+    return true;
 }
 
 static void send_xml(struct c2s *c, const struct myna_xml *el)
@@ -407,6 +499,7 @@ static void send_features(struct c2s *c)
         /* RFC 3921 session establishment, optional (RFC 6121 appendix E). */
         myna_buf_printf(&b, "<session xmlns='%s'><optional/></session>", MYNA_NS_SESSION);
         myna_buf_appends(&b, "<sm xmlns='urn:xmpp:sm:3'/>"); /* XEP-0198, acks only */
+        myna_buf_appends(&b, "<csi xmlns='urn:xmpp:csi:0'/>"); /* XEP-0352 */
         struct myna_arena *a = myna_arena_new();
         struct myna_xml *f = myna_xml_new(a, MYNA_NS_STREAM, "features");
         stream_features_add(c->host, c->session, f);
@@ -998,7 +1091,7 @@ static void phase_session(struct c2s *c, struct myna_xml *el)
 {
     struct myna_session *s = c->session;
     if (!is_stanza(el)) {
-        if (sm_nonza(c, el))
+        if (sm_nonza(c, el) || csi_nonza(c, el))
             return;
         if (strcmp(el->ns, MYNA_NS_CLIENT) == 0) {
             c2s_close(c, "unsupported-stanza-type", NULL);
