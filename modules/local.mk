@@ -82,3 +82,5 @@ TESTS += tests/modules/private.sh
 EXTRA_DIST += tests/modules/private.sh tests/modules/test_private.py
 TESTS += tests/modules/csi.sh
 EXTRA_DIST += tests/modules/csi.sh tests/modules/test_csi.py
+TESTS += tests/modules/stream_fuzz.sh
+EXTRA_DIST += tests/modules/stream_fuzz.sh tests/modules/test_stream_fuzz.py
