@@ -28,6 +28,9 @@ seeds = [
  "<message to='myna.test'><body>x</body></message>",
  "<message to='u12@myna.test/x' type='chat'><body>c</body><request xmlns='urn:xmpp:receipts'/></message>",
 ]
+seeds = [x.replace("myna.test", M.D) for x in seeds]  # the harness's test domain
+
+
 def mutate(s):
     b = bytearray(s.encode())
     for _ in range(random.randint(1, 4)):
