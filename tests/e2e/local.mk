@@ -16,6 +16,10 @@ E2E_COMMON = tests/e2e/e2e_strophe.c tests/e2e/e2e_strophe.h
 
 check_PROGRAMS += tests/e2e/strophe_login tests/e2e/strophe_message \
 	tests/e2e/strophe_conflict tests/e2e/strophe_iq tests/e2e/strophe_component
+check_PROGRAMS += tests/e2e/scram_exporter
+tests_e2e_scram_exporter_SOURCES = tests/e2e/scram_exporter.c
+tests_e2e_scram_exporter_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_e2e_scram_exporter_LDADD = $(OPENSSL_LIBS)
 tests_e2e_strophe_component_SOURCES = tests/e2e/strophe_component.c $(E2E_COMMON)
 tests_e2e_strophe_component_CFLAGS = $(E2E_STROPHE_CFLAGS)
 tests_e2e_strophe_component_LDADD = $(STROPHE_LIBS)
@@ -45,7 +49,8 @@ E2E_STROPHE_TESTS = \
 	tests/e2e/strophe-iq-version.e2e \
 	tests/e2e/strophe-iq-time.e2e \
 	tests/e2e/strophe-iq-unknown.e2e \
-	tests/e2e/strophe-component.e2e
+	tests/e2e/strophe-component.e2e \
+	tests/e2e/scram-exporter.e2e
 E2E_PY_TESTS = \
 	tests/e2e/test_protocol.py \
 	tests/e2e/test_hostile.py \
