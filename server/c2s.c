@@ -1000,18 +1000,7 @@ static void phase_preauth(struct c2s *c, struct myna_xml *el)
 
 static void send_iq_error(struct c2s *c, struct myna_xml *el, enum myna_error e)
 {
-    struct myna_arena *a = el->arena;
-    struct myna_xml *r = myna_xml_new(a, MYNA_NS_CLIENT, el->name);
-    const char *id = myna_xml_attr(el, "id");
-    if (id)
-        myna_xml_set_attr(r, "id", id);
-    myna_xml_set_attr(r, "type", "error");
-    if (c->session)
-        myna_xml_set_attr(r, "to", c->session->jid.full);
-    struct myna_xml *er = myna_xml_add_child(r, MYNA_NS_CLIENT, "error");
-    myna_xml_set_attr(er, "type", myna_error_type(e));
-    myna_xml_add_child(er, MYNA_NS_STANZAS, myna_error_condition(e));
-    send_xml(c, r);
+    send_xml(c, stanza_error_element(el, c->session ? c->session->jid.full : NULL, e));
 }
 
 static void random_resource(char *buf, size_t len)

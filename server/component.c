@@ -188,15 +188,7 @@ static void component_stanza(struct component *c, struct myna_xml *el)
     }
     if (stanza_init(&ctx, c->srv, el, &fj, NULL, &err) < 0) {
         /* A bad 'to' or type: answer the component directly. */
-        struct myna_xml *r = myna_xml_new(el->arena, MYNA_NS_CLIENT, el->name);
-        const char *id = myna_xml_attr(el, "id");
-        if (id)
-            myna_xml_set_attr(r, "id", id);
-        myna_xml_set_attr(r, "type", "error");
-        myna_xml_set_attr(r, "to", from);
-        struct myna_xml *er = myna_xml_add_child(r, MYNA_NS_CLIENT, "error");
-        myna_xml_set_attr(er, "type", myna_error_type(err));
-        myna_xml_add_child(er, MYNA_NS_STANZAS, myna_error_condition(err));
+        struct myna_xml *r = stanza_error_element(el, from, err);
         struct myna_buf b;
         myna_buf_init(&b);
         myna_xml_serialize(r, MYNA_NS_CLIENT, &b);

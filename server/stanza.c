@@ -180,6 +180,28 @@ int stanza_init(struct stanza_ctx *ctx, struct server *srv, struct myna_xml *el,
     return 0;
 }
 
+static struct myna_xml *add_error(struct myna_xml *r, enum myna_error e)
+{
+    struct myna_xml *er = myna_xml_add_child(r, MYNA_NS_CLIENT, "error");
+    myna_xml_set_attr(er, "type", myna_error_type(e));
+    myna_xml_add_child(er, MYNA_NS_STANZAS, myna_error_condition(e));
+    return er;
+}
+
+struct myna_xml *stanza_error_element(const struct myna_xml *el, const char *to,
+                                      enum myna_error e)
+{
+    struct myna_xml *r = myna_xml_new(el->arena, MYNA_NS_CLIENT, el->name);
+    const char *id = myna_xml_attr(el, "id");
+    if (id)
+        myna_xml_set_attr(r, "id", id);
+    myna_xml_set_attr(r, "type", "error");
+    if (to)
+        myna_xml_set_attr(r, "to", to);
+    add_error(r, e);
+    return r;
+}
+
 struct myna_xml *myna_error_reply(struct myna_stanza *st, enum myna_error e, const char *text)
 {
     if (strcmp(st->type, "error") == 0 ||
@@ -197,9 +219,7 @@ struct myna_xml *myna_error_reply(struct myna_stanza *st, enum myna_error e, con
     for (struct myna_xml *c = st->xml->children; c; c = c->next)
         if (c->type == MYNA_XML_ELEMENT && !myna_xml_is(c, MYNA_NS_CLIENT, "error"))
             myna_xml_add_copy(r, c);
-    struct myna_xml *er = myna_xml_add_child(r, MYNA_NS_CLIENT, "error");
-    myna_xml_set_attr(er, "type", myna_error_type(e));
-    myna_xml_add_child(er, MYNA_NS_STANZAS, myna_error_condition(e));
+    struct myna_xml *er = add_error(r, e);
     if (text) {
         struct myna_xml *t = myna_xml_add_child(er, MYNA_NS_STANZAS, "text");
         myna_xml_add_text(t, text, strlen(text));

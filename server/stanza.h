@@ -26,6 +26,12 @@ int stanza_init(struct stanza_ctx *ctx, struct server *srv, struct myna_xml *el,
                 const struct myna_jid *from, struct myna_session *origin,
                 enum myna_error *err);
 
+/* A bare error answer to element el (same name and id, type='error', `to` if not NULL)
+ * with <error type=...><condition/></error>, in el's arena. For stanzas that could not be
+ * parsed into a struct myna_stanza (bad addressing), answered on the stream they came on. */
+struct myna_xml *stanza_error_element(const struct myna_xml *el, const char *to,
+                                      enum myna_error e);
+
 /* Stream error conditions (RFC 6120 §4.9.3). */
 bool stream_condition_valid(const char *cond);
 /* Serializes <stream:error><cond/><text/></stream:error> into b. */
