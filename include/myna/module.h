@@ -28,6 +28,10 @@ extern "C" {
 
 /* Bumped on any incompatible change; a module built for another version is refused. */
 #define MYNA_ABI_VERSION 1
+/* Bumped when functions are added without breaking modules built for an older minor
+ * version. Each added function's comment says which minor version brought it ("since
+ * 1.1"), so a module can test MYNA_API_MINOR at compile time. */
+#define MYNA_API_MINOR 0
 
 struct myna_module;  /* one loaded instance of a module on one host */
 struct myna_session; /* one client (c2s) session, bound to a full JID */
