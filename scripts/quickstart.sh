@@ -34,13 +34,29 @@ mkdir -p "$BUILD"
 [ -x "$BUILD/mynad" ] && [ -d "$BUILD/modules/.libs" ] || {
     echo "mynad did not build; see $BUILD/build.log" >&2; exit 1; }
 
+# The certificate is public (a desktop client running as a normal user must be able to
+# read it to trust it); the key, the data and the credentials are not.
 mkdir -p "$RUN/certs" "$RUN/data"
-chmod 700 "$RUN"
+chmod 755 "$RUN" "$RUN/certs"
+chmod 700 "$RUN/data"
 if [ ! -s "$RUN/certs/$DOMAIN.key" ]; then
     (umask 077; openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
         -days 3650 -subj "/CN=$DOMAIN" -addext "subjectAltName=DNS:$DOMAIN,DNS:*.$DOMAIN" \
         -keyout "$RUN/certs/$DOMAIN.key" -out "$RUN/certs/$DOMAIN.crt" 2>/dev/null)
     echo "created a self-signed certificate: $RUN/certs/$DOMAIN.crt"
+fi
+chmod 644 "$RUN/certs/$DOMAIN.crt"
+chmod 600 "$RUN/certs/$DOMAIN.key"
+[ ! -e "$RUN/credentials" ] || chmod 600 "$RUN/credentials"
+[ ! -e "$RUN/myna.conf" ] || chmod 600 "$RUN/myna.conf"
+
+# Debian resolves localhost to ::1 first: listen on both loopbacks where IPv6 exists.
+LISTEN="    { type = \"c2s\"; address = \"127.0.0.1\"; port = 5222; tls = \"starttls\"; },
+    { type = \"c2s\"; address = \"127.0.0.1\"; port = 5223; tls = \"direct\"; }"
+if [ -e /proc/net/if_inet6 ] && grep -q ' lo$' /proc/net/if_inet6 2>/dev/null; then
+    LISTEN="$LISTEN,
+    { type = \"c2s\"; address = \"::1\"; port = 5222; tls = \"starttls\"; },
+    { type = \"c2s\"; address = \"::1\"; port = 5223; tls = \"direct\"; }"
 fi
 if [ ! -s "$RUN/myna.conf" ]; then
     cat > "$RUN/myna.conf" <<CONF
@@ -51,8 +67,7 @@ hosts = (
     { domain = "$DOMAIN"; certificate = "certs/$DOMAIN.crt"; key = "certs/$DOMAIN.key"; }
 );
 listen = (
-    { type = "c2s"; address = "127.0.0.1"; port = 5222; tls = "starttls"; },
-    { type = "c2s"; address = "127.0.0.1"; port = 5223; tls = "direct"; }
+$LISTEN
 );
 modules = {
     path = "$BUILD/modules/.libs";
@@ -60,6 +75,7 @@ modules = {
 };
 allow_registration = false;
 CONF
+    chmod 600 "$RUN/myna.conf"
     echo "wrote $RUN/myna.conf"
 fi
 

@@ -26,11 +26,32 @@ if [ -n "$missing" ]; then
         echo "missing packages and not root: run as root or install them:$missing" >&2
         exit 2
     fi
-    # Servers from the archive must not start on their own (ports, and tests run their own).
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+    # Servers from the archive must not start on their own (ports, and tests run their own
+    # instances). An existing policy-rc.d is the admin's: keep it, and put it back after.
+    policy=/usr/sbin/policy-rc.d
+    saved=""
+    if [ -e "$policy" ]; then
+        saved=$(mktemp) && cp -p "$policy" "$saved" || exit 2
+    fi
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q && apt-get install -y -q --no-install-recommends $missing || exit 2
-    rm -f /usr/sbin/policy-rc.d
+    apt-get update -q && apt-get install -y -q --no-install-recommends $missing
+    apt_rc=$?
+    if [ -n "$saved" ]; then mv -f "$saved" "$policy"; else rm -f "$policy"; fi
+    [ $apt_rc -eq 0 ] || exit 2
+    # Nor start at the next boot: they would take 5222/5269/5280 from the quick start.
+    # Only the services this run installed; one the admin had before is left as it was.
+    # (unit:package that brings it; epmd comes with ejabberd's Erlang.)
+    for pair in prosody:prosody ejabberd:ejabberd epmd.service:ejabberd epmd.socket:ejabberd; do
+        unit=${pair%%:*} pkg=${pair#*:}
+        case " $missing " in *" $pkg "*) ;; *) continue ;; esac
+        if command -v systemctl >/dev/null 2>&1; then
+            systemctl disable "$unit" >/dev/null 2>&1 || true
+        fi
+        svc=${unit%.service}
+        if [ "$svc" = "$unit" ] || [ ! -e "/etc/init.d/$svc" ]; then continue; fi
+        command -v update-rc.d >/dev/null 2>&1 && update-rc.d "$svc" disable >/dev/null 2>&1
+    done
 fi
 
 echo "== autoreconf"

@@ -113,6 +113,10 @@ static int listen_on(struct server *srv, struct listener *l)
         return -1;
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* "::" means IPv6 only, so that a "0.0.0.0" listener on the same port can sit beside
+     * it whatever the system's bindv6only default is. */
+    if (ss.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1024) < 0) {
         log_error("listen", "cannot listen on %s port %d: %s", c->address, c->port,
                   strerror(errno));
