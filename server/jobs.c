@@ -50,11 +50,16 @@ static void *worker(void *arg)
             j->tail = NULL;
         pthread_mutex_unlock(&j->lock);
         jb->work(jb->data);
+        /* `stop` is read and the completion posted under the lock, so jobs_free() either
+         * sees the post before it returns or this worker sees stop. */
+        pthread_mutex_lock(&j->lock);
         if (j->stop) {
+            pthread_mutex_unlock(&j->lock);
             free(jb); /* shutting down: the loop no longer runs completions */
             continue;
         }
         loop_post(j->loop, job_done, jb);
+        pthread_mutex_unlock(&j->lock);
     }
 }
 

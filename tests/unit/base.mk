@@ -31,3 +31,7 @@ tests_unit_test_loop_CFLAGS = $(BASE_TEST_CFLAGS)
 tests_unit_test_loop_LDADD = $(BASE_TEST_LIBS) $(PTHREAD_LIBS)
 
 EXTRA_DIST += tests/unit/data
+
+# The job pool under ThreadSanitizer: its own compile, since TSan and ASan do not mix.
+TESTS += tests/unit/jobs-tsan.sh
+EXTRA_DIST += tests/unit/jobs-tsan.sh tests/unit/test_jobs_tsan.c
