@@ -26,7 +26,8 @@
 #include "session.h"
 #include "tls.h"
 
-#define CMD_MAX 256
+/* Long enough for any command on the longest JID (3 x 1023 bytes, RFC 7622 §3.1). */
+#define CMD_MAX 4096
 
 struct retired {
     struct config cfg;
@@ -39,6 +40,7 @@ struct ctl_client {
     int fd;
     char buf[CMD_MAX];
     size_t len;
+    size_t drained;  /* after the reply: bytes of input read and dropped (see client_io) */
 };
 
 static bool in_list(char **list, const char *name)
@@ -251,6 +253,21 @@ static void client_free(struct ctl_client *c)
     free(c);
 }
 
+/* After the reply to a refused over-long line, input is read and dropped until the peer
+ * closes (bounded): closing with unread input would reset the connection, and the peer
+ * could lose the reply. */
+static void client_drain(void *data, unsigned events)
+{
+    struct ctl_client *c = data;
+    char tmp[4096];
+    ssize_t r = read(c->fd, tmp, sizeof tmp);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (r > 0 && (c->drained += (size_t)r) < (1u << 20))
+        return;
+    client_free(c);
+}
+
 static void client_io(void *data, unsigned events)
 {
     struct ctl_client *c = data;
@@ -263,13 +280,17 @@ static void client_io(void *data, unsigned events)
     }
     c->len += (size_t)r;
     c->buf[c->len] = 0;
-    char *nl = strchr(c->buf, '\n');
+    char *nl = memchr(c->buf, '\n', c->len);
     if (!nl && c->len < sizeof c->buf - 1)
         return;
-    if (nl)
-        *nl = 0;
     char out[8192];
-    if (strcmp(c->buf, "reload") == 0)
+    /* A command is one whole line: never run a truncated one (a cut JID can name
+     * another account), nor one with a NUL inside. */
+    if (!nl)
+        snprintf(out, sizeof out, "error: command too long (at most %d bytes)\n", CMD_MAX - 2);
+    else if ((*nl = 0, strlen(c->buf) != (size_t)(nl - c->buf)))
+        snprintf(out, sizeof out, "error: NUL byte in command\n");
+    else if (strcmp(c->buf, "reload") == 0)
         do_reload(c->srv, out, sizeof out);
     else if (strcmp(c->buf, "stats") == 0)
         do_stats(c->srv, out, sizeof out);
@@ -282,10 +303,15 @@ static void client_io(void *data, unsigned events)
         do_stats(c->srv, out, sizeof out);
     }
     else
-        snprintf(out, sizeof out, "error: unknown command (reload, stats)\n");
+        snprintf(out, sizeof out, "error: unknown command (reload, stats, deluser JID)\n");
     /* Replies are small; a blocking-free best effort write is enough for a local tool. */
     ssize_t w = write(c->fd, out, strlen(out));
     (void)w;
+    if (!nl) {
+        shutdown(c->fd, SHUT_WR);
+        loop_watch(c->srv->loop, c->fd, LOOP_READ, client_drain, c);
+        return;
+    }
     client_free(c);
 }
 
