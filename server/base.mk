@@ -4,7 +4,7 @@ noinst_LTLIBRARIES += server/libmynabase.la
 server_libmynabase_la_SOURCES = \
 	server/log.c server/log.h server/config.c server/config.h \
 	server/store.c server/jid.c server/scram.c server/scram.h \
-	server/accounts.c server/accounts.h
+	server/accounts.c server/accounts.h server/moddesc.c server/moddesc.h
 server_libmynabase_la_CFLAGS = $(AM_CFLAGS) -fPIC $(LMDB_CFLAGS) $(LIBCONFIG_CFLAGS) \
 	$(LIBIDN_CFLAGS) $(OPENSSL_CFLAGS)
 server_libmynabase_la_LIBADD = xml/libmynaxml.la $(LMDB_LIBS) $(LIBCONFIG_LIBS) $(LIBIDN_LIBS) $(OPENSSL_LIBS) \

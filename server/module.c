@@ -11,6 +11,7 @@
 #include "host.h"
 #include "log.h"
 #include "loop.h"
+#include "moddesc.h"
 #include "router.h"
 #include "server.h"
 #include "session.h"
@@ -27,39 +28,18 @@ static struct module_def *def_open(struct server *srv, const char *name)
     struct module_def *d = hashmap_get(srv->module_defs, name);
     if (d)
         return d;
-    for (const char *p = name; *p; p++) {
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) {
-            log_error("module", "invalid module name '%s'", name);
-            return NULL;
-        }
-    }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s.so", srv->cfg.module_path, name);
-    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!handle) {
-        log_error("module", "cannot load module '%s': %s", name, dlerror());
-        return NULL;
-    }
-    const struct myna_module_desc *desc = dlsym(handle, "myna_module_desc");
-    if (!desc) {
-        log_error("module", "%s: no myna_module_desc symbol (not a Myna module)", path);
-        dlclose(handle);
-        return NULL;
-    }
-    if (desc->abi != MYNA_ABI_VERSION) {
-        log_error("module", "%s: built for module ABI %u, this server has ABI %u; rebuild it",
-                  path, desc->abi, MYNA_ABI_VERSION);
-        dlclose(handle);
-        return NULL;
-    }
-    if (!desc->name || strcmp(desc->name, name) != 0 || !desc->load) {
-        log_error("module", "%s: descriptor name '%s' does not match file name '%s'", path,
-                  desc->name ? desc->name : "(none)", name);
-        dlclose(handle);
+    void *handle;
+    const struct myna_module_desc *desc;
+    char err[4200];
+    if (moddesc_open(srv->cfg.module_path, name, RTLD_NOW | RTLD_LOCAL, &handle, &desc, err,
+                     sizeof err) < 0) {
+        log_error("module", "%s", err);
         return NULL;
     }
     d = xcalloc(1, sizeof *d);
     d->name = xstrdup(name);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.so", srv->cfg.module_path, name);
     d->path = xstrdup(path);
     d->handle = handle;
     d->desc = desc;

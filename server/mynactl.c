@@ -6,6 +6,7 @@
  * socket.
  * Exit codes: 0 ok, 1 usage or error, 2 the user exists (adduser) / does not exist.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "server/accounts.h"
 #include "server/config.h"
 #include "server/log.h"
+#include "server/moddesc.h"
 
 #ifndef MYNA_SYSCONFDIR
 #define MYNA_SYSCONFDIR "/etc"
@@ -48,7 +50,7 @@ static void usage(FILE *out)
           "  passwd JID [PASSWORD]   change an account's password\n"
           "  deluser JID             delete an account\n"
           "  users DOMAIN            list the accounts of a host, one JID per line\n"
-          "  check                   validate the config, certificates and keys\n"
+          "  check                   validate the config, module options, certificates, keys\n"
           "  reload                  make mynad re-read its config (needs the daemon)\n"
           "  stats                   show mynad's counters (needs the daemon)\n"
           "options:\n"
@@ -328,13 +330,60 @@ static int check_host(const struct config_host *h)
     return problems;
 }
 
+/* Modules already checked by check_module (each once, whatever the number of hosts). */
+struct checked {
+    char **names;
+    size_t n;
+};
+
+/* Runs the checks mynad makes before calling a module's load(): the shared object opens,
+ * is a Myna module of this ABI, and its config section passes its option table; then the
+ * same for its dependencies. Symbols are resolved lazily: the module's calls into mynad
+ * are never made here. */
+static int check_module(const struct config *cfg, const char *name, struct checked *done,
+                        int depth)
+{
+    for (size_t i = 0; i < done->n; i++)
+        if (strcmp(done->names[i], name) == 0)
+            return 0;
+    done->names = realloc(done->names, (done->n + 1) * sizeof *done->names);
+    if (!done->names)
+        abort();
+    done->names[done->n++] = strdup(name);
+    void *handle;
+    const struct myna_module_desc *desc;
+    char err[4200];
+    if (moddesc_open(cfg->module_path, name, RTLD_LAZY | RTLD_LOCAL, &handle, &desc, err,
+                     sizeof err) < 0) {
+        fprintf(stderr, "module %s: %s\n", name, err);
+        return 1;
+    }
+    int problems = 0;
+    if (config_module_check(cfg, name, desc->options, err, sizeof err) < 0) {
+        fprintf(stderr, "module %s: %s\n", name, err);
+        problems++;
+    }
+    for (const char *const *dep = desc->depends; dep && *dep && depth < 16; dep++)
+        problems += check_module(cfg, *dep, done, depth + 1);
+    dlclose(handle);
+    return problems;
+}
+
 static int cmd_check(const char *config_path)
 {
     struct config cfg;
     if (load_config(config_path, &cfg) != 0)
         return EXIT_ERR;
-    printf("config OK\n");
     int problems = 0;
+    struct checked done = {NULL, 0};
+    for (size_t i = 0; i < cfg.nhosts; i++)
+        for (char **m = cfg.hosts[i].modules; m && *m; m++)
+            problems += check_module(&cfg, *m, &done, 0);
+    for (size_t i = 0; i < done.n; i++)
+        free(done.names[i]);
+    free(done.names);
+    if (problems == 0)
+        printf("config OK (%zu modules checked)\n", done.n);
     for (size_t i = 0; i < cfg.nhosts; i++)
         problems += check_host(&cfg.hosts[i]);
     config_free(&cfg);

@@ -256,6 +256,35 @@ def reload_cmd(server):
     return out.startswith("ok"), out
 
 
+def mynactl(server, *args):
+    """Runs mynactl -c CONF ARGS; returns (exit status, output). Skips without mynactl."""
+    if not (server.mynactl and os.access(server.mynactl, os.X_OK)):
+        raise Skip("mynactl not built")
+    r = subprocess.run([server.mynactl, "-c", server.conf] + list(args),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       env=server.server_env(), timeout=60)
+    out = r.stdout.decode(errors="replace").strip()
+    print("# mynactl %s -> exit %d: %s" % (" ".join(args), r.returncode, out), flush=True)
+    return r.returncode, out
+
+
+def control_line(server, line):
+    """Sends one raw line (bytes, newline included or not) on mynad's control socket and
+    returns the reply."""
+    path = os.path.join(server.tmp, "data", "mynad.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+        c.settimeout(30)
+        c.connect(path)
+        c.sendall(line)
+        out = b""
+        while True:
+            d = c.recv(4096)
+            if not d:
+                break
+            out += d
+    return out.decode(errors="replace").strip()
+
+
 def count_reloads(server):
     return server.log_text().count("control: reloaded ")
 
