@@ -4,7 +4,8 @@
  * afterwards, so the loops may log without locks). Each event is formatted into one buffer
  * and written with a single write(2) so lines from several threads never interleave:
  *   2026-11-26T01:02:03.123Z INFO c2s: message
- * xmalloc & co. log and abort instead of returning NULL (STYLE.md, Memory).
+ * xmalloc & co. log and abort instead of returning NULL: no caller checks for NULL, and an
+ * allocation failure is one clear log line instead of a crash somewhere later.
  */
 #include "server/log.h"
 

@@ -1,6 +1,7 @@
 /* server/server.h — the server context: everything mynad's event loop owns, reached
  * through one explicit pointer (no globals). One `struct server` per process for now; the
- * per-core design (DESIGN.md "Threads") will give each loop its own. */
+ * per-core design (one loop per core, users and rooms homed on a loop by hash; see
+ * docs/architecture.md) will give each loop its own. */
 #ifndef MYNA_SERVER_H
 #define MYNA_SERVER_H
 
