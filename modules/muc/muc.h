@@ -1,0 +1,264 @@
+/* modules/muc/muc.h — the Multi-User Chat service (XEP-0045) as one module: the service
+ * on its sub-domain, rooms, occupants with their real sessions, affiliations, and the
+ * internal interfaces between the files (one concept each). Everything runs on the loop
+ * thread; rooms and occupants are owned by the service (struct muc) and referred to by
+ * name across callbacks, never by pointer from outside. Remote occupants are ordinary
+ * JIDs: every stanza to one is sent through the router. */
+#ifndef MYNA_MUC_H
+#define MYNA_MUC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <myna.h>
+
+#include "../common/dataform.h"
+
+#define NS_MUC "http://jabber.org/protocol/muc"
+#define NS_MUC_USER "http://jabber.org/protocol/muc#user"
+#define NS_MUC_ADMIN "http://jabber.org/protocol/muc#admin"
+#define NS_MUC_OWNER "http://jabber.org/protocol/muc#owner"
+#define NS_MUC_UNIQUE "http://jabber.org/protocol/muc#unique"
+#define NS_MUC_REQUEST "http://jabber.org/protocol/muc#request"
+#define NS_MUC_REGISTER "http://jabber.org/protocol/muc#register"
+#define NS_MUC_ROOMCONFIG "http://jabber.org/protocol/muc#roomconfig"
+#define NS_MUC_ROOMINFO "http://jabber.org/protocol/muc#roominfo"
+#define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
+#define NS_DISCO_ITEMS "http://jabber.org/protocol/disco#items"
+#define NS_RSM "http://jabber.org/protocol/rsm"
+#define NS_REGISTER "jabber:iq:register"
+#define NS_PING "urn:xmpp:ping"
+#define NS_SID "urn:xmpp:sid:0"
+#define NS_OCCUPANT_ID "urn:xmpp:occupant-id:0"
+#define NS_DELAY "urn:xmpp:delay"
+#define NS_MODERATE0 "urn:xmpp:message-moderate:0"
+#define NS_MODERATE1 "urn:xmpp:message-moderate:1"
+#define NS_RETRACT0 "urn:xmpp:message-retract:0"
+#define NS_RETRACT1 "urn:xmpp:message-retract:1"
+#define NS_FASTEN "urn:xmpp:fasten:0"
+#define NS_CONFERENCE "jabber:x:conference"
+
+/* §5.1 roles and §5.2 affiliations, ordered by privilege so that comparisons work. */
+enum muc_role { ROLE_NONE, ROLE_VISITOR, ROLE_PARTICIPANT, ROLE_MODERATOR };
+enum muc_aff { AFF_OUTCAST, AFF_NONE, AFF_MEMBER, AFF_ADMIN, AFF_OWNER };
+enum muc_pm { PM_ANYONE, PM_PARTICIPANTS, PM_MODERATORS, PM_NONE };
+enum muc_create { CREATE_ANYONE, CREATE_LOCAL, CREATE_ADMINS };
+
+const char *muc_role_name(enum muc_role r);
+const char *muc_aff_name(enum muc_aff a);
+int muc_role_parse(const char *s);  /* -1 if unknown */
+int muc_aff_parse(const char *s);   /* -1 if unknown */
+
+/* ---- a string-keyed hash map (map.c) ---- */
+struct muc_map_ent {
+    char *key;
+    void *val;
+    struct muc_map_ent *next;
+};
+struct muc_map {
+    struct muc_map_ent **b;
+    size_t nb, n;
+};
+void *muc_map_get(const struct muc_map *m, const char *key);
+/* Sets key (copied) to val; returns the previous value or NULL. */
+void *muc_map_put(struct muc_map *m, const char *key, void *val);
+void *muc_map_del(struct muc_map *m, const char *key);
+void muc_map_each(const struct muc_map *m, void (*fn)(const char *key, void *val, void *d),
+                  void *d);
+void muc_map_free(struct muc_map *m);
+
+/* ---- the room configuration (§10.2 muc#roomconfig) ---- */
+struct muc_config {
+    char *name, *desc, *password;
+    bool persistent, public_room, members_only, moderated, password_protected;
+    bool nonanonymous;   /* whois = anyone */
+    bool change_subject, allow_invites, logging;
+    enum muc_pm allow_pm;
+    unsigned max_users;  /* 0 = the service limit */
+    unsigned history_len;
+};
+
+/* One affiliation row (§5.2), keyed by bare JID; nick = registered nickname (§7.10). */
+struct muc_aff_row {
+    enum muc_aff aff;
+    char *nick;
+    char *reason;
+};
+
+/* One real session of an occupant (§7.2: several sessions of one user may share a nick). */
+struct muc_conn {
+    struct myna_arena *a;
+    struct myna_jid jid;   /* prepared real full JID, in a */
+    struct muc_conn *next;
+};
+
+struct room;
+
+struct occupant {
+    struct room *room;
+    char *nick;
+    char *ojid;                /* room@service/nick */
+    char *bare;                /* the real bare JID */
+    enum muc_role role;
+    struct muc_conn *conns;    /* newest first; never empty while the occupant exists */
+    struct myna_arena *pa;     /* owns presence */
+    struct myna_xml *presence; /* last presence from the occupant (its children matter) */
+    char occupant_id[40];      /* XEP-0421 */
+    struct occupant *prev, *next;
+};
+
+struct room {
+    struct muc *svc;
+    char *node;
+    char *jid;                 /* node@service */
+    struct muc_config cfg;
+    struct muc_map affs;       /* bare JID -> struct muc_aff_row */
+    struct muc_map by_nick;    /* nick -> occupant */
+    struct muc_map by_real;    /* real full JID -> occupant */
+    struct occupant *head, *tail;
+    size_t nocc;
+    char *subject, *subject_by; /* subject_by: nick, or NULL for the room */
+    bool locked;               /* §10.1: created and not yet configured */
+    char *creator;             /* bare JID of the creator while locked */
+    struct muc_map joins;      /* bare JID -> struct muc_bucket, join flood control */
+    struct myna_jid *rcpt;     /* every real session, for broadcasts; rebuilt when stale */
+    size_t nrcpt;
+    bool rcpt_valid;
+};
+
+struct muc_bucket {
+    double tokens;
+    uint64_t at;
+};
+
+struct muc {
+    struct myna_module *m;
+    char *domain;
+    enum muc_create create;
+    char **admins;             /* service admins: owners of every room */
+    size_t nadmins;
+    unsigned max_rooms_per_user, max_occupants, history_max, max_nick, max_subject;
+    unsigned join_burst, join_per_minute, items_page;
+    struct muc_map rooms;      /* node -> room */
+    struct muc_map joined;     /* real full JID -> struct muc_joined */
+    struct myna_store *t_rooms, *t_history, *t_meta;
+    unsigned char secret[16];  /* XEP-0421 occupant ids, kept in t_meta */
+    char boot[17];             /* XEP-0359 ids: per-start prefix + counter */
+    uint64_t sid_next;
+};
+
+/* Rooms a real full JID is in (for SESSION_CLOSED and error bounces). */
+struct muc_joined {
+    struct room **rooms;
+    size_t n, cap;
+};
+
+/* ---- service.c ---- */
+bool muc_is_admin(const struct muc *svc, const char *bare);
+/* Sends an error reply `e` with text; never for errors. */
+void muc_error(struct myna_stanza *st, enum myna_error e, const char *text);
+
+/* ---- room.c ---- */
+struct room *room_find(struct muc *svc, const char *node);
+struct room *room_create(struct muc *svc, const char *node);
+/* Frees a room with no occupants (memory only; persistence is store.c's). */
+void room_free(struct room *r);
+/* Destroys a room: occupants removed (with `destroy` element if given), stores cleared. */
+void room_destroy(struct room *r, const struct myna_xml *destroy);
+/* Called when an occupant left: temporary rooms vanish with their last occupant. */
+void room_maybe_vanish(struct room *r);
+enum muc_aff room_aff(const struct room *r, const char *bare);
+struct muc_aff_row *room_aff_row(struct room *r, const char *bare);
+/* Sets an affiliation (AFF_NONE without nick removes the row); persists. */
+void room_set_aff(struct room *r, const char *bare, enum muc_aff aff, const char *reason);
+/* The bare JID that registered `nick`, or NULL. */
+const char *room_nick_owner(const struct room *r, const char *nick);
+size_t room_count_owned(struct muc *svc, const char *bare);
+unsigned room_max_users(const struct room *r);
+/* The recipients of a broadcast: every real session of every occupant. */
+const struct myna_jid *room_recipients(struct room *r, size_t *n);
+void room_default_config(struct muc *svc, struct muc_config *c);
+void room_config_free(struct muc_config *c);
+
+/* ---- store.c: persistent rooms (config, affiliations, subject) in LMDB ---- */
+void store_save(struct room *r);   /* no-op for temporary rooms */
+void store_delete(struct room *r);
+int store_load_all(struct muc *svc);
+int store_secret(struct muc *svc);
+
+/* ---- history.c: the room's message history, behind one small interface ---- */
+struct history_req {
+    long maxstanzas, maxchars, seconds; /* -1 = not given */
+    long long since;                    /* unix seconds, -1 = not given */
+};
+/* Appends a broadcast message (from set, no to) with its stanza-id. */
+void history_append(struct room *r, const struct myna_xml *msg, const char *stanza_id);
+/* Sends the recent history matching q to one real JID, oldest first, with delay. */
+void history_send(struct room *r, const struct history_req *q, const struct myna_jid *to);
+/* Replaces the stored message with this stanza-id by `tombstone`; -1 if not found. The
+ * found message's sender occupant JID is copied into *from (arena a). */
+int history_replace(struct room *r, const char *stanza_id, struct myna_arena *a,
+                    const char **from, const char **occupant_id,
+                    struct myna_xml *(*make)(struct myna_arena *a, void *d), void *d);
+void history_clear(struct room *r);
+
+/* ---- occupant.c: joining, presence, nick changes, leaving (§7.1-7.7, 7.14) ---- */
+void occ_presence(struct muc *svc, struct myna_stanza *st);
+struct occupant *occ_by_real(struct room *r, const char *full);
+/* Removes a whole occupant with an unavailable presence to all (self copies get 110).
+ * codes/actor/reason describe why (§9: 307 kick, 301 ban, 321, 322, 332, 333). */
+struct occ_why {
+    int codes[4];
+    size_t ncodes;
+    const char *actor;   /* the actor's nick */
+    const char *reason;
+    const struct myna_xml *destroy;
+    const struct myna_xml *status; /* <status/> text of a voluntary leave */
+};
+void occ_remove(struct occupant *o, const struct occ_why *why);
+/* One session leaves (the occupant stays while it has others). */
+void occ_leave_conn(struct occupant *o, const char *full, const struct occ_why *why);
+/* Broadcasts the occupant's current presence (after a role/affiliation change) with
+ * optional status codes. */
+void occ_broadcast(struct occupant *o, const struct occ_why *why);
+/* A real session ended or bounced: it leaves every room (no ghosts). */
+void occ_session_gone(struct muc *svc, const char *full, const struct occ_why *why);
+enum muc_role occ_default_role(const struct room *r, enum muc_aff aff);
+void occ_send_to(struct muc *svc, struct occupant *o, struct myna_xml *stanza);
+
+/* ---- message.c: groupchat, subject, private messages, voice requests (§7.4-7.5, 7.13,
+ * §8.1) ---- */
+void msg_handle(struct muc *svc, struct myna_stanza *st);
+/* Broadcasts a message from the room itself (status codes, config changes). */
+void msg_room_notice(struct room *r, const int *codes, size_t n);
+void msg_send_subject(struct room *r, const struct myna_jid *to);
+
+/* ---- invite.c: §7.8.2 mediated invitations and declines ---- */
+bool invite_handle(struct muc *svc, struct room *r, struct myna_stanza *st);
+
+/* ---- admin.c: roles and affiliations (§8-§10 admin use cases) ---- */
+void admin_iq(struct muc *svc, struct room *r, struct myna_stanza *st);
+/* Applies a role change from an approved voice request (§8.6). */
+int admin_set_role(struct room *r, struct occupant *actor, struct occupant *target,
+                   enum muc_role role, const char *reason, enum myna_error *err);
+
+/* ---- roomconfig.c: §10.1-10.2 configuration form, §10.9 destruction ---- */
+void config_iq(struct muc *svc, struct room *r, struct myna_stanza *st);
+
+/* ---- register.c: §7.10 registration (reserved nicknames) ---- */
+void register_iq(struct muc *svc, struct room *r, struct myna_stanza *st);
+
+/* ---- moderate.c: XEP-0425 message moderation ---- */
+void moderate_iq(struct muc *svc, struct room *r, struct myna_stanza *st);
+
+/* ---- ids ---- */
+/* XEP-0421 occupant id of a real bare JID in a room (stable, not reversible). */
+void muc_occupant_id(const struct muc *svc, const char *room, const char *bare, char out[40]);
+/* XEP-0359: a new unique stanza id. */
+const char *muc_new_stanza_id(struct muc *svc, struct myna_arena *a);
+/* Wall-clock time for history and delay stamps. */
+long long muc_now(void);
+void muc_stamp(long long t, char out[32]);
+
+#endif
