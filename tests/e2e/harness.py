@@ -108,6 +108,21 @@ class Server:
     def server_env(self):
         return dict(os.environ)
 
+    def restart(self):
+        """Stops the server with SIGTERM and starts it again on the same data directory and
+        ports (durability tests ask for this with SIGUSR1, see main())."""
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=15)
+        if rc != 0:
+            self.restart_problem = "%s exited with status %d on SIGTERM before a restart" % (
+                self.name, rc)
+        self.log.close()
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.command(), stdout=self.log, stderr=subprocess.STDOUT,
+                                     cwd=self.tmp, env=self.server_env())
+        if not wait_port(self.starttls_port, self.proc, 30):
+            raise RuntimeError("%s did not listen again after a restart" % self.name)
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
@@ -129,6 +144,7 @@ class Server:
                 self.proc.wait()
                 problem = "%s did not exit within 15 s of SIGTERM" % self.name
         self.log.close()
+        problem = problem or getattr(self, "restart_problem", None)
         if self.name == "myna" and problem is None:
             with open(self.log_path, "rb") as f:
                 text = f.read()
@@ -296,6 +312,18 @@ def main(argv):
             print("SKIP: %s not built (%s)" % (kind, e))
             return 77
         server.start()
+        restarted = os.path.join(tmp, "restarted")
+
+        def on_usr1(signum, frame):
+            # A test asks for a restart (durability across restarts): the server is stopped
+            # and started again, then one byte is appended to E2E_TMPDIR/restarted.
+            try:
+                server.restart()
+            except Exception as e:  # reported as the test's failure by stop()
+                server.restart_problem = "restart failed: %s" % e
+            with open(restarted, "a") as f:
+                f.write("x")
+        signal.signal(signal.SIGUSR1, on_usr1)
         env = dict(os.environ)
         env.update(server.env())
         # Leaks inside client libraries (libpurple, GLib) are not what these tests measure.

@@ -111,3 +111,19 @@ run = X.run
 Fail = X.Fail
 show = X.show
 q = X.q
+
+
+def restart_server(timeout=60):
+    """Asks the harness (our parent process) to restart the server on the same data and
+    waits until it has (see tests/e2e/harness.py, SIGUSR1)."""
+    import signal
+    import time
+    marker = os.path.join(os.environ["E2E_TMPDIR"], "restarted")
+    before = os.path.getsize(marker) if os.path.exists(marker) else 0
+    os.kill(os.getppid(), signal.SIGUSR1)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if os.path.exists(marker) and os.path.getsize(marker) > before:
+            return
+        time.sleep(0.05)
+    raise X.Fail("the harness did not restart the server")
