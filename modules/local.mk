@@ -84,3 +84,36 @@ TESTS += tests/modules/csi.sh
 EXTRA_DIST += tests/modules/csi.sh tests/modules/test_csi.py
 TESTS += tests/modules/stream_fuzz.sh
 EXTRA_DIST += tests/modules/stream_fuzz.sh tests/modules/test_stream_fuzz.py
+# muc: Multi-User Chat (XEP-0045) in one module, one file per concept; the XEP-0004
+# data-form helper in modules/common/ is compiled into each module that uses it.
+mod_LTLIBRARIES += modules/muc.la
+modules_muc_la_SOURCES = modules/common/dataform.h modules/common/dataform.c \
+	modules/muc/muc.h modules/muc/map.c modules/muc/service.c modules/muc/room.c \
+	modules/muc/store.c modules/muc/history.c modules/muc/occupant.c \
+	modules/muc/message.c modules/muc/invite.c modules/muc/admin.c \
+	modules/muc/roomconfig.c modules/muc/register.c modules/muc/moderate.c
+modules_muc_la_CFLAGS = $(MODULE_CFLAGS)
+modules_muc_la_LDFLAGS = $(MODULE_LDFLAGS)
+# MUC end to end: raw XML (every flow, status code and permission error), restart
+# durability, a 200-occupant room, python3-nbxmpp's MUC module, libstrophe and libpurple.
+MUC_TESTS = tests/modules/muc.sh tests/modules/muc_admin.sh tests/modules/muc_restart.sh \
+	tests/modules/muc_big.sh tests/modules/nbxmpp_muc.sh tests/modules/strophe_muc.sh
+TESTS += $(MUC_TESTS)
+EXTRA_DIST += $(MUC_TESTS) tests/modules/muclib.py tests/modules/test_muc.py \
+	tests/modules/test_muc_admin.py tests/modules/test_muc_restart.py \
+	tests/modules/test_muc_big.py tests/modules/test_nbxmpp_muc.py \
+	tests/modules/purple_muc.sh
+check_PROGRAMS += tests/modules/strophe_muc
+tests_modules_strophe_muc_SOURCES = tests/modules/strophe_muc.c $(E2E_COMMON)
+tests_modules_strophe_muc_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/e2e
+tests_modules_strophe_muc_CFLAGS = $(E2E_STROPHE_CFLAGS)
+tests_modules_strophe_muc_LDADD = $(STROPHE_LIBS)
+if HAVE_PURPLE
+check_PROGRAMS += tests/modules/purple_muc
+tests_modules_purple_muc_SOURCES = tests/modules/purple_muc.c tests/e2e/e2e_purple.c \
+	tests/e2e/e2e_purple.h $(E2E_COMMON)
+tests_modules_purple_muc_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/e2e
+tests_modules_purple_muc_CFLAGS = $(E2E_STROPHE_CFLAGS) $(PURPLE_CFLAGS)
+tests_modules_purple_muc_LDADD = $(STROPHE_LIBS) $(PURPLE_LIBS)
+TESTS += tests/modules/purple_muc.sh
+endif

@@ -63,7 +63,8 @@ EXTRA_DIST += $(E2E_LIMIT_TESTS) tests/e2e/test_limits.py
 
 if HAVE_PURPLE
 check_PROGRAMS += tests/e2e/purple_smoke
-tests_e2e_purple_smoke_SOURCES = tests/e2e/purple_smoke.c $(E2E_COMMON)
+tests_e2e_purple_smoke_SOURCES = tests/e2e/purple_smoke.c tests/e2e/e2e_purple.c \
+	tests/e2e/e2e_purple.h $(E2E_COMMON)
 tests_e2e_purple_smoke_CFLAGS = $(E2E_STROPHE_CFLAGS) $(PURPLE_CFLAGS)
 tests_e2e_purple_smoke_LDADD = $(STROPHE_LIBS) $(PURPLE_LIBS)
 TESTS += tests/e2e/purple-smoke.e2e
