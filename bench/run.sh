@@ -22,7 +22,8 @@ usage() {
 usage: bench/run.sh [--quick|--full] [--servers "myna prosody ejabberd"]
                     [--scenarios "idle connections chat chatmax muc offline"]
                     [--build DIR] [--work DIR] [--out DIR] [--sasl scram|plain]
-  --quick   connections 1000; chat 50 pairs at 500 msg/s for 10 s; muc 100 occupants;
+  --quick   connections 1000; chat 50 pairs at 500 msg/s for 10 s; muc 100 occupants at
+            20 and 200 msg/s, 1000 occupants at 2 and 20 msg/s;
             offline 10000 messages; chatmax steps of 5 s (default)
   --full    connections 1000, 10000 and 19500 (the 20000 file limit); chat 500 pairs at
             500 and 2000 msg/s for 30 s; chatmax steps of 10 s
@@ -52,12 +53,15 @@ if [ "$MODE" = full ]; then
     CONN_SIZES="1000 10000 19500"
     CHAT_PAIRS=500; CHAT_RATES="500 2000"; CHAT_DUR=30; STEP_DUR=10
     MUC_RATE=50; MUC_DUR=20
+    MUC_RUNS="100:50:muc 100:500:muc-100-high 1000:5:muc-1000 1000:50:muc-1000-high"
 else
     CONN_SIZES="1000"
     CHAT_PAIRS=50; CHAT_RATES="500"; CHAT_DUR=10; STEP_DUR=5
     MUC_RATE=20; MUC_DUR=10
+    MUC_RUNS="100:20:muc 100:200:muc-100-high 1000:2:muc-1000 1000:20:muc-1000-high"
 fi
-MUC_OCC=100
+# MUC runs: occupants:msg/s:result stem (a fixed load, then ten times that).
+MUC_OCC=1000
 OFFLINE_MSGS=10000
 USERS=$MUC_OCC
 for n in $CONN_SIZES $((2 * CHAT_PAIRS)); do [ "$n" -gt "$USERS" ] && USERS=$n; done
@@ -296,8 +300,13 @@ bench_server() {
             --duration "$STEP_DUR" --warmup 2 --max-p99-ms 100
     fi
     if [[ " $SCENARIOS " == *" muc "* ]]; then
-        restart "$s" || return
-        gen "$s" muc muc --occupants "$MUC_OCC" --senders 1 --msg-rate "$MUC_RATE" --duration "$MUC_DUR" --warmup 2
+        local run occ rate stem
+        for run in $MUC_RUNS; do
+            IFS=: read -r occ rate stem <<< "$run"
+            restart "$s" || return
+            gen "$s" "$stem" muc --occupants "$occ" --senders 1 --msg-rate "$rate" \
+                --duration "$MUC_DUR" --warmup 2
+        done
     fi
     if [[ " $SCENARIOS " == *" offline "* ]]; then
         restart "$s" || return

@@ -71,7 +71,7 @@ $LISTEN
 );
 modules = {
     path = "$BUILD/modules/.libs";
-    enabled = [ "disco", "ping", "version", "time", "roster", "blocking", "carbons", "offline", "private" ];
+    enabled = [ "disco", "ping", "version", "time", "roster", "blocking", "carbons", "offline", "private", "muc" ];
 };
 allow_registration = false;
 CONF

@@ -235,6 +235,20 @@ void c2s_write(struct c2s *c, struct wbuf *b)
     write_now(c, b);
 }
 
+void c2s_write_splice(struct c2s *c, struct wbuf *shared, size_t split, const char *piece,
+                      size_t plen)
+{
+    if (!c->conn || c->phase == PHASE_CLOSED)
+        return;
+    if (c->sm || c->inactive || c->held) {
+        struct wbuf *w = wbuf_splice(shared, split, piece, plen);
+        c2s_write(c, w);
+        wbuf_unref(w);
+        return;
+    }
+    conn_write_splice(c->conn, shared, split, piece, plen);
+}
+
 /* Returns true if el was a CSI element (handled). */
 static bool csi_nonza(struct c2s *c, struct myna_xml *el)
 {

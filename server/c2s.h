@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include <stddef.h>
+
 struct server;
 struct config_listen;
 struct wbuf;
@@ -20,6 +22,11 @@ void c2s_close(struct c2s *c, const char *condition, const char *text);
 /* Drops the connection at once (exit path). */
 void c2s_abort(struct c2s *c);
 void c2s_write(struct c2s *c, struct wbuf *b);
+/* c2s_write of shared[0, split) + piece + shared[split, len): a fan-out stanza with this
+ * recipient's `to` spliced in. The shared bytes are queued by reference when nothing on
+ * the stream needs the stanza whole (no stream management queue, no CSI, no TLS). */
+void c2s_write_splice(struct c2s *c, struct wbuf *shared, size_t split, const char *piece,
+                      size_t plen);
 /* Closes every stream (shutdown). */
 void c2s_close_all(struct server *srv, const char *condition);
 /* Frees parser memory of streams idle for more than idle_ms (memory per idle session). */

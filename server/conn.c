@@ -32,6 +32,18 @@ struct wbuf *wbuf_new(const void *data, size_t len)
     return b;
 }
 
+struct wbuf *wbuf_splice(const struct wbuf *shared, size_t split, const char *piece,
+                         size_t plen)
+{
+    struct wbuf *w = xmalloc(sizeof *w + shared->len + plen);
+    w->refs = 1;
+    w->len = shared->len + plen;
+    memcpy(w->data, shared->data, split);
+    memcpy(w->data + split, piece, plen);
+    memcpy(w->data + split + plen, shared->data + split, shared->len - split);
+    return w;
+}
+
 struct wbuf *wbuf_ref(struct wbuf *b)
 {
     b->refs++;
@@ -167,7 +179,7 @@ static int flush_queue(struct conn *c)
     while (c->wq_head) {
         struct wq_item *it = c->wq_head;
         const char *p = it->buf->data + it->off;
-        size_t n = it->buf->len - it->off;
+        size_t n = it->end - it->off;
         ssize_t w;
         if (c->ssl) {
             ERR_clear_error();
@@ -190,7 +202,7 @@ static int flush_queue(struct conn *c)
         c->bytes_out += (uint64_t)w;
         it->off += (size_t)w;
         c->wq_bytes -= (size_t)w;
-        if (it->off == it->buf->len) {
+        if (it->off == it->end) {
             c->wq_head = it->next;
             if (!c->wq_head)
                 c->wq_tail = NULL;
@@ -416,18 +428,21 @@ int conn_start_tls(struct conn *c)
 }
 
 /* Queues bytes that go to the socket as they are (ciphertext or plaintext streams). */
-static void queue_wbuf(struct conn *c, struct wbuf *b)
+static void queue_range(struct conn *c, struct wbuf *b, size_t off, size_t end)
 {
+    if (off >= end)
+        return;
     struct wq_item *it = xmalloc(sizeof *it);
     it->buf = wbuf_ref(b);
-    it->off = 0;
+    it->off = off;
+    it->end = end;
     it->next = NULL;
     if (c->wq_tail)
         c->wq_tail->next = it;
     else
         c->wq_head = it;
     c->wq_tail = it;
-    c->wq_bytes += b->len;
+    c->wq_bytes += end - off;
     if (c->wq_bytes > WQ_PAUSE_BYTES)
         c->paused = true;
     if (c->wq_bytes > WQ_MAX_BYTES && !c->overflow) {
@@ -446,6 +461,11 @@ static void conn_overflow(void *data)
     struct conn *c = data;
     if (!c->dead)
         conn_dead(c, "write queue overflow");
+}
+
+static void queue_wbuf(struct conn *c, struct wbuf *b)
+{
+    queue_range(c, b, 0, b->len);
 }
 
 static void queue_raw(struct conn *c, const void *data, size_t len)
@@ -470,6 +490,26 @@ void conn_write_buf(struct conn *c, struct wbuf *b)
     }
     /* Write now if possible: most writes complete at once and save an epoll round. A
      * failure is noticed by the loop (EPOLLERR), not reported inside the caller. */
+    if (!c->handshaking)
+        flush_queue(c);
+    update_events(c);
+}
+
+void conn_write_splice(struct conn *c, struct wbuf *shared, size_t split, const char *piece,
+                       size_t plen)
+{
+    if (c->dead || c->closing)
+        return;
+    if (c->rec || c->ssl) {
+        /* Encryption is per connection anyway: seal one joined record. */
+        struct wbuf *w = wbuf_splice(shared, split, piece, plen);
+        conn_write_buf(c, w);
+        wbuf_unref(w);
+        return;
+    }
+    queue_range(c, shared, 0, split);
+    queue_raw(c, piece, plen);
+    queue_range(c, shared, split, shared->len);
     if (!c->handshaking)
         flush_queue(c);
     update_events(c);

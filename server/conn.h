@@ -24,6 +24,9 @@ struct wbuf {
 };
 struct wbuf *wbuf_new(const void *data, size_t len);
 struct wbuf *wbuf_ref(struct wbuf *b);
+/* A new buffer holding shared[0, split) + piece + shared[split, len). */
+struct wbuf *wbuf_splice(const struct wbuf *shared, size_t split, const char *piece,
+                         size_t plen);
 void wbuf_unref(struct wbuf *b);
 
 struct conn_ops {
@@ -38,7 +41,8 @@ struct conn_ops {
 
 struct wq_item {
     struct wbuf *buf;
-    size_t off;
+    size_t off;                  /* next byte to write */
+    size_t end;                  /* one past the last byte of buf this item writes */
     struct wq_item *next;
 };
 
@@ -78,6 +82,11 @@ int conn_start_tls(struct conn *c);
 /* Queues bytes (copied) / a shared buffer (a reference is taken). */
 void conn_write(struct conn *c, const void *data, size_t len);
 void conn_write_buf(struct conn *c, struct wbuf *b);
+/* Queues shared[0, split) + piece + shared[split, len) as one message. On a plaintext
+ * connection the two parts of `shared` are queued by reference (a fan-out shares one
+ * buffer among all recipients); with TLS the plaintext is joined and sealed. */
+void conn_write_splice(struct conn *c, struct wbuf *shared, size_t split, const char *piece,
+                       size_t plen);
 /* Flushes what is queued, then closes. The closed callback follows. */
 void conn_close(struct conn *c);
 /* Closes at once (drops the queue). */

@@ -231,3 +231,73 @@ struct myna_store *myna_module_store(struct myna_module *m, const char *name)
     }
     return s;
 }
+
+/* ---- fan-out ---- */
+
+/* One recipient that is not a bound local session: routed as a normal stanza. */
+static void fanout_route(struct server *srv, const struct myna_xml *stanza,
+                         const struct myna_jid *to)
+{
+    struct myna_arena *a = myna_arena_new();
+    struct myna_xml *copy = myna_xml_copy(a, stanza);
+    myna_xml_set_attr(copy, "to", to->full);
+    stanza_send(srv, copy);
+    myna_arena_free(a);
+}
+
+size_t myna_send_fanout(struct myna_module *m, struct myna_xml *stanza,
+                        const struct myna_jid *to, size_t n)
+{
+    struct server *srv = m->srv;
+    myna_xml_set_attr(stanza, "to", NULL);
+    struct stanza_ctx ctx;
+    enum myna_error err;
+    if (n == 0 || !myna_xml_attr(stanza, "from") ||
+        stanza_init(&ctx, srv, stanza, NULL, NULL, &err) < 0) {
+        log_warn("router", "fan-out of a stanza without a valid from dropped");
+        return 0;
+    }
+    struct myna_stanza *pub = &ctx.pub;
+    enum myna_hook in = pub->kind == MYNA_MESSAGE    ? MYNA_HOOK_MESSAGE_IN
+                        : pub->kind == MYNA_PRESENCE ? MYNA_HOOK_PRESENCE_IN
+                                                     : MYNA_HOOK_IQ_IN;
+    /* Serialized once; each recipient's to='...' goes right after the element name. */
+    struct myna_buf b;
+    myna_buf_init(&b);
+    myna_xml_serialize(stanza, MYNA_NS_CLIENT, &b);
+    struct wbuf *shared = wbuf_new(b.data, b.len);
+    myna_buf_free(&b);
+    size_t split = 1 + strlen(stanza->name);
+    struct myna_buf piece;
+    myna_buf_init(&piece);
+    size_t direct = 0;
+    pub->has_to = true;
+    for (size_t i = 0; i < n; i++) {
+        struct myna_session *s =
+            to[i].resource && server_host(srv, to[i].domain) ? session_find(srv, to[i].full)
+                                                             : NULL;
+        if (!s || pub->kind == MYNA_IQ) {
+            fanout_route(srv, stanza, &to[i]);
+            continue;
+        }
+        /* The recipient's IN and DELIVER hooks run as for a routed stanza (blocking),
+         * on the same element: what they change is not delivered. */
+        pub->to = to[i];
+        if (s->host && hooks_run(s->host, in, pub) == MYNA_HANDLED)
+            continue;
+        ctx.target = s;
+        bool taken = s->host && hooks_run(s->host, MYNA_HOOK_DELIVER, pub) == MYNA_HANDLED;
+        ctx.target = NULL;
+        if (taken)
+            continue;
+        piece.len = 0;
+        myna_buf_appends(&piece, " to='");
+        myna_buf_append_escaped(&piece, to[i].full, strlen(to[i].full));
+        myna_buf_appends(&piece, "'");
+        session_write_splice(s, shared, split, piece.data, piece.len);
+        direct++;
+    }
+    myna_buf_free(&piece);
+    wbuf_unref(shared);
+    return direct;
+}

@@ -138,3 +138,10 @@ void session_write(struct myna_session *s, struct wbuf *b)
     if (s->c2s)
         c2s_write(s->c2s, b);
 }
+
+void session_write_splice(struct myna_session *s, struct wbuf *shared, size_t split,
+                          const char *piece, size_t plen)
+{
+    if (s->c2s)
+        c2s_write_splice(s->c2s, shared, split, piece, plen);
+}

@@ -49,5 +49,8 @@ struct myna_session *session_find(struct server *srv, const char *full);
 struct user *user_find(struct server *srv, const char *bare);
 /* Writes an already serialized stanza to the session's stream. */
 void session_write(struct myna_session *s, struct wbuf *b);
+/* Writes shared[0, split) + piece + shared[split, len) (see c2s_write_splice). */
+void session_write_splice(struct myna_session *s, struct wbuf *shared, size_t split,
+                          const char *piece, size_t plen);
 
 #endif

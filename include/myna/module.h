@@ -31,7 +31,7 @@ extern "C" {
 /* Bumped when functions are added without breaking modules built for an older minor
  * version. Each added function's comment says which minor version brought it ("since
  * 1.1"), so a module can test MYNA_API_MINOR at compile time. */
-#define MYNA_API_MINOR 0
+#define MYNA_API_MINOR 1
 
 struct myna_module;  /* one loaded instance of a module on one host */
 struct myna_session; /* one client (c2s) session, bound to a full JID */
@@ -159,6 +159,16 @@ void myna_reply_error(struct myna_stanza *st, enum myna_error e, const char *tex
 int myna_send(struct myna_module *m, struct myna_xml *stanza);
 /* Sends directly to one session, bypassing routing and hooks. */
 void myna_session_send(struct myna_session *s, struct myna_xml *stanza);
+/* Since 1.1. Sends one message or presence to n recipients (a MUC broadcast): the
+ * stanza (its `from` set, its `to` ignored and removed) is serialized once, and for each
+ * recipient the server splices to='JID' into those bytes; recipients that are bound local
+ * sessions share the one buffer (their IN and DELIVER hooks run on the same element, so
+ * hooks must not change it), every other recipient (bare JIDs, unknown resources, remote
+ * domains) gets a copy routed as by myna_send(). Recipients are prepared JIDs (parse
+ * them once, keep them). Order per recipient is the call order. Returns how many were
+ * written to local sessions directly. */
+size_t myna_send_fanout(struct myna_module *m, struct myna_xml *stanza,
+                        const struct myna_jid *to, size_t n);
 
 /* ---- IQ handlers ---- */
 

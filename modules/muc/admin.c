@@ -24,12 +24,12 @@ static enum myna_error check_role(struct room *r, enum muc_aff actor_aff,
     if (!actor || actor->role != ROLE_MODERATOR)
         return MYNA_ERR_FORBIDDEN;
     enum muc_aff taff = room_aff(r, t->bare);
+    if (role < ROLE_MODERATOR && taff >= AFF_ADMIN)
+        return MYNA_ERR_NOT_ALLOWED; /* §8.2, §8.4, §9.7: admins and owners stay moderators */
     if (role == ROLE_MODERATOR || (t->role == ROLE_MODERATOR && role != ROLE_MODERATOR)) {
         if (actor_aff < AFF_ADMIN)
             return MYNA_ERR_FORBIDDEN; /* §9.6-9.7 are admin use cases */
     }
-    if (role < ROLE_MODERATOR && taff >= AFF_ADMIN)
-        return MYNA_ERR_NOT_ALLOWED; /* §8.2, §8.4, §9.7: admins and owners stay moderators */
     return (enum myna_error)-1;
 }
 

@@ -2,9 +2,9 @@
  * service's identity and features, public rooms in disco#items paged with XEP-0059 RSM,
  * each room's disco#info with the muc#roominfo form and feature vars; §10.1.4 unique room
  * names), the module's options, and the dispatch of every stanza to the service, a room
- * or an occupant. Also XEP-0410 self-ping, iq forwarding to occupants (§7.? vCard and
- * other queries reach the occupant's real JID from its room JID), occupant and stanza
- * ids, and sessions that end (they leave every room at once: no ghosts). */
+ * or an occupant. Also XEP-0410 self-ping, iq forwarding to occupants (§6.6: a query to
+ * an occupant JID reaches the occupant's real JID, from the asker's room JID), occupant
+ * and stanza ids, and sessions that end (they leave every room at once: no ghosts). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

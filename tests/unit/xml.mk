@@ -15,3 +15,11 @@ fuzz-parser:
 		-lexpat -o fuzz_parser
 .PHONY: fuzz-parser
 CLEANFILES += fuzz_parser
+
+# The XEP-0004 data-form helper modules share (modules/common/), on the xml/ layer alone.
+check_PROGRAMS += tests/unit/test_dataform
+TESTS += tests/unit/test_dataform
+tests_unit_test_dataform_SOURCES = tests/unit/test_dataform.c modules/common/dataform.c \
+	modules/common/dataform.h
+tests_unit_test_dataform_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_dataform_LDADD = xml/libmynaxml.la $(EXPAT_LIBS) $(CMOCKA_LIBS)
