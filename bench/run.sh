@@ -9,6 +9,7 @@ set -u
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 MODE=quick
+MUC_RUNS_ARG=
 SERVERS="myna prosody ejabberd"
 SCENARIOS="idle connections chat chatmax muc offline"
 BUILD=${BUILD:-}
@@ -22,11 +23,13 @@ usage() {
 usage: bench/run.sh [--quick|--full] [--servers "myna prosody ejabberd"]
                     [--scenarios "idle connections chat chatmax muc offline"]
                     [--build DIR] [--work DIR] [--out DIR] [--sasl scram|plain]
+                    [--muc-runs "OCCUPANTS:MSG_PER_S:STEM ..."]
   --quick   connections 1000; chat 50 pairs at 500 msg/s for 10 s; muc 100 occupants at
             20 and 200 msg/s, 1000 occupants at 2 and 20 msg/s;
             offline 10000 messages; chatmax steps of 5 s (default)
   --full    connections 1000, 10000 and 19500 (the 20000 file limit); chat 500 pairs at
             500 and 2000 msg/s for 30 s; chatmax steps of 10 s
+  --muc-runs  MUC runs instead of the mode's (e.g. "100:1000:muc-100-sat" for saturation)
   --build   Myna build directory holding mynad, mynactl, modules/.libs and
             bench/myna-bench (default: \$BUILD, else the source tree)
 Results go to OUT/latest.json and OUT/latest.md; raw files stay in the work dir.
@@ -43,6 +46,7 @@ while [ $# -gt 0 ]; do
         --work) WORK=$2; shift ;;
         --out) OUT=$2; shift ;;
         --sasl) SASL=$2; shift ;;
+        --muc-runs) MUC_RUNS_ARG=$2; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; exit 2 ;;
     esac
@@ -61,6 +65,7 @@ else
     MUC_RUNS="100:20:muc 100:200:muc-100-high 1000:2:muc-1000 1000:20:muc-1000-high"
 fi
 # MUC runs: occupants:msg/s:result stem (a fixed load, then ten times that).
+MUC_RUNS=${MUC_RUNS_ARG:-$MUC_RUNS}
 MUC_OCC=1000
 OFFLINE_MSGS=10000
 USERS=$MUC_OCC

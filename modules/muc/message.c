@@ -233,10 +233,8 @@ void msg_handle(struct muc *svc, struct myna_stanza *st)
 {
     struct room *r = st->to.node ? room_find(svc, st->to.node) : NULL;
     if (strcmp(st->type, "error") == 0) {
-        if (r && occ_by_real(r, st->from.full) && is_bounce(st)) {
-            struct occ_why why = {.codes = {333}, .ncodes = 1};
-            occ_session_gone(svc, st->from.full, &why);
-        }
+        if (r && occ_by_real(r, st->from.full) && is_bounce(st))
+            occ_bounced(svc, st->from.full);
         return;
     }
     if (!st->to.node) {

@@ -146,6 +146,9 @@ struct muc {
     unsigned char secret[16];  /* XEP-0421 occupant ids, kept in t_meta */
     char boot[17];             /* XEP-0359 ids: per-start prefix + counter */
     uint64_t sid_next;
+    char **bounced;            /* real JIDs to remove with 333 on the next loop turn */
+    size_t nbounced;
+    uint64_t bounce_timer;
 };
 
 /* Rooms a real full JID is in (for SESSION_CLOSED and error bounces). */
@@ -224,6 +227,10 @@ void occ_leave_conn(struct occupant *o, const char *full, const struct occ_why *
 void occ_broadcast(struct occupant *o, const struct occ_why *why);
 /* A real session ended or bounced: it leaves every room (no ghosts). */
 void occ_session_gone(struct muc *svc, const char *full, const struct occ_why *why);
+/* An occupant's server bounced room traffic: it is removed with 333 from a timer, never
+ * from inside the broadcast whose error reported it (the recipient list is in use). */
+void occ_bounced(struct muc *svc, const char *full);
+void occ_bounces_free(struct muc *svc);
 enum muc_role occ_default_role(const struct room *r, enum muc_aff aff);
 void occ_send_to(struct muc *svc, struct occupant *o, struct myna_xml *stanza);
 

@@ -336,6 +336,41 @@ void occ_session_gone(struct muc *svc, const char *full, const struct occ_why *w
     free(rooms);
 }
 
+static void run_bounces(struct myna_module *m, void *data)
+{
+    (void)m;
+    struct muc *svc = data;
+    svc->bounce_timer = 0;
+    struct occ_why why = {.codes = {333}, .ncodes = 1};
+    while (svc->nbounced) {
+        char *full = svc->bounced[--svc->nbounced];
+        occ_session_gone(svc, full, &why);
+        free(full);
+    }
+}
+
+void occ_bounced(struct muc *svc, const char *full)
+{
+    for (size_t i = 0; i < svc->nbounced; i++)
+        if (strcmp(svc->bounced[i], full) == 0)
+            return;
+    svc->bounced = realloc(svc->bounced, (svc->nbounced + 1) * sizeof *svc->bounced);
+    if (!svc->bounced)
+        abort();
+    svc->bounced[svc->nbounced++] = xstrdup(full);
+    if (!svc->bounce_timer)
+        svc->bounce_timer = myna_timer_add(svc->m, 0, 0, run_bounces, svc);
+}
+
+void occ_bounces_free(struct muc *svc)
+{
+    for (size_t i = 0; i < svc->nbounced; i++)
+        free(svc->bounced[i]);
+    free(svc->bounced);
+    svc->bounced = NULL;
+    svc->nbounced = 0;
+}
+
 /* ---- entering ---- */
 
 static void free_bucket(const char *key, void *val, void *d)
@@ -637,10 +672,8 @@ void occ_presence(struct muc *svc, struct myna_stanza *st)
     const char *type = st->type;
     if (strcmp(type, "error") == 0) {
         /* The occupant's server says it is gone: remove it (333, as for bounces). */
-        if (r && occ_by_real(r, st->from.full)) {
-            struct occ_why why = {.codes = {333}, .ncodes = 1};
-            occ_session_gone(svc, st->from.full, &why);
-        }
+        if (r && occ_by_real(r, st->from.full))
+            occ_bounced(svc, st->from.full);
         return;
     }
     bool available = strcmp(type, "available") == 0;

@@ -538,6 +538,7 @@ static void muc_unload(struct myna_module *m)
     struct muc *svc = myna_module_data(m);
     if (!svc)
         return;
+    occ_bounces_free(svc);
     muc_map_each(&svc->rooms, free_room, NULL);
     muc_map_free(&svc->rooms);
     muc_map_free(&svc->joined);
