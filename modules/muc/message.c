@@ -59,8 +59,12 @@ void msg_room_notice(struct room *r, const int *codes, size_t n)
     struct myna_xml *m = myna_xml_new(a, MYNA_NS_CLIENT, "message");
     myna_xml_set_attr(m, "from", r->jid);
     myna_xml_set_attr(m, "type", "groupchat");
-    myna_xml_set_attr(m, "id", muc_new_stanza_id(r->svc, a));
+    const char *id = muc_new_stanza_id(r->svc, a);
+    myna_xml_set_attr(m, "id", id);
     struct myna_xml *x = myna_xml_add_child(m, NS_MUC_USER, "x");
+    struct myna_xml *sid = myna_xml_add_child(m, NS_SID, "stanza-id");
+    myna_xml_set_attr(sid, "id", id);
+    myna_xml_set_attr(sid, "by", r->jid);
     for (size_t i = 0; i < n; i++)
         myna_xml_set_attrf(myna_xml_add_child(x, NULL, "status"), "code", "%d", codes[i]);
     size_t nr = 0;

@@ -27,6 +27,17 @@ seeds = [
  "<iq type='set' id='v1'><vCard xmlns='vcard-temp'><FN>x</FN></vCard></iq>",
  "<message to='myna.test'><body>x</body></message>",
  "<message to='u12@myna.test/x' type='chat'><body>c</body><request xmlns='urn:xmpp:receipts'/></message>",
+ # MUC (XEP-0045): joins, talk, admin, configuration, registration, moderation.
+ "<presence to='fz@conference.myna.test/nick'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='3' since='2020-01-01T00:00:00Z'/><password>p</password></x></presence>",
+ "<message to='fz@conference.myna.test' type='groupchat'><body>b</body><subject>s</subject></message>",
+ "<message to='fz@conference.myna.test/nick' type='chat'><body>pm</body></message>",
+ "<message to='fz@conference.myna.test'><x xmlns='http://jabber.org/protocol/muc#user'><invite to='u12@myna.test'><reason>r</reason></invite></x></message>",
+ "<iq type='set' id='m1' to='fz@conference.myna.test'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'><field var='muc#roomconfig_persistentroom'><value>1</value></field><field var='muc#roomconfig_maxusers'><value>5</value></field></x></query></iq>",
+ "<iq type='set' id='m2' to='fz@conference.myna.test'><query xmlns='http://jabber.org/protocol/muc#admin'><item nick='nick' role='visitor'><reason>x</reason></item><item jid='u12@myna.test' affiliation='outcast'/></query></iq>",
+ "<iq type='set' id='m3' to='fz@conference.myna.test'><query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' type='submit'><field var='muc#register_roomnick'><value>n</value></field></x></query></iq>",
+ "<iq type='get' id='m4' to='conference.myna.test'><query xmlns='http://jabber.org/protocol/disco#items'><set xmlns='http://jabber.org/protocol/rsm'><max>1</max><after>a</after></set></query></iq>",
+ "<iq type='set' id='m5' to='fz@conference.myna.test'><moderate xmlns='urn:xmpp:message-moderate:1' id='x'><retract xmlns='urn:xmpp:message-retract:1'/></moderate></iq>",
+ "<presence to='fz@conference.myna.test/nick' type='unavailable'/>",
 ]
 seeds = [x.replace("myna.test", M.D) for x in seeds]  # the harness's test domain
 
