@@ -68,7 +68,7 @@ class Server:
     def __init__(self, tmp, opts):
         self.tmp, self.opts = tmp, opts
         self.certdir = os.path.join(tmp, "certs")
-        self.starttls_port, self.direct_port, self.extra_port = free_ports(3)
+        self.starttls_port, self.direct_port, self.extra_port, self.spare_port = free_ports(4)
         self.proc = None
         self.log_path = os.path.join(tmp, "server.log")
         self.log = None
@@ -165,6 +165,9 @@ class Myna(Server):
         self.mynactl = os.environ.get("MYNACTL") or os.path.join(b, "mynactl")
         self.moddir = os.environ.get("MYNA_MODULE_PATH") or os.path.join(b, "modules", ".libs")
         self.conf = os.path.join(tmp, "myna.conf")
+        # E2E_PLAIN_C2S=1: one more c2s listener without TLS (SCRAM only), for tests of the
+        # plaintext write path; its port is exported as E2E_PLAIN_PORT.
+        self.plain_port = self.spare_port if os.environ.get("E2E_PLAIN_C2S") else None
         # Until mynactl exists, a test-only helper writes accounts with the same code.
         self.adduser_helper = os.path.join(b, "tests", "e2e", "e2e_adduser")
         if not os.access(self.mynactl, os.X_OK) and os.access(self.adduser_helper, os.X_OK):
@@ -175,12 +178,15 @@ class Myna(Server):
 
     def component_env(self):
         # XEP-0114: one component domain on the extra port.
-        return {"E2E_COMPONENT_PORT": str(self.extra_port),
+        return {"E2E_PLAIN_PORT": str(self.plain_port or ""),
+                "E2E_COMPONENT_PORT": str(self.extra_port),
                 "E2E_COMPONENT_DOMAIN": "bot." + DOMAIN,
                 "E2E_COMPONENT_SECRET": COMPONENT_SECRET}
 
     def write_config(self):
         c = self.certdir
+        plain = (',\n    {{ type = "c2s"; address = "{}"; port = {}; tls = "none"; }}'.format(
+            IP, self.plain_port) if self.plain_port else "")
         with open(self.conf, "w") as f:
             f.write(f"""# written by tests/e2e/harness.py
 data_dir = "{self.tmp}/data";
@@ -192,7 +198,7 @@ hosts = (
 listen = (
     {{ type = "c2s"; address = "{IP}"; port = {self.starttls_port}; tls = "starttls"; }},
     {{ type = "c2s"; address = "{IP}"; port = {self.direct_port}; tls = "direct"; }},
-    {{ type = "component"; address = "{IP}"; port = {self.extra_port}; tls = "none"; }}
+    {{ type = "component"; address = "{IP}"; port = {self.extra_port}; tls = "none"; }}{plain}
 );
 modules = {{
     path = "{self.moddir}";

@@ -462,6 +462,52 @@ def flood():
     a.close(), b.close()
 
 
+def plain_login(user, res):
+    """A client on the harness's TLS-less c2s listener (SCRAM), so the server writes to it
+    without encryption: the path where a broadcast's bytes are shared between recipients."""
+    import os
+    port = int(os.environ["E2E_PLAIN_PORT"])
+    s = M.X.Stream(M.E["ip"], port, M.D, M.E["cafile"], name="%s/%s" % (user, res))
+    s.open()
+    ok, el = s.auth(user, M.PW[user], "SCRAM-SHA-1")
+    M.expect(ok, "plaintext SCRAM login: %s" % M.show(el))
+    s.bind(res)
+    s.send("<presence/>")
+    M.barrier(s)
+    return s
+
+
+def shared_bytes_plaintext():
+    """Fan-out to plaintext streams (shared buffer + spliced to), to a stream with XEP-0198
+    (joined copy kept for acks) and to a TLS stream: each gets its own exact 'to', the same
+    body, every message once and in order."""
+    room = U.new_room()
+    a = connect("u29")
+    U.create(a, room, "alice")
+    p1, p2 = plain_login("u44", "plain1"), plain_login("u45", "plain2")
+    sm = plain_login("u46", "sm")
+    sm.send("<enable xmlns='urn:xmpp:sm:3'/>")
+    sm.wait_for(lambda e: e.tag == "{urn:xmpp:sm:3}enabled", what="sm enabled")
+    for s, nick in ((p1, "p1"), (p2, "p2"), (sm, "sm")):
+        U.join(s, room, nick)
+    bodies = ["shared <&> %d \u00e9" % i for i in range(20)]
+    for b in bodies:
+        a.send("<message to='%s' type='groupchat'><body>%s</body></message>"
+               % (room, b.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")))
+    M.barrier(a)
+    for s in (p1, p2, sm, a):
+        got = []
+        while len(got) < len(bodies):
+            e = s.wait_for(lambda e: e.tag == M.q(C, "message") and
+                           e.find(M.q(C, "body")) is not None, what="room message")
+            M.expect(e.get("to") == s.jid and e.get("from") == room + "/alice",
+                     "%s: addressed to itself: %s" % (s.name, M.show(e)))
+            got.append(e.findtext(M.q(C, "body")))
+        M.expect(got == bodies, "%s: every message once, in order, intact: %s" % (s.name, got))
+    for s in (a, p1, p2, sm):
+        s.close()
+
+
 if __name__ == "__main__":
     raise SystemExit(M.run([
         ("discovery", discovery), ("instant_room_and_lock", instant_room_and_lock),
@@ -469,4 +515,5 @@ if __name__ == "__main__":
         ("join_errors", join_errors), ("nick_change_and_leave", nick_change_and_leave),
         ("multi_session", multi_session), ("talk_and_ids", talk_and_ids), ("subject", subject),
         ("history", history), ("self_ping", self_ping), ("ghost", ghost), ("flood", flood),
+        ("shared_bytes_plaintext", shared_bytes_plaintext),
     ]))
