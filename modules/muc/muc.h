@@ -146,9 +146,18 @@ struct muc {
     unsigned char secret[16];  /* XEP-0421 occupant ids, kept in t_meta */
     char boot[17];             /* XEP-0359 ids: per-start prefix + counter */
     uint64_t sid_next;
+    struct muc_fwd *forwards;  /* iqs forwarded to occupants, awaiting their answer */
     char **bounced;            /* real JIDs to remove with 333 on the next loop turn */
     size_t nbounced;
     uint64_t bounce_timer;
+};
+
+/* An iq forwarded to an occupant (§6.6); answered when the occupant answers, or on
+ * unload. */
+struct muc_fwd {
+    struct muc *svc;
+    struct myna_pending_iq *p;
+    struct muc_fwd *prev, *next;
 };
 
 /* Rooms a real full JID is in (for SESSION_CLOSED and error bounces). */

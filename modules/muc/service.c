@@ -390,10 +390,23 @@ static enum myna_error condition_of(const struct myna_stanza *resp)
     return MYNA_ERR_UNDEFINED_CONDITION;
 }
 
+static void fwd_unlink(struct muc_fwd *f)
+{
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        f->svc->forwards = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+}
+
 static void forwarded(struct myna_module *m, struct myna_stanza *resp, void *data)
 {
     (void)m;
-    struct myna_pending_iq *p = data;
+    struct muc_fwd *f = data;
+    struct myna_pending_iq *p = f->p;
+    fwd_unlink(f);
+    free(f);
     if (!resp)
         myna_pending_error(p, MYNA_ERR_RECIPIENT_UNAVAILABLE, NULL);
     else if (strcmp(resp->type, "result") == 0)
@@ -430,9 +443,20 @@ static void occupant_iq(struct muc *svc, struct myna_stanza *st)
     myna_xml_set_attr(iq, "from", from->ojid);
     myna_xml_set_attr(iq, "to", to->conns->jid.full);
     myna_xml_add_copy(iq, q);
-    struct myna_pending_iq *p = myna_iq_defer(st);
-    if (myna_iq_request(svc->m, iq, 20000, forwarded, p) < 0)
-        myna_pending_error(p, MYNA_ERR_INTERNAL_SERVER_ERROR, NULL);
+    struct muc_fwd *f = calloc(1, sizeof *f);
+    if (!f)
+        abort();
+    f->svc = svc;
+    f->p = myna_iq_defer(st);
+    f->next = svc->forwards;
+    if (f->next)
+        f->next->prev = f;
+    svc->forwards = f;
+    if (myna_iq_request(svc->m, iq, 20000, forwarded, f) < 0) {
+        fwd_unlink(f);
+        myna_pending_error(f->p, MYNA_ERR_INTERNAL_SERVER_ERROR, NULL);
+        free(f);
+    }
 }
 
 static void on_iq(struct muc *svc, struct myna_stanza *st)
@@ -539,6 +563,12 @@ static void muc_unload(struct myna_module *m)
     if (!svc)
         return;
     occ_bounces_free(svc);
+    while (svc->forwards) { /* one answer per iq, even when the service goes away */
+        struct muc_fwd *f = svc->forwards;
+        fwd_unlink(f);
+        myna_pending_error(f->p, MYNA_ERR_SERVICE_UNAVAILABLE, NULL);
+        free(f);
+    }
     muc_map_each(&svc->rooms, free_room, NULL);
     muc_map_free(&svc->rooms);
     muc_map_free(&svc->joined);

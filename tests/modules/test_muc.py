@@ -398,7 +398,7 @@ def history():
     a.close(), b.close()
 
 
-def self_ping():
+def self_ping_and_queries():
     a, b = connect("u22"), connect("u23")
     room = U.new_room()
     U.create(a, room, "alice")
@@ -408,6 +408,29 @@ def self_ping():
     M.expect_error(r, "not-acceptable", "self-ping when not joined")
     r = b.iq("get", "<ping xmlns='urn:xmpp:ping'/>", room + "/alice")
     M.expect_error(r, "not-acceptable", "ping someone else's nick when not joined")
+    # §6.6: a query to another occupant reaches its real JID from the asker's room JID, and
+    # the answer (result or error) comes back from the occupant JID.
+    U.join(b, room, "bob")
+    for answer in ("result", "error"):
+        b.send("<iq type='get' id='fw-%s' to='%s/alice'><vCard xmlns='vcard-temp'/></iq>"
+               % (answer, room))
+        q = a.wait_for(lambda e: e.tag == M.q(C, "iq") and e.get("type") == "get",
+                       what="forwarded iq")
+        M.expect(q.get("from") == room + "/bob" and q.get("to") == a.jid and
+                 q.find("{vcard-temp}vCard") is not None, "forwarded: %s" % M.show(q))
+        if answer == "result":
+            a.send("<iq type='result' id='%s' to='%s'><vCard xmlns='vcard-temp'><FN>Al</FN>"
+                   "</vCard></iq>" % (q.get("id"), q.get("from")))
+        else:
+            a.send("<iq type='error' id='%s' to='%s'><error type='cancel'><item-not-found "
+                   "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+                   % (q.get("id"), q.get("from")))
+        r = b.wait_for(lambda e: e.get("id") == "fw-" + answer, what="forwarded answer")
+        M.expect(r.get("from") == room + "/alice", "answer from the occupant JID: %s" % M.show(r))
+        if answer == "result":
+            M.expect(r.get("type") == "result" and "Al" in M.show(r), "result: %s" % M.show(r))
+        else:
+            M.expect_error(r, "item-not-found", "error relayed")
     a.close(), b.close()
 
 
@@ -514,6 +537,6 @@ if __name__ == "__main__":
         ("reserved_room_and_cancel", reserved_room_and_cancel), ("config_errors", config_errors),
         ("join_errors", join_errors), ("nick_change_and_leave", nick_change_and_leave),
         ("multi_session", multi_session), ("talk_and_ids", talk_and_ids), ("subject", subject),
-        ("history", history), ("self_ping", self_ping), ("ghost", ghost), ("flood", flood),
+        ("history", history), ("self_ping_and_queries", self_ping_and_queries), ("ghost", ghost), ("flood", flood),
         ("shared_bytes_plaintext", shared_bytes_plaintext),
     ]))
