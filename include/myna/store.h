@@ -3,8 +3,15 @@
  * Public API. Writes made on the event loop join the loop's current batch: one LMDB write
  * transaction per loop iteration, committed (and synced) once at the end of the iteration,
  * so no stanza costs a disk flush of its own. Reads on the loop see the batch's
- * uncommitted writes. Whatever must only be acknowledged once durable (XEP-0198 acks, IQ
- * results after a write) is sent from a myna_store_on_durable() callback.
+ * uncommitted writes.
+ * Acknowledged means durable, without the module doing anything: the server holds every
+ * byte for a client or component socket until the writes made before it are committed,
+ * so an iq result, a XEP-0198 <a/> or an error reply sent after a write leaves only once
+ * the write is on disk. myna_store_on_durable() is for what that does not cover: an
+ * acknowledgement that does not go through a stream of this server (work handed to a
+ * thread or another process, a file, a notification service).
+ * Each request (an element from a stream, a timer, a control command) runs in a unit of
+ * work (below): a failed write fails its own request, never another one in the batch.
  * Keys are byte strings ordered by memcmp; build them so that one user's data is
  * contiguous (e.g. "user@domain\0..."), which makes delete-user and export a prefix scan.
  * Implemented in server/store.c.
@@ -27,6 +34,7 @@ extern "C" {
 #define MYNA_STORE_FULL (-30002)     /* the database map is full */
 #define MYNA_STORE_ERROR (-30003)    /* any other storage failure (logged) */
 #define MYNA_STORE_TOOBIG (-30004)   /* key longer than the backend allows (511 bytes) */
+#define MYNA_STORE_ABORTED (-30005)  /* the unit was aborted by its owner (since 1.1) */
 
 struct myna_store_env; /* one data directory (the LMDB environment) */
 struct myna_store;     /* one named table in it */
@@ -51,6 +59,34 @@ int myna_store_env_tables(struct myna_store_env *env, void (*fn)(const char *nam
                           void *data);
 /* True if the current batch has uncommitted writes. */
 bool myna_store_env_dirty(const struct myna_store_env *env);
+
+/* The open batch's number (numbers only grow), or 0 when no batch is open (since 1.1).
+ * The server holds client output queued while batch N is open until N is committed. */
+uint64_t myna_store_env_batch(const struct myna_store_env *env);
+/* Sets the one function told, before anything else happens, that the commit of batch
+ * `batch` failed and its writes are lost (since 1.1): the server drops the connections
+ * whose held output followed those writes. */
+typedef void (*myna_store_fail_fn)(uint64_t batch, int err, void *data);
+void myna_store_env_on_fail(struct myna_store_env *env, myna_store_fail_fn fn, void *data);
+
+/* Counters for `mynactl stats` (since 1.1). */
+struct myna_store_stats {
+    uint64_t commits;         /* batches committed */
+    uint64_t commit_failures; /* batches whose commit failed: their writes are lost */
+    uint64_t write_failures;  /* units failed by a write: their writes were discarded */
+    uint64_t full;            /* writes refused because the database map is full */
+    uint64_t map_bytes;       /* the map size (store_map_mb) */
+    uint64_t used_bytes;      /* pages in use, free pages inside the file not counted */
+    bool careful;             /* so little room left that requests commit one by one */
+};
+void myna_store_env_stats(struct myna_store_env *env, struct myna_store_stats *out);
+
+/* Units of work on the environment (since 1.1): what the server wraps around each request;
+ * see myna_store_unit_begin() below. */
+int myna_store_env_unit_begin(struct myna_store_env *env);
+int myna_store_env_unit_commit(struct myna_store_env *env);
+void myna_store_env_unit_abort(struct myna_store_env *env);
+int myna_store_env_unit_error(const struct myna_store_env *env);
 
 /* ---- Reads and writes ---- */
 
@@ -84,8 +120,36 @@ int myna_store_iter(struct myna_store *s, const void *prefix, size_t plen, const
                     size_t slen, bool reverse, size_t limit, myna_store_iter_fn fn,
                     void *data);
 
-/* Runs fn(data, err) once everything written so far is durable (err 0) or failed (err<0).
- * With nothing pending it runs at the end of the current loop iteration. */
+/* ---- Units of work (since 1.1) ----
+ * A unit groups writes that stand or fall together; units nest (up to 8 deep). The server
+ * runs every request in a unit: if one of its writes fails (e.g. MYNA_STORE_FULL), all the
+ * unit's writes are discarded, its later writes fail with the same error, and the other
+ * requests' writes in the batch are kept. The request then gets a stanza error
+ * (resource-constraint when the store is full, internal-server-error otherwise) unless its
+ * handler sent an error itself; an iq result sent after the failure becomes that error.
+ * A module opens a unit of its own inside the request's to make several writes atomic, or
+ * to make a write optional (an archive copy whose failure must not fail the request): a
+ * failed inner unit does not fail the one around it. A unit that only reads costs nothing.
+ * Reads inside a unit see its writes. Begin and end a unit in the same callback. A write
+ * outside any unit (tools) is a unit of its own. */
+
+/* Opens a unit inside the current one. Returns 0, or an error (nested too deep) after
+ * which the unit is not open. */
+int myna_store_unit_begin(struct myna_store *s);
+/* Ends the innermost unit, keeping its writes (they join the enclosing unit, or the batch).
+ * Returns 0, or the error that failed the unit: its writes were discarded. */
+int myna_store_unit_commit(struct myna_store *s);
+/* Ends the innermost unit, discarding its writes. */
+void myna_store_unit_abort(struct myna_store *s);
+/* 0 while the innermost unit (and those around it) can still commit, else the error that
+ * failed it. */
+int myna_store_unit_error(const struct myna_store *s);
+
+/* Runs fn(data, err) once everything written so far is durable (err 0) or failed (err < 0:
+ * the unit it was registered in failed or was aborted, or the commit failed). Runs at the
+ * end of the loop iteration, after the commit, also when nothing was written. Output to
+ * clients is already held until the commit (see the top of this file): use this for
+ * acknowledgements that leave another way, e.g. work done off the loop. */
 typedef void (*myna_store_durable_fn)(void *data, int err);
 void myna_store_on_durable(struct myna_store *s, myna_store_durable_fn fn, void *data);
 

@@ -1,7 +1,9 @@
 /* tests/unit/test_store.c — LMDB store (server/store.c).
  * put/get/del, key limits, prefix iteration (forward, reverse, start, limit), append
- * sequences, del_prefix, batch visibility and on_durable order, map-full recovery, and two
- * processes on one directory (mynad + mynactl) via fork.
+ * sequences, del_prefix, batch visibility and on_durable order, map-full recovery, units of
+ * work (failure isolation inside one batch, nesting, abort, reads of a unit's own writes,
+ * on_durable errors, a unit failing under an iteration, per-unit commits near the end of
+ * the map), and two processes on one directory (mynad + mynactl) via fork.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -369,21 +371,224 @@ static void test_map_full(void **state)
         rc = myna_store_put(t, k, strlen(k), big, sizeof(big));
     }
     assert_int_equal(rc, MYNA_STORE_FULL);
-    /* The batch was aborted: nothing of it is visible, the callback learns why. */
-    assert_false(myna_store_env_dirty(env));
+    /* Only the failed write is lost (each write outside a unit is a unit of its own). */
     void *v;
     size_t l;
-    assert_int_equal(myna_store_get(t, "keep", 4, a, &v, &l), MYNA_STORE_NOTFOUND);
-    /* A new batch works (the space was never committed). */
+    assert_int_equal(myna_store_get(t, "keep", 4, a, &v, &l), 0);
     put_s(t, "after", "y");
     myna_store_on_durable(t, durable_cb, (void *)8);
     assert_int_equal(myna_store_env_flush(env), 0);
     assert_int_equal(calls.n, 2);
     assert_int_equal(calls.order[0], 7);
-    assert_int_equal(calls.err[0], MYNA_STORE_FULL);
+    assert_int_equal(calls.err[0], 0);
     assert_int_equal(calls.order[1], 8);
     assert_int_equal(calls.err[1], 0);
     assert_int_equal(myna_store_get(t, "after", 5, a, &v, &l), 0);
+    assert_int_equal(myna_store_get(t, "keep", 4, a, &v, &l), 0);
+    struct myna_store_stats st;
+    myna_store_env_stats(env, &st);
+    assert_true(st.full >= 1);
+    assert_true(st.write_failures >= 1);
+    assert_int_equal(st.commit_failures, 0);
+    assert_int_equal(st.map_bytes, 1024 * 1024);
+    assert_true(st.used_bytes > 0 && st.used_bytes <= st.map_bytes);
+    myna_store_env_close(env);
+    myna_arena_free(a);
+    remove_dir(dir);
+}
+
+static int fill_unit(struct myna_store *t, const char *tag)
+{
+    static char big[64 * 1024];
+    int rc = 0;
+    for (int i = 0; i < 1000 && rc == 0; i++) {
+        char k[32];
+        snprintf(k, sizeof(k), "%s%d", tag, i);
+        rc = myna_store_put(t, k, strlen(k), big, sizeof(big));
+    }
+    return rc;
+}
+
+/* Three requests in one batch: the middle one fills the map. Only its writes are lost, the
+ * batch stays usable, and the first and last requests' writes are committed. */
+static void test_unit_isolation(void **state)
+{
+    struct fixture *f = *state;
+    void *v;
+    size_t l;
+    memset(&calls, 0, sizeof(calls));
+    assert_int_equal(myna_store_unit_begin(f->t), 0);
+    put_s(f->t, "alice", "roster");
+    myna_store_on_durable(f->t, durable_cb, (void *)1);
+    assert_int_equal(myna_store_unit_commit(f->t), 0);
+    assert_true(myna_store_env_dirty(f->env)); /* grouped: not committed yet */
+
+    assert_int_equal(myna_store_unit_begin(f->t), 0);
+    put_s(f->t, "bob", "first write of the failing request");
+    myna_store_on_durable(f->t, durable_cb, (void *)2);
+    assert_int_equal(fill_unit(f->t, "big"), MYNA_STORE_FULL);
+    assert_int_equal(myna_store_unit_error(f->t), MYNA_STORE_FULL);
+    /* Poisoned: a small write fails too, and the unit's earlier writes are gone. */
+    assert_int_equal(myna_store_put(f->t, "bob2", 4, "x", 1), MYNA_STORE_FULL);
+    assert_int_equal(myna_store_get(f->t, "bob", 3, f->a, &v, &l), MYNA_STORE_NOTFOUND);
+    assert_int_equal(myna_store_get(f->t, "alice", 5, f->a, &v, &l), 0);
+    assert_int_equal(myna_store_unit_commit(f->t), MYNA_STORE_FULL);
+
+    assert_int_equal(myna_store_unit_begin(f->t), 0);
+    assert_int_equal(myna_store_unit_error(f->t), 0);
+    put_s(f->t, "carol", "later request");
+    myna_store_on_durable(f->t, durable_cb, (void *)3);
+    assert_int_equal(myna_store_unit_commit(f->t), 0);
+    assert_int_equal(myna_store_env_flush(f->env), 0);
+
+    assert_int_equal(myna_store_get(f->t, "alice", 5, f->a, &v, &l), 0);
+    assert_int_equal(myna_store_get(f->t, "carol", 5, f->a, &v, &l), 0);
+    assert_int_equal(myna_store_get(f->t, "bob", 3, f->a, &v, &l), MYNA_STORE_NOTFOUND);
+    assert_int_equal(myna_store_get(f->t, "big0", 4, f->a, &v, &l), MYNA_STORE_NOTFOUND);
+    assert_int_equal(calls.n, 3);
+    assert_int_equal(calls.err[0], 0);
+    assert_int_equal(calls.err[1], MYNA_STORE_FULL);
+    assert_int_equal(calls.err[2], 0);
+    struct myna_store_stats st;
+    myna_store_env_stats(f->env, &st);
+    assert_int_equal(st.write_failures, 1);
+    assert_true(st.full >= 1);
+    assert_int_equal(st.commit_failures, 0);
+}
+
+static int count_cb(const void *key, size_t klen, const void *val, size_t len, void *data)
+{
+    (*(int *)data)++;
+    return 0;
+}
+
+/* Reads inside a unit see its writes; an inner unit's abort keeps the outer unit and the
+ * batch; an aborted outer unit leaves the batch usable. */
+static void test_unit_nesting(void **state)
+{
+    struct fixture *f = *state;
+    void *v;
+    size_t l;
+    int n = 0;
+    memset(&calls, 0, sizeof(calls));
+    put_s(f->t, "u0", "outside any unit");
+    assert_int_equal(myna_store_unit_begin(f->t), 0);
+    put_s(f->t, "u1", "outer");
+    assert_int_equal(myna_store_get(f->t, "u1", 2, f->a, &v, &l), 0);
+    assert_int_equal(myna_store_unit_begin(f->t), 0);
+    assert_int_equal(myna_store_get(f->t, "u1", 2, f->a, &v, &l), 0); /* sees the outer */
+    put_s(f->t, "u2", "inner");
+    myna_store_on_durable(f->t, durable_cb, (void *)1);
+    assert_int_equal(myna_store_iter(f->t, "u", 1, NULL, 0, false, 0, count_cb, &n), 0);
+    assert_int_equal(n, 3);
+    myna_store_unit_abort(f->t);
+    assert_int_equal(myna_store_get(f->t, "u2", 2, f->a, &v, &l), MYNA_STORE_NOTFOUND);
+    assert_int_equal(myna_store_get(f->t, "u1", 2, f->a, &v, &l), 0);
+    assert_int_equal(myna_store_unit_error(f->t), 0); /* the outer unit is intact */
+    /* A deeper unit commits into the outer one, not into the batch. */
+    assert_int_equal(myna_store_unit_begin(f->t), 0);
+    put_s(f->t, "u3", "inner kept");
+    assert_int_equal(myna_store_unit_commit(f->t), 0);
+    assert_int_equal(myna_store_unit_commit(f->t), 0);
+
+    assert_int_equal(myna_store_unit_begin(f->t), 0);
+    put_s(f->t, "x", "aborted");
+    myna_store_on_durable(f->t, durable_cb, (void *)2);
+    myna_store_unit_abort(f->t);
+    myna_store_on_durable(f->t, durable_cb, (void *)3);
+    assert_true(myna_store_env_dirty(f->env));
+    assert_int_equal(myna_store_get(f->t, "x", 1, f->a, &v, &l), MYNA_STORE_NOTFOUND);
+
+    /* A unit that only reads opens no transaction. */
+    assert_int_equal(myna_store_unit_begin(f->t), 0);
+    assert_int_equal(myna_store_get(f->t, "u0", 2, f->a, &v, &l), 0);
+    assert_int_equal(myna_store_unit_commit(f->t), 0);
+
+    assert_int_equal(myna_store_env_flush(f->env), 0);
+    const char *kept[] = {"u0", "u1", "u3"};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(myna_store_get(f->t, kept[i], 2, f->a, &v, &l), 0);
+    assert_int_equal(myna_store_get(f->t, "u2", 2, f->a, &v, &l), MYNA_STORE_NOTFOUND);
+    assert_int_equal(calls.n, 3);
+    assert_int_equal(calls.err[0], MYNA_STORE_ABORTED);
+    assert_int_equal(calls.err[1], MYNA_STORE_ABORTED);
+    assert_int_equal(calls.err[2], 0);
+    /* Unbalanced use is refused, not fatal. */
+    assert_int_equal(myna_store_unit_commit(f->t), MYNA_STORE_ERROR);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(myna_store_unit_begin(f->t), 0);
+    assert_int_equal(myna_store_unit_begin(f->t), MYNA_STORE_ERROR);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(myna_store_unit_commit(f->t), 0);
+}
+
+struct failing_iter {
+    struct myna_store *t;
+    int seen;
+};
+
+/* On the second key, a write that fills the map: the unit (and the transaction the
+ * iteration reads) is aborted under the iteration, which must go on safely. */
+static int failing_cb(const void *key, size_t klen, const void *val, size_t len, void *data)
+{
+    struct failing_iter *fi = data;
+    if (++fi->seen == 2)
+        assert_int_equal(fill_unit(fi->t, "huge"), MYNA_STORE_FULL);
+    return 0;
+}
+
+static void test_unit_fails_during_iteration(void **state)
+{
+    struct fixture *f = *state;
+    for (int i = 0; i < 5; i++) {
+        char k[8];
+        snprintf(k, sizeof(k), "i%d", i);
+        put_s(f->t, k, "v");
+    }
+    assert_int_equal(myna_store_unit_begin(f->t), 0);
+    put_s(f->t, "i5", "in the unit: the iteration reads the unit's txn");
+    struct failing_iter fi = {f->t, 0};
+    assert_int_equal(myna_store_iter(f->t, "i", 1, NULL, 0, false, 0, failing_cb, &fi), 0);
+    /* i5 was the unit's own write and went with it; the batch's five keys are all seen. */
+    assert_int_equal(fi.seen, 5);
+    assert_int_equal(myna_store_unit_commit(f->t), MYNA_STORE_FULL);
+    assert_int_equal(myna_store_env_flush(f->env), 0);
+    int n = 0;
+    myna_store_iter(f->t, "i", 1, NULL, 0, false, 0, count_cb, &n);
+    assert_int_equal(n, 5);
+}
+
+/* Near the end of the map every outermost unit commits on its own, so a failing commit can
+ * only fail the unit that caused it; iterations whose callback commits go on. */
+static void test_careful(void **state)
+{
+    char dir[64] = "/tmp/myna-careful-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct myna_store_env *env;
+    struct myna_store *t;
+    struct myna_arena *a = myna_arena_new();
+    assert_int_equal(myna_store_env_open(dir, 1, &env), 0);
+    assert_int_equal(myna_store_table(env, "t", &t), 0);
+    assert_int_equal(myna_store_unit_begin(t), 0);
+    put_s(t, "n1", "a");
+    put_s(t, "n2", "b");
+    assert_int_equal(myna_store_unit_commit(t), 0);
+    struct myna_store_stats st;
+    myna_store_env_stats(env, &st);
+    assert_true(st.careful);
+    assert_false(myna_store_env_dirty(env)); /* committed with the unit */
+    /* Writes from an iteration callback, each committed at once. */
+    struct nested n = {t, a, 0};
+    assert_int_equal(myna_store_iter(t, "n", 1, NULL, 0, false, 0, nested_cb, &n), 0);
+    assert_int_equal(n.n, 2);
+    put_s(t, "n3", "c"); /* the batch is open now: the next iteration reads it */
+    n.n = 0;
+    assert_int_equal(myna_store_iter(t, "n", 1, NULL, 0, false, 0, nested_cb, &n), 0);
+    assert_int_equal(n.n, 3);
+    assert_int_equal(myna_store_env_flush(env), 0);
+    void *v;
+    size_t l;
+    assert_int_equal(myna_store_get(t, "copy2", 5, a, &v, &l), 0);
     myna_store_env_close(env);
     myna_arena_free(a);
     remove_dir(dir);
@@ -512,6 +717,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_del_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durable, setup, teardown),
         cmocka_unit_test(test_map_full),
+        cmocka_unit_test_setup_teardown(test_unit_isolation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unit_nesting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unit_fails_during_iteration, setup, teardown),
+        cmocka_unit_test(test_careful),
         cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accounts, setup, teardown),
     };
