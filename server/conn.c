@@ -1,14 +1,21 @@
 /* server/conn.c — see conn.h. Reads go into one read buffer shared by all connections
  * (the loop thread owns it), so an idle connection holds no read buffer. With TLS the
  * handshake, reads and writes all run through one state function, because SSL_read may
- * want to write and SSL_write may want to read. */
+ * want to write and SSL_write may want to read.
+ * Invariant: no byte is written to a socket while a storage batch is open, so nothing a
+ * client sees (an iq result, a XEP-0198 <a/>, an error) can precede the commit of the
+ * writes made before it; the one exception is <proceed/>, which must leave before the
+ * TLS handshake and follows no write. */
 #include "conn.h"
 
 #include <errno.h>
 #include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include "myna/store.h"
 
 #include "log.h"
 #include "pool.h"
@@ -20,8 +27,10 @@
 /* Stop reading from a peer that does not read what we send... */
 #define WQ_PAUSE_BYTES (1u << 20)
 /* ...and drop it when it still does not read: one slow reader must not make the server
- * hold unbounded memory for it. */
+ * hold unbounded memory for it. Checked after each write attempt, so a burst that the
+ * socket takes at once (one iteration's held output) does not count. */
 #define WQ_MAX_BYTES (8u << 20)
+#define WRITEV_MAX 64
 
 struct wbuf *wbuf_new(const void *data, size_t len)
 {
@@ -30,18 +39,6 @@ struct wbuf *wbuf_new(const void *data, size_t len)
     b->len = len;
     memcpy(b->data, data, len);
     return b;
-}
-
-struct wbuf *wbuf_splice(const struct wbuf *shared, size_t split, const char *piece,
-                         size_t plen)
-{
-    struct wbuf *w = xmalloc(sizeof *w + shared->len + plen);
-    w->refs = 1;
-    w->len = shared->len + plen;
-    memcpy(w->data, shared->data, split);
-    memcpy(w->data + split, piece, plen);
-    memcpy(w->data + split + plen, shared->data + split, shared->len - split);
-    return w;
 }
 
 struct wbuf *wbuf_ref(struct wbuf *b)
@@ -56,10 +53,56 @@ void wbuf_unref(struct wbuf *b)
         free(b);
 }
 
+struct wbuf *wbuf_splice(const struct wbuf *shared, size_t split, const char *piece,
+                         size_t plen)
+{
+    struct wbuf *w = xmalloc(sizeof *w + shared->len + plen);
+    w->refs = 1;
+    w->len = shared->len + plen;
+    memcpy(w->data, shared->data, split);
+    memcpy(w->data + split, piece, plen);
+    memcpy(w->data + split + plen, shared->data + split, shared->len - split);
+    return w;
+}
+
 static void conn_io(void *data, unsigned events);
 static void queue_raw(struct conn *c, const void *data, size_t len);
-static void conn_overflow(void *data);
 static bool rate_consume(struct conn *c, size_t n);
+
+/* ---- held output: the list of connections to flush after the commit ---- */
+
+/* No storage batch is open: everything written so far is committed. */
+static bool output_free(const struct server *srv)
+{
+    return !srv->store || myna_store_env_batch(srv->store) == 0;
+}
+
+static void flush_list_add(struct conn *c)
+{
+    struct server *srv = c->srv;
+    if (c->flush_listed || c->dead)
+        return;
+    c->flush_listed = true;
+    c->flush_prev = NULL;
+    c->flush_next = srv->flush_list;
+    if (srv->flush_list)
+        srv->flush_list->flush_prev = c;
+    srv->flush_list = c;
+}
+
+static void flush_list_del(struct conn *c)
+{
+    if (!c->flush_listed)
+        return;
+    if (c->flush_prev)
+        c->flush_prev->flush_next = c->flush_next;
+    else
+        c->srv->flush_list = c->flush_next;
+    if (c->flush_next)
+        c->flush_next->flush_prev = c->flush_prev;
+    c->flush_listed = false;
+    c->flush_next = c->flush_prev = NULL;
+}
 
 struct conn *conn_new(struct server *srv, int fd, const char *peer, const struct conn_ops *ops,
                       void *owner)
@@ -101,6 +144,7 @@ static void conn_dead(struct conn *c, const char *why)
     c->dead = true;
     if (c->throttle_timer)
         loop_timer_cancel(c->srv->loop, c->throttle_timer);
+    flush_list_del(c);
     loop_unwatch(c->srv->loop, c->fd);
     if (c->ssl && !c->handshaking && !c->closing)
         SSL_set_quiet_shutdown(c->ssl, 1);
@@ -122,14 +166,16 @@ static void update_events(struct conn *c)
     if (c->dead)
         return;
     unsigned ev = 0;
+    /* Writability is asked for only after the socket refused bytes: held output is
+     * written from conn_flush_all, not on epoll's word. */
     if (c->closing)
-        ev = LOOP_READ | LOOP_WRITE; /* flush, then close; notice the peer going away */
+        ev = LOOP_READ | (c->want_write ? LOOP_WRITE : 0); /* notice the peer going away */
     else if (c->handshaking)
         ev = LOOP_READ | (c->ssl_want_write ? LOOP_WRITE : 0);
     else {
         if (!c->paused && !c->throttled)
             ev |= LOOP_READ;
-        if (c->wq_head || c->ssl_want_write)
+        if (c->want_write || c->ssl_want_write)
             ev |= LOOP_WRITE;
     }
     if (ev != c->events) {
@@ -174,34 +220,17 @@ static int do_handshake(struct conn *c)
     return -1;
 }
 
-static int flush_queue(struct conn *c)
+/* Drops n written bytes from the head of the queue. */
+static void queue_consume(struct conn *c, size_t n)
 {
-    while (c->wq_head) {
+    c->bytes_out += n;
+    c->wq_bytes -= n;
+    while (n > 0) {
         struct wq_item *it = c->wq_head;
-        const char *p = it->buf->data + it->off;
-        size_t n = it->end - it->off;
-        ssize_t w;
-        if (c->ssl) {
-            ERR_clear_error();
-            int r = SSL_write(c->ssl, p, (int)(n > 1u << 30 ? 1u << 30 : n));
-            if (r <= 0) {
-                int e = SSL_get_error(c->ssl, r);
-                if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
-                    return 0;
-                return -1;
-            }
-            w = r;
-        } else {
-            w = write(c->fd, p, n);
-            if (w < 0) {
-                if (errno == EAGAIN || errno == EINTR)
-                    return 0;
-                return -1;
-            }
-        }
-        c->bytes_out += (uint64_t)w;
-        it->off += (size_t)w;
-        c->wq_bytes -= (size_t)w;
+        size_t left = it->end - it->off;
+        size_t take = n < left ? n : left;
+        it->off += take;
+        n -= take;
         if (it->off == it->end) {
             c->wq_head = it->next;
             if (!c->wq_head)
@@ -210,7 +239,118 @@ static int flush_queue(struct conn *c)
             free(it);
         }
     }
+}
+
+/* TLS 1.2 (OpenSSL owns the records): one SSL_write per buffer. */
+static int flush_ssl(struct conn *c)
+{
+    while (c->wq_head) {
+        struct wq_item *it = c->wq_head;
+        size_t n = it->end - it->off;
+        ERR_clear_error();
+        int r = SSL_write(c->ssl, it->buf->data + it->off, (int)(n > 1u << 30 ? 1u << 30 : n));
+        if (r <= 0) {
+            int e = SSL_get_error(c->ssl, r);
+            if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+                return 0;
+            return -1;
+        }
+        queue_consume(c, (size_t)r);
+    }
     return 1;
+}
+
+/* Writes the queue: one writev of up to WRITEV_MAX buffers at a time (plaintext, or
+ * records already sealed by the compact TLS 1.3 layer). Returns 1 when empty, 0 if the
+ * socket is full, -1 on error. */
+static int flush_queue(struct conn *c)
+{
+    if (c->ssl)
+        return flush_ssl(c);
+    while (c->wq_head) {
+        struct iovec iov[WRITEV_MAX];
+        int n = 0;
+        size_t total = 0;
+        for (struct wq_item *it = c->wq_head; it && n < WRITEV_MAX; it = it->next, n++) {
+            iov[n].iov_base = it->buf->data + it->off;
+            iov[n].iov_len = it->end - it->off;
+            total += iov[n].iov_len;
+        }
+        ssize_t w = writev(c->fd, iov, n);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                return 0;
+            return -1;
+        }
+        queue_consume(c, (size_t)w);
+        if ((size_t)w < total)
+            return 0; /* the socket took what it could */
+    }
+    return 1;
+}
+
+/* Writes what this connection holds (the caller checked output_free), then closes it if
+ * it was closing and is drained, or drops it if it does not read. */
+static void conn_flush(struct conn *c)
+{
+    flush_list_del(c);
+    if (c->dead || c->dropping || c->handshaking)
+        return; /* the handshake's end flushes (conn_io) */
+    c->held_from = c->held_to = 0;
+    int r = c->wq_head ? flush_queue(c) : 1;
+    if (r < 0 || (c->closing && r > 0)) {
+        if (c->ssl && r > 0)
+            SSL_shutdown(c->ssl);
+        conn_dead(c, r < 0 ? "write error" : "closed");
+        return;
+    }
+    c->want_write = r == 0;
+    if (c->wq_bytes > WQ_MAX_BYTES) {
+        log_info("conn", "conn=%llu peer=%s does not read: %zu bytes queued, dropping it",
+                 (unsigned long long)c->id, c->peer, c->wq_bytes);
+        conn_dead(c, "write queue overflow");
+        return;
+    }
+    if (c->paused && c->wq_bytes < WQ_PAUSE_BYTES / 2)
+        c->paused = false;
+    update_events(c);
+}
+
+void conn_flush_all(struct server *srv)
+{
+    /* Closing a connection here runs its owner's close handling, which may write to the
+     * store (then stop: the rest waits for the next commit) or queue more output (taken
+     * in this same pass, from the list's head). */
+    while (srv->flush_list && output_free(srv))
+        conn_flush(srv->flush_list);
+}
+
+bool conn_flush_pending(const struct server *srv)
+{
+    return srv->flush_list != NULL;
+}
+
+static void conn_dropped(void *data)
+{
+    struct conn *c = data;
+    if (!c->dead)
+        conn_dead(c, "storage commit failed");
+}
+
+void conn_drop_batch(struct server *srv, uint64_t batch)
+{
+    /* Called from inside the store's commit: mark now (nothing more is written or read),
+     * close from the deferred queue. */
+    for (struct conn *c = srv->flush_list, *next; c; c = next) {
+        next = c->flush_next;
+        if (c->held_from && c->held_from <= batch && batch <= c->held_to) {
+            log_warn("conn", "conn=%llu peer=%s dropped: its pending output followed writes "
+                     "that failed to commit", (unsigned long long)c->id, c->peer);
+            flush_list_del(c);
+            c->dropping = true;
+            loop_defer(srv->loop, conn_dropped, c);
+        }
+    }
 }
 
 static void rec_data(void *ud, const char *data, size_t len)
@@ -311,10 +451,21 @@ static void read_some(struct conn *c)
     }
 }
 
+/* The socket can take bytes again: write now if nothing uncommitted is open, else after
+ * the commit. */
+static void conn_writable(struct conn *c)
+{
+    c->want_write = false;
+    if (output_free(c->srv))
+        conn_flush(c);
+    else
+        flush_list_add(c);
+}
+
 static void conn_io(void *data, unsigned events)
 {
     struct conn *c = data;
-    if (c->dead)
+    if (c->dead || c->dropping)
         return;
     if (c->handshaking) {
         int r = do_handshake(c);
@@ -326,14 +477,14 @@ static void conn_io(void *data, unsigned events)
             update_events(c);
             return;
         }
+        if (c->wq_head || c->closing)
+            flush_list_add(c); /* what was queued during the handshake */
     }
     if (c->closing) {
-        int r = flush_queue(c);
-        if (r != 0) {
-            if (c->ssl && r > 0)
-                SSL_shutdown(c->ssl);
-            conn_dead(c, "closed");
-            return;
+        if ((events & LOOP_WRITE) && c->want_write) {
+            conn_writable(c);
+            if (c->dead)
+                return;
         }
         if (events & LOOP_READ) {
             /* Drain and ignore input while closing; notice EOF. */
@@ -350,14 +501,12 @@ static void conn_io(void *data, unsigned events)
     }
     if ((events & LOOP_READ) || (c->ssl_want_write && (events & LOOP_WRITE)))
         read_some(c);
-    if (c->dead)
+    if (c->dead || c->dropping)
         return;
-    if (c->wq_head && flush_queue(c) < 0) {
-        conn_dead(c, "write error");
+    if ((events & LOOP_WRITE) && c->want_write) {
+        conn_writable(c);
         return;
     }
-    if (c->paused && c->wq_bytes < WQ_PAUSE_BYTES / 2)
-        c->paused = false;
     update_events(c);
 }
 
@@ -414,9 +563,11 @@ void conn_set_rate(struct conn *c, uint64_t rate, uint64_t burst)
 int conn_start_tls(struct conn *c)
 {
     /* <proceed/> must leave in plaintext before the handshake begins (RFC 6120 §5.4.2.3);
-     * it is tiny, so the socket takes it at once. */
+     * it is tiny, so the socket takes it at once. It is the one write that does not wait
+     * for the commit: nothing before authentication writes to the store. */
     if (c->wq_head && (flush_queue(c) <= 0 || c->wq_head))
         return -1;
+    c->held_from = c->held_to = 0;
     c->ssl = tls_ssl_new(c->srv->tls, c->fd);
     if (!c->ssl)
         return -1;
@@ -427,7 +578,8 @@ int conn_start_tls(struct conn *c)
     return 0;
 }
 
-/* Queues bytes that go to the socket as they are (ciphertext or plaintext streams). */
+/* Queues bytes [off, end) of b that go to the socket as they are (ciphertext or plaintext
+ * streams), held until the open storage batch (if any) is committed. */
 static void queue_range(struct conn *c, struct wbuf *b, size_t off, size_t end)
 {
     if (off >= end)
@@ -443,24 +595,17 @@ static void queue_range(struct conn *c, struct wbuf *b, size_t off, size_t end)
         c->wq_head = it;
     c->wq_tail = it;
     c->wq_bytes += end - off;
-    if (c->wq_bytes > WQ_PAUSE_BYTES)
-        c->paused = true;
-    if (c->wq_bytes > WQ_MAX_BYTES && !c->overflow) {
-        c->overflow = true;
-        log_info("conn", "conn=%llu peer=%s does not read: %zu bytes queued, dropping it",
-                 (unsigned long long)c->id, c->peer, c->wq_bytes);
-        loop_defer(c->srv->loop, conn_overflow, c);
+    uint64_t batch = c->srv->store ? myna_store_env_batch(c->srv->store) : 0;
+    if (batch) {
+        if (!c->held_from)
+            c->held_from = batch;
+        c->held_to = batch;
     }
-}
-
-/* A connection dropped for overflow goes from the loop's deferred queue, never from inside
- * the writer that overflowed it (which may be routing a stanza to it right now). The conn
- * is still allocated: its free is deferred behind this. */
-static void conn_overflow(void *data)
-{
-    struct conn *c = data;
-    if (!c->dead)
-        conn_dead(c, "write queue overflow");
+    if (c->wq_bytes > WQ_PAUSE_BYTES && !c->paused) {
+        c->paused = true; /* stop reading from a peer that does not read */
+        update_events(c);
+    }
+    flush_list_add(c);
 }
 
 static void queue_wbuf(struct conn *c, struct wbuf *b)
@@ -477,7 +622,7 @@ static void queue_raw(struct conn *c, const void *data, size_t len)
 
 void conn_write_buf(struct conn *c, struct wbuf *b)
 {
-    if (c->dead || c->closing)
+    if (c->dead || c->closing || c->dropping)
         return;
     if (c->rec) {
         struct myna_buf out;
@@ -488,17 +633,12 @@ void conn_write_buf(struct conn *c, struct wbuf *b)
     } else {
         queue_wbuf(c, b);
     }
-    /* Write now if possible: most writes complete at once and save an epoll round. A
-     * failure is noticed by the loop (EPOLLERR), not reported inside the caller. */
-    if (!c->handshaking)
-        flush_queue(c);
-    update_events(c);
 }
 
 void conn_write_splice(struct conn *c, struct wbuf *shared, size_t split, const char *piece,
                        size_t plen)
 {
-    if (c->dead || c->closing)
+    if (c->dead || c->closing || c->dropping)
         return;
     if (c->rec || c->ssl) {
         /* Encryption is per connection anyway: seal one joined record. */
@@ -510,14 +650,11 @@ void conn_write_splice(struct conn *c, struct wbuf *shared, size_t split, const 
     queue_range(c, shared, 0, split);
     queue_raw(c, piece, plen);
     queue_range(c, shared, split, shared->len);
-    if (!c->handshaking)
-        flush_queue(c);
-    update_events(c);
 }
 
 void conn_write(struct conn *c, const void *data, size_t len)
 {
-    if (c->dead || c->closing || len == 0)
+    if (c->dead || c->closing || c->dropping || len == 0)
         return;
     struct wbuf *b = wbuf_new(data, len);
     conn_write_buf(c, b);
@@ -526,7 +663,7 @@ void conn_write(struct conn *c, const void *data, size_t len)
 
 void conn_close(struct conn *c)
 {
-    if (c->dead || c->closing)
+    if (c->dead || c->closing || c->dropping)
         return;
     if (c->rec) {
         struct myna_buf out;
@@ -536,6 +673,7 @@ void conn_close(struct conn *c)
         myna_buf_free(&out);
     }
     c->closing = true;
+    flush_list_add(c); /* the flush closes it once drained */
     update_events(c);
 }
 

@@ -1,6 +1,9 @@
 /* server/conn.h — one TCP connection with optional TLS: non-blocking reads handed to the
  * owner, a write queue of shared refcounted buffers (a broadcast serializes once and every
  * recipient's queue points at the same bytes), graceful close after the queue drains.
+ * Output is held: writes only queue (TLS 1.3 records are sealed at once), and queued bytes
+ * reach the socket when no storage batch is open, i.e. after the writes made before them
+ * are committed (conn_flush_all from the loop's before_sleep, one writev per connection).
  * Freed only through the loop's deferred queue, so no callback frees what its caller
  * still uses. */
 #ifndef MYNA_CONN_H
@@ -24,10 +27,10 @@ struct wbuf {
 };
 struct wbuf *wbuf_new(const void *data, size_t len);
 struct wbuf *wbuf_ref(struct wbuf *b);
+void wbuf_unref(struct wbuf *b);
 /* A new buffer holding shared[0, split) + piece + shared[split, len). */
 struct wbuf *wbuf_splice(const struct wbuf *shared, size_t split, const char *piece,
                          size_t plen);
-void wbuf_unref(struct wbuf *b);
 
 struct conn_ops {
     /* Plaintext bytes arrived. */
@@ -58,7 +61,11 @@ struct conn {
     bool ssl_want_write;         /* SSL_read needs the socket writable */
     bool paused;                 /* reading paused (write queue too long) */
     bool throttled;              /* reading paused (peer over its rate) */
-    bool overflow;               /* write queue over the hard limit: being dropped */
+    bool want_write;             /* the socket refused bytes: waiting for it to drain */
+    bool dropping;               /* being dropped (held output must never leave) */
+    bool flush_listed;           /* on srv->flush_list: has output for the next flush */
+    struct conn *flush_next, *flush_prev;
+    uint64_t held_from, held_to; /* storage batches queued output followed (0 = none) */
     uint64_t rate;               /* allowed bytes/s (0 = unlimited) */
     uint64_t burst;              /* token bucket size */
     double tokens;               /* bytes the peer may still send now */
@@ -79,7 +86,8 @@ struct conn *conn_new(struct server *srv, int fd, const char *peer, const struct
                       void *owner);
 /* Starts TLS server-side (direct TLS, or after <proceed/> was queued and flushed). */
 int conn_start_tls(struct conn *c);
-/* Queues bytes (copied) / a shared buffer (a reference is taken). */
+/* Queues bytes (copied) / a shared buffer (a reference is taken). Nothing is written
+ * here: see conn_flush_all. */
 void conn_write(struct conn *c, const void *data, size_t len);
 void conn_write_buf(struct conn *c, struct wbuf *b);
 /* Queues shared[0, split) + piece + shared[split, len) as one message. On a plaintext
@@ -87,6 +95,15 @@ void conn_write_buf(struct conn *c, struct wbuf *b);
  * buffer among all recipients); with TLS the plaintext is joined and sealed. */
 void conn_write_splice(struct conn *c, struct wbuf *shared, size_t split, const char *piece,
                        size_t plen);
+/* Writes out the held output of every connection that has some, closes those that were
+ * closing and are drained, drops those that do not read (queue over 8 MiB after the
+ * attempt). Does nothing while a storage batch is open: call it after the commit. */
+void conn_flush_all(struct server *srv);
+/* True while some connection has output for conn_flush_all. */
+bool conn_flush_pending(const struct server *srv);
+/* Batch `batch` failed to commit: connections whose held output was queued after its
+ * writes are dropped without sending it (it may acknowledge what was lost). */
+void conn_drop_batch(struct server *srv, uint64_t batch);
 /* Flushes what is queued, then closes. The closed callback follows. */
 void conn_close(struct conn *c);
 /* Closes at once (drops the queue). */

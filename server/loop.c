@@ -327,10 +327,13 @@ int loop_run(struct loop *l)
     struct epoll_event evs[256];
     l->stop = false;
     while (!l->stop) {
-        run_deferred(l);
-        if (l->before_sleep)
-            l->before_sleep(l->before_sleep_data);
-        run_deferred(l);
+        /* Deferred work may leave something for before_sleep (a close that queues output
+         * or writes to the store) and before_sleep may defer more: run both until quiet. */
+        do {
+            run_deferred(l);
+            if (l->before_sleep)
+                l->before_sleep(l->before_sleep_data);
+        } while (l->defer_head);
         if (l->stop)
             break;
         int timeout = -1;

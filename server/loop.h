@@ -41,7 +41,8 @@ void loop_timer_cancel(struct loop *l, uint64_t id);
 /* Runs fn(data) at the end of this iteration (after all I/O callbacks), FIFO order.
  * Used for deferred frees: no callback frees what its caller still uses. */
 void loop_defer(struct loop *l, loop_fn fn, void *data);
-/* Called once per iteration before blocking in epoll_wait (storage group commit). */
+/* Called before blocking in epoll_wait, after the deferred calls; again if it deferred
+ * more (storage group commit, then the held output of the connections). */
 void loop_set_before_sleep(struct loop *l, loop_fn fn, void *data);
 
 /* Thread-safe wake-up: posts fn(data) to run on the loop thread (job completions). */

@@ -20,6 +20,7 @@
 #include "c2s.h"
 #include "component.h"
 #include "config.h"
+#include "conn.h"
 #include "control.h"
 #include "hashmap.h"
 #include "host.h"
@@ -133,14 +134,26 @@ static int listen_on(struct server *srv, struct listener *l)
     return 0;
 }
 
+/* The end of a loop iteration: group commit, then the held output. First the batch is
+ * committed (synced) and the on_durable callbacks run, then every connection with output
+ * gets it written (one writev each). Closing connections and callbacks may write again:
+ * repeat until nothing is open or held. A failed commit never reaches a client: the store
+ * calls commit_failed first, which drops the connections whose output followed it. */
 static void before_sleep(void *data)
 {
     struct server *srv = data;
-    if (myna_store_env_dirty(srv->store)) {
-        int rc = myna_store_env_flush(srv->store);
-        if (rc < 0)
-            log_error("store", "commit failed: %s", myna_store_strerror(rc));
+    for (;;) {
+        if (myna_store_env_dirty(srv->store))
+            myna_store_env_flush(srv->store); /* logs its own failures */
+        conn_flush_all(srv);
+        if (!myna_store_env_dirty(srv->store) && !conn_flush_pending(srv))
+            return;
     }
+}
+
+static void commit_failed(uint64_t batch, int err, void *data)
+{
+    conn_drop_batch(data, batch);
 }
 
 static void shrink_tick(void *data)
@@ -293,6 +306,7 @@ int main(int argc, char **argv)
         log_error("main", "%s", err);
         goto out;
     }
+    myna_store_env_on_fail(srv->store, commit_failed, srv);
     srv->jobs = jobs_new(srv->loop, 2);
     hosts_init(srv);
 
