@@ -249,6 +249,11 @@ void c2s_write_splice(struct c2s *c, struct wbuf *shared, size_t split, const ch
     conn_write_splice(c->conn, shared, split, piece, plen);
 }
 
+size_t c2s_queued_bytes(const struct c2s *c)
+{
+    return c->conn ? c->conn->wq_bytes : 0;
+}
+
 /* Returns true if el was a CSI element (handled). */
 static bool csi_nonza(struct c2s *c, struct myna_xml *el)
 {
@@ -386,6 +391,8 @@ static void sm_reroute(struct c2s *c)
         struct myna_xml *el = myna_xml_parse(a, it->buf->data, it->buf->len, MYNA_NS_CLIENT);
         struct stanza_ctx ctx;
         enum myna_error err;
+        /* Each message goes again as a unit of its own (e.g. into offline storage). */
+        myna_store_env_unit_begin(c->srv->store);
         if (el && myna_xml_attr(el, "from") && myna_xml_attr(el, "to") &&
             stanza_init(&ctx, c->srv, el, NULL, NULL, &err) == 0) {
             if (ctx.pub.kind == MYNA_MESSAGE && strcmp(ctx.pub.type, "error") != 0)
@@ -394,6 +401,7 @@ static void sm_reroute(struct c2s *c)
                      (strcmp(ctx.pub.type, "get") == 0 || strcmp(ctx.pub.type, "set") == 0))
                 myna_reply_error(&ctx.pub, MYNA_ERR_RECIPIENT_UNAVAILABLE, NULL);
         }
+        myna_store_env_unit_commit(c->srv->store);
         myna_arena_free(a);
         wbuf_unref(it->buf);
         free(it);
@@ -1140,12 +1148,15 @@ static void phase_session(struct c2s *c, struct myna_xml *el)
     if (ctx.pub.kind == MYNA_PRESENCE)
         track_presence(s, &ctx.pub);
     router_from_session(c->srv, &ctx);
+    stanza_check_unit(&ctx);
 }
 
 static void on_element(void *ud, struct myna_xml *el)
 {
     struct c2s *c = ud;
     c->refs++; /* handlers may close the stream under us */
+    /* Each element is one unit of work: a failed write fails this request only. */
+    myna_store_env_unit_begin(c->srv->store);
     switch (c->phase) {
     case PHASE_PREAUTH:
     case PHASE_SASL:
@@ -1165,6 +1176,7 @@ static void on_element(void *ud, struct myna_xml *el)
     case PHASE_CLOSED:
         break;
     }
+    myna_store_env_unit_commit(c->srv->store);
     myna_arena_free(el->arena);
     c2s_unref(c);
 }

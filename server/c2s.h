@@ -5,9 +5,8 @@
 #ifndef MYNA_C2S_H
 #define MYNA_C2S_H
 
-#include <stdint.h>
-
 #include <stddef.h>
+#include <stdint.h>
 
 struct server;
 struct config_listen;
@@ -27,6 +26,8 @@ void c2s_write(struct c2s *c, struct wbuf *b);
  * the stream needs the stanza whole (no stream management queue, no CSI, no TLS). */
 void c2s_write_splice(struct c2s *c, struct wbuf *shared, size_t split, const char *piece,
                       size_t plen);
+/* Bytes queued for the client and not yet written to its socket. */
+size_t c2s_queued_bytes(const struct c2s *c);
 /* Closes every stream (shutdown). */
 void c2s_close_all(struct server *srv, const char *condition);
 /* Frees parser memory of streams idle for more than idle_ms (memory per idle session). */

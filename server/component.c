@@ -197,12 +197,14 @@ static void component_stanza(struct component *c, struct myna_xml *el)
         return;
     }
     router_route(c->srv, &ctx);
+    stanza_check_unit(&ctx);
 }
 
 static void on_element(void *ud, struct myna_xml *el)
 {
     struct component *c = ud;
     c->refs++;
+    myna_store_env_unit_begin(c->srv->store); /* each element is one unit of work */
     if (c->phase == COMP_HANDSHAKE) {
         if (myna_xml_is(el, MYNA_NS_COMPONENT, "handshake"))
             handshake(c, el);
@@ -216,6 +218,7 @@ static void on_element(void *ud, struct myna_xml *el)
         else
             comp_close(c, "unsupported-stanza-type", NULL);
     }
+    myna_store_env_unit_commit(c->srv->store);
     myna_arena_free(el->arena);
     comp_unref(c);
 }

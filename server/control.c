@@ -232,7 +232,7 @@ static void do_user(struct server *srv, const char *jid, bool delete, char *out,
         events_emit(h, &ev);
         int rc = account_purge(srv->store, srv->accounts, j.node, j.domain);
         if (rc == 0)
-            rc = myna_store_env_flush(srv->store);
+            rc = myna_store_env_unit_error(srv->store);
         if (rc != 0)
             snprintf(out, outlen, "error: cannot delete %s: %s\n", j.bare,
                      myna_store_strerror(rc));
@@ -285,7 +285,9 @@ static void client_io(void *data, unsigned events)
         return;
     char out[8192];
     /* A command is one whole line: never run a truncated one (a cut JID can name
-     * another account), nor one with a NUL inside. */
+     * another account), nor one with a NUL inside. It is one unit of work: deluser
+     * removes everything or nothing. */
+    myna_store_env_unit_begin(c->srv->store);
     if (!nl)
         snprintf(out, sizeof out, "error: command too long (at most %d bytes)\n", CMD_MAX - 2);
     else if ((*nl = 0, strlen(c->buf) != (size_t)(nl - c->buf)))
@@ -304,6 +306,13 @@ static void client_io(void *data, unsigned events)
     }
     else
         snprintf(out, sizeof out, "error: unknown command (reload, stats, deluser JID)\n");
+    /* The reply goes straight to the socket, not through the held output of client
+     * connections: commit what the command wrote before answering. */
+    int err = myna_store_env_unit_commit(c->srv->store);
+    if (err == 0 && myna_store_env_dirty(c->srv->store))
+        err = myna_store_env_flush(c->srv->store);
+    if (err != 0)
+        snprintf(out, sizeof out, "error: %s\n", myna_store_strerror(err));
     /* Replies are small; a blocking-free best effort write is enough for a local tool. */
     ssize_t w = write(c->fd, out, strlen(out));
     (void)w;

@@ -51,6 +51,15 @@ void myna_iq_send_result(struct myna_stanza *st, struct myna_xml *result)
         log_warn("router", "second answer to iq id=%s dropped", st->id ? st->id : "");
         return;
     }
+    /* A result must not claim a write that failed: the request's unit of work failed, so
+     * the requester gets the error instead (myna/store.h). */
+    int err = myna_store_env_unit_error(ctx->srv->store);
+    if (err != 0) {
+        log_warn("router", "iq id=%s from %s: result replaced by an error: %s",
+                 st->id ? st->id : "", st->from.full, myna_store_strerror(err));
+        myna_reply_error(st, myna_error_from_store(err), NULL);
+        return;
+    }
     ctx->answered = true;
     stanza_send(ctx->srv, result);
 }
@@ -172,6 +181,11 @@ void myna_session_set_presence(struct myna_session *s, const struct myna_xml *pr
     const char *p = myna_xml_child_text(presence, MYNA_NS_CLIENT, "priority");
     long v = p ? strtol(p, NULL, 10) : 0;
     s->priority = v < -128 ? -128 : v > 127 ? 127 : (int)v;
+}
+
+size_t myna_session_queued_bytes(const struct myna_session *s)
+{
+    return s->c2s ? c2s_queued_bytes(s->c2s) : 0;
 }
 
 void myna_session_close(struct myna_session *s, const char *condition, const char *text)

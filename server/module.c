@@ -756,6 +756,17 @@ int myna_user_set(struct myna_module *m, const struct myna_jid *bare, int slot, 
 
 /* ---- timers ---- */
 
+/* A timer callback is one unit of work (myna/store.h); a failed one is logged. */
+static void timer_call(struct myna_module *m, myna_timer_fn fn, void *data)
+{
+    struct myna_store_env *store = m->srv->store;
+    myna_store_env_unit_begin(store);
+    fn(m, data);
+    int err = myna_store_env_unit_commit(store);
+    if (err != 0)
+        log_warn(m->def->name, "a timer's writes failed: %s", myna_store_strerror(err));
+}
+
 static void module_timer_fire(void *data)
 {
     struct reg_timer *t = data;
@@ -763,7 +774,8 @@ static void module_timer_fire(void *data)
     struct host *h = m->host;
     if (t->repeat_ms) {
         t->loop_id = loop_timer_add(m->srv->loop, t->repeat_ms, module_timer_fire, t);
-        t->fn(m, t->data); /* may cancel itself: t is freed then, so touch nothing after */
+        /* may cancel itself: t is freed then, so touch nothing after */
+        timer_call(m, t->fn, t->data);
         return;
     }
     /* One-shot: unlink before calling so the callback may add timers freely. */
@@ -776,7 +788,7 @@ static void module_timer_fire(void *data)
     myna_timer_fn fn = t->fn;
     void *d = t->data;
     free(t);
-    fn(m, d);
+    timer_call(m, fn, d);
 }
 
 uint64_t myna_timer_add(struct myna_module *m, unsigned ms, unsigned repeat_ms,

@@ -279,8 +279,11 @@ static void iq_request_timeout(void *data)
 {
     struct iq_request *r = data;
     hashmap_del(r->srv->pending_iqs, r->id);
-    if (r->m)
+    if (r->m) {
+        myna_store_env_unit_begin(r->srv->store); /* one unit of work, like a timer */
         r->fn(r->m, NULL, r->data);
+        myna_store_env_unit_commit(r->srv->store);
+    }
     free(r->id);
     free(r->peer);
     free(r);

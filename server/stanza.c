@@ -240,6 +240,22 @@ void myna_reply_error(struct myna_stanza *st, enum myna_error e, const char *tex
         stanza_send(ctx->srv, r);
 }
 
+enum myna_error myna_error_from_store(int err)
+{
+    return err == MYNA_STORE_FULL ? MYNA_ERR_RESOURCE_CONSTRAINT
+                                  : MYNA_ERR_INTERNAL_SERVER_ERROR;
+}
+
+void stanza_check_unit(struct stanza_ctx *ctx)
+{
+    int err = myna_store_env_unit_error(ctx->srv->store);
+    if (err == 0 || ctx->answered)
+        return;
+    log_warn("router", "a %s from %s failed: %s", ctx->pub.xml->name, ctx->pub.from.full,
+             myna_store_strerror(err));
+    myna_reply_error(&ctx->pub, myna_error_from_store(err), NULL);
+}
+
 void stanza_send(struct server *srv, struct myna_xml *el)
 {
     struct stanza_ctx ctx;

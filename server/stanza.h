@@ -37,6 +37,10 @@ bool stream_condition_valid(const char *cond);
 /* Serializes <stream:error><cond/><text/></stream:error> into b. */
 void stream_error_serialize(struct myna_buf *b, const char *cond, const char *text);
 
+/* After a stanza from a stream was handled in its unit of work (myna/store.h): if a write
+ * of the unit failed and nothing answered the sender yet, answers with that error. */
+void stanza_check_unit(struct stanza_ctx *ctx);
+
 /* Routes an answer/any stanza built by the server (from/to set on the element). */
 void stanza_send(struct server *srv, struct myna_xml *el);
 

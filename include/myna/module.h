@@ -148,6 +148,9 @@ const char *myna_error_type(enum myna_error e);
 struct myna_xml *myna_error_reply(struct myna_stanza *st, enum myna_error e, const char *text);
 /* Builds and sends the error reply (no-op for type='error' and iq results). */
 void myna_reply_error(struct myna_stanza *st, enum myna_error e, const char *text);
+/* The condition for a request whose write failed with store error `err` (since 1.1):
+ * resource-constraint when the database is full, internal-server-error otherwise. */
+enum myna_error myna_error_from_store(int err);
 
 /* ---- Sending ---- */
 
@@ -327,6 +330,11 @@ int myna_session_priority(const struct myna_session *s);
 const struct myna_xml *myna_session_presence(const struct myna_session *s);
 /* Sets the session's broadcast presence (presence module; copies it). NULL = unavailable. */
 void myna_session_set_presence(struct myna_session *s, const struct myna_xml *presence);
+/* Bytes queued for the session's client and not yet written to its socket (since 1.1).
+ * Output waits for the end of the loop iteration (the commit), and a client that leaves
+ * more than 8 MiB unread is dropped: a module delivering much at once (a stored backlog,
+ * history) sends in steps while this is small. */
+size_t myna_session_queued_bytes(const struct myna_session *s);
 /* Ends a session with a stream error condition (RFC 6120 §4.9.3), e.g. "conflict". */
 void myna_session_close(struct myna_session *s, const char *condition, const char *text);
 /* A stable id for the session (not reused in the process lifetime). */
