@@ -231,7 +231,12 @@ static int block_set(struct myna_module *m, struct myna_stanza *st, void *data)
         myna_user_sessions(m, &user, unavailable_one, &us);
         char *k;
         size_t kl = bkey(st->arena, user.bare, jid, &k);
-        myna_store_put(c->store, k, kl, "", 0);
+        int rc = myna_store_put(c->store, k, kl, "", 0);
+        if (rc != 0) {
+            /* The request's unit failed: none of its items is stored, none pushed. */
+            myna_reply_error(st, myna_error_from_store(rc), NULL);
+            return 0;
+        }
     }
     myna_iq_result(st, NULL);
     bl_push(m, st, payload);
@@ -255,16 +260,21 @@ static int unblock_set(struct myna_module *m, struct myna_stanza *st, void *data
         myna_reply_error(st, err, NULL);
         return 0;
     }
+    int rc = 0;
     if (n == 0) { /* §3.4: unblock everything */
         char *k;
         size_t plen = bkey(st->arena, user.bare, NULL, &k);
-        myna_store_del_prefix(c->store, k, plen, NULL);
+        rc = myna_store_del_prefix(c->store, k, plen, NULL);
     }
-    for (struct myna_xml *it = myna_xml_find(payload, NS_BLOCKING, "item"); it;
+    for (struct myna_xml *it = myna_xml_find(payload, NS_BLOCKING, "item"); it && rc == 0;
          it = myna_xml_find_next(it, NS_BLOCKING, "item")) {
         char *k;
         size_t kl = bkey(st->arena, user.bare, myna_xml_attr(it, "jid"), &k);
-        myna_store_del(c->store, k, kl);
+        rc = myna_store_del(c->store, k, kl);
+    }
+    if (rc != 0) {
+        myna_reply_error(st, myna_error_from_store(rc), NULL);
+        return 0;
     }
     myna_iq_result(st, NULL);
     bl_push(m, st, payload);

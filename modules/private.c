@@ -45,10 +45,8 @@ static int store_put(struct myna_module *m, struct myna_stanza *st, struct myna_
     int rc = -1;
     if (b.len > (size_t)myna_opt_int(m, "max_bytes"))
         myna_reply_error(st, MYNA_ERR_NOT_ACCEPTABLE, "too large");
-    else if (myna_store_put(s, key, klen, b.data, b.len) != 0)
-        myna_reply_error(st, MYNA_ERR_INTERNAL_SERVER_ERROR, NULL);
-    else
-        rc = 0;
+    else if ((rc = myna_store_put(s, key, klen, b.data, b.len)) != 0)
+        myna_reply_error(st, myna_error_from_store(rc), NULL);
     myna_buf_free(&b);
     return rc;
 }

@@ -86,13 +86,14 @@ static bool record_needed(const struct contact *ct)
     return ct->in_roster || ct->pending_in || ct->approved;
 }
 
-void roster_save_quiet(struct myna_module *m, const char *user, const struct contact *ct)
+int roster_save_quiet(struct myna_module *m, const char *user, const struct contact *ct)
 {
     struct roster_ctx *c = roster_ctx(m);
     int rc = record_needed(ct) ? contact_put(c, user, ct) : contact_del(c, user, ct->jid);
     if (rc < 0)
         myna_log(m, MYNA_LOG_ERROR, "roster of %s: cannot store %s: %s", user, ct->jid,
                  myna_store_strerror(rc));
+    return rc;
 }
 
 struct push_state {
@@ -115,18 +116,24 @@ static void push_one(struct myna_session *s, void *data)
     myna_session_send(s, ps->iq);
 }
 
-void roster_commit(struct myna_module *m, const struct myna_jid *user,
-                   const struct contact *ct, bool removed)
+/* The writes of a roster change: the record and the version. */
+static int roster_store(struct myna_module *m, const struct myna_jid *user,
+                        const struct contact *ct, bool removed, uint64_t *ver)
 {
     struct roster_ctx *c = roster_ctx(m);
     struct myna_arena *a = myna_arena_new();
-    if (removed) {
-        contact_del(c, user->bare, ct->jid);
-    } else {
-        roster_save_quiet(m, user->bare, ct);
-    }
-    uint64_t ver = roster_version_bump(c, a, user->bare);
+    int rc = removed ? contact_del(c, user->bare, ct->jid) : roster_save_quiet(m, user->bare, ct);
+    if (rc == 0)
+        rc = roster_version_bump(c, a, user->bare, ver);
+    myna_arena_free(a);
+    return rc;
+}
 
+/* What follows a stored change: the pushes (RFC 6121 §2.1.6) and ROSTER_CHANGED. */
+static void roster_notify(struct myna_module *m, const struct myna_jid *user,
+                          const struct contact *ct, bool removed, uint64_t ver)
+{
+    struct myna_arena *a = myna_arena_new();
     struct push_state ps = {.m = m};
     ps.iq = myna_xml_new(a, MYNA_NS_CLIENT, "iq");
     myna_xml_set_attr(ps.iq, "type", "set");
@@ -140,6 +147,16 @@ void roster_commit(struct myna_module *m, const struct myna_jid *user,
     struct myna_event ev = {.type = MYNA_EVENT_ROSTER_CHANGED, .user = &bare, .item = item};
     myna_event_emit(m, &ev);
     myna_arena_free(a);
+}
+
+int roster_commit(struct myna_module *m, const struct myna_jid *user,
+                  const struct contact *ct, bool removed)
+{
+    uint64_t ver = 0;
+    int rc = roster_store(m, user, ct, removed, &ver);
+    if (rc == 0) /* else nothing was stored (the unit failed): no push claims otherwise */
+        roster_notify(m, user, ct, removed, ver);
+    return rc;
 }
 
 /* The requester must be a local session of the roster's owner (RFC 6121 §2.1.5). */
@@ -237,10 +254,17 @@ static void roster_remove(struct myna_module *m, struct myna_stanza *st,
         myna_reply_error(st, MYNA_ERR_ITEM_NOT_FOUND, NULL);
         return;
     }
-    /* RFC 6121 §2.5.2: cancel subscriptions in both directions before removing. */
+    /* RFC 6121 §2.5.2: cancel subscriptions in both directions and remove. Stored first:
+     * nothing is sent for a removal that failed. */
+    uint64_t ver = 0;
+    int rc = roster_store(m, user, ct, true, &ver);
+    if (rc != 0) {
+        myna_reply_error(st, myna_error_from_store(rc), NULL);
+        return;
+    }
     subscription_cancel_all(m, user, ct);
     myna_iq_result(st, NULL);
-    roster_commit(m, user, ct, true);
+    roster_notify(m, user, ct, true, ver);
 }
 
 static int roster_set(struct myna_module *m, struct myna_stanza *st, void *data)
@@ -312,8 +336,14 @@ static int roster_set(struct myna_module *m, struct myna_stanza *st, void *data)
     }
     ct.name = name != NULL && *name ? name : NULL;
     ct.in_roster = true;
+    uint64_t ver = 0;
+    rc = roster_store(m, &st->from, &ct, false, &ver);
+    if (rc != 0) {
+        myna_reply_error(st, myna_error_from_store(rc), NULL);
+        return 0;
+    }
     myna_iq_result(st, NULL);
-    roster_commit(m, &st->from, &ct, false);
+    roster_notify(m, &st->from, &ct, false, ver);
     return 0;
 }
 

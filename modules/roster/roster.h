@@ -64,19 +64,22 @@ size_t roster_count(struct roster_ctx *c, struct myna_arena *a, const char *user
 /* Roster items plus hidden records (pending requests from non-contacts). */
 size_t roster_count_all(struct roster_ctx *c, struct myna_arena *a, const char *user);
 uint64_t roster_version(struct roster_ctx *c, struct myna_arena *a, const char *user);
-uint64_t roster_version_bump(struct roster_ctx *c, struct myna_arena *a, const char *user);
+/* Stores version + 1 in *ver; returns 0 or a store error. */
+int roster_version_bump(struct roster_ctx *c, struct myna_arena *a, const char *user,
+                        uint64_t *ver);
 int roster_delete_user(struct roster_ctx *c, const char *user);
 
 /* roster.c */
 struct roster_ctx *roster_ctx(struct myna_module *m);
 struct roster_sess *roster_sess(struct myna_module *m, struct myna_session *s);
-/* Saves `ct` (or deletes it if it no longer needs a record), bumps the version, pushes the
- * item (subscription='remove' when `removed`) to interested resources and emits
- * ROSTER_CHANGED. Only for changes visible in the roster. */
-void roster_commit(struct myna_module *m, const struct myna_jid *user,
-                   const struct contact *ct, bool removed);
-/* Saves or deletes a record whose change is not visible in the roster. */
-void roster_save_quiet(struct myna_module *m, const char *user, const struct contact *ct);
+/* Saves `ct` (or deletes it if it no longer needs a record) and bumps the version; once
+ * stored, pushes the item (subscription='remove' when `removed`) to interested resources
+ * and emits ROSTER_CHANGED. Only for changes visible in the roster. Returns 0, or the
+ * store error (nothing pushed; the request's unit of work has failed). */
+int roster_commit(struct myna_module *m, const struct myna_jid *user,
+                  const struct contact *ct, bool removed);
+/* Saves or deletes a record whose change is not visible in the roster; 0 or an error. */
+int roster_save_quiet(struct myna_module *m, const char *user, const struct contact *ct);
 struct myna_xml *roster_item_xml(struct myna_xml *parent, const struct contact *ct,
                                  bool removed);
 int roster_iq_register(struct myna_module *m);

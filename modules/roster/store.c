@@ -190,15 +190,15 @@ uint64_t roster_version(struct roster_ctx *c, struct myna_arena *a, const char *
     return strtoull(v, NULL, 10);
 }
 
-uint64_t roster_version_bump(struct roster_ctx *c, struct myna_arena *a, const char *user)
+int roster_version_bump(struct roster_ctx *c, struct myna_arena *a, const char *user,
+                        uint64_t *ver)
 {
-    uint64_t ver = roster_version(c, a, user) + 1;
+    *ver = roster_version(c, a, user) + 1;
     char *k;
     size_t kl = key_build(a, user, NULL, &k);
     char buf[32];
-    int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)ver);
-    myna_store_put(c->store, k, kl, buf, (size_t)n);
-    return ver;
+    int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)*ver);
+    return myna_store_put(c->store, k, kl, buf, (size_t)n);
 }
 
 int roster_delete_user(struct roster_ctx *c, const char *user)

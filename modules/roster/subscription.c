@@ -16,14 +16,15 @@ bool presence_is_subscription(const char *type)
             strcmp(type, "unsubscribe") == 0 || strcmp(type, "unsubscribed") == 0);
 }
 
-/* Saves a changed record: with a roster push when it is a visible item. */
-static void sub_save(struct myna_module *m, const struct myna_jid *user,
-                     const struct contact *ct)
+/* Saves a changed record: with a roster push when it is a visible item. Returns 0 or the
+ * store error; on an error nothing more may be sent for the stanza: its unit of work
+ * failed (the server answers the sender with the error). */
+static int sub_save(struct myna_module *m, const struct myna_jid *user,
+                    const struct contact *ct)
 {
     if (ct->in_roster)
-        roster_commit(m, user, ct, false);
-    else
-        roster_save_quiet(m, user->bare, ct);
+        return roster_commit(m, user, ct, false);
+    return roster_save_quiet(m, user->bare, ct);
 }
 
 /* Routes a subscription stanza between bare JIDs; `orig` (may be NULL) gives children
@@ -90,14 +91,15 @@ enum myna_verdict subscription_outbound(struct myna_module *m, struct myna_stanz
             ct.ask = true;
             changed = true;
         }
-        if (changed)
-            roster_commit(m, &user, &ct, false);
+        if (changed && roster_commit(m, &user, &ct, false) != 0)
+            return MYNA_HANDLED;
         sub_route(m, type, user.bare, cj.bare, st->xml);
     } else if (strcmp(type, "unsubscribe") == 0) {
         if (ct.ask || (ct.sub & SUB_TO)) {
             ct.ask = false;
             ct.sub &= ~SUB_TO;
-            sub_save(m, &user, &ct);
+            if (sub_save(m, &user, &ct) != 0)
+                return MYNA_HANDLED;
         }
         sub_route(m, type, user.bare, cj.bare, st->xml);
     } else if (strcmp(type, "subscribed") == 0) {
@@ -106,7 +108,8 @@ enum myna_verdict subscription_outbound(struct myna_module *m, struct myna_stanz
             ct.approved = false;
             ct.sub |= SUB_FROM;
             ct.in_roster = true;
-            roster_commit(m, &user, &ct, false);
+            if (roster_commit(m, &user, &ct, false) != 0)
+                return MYNA_HANDLED;
             sub_route(m, type, user.bare, cj.bare, st->xml);
             presence_send_current(m, &user, cj.bare, false);
         } else if (!(ct.sub & SUB_FROM) && !ct.approved) {
@@ -129,7 +132,8 @@ enum myna_verdict subscription_outbound(struct myna_module *m, struct myna_stanz
         if (ct.approved) { /* withdraws a pre-approval (§3.4) */
             ct.approved = false;
         }
-        sub_save(m, &user, &ct);
+        if (sub_save(m, &user, &ct) != 0)
+            return MYNA_HANDLED;
         if (route)
             sub_route(m, type, user.bare, cj.bare, st->xml);
         if (lost_from)
@@ -174,7 +178,8 @@ enum myna_verdict subscription_inbound(struct myna_module *m, struct myna_stanza
         } else if (ct.approved) { /* pre-approved (§3.4) */
             ct.approved = false;
             ct.sub |= SUB_FROM;
-            sub_save(m, &user, &ct);
+            if (sub_save(m, &user, &ct) != 0)
+                return MYNA_HANDLED;
             sub_route(m, "subscribed", user.bare, cj.bare, NULL);
             presence_send_current(m, &user, cj.bare, false);
         } else if (!ct.pending_in && !ct.in_roster &&
@@ -186,22 +191,22 @@ enum myna_verdict subscription_inbound(struct myna_module *m, struct myna_stanza
                      "stored records", cj.bare, user.bare);
         } else if (!ct.pending_in) {
             ct.pending_in = true; /* kept until answered, re-delivered at login */
-            roster_save_quiet(m, user.bare, &ct);
-            sub_deliver(m, st, &user, &cj);
+            if (roster_save_quiet(m, user.bare, &ct) == 0)
+                sub_deliver(m, st, &user, &cj);
         }
     } else if (strcmp(type, "subscribed") == 0) {
         if (ct.ask) {
             ct.ask = false;
             ct.sub |= SUB_TO;
-            sub_save(m, &user, &ct);
-            sub_deliver(m, st, &user, &cj);
+            if (sub_save(m, &user, &ct) == 0)
+                sub_deliver(m, st, &user, &cj);
         }
     } else if (strcmp(type, "unsubscribed") == 0) {
         if (ct.ask || (ct.sub & SUB_TO)) {
             ct.ask = false;
             ct.sub &= ~SUB_TO;
-            sub_save(m, &user, &ct);
-            sub_deliver(m, st, &user, &cj);
+            if (sub_save(m, &user, &ct) == 0)
+                sub_deliver(m, st, &user, &cj);
         }
     } else { /* unsubscribe */
         bool changed = false, lost_from = false;
@@ -213,10 +218,10 @@ enum myna_verdict subscription_inbound(struct myna_module *m, struct myna_stanza
             ct.sub &= ~SUB_FROM;
             changed = lost_from = true;
         }
-        if (changed) {
-            sub_save(m, &user, &ct);
+        if (changed && sub_save(m, &user, &ct) != 0)
+            return MYNA_HANDLED;
+        if (changed)
             sub_deliver(m, st, &user, &cj);
-        }
         if (lost_from) /* §3.3.3: the contact no longer sees the user */
             presence_send_current(m, &user, cj.bare, true);
     }
