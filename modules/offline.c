@@ -1,10 +1,17 @@
 /* modules/offline.c — offline message storage (XEP-0160): a chat or normal message to a
  * local user with no available resource is stored, stamped with its arrival time
- * (XEP-0203 <delay/>), and delivered in order when the user next sends initial presence
- * (RFC 6121 §8.5.2.2.1); then it is deleted. XEP-0334 hints: <no-store/> and
- * <no-permanent-store/> are honoured, <store/> stores what would otherwise not be.
- * Storage: table "offline", key "user@host\0" + 8-byte sequence (myna_store_append), value
- * the serialized stanza. A full store answers the sender with service-unavailable.
+ * (XEP-0203 <delay/>), and delivered in order when the user next sends non-negative
+ * available presence (RFC 6121 §8.5.2.2.1, XEP-0160 §2), then deleted. XEP-0334 hints:
+ * <no-store/> and <no-permanent-store/> are honoured, <store/> stores what would otherwise
+ * not be. Quotas per account (messages, bytes) and per message: past them the sender gets
+ * service-unavailable (XEP-0160 §2 step 3); a store that is full gets resource-constraint.
+ * Delivery goes in steps paced by what the client has not read yet, so a big backlog never
+ * overflows a slow client; while it runs, chat/normal messages for that session are queued
+ * behind the stored ones, so nothing overtakes them.
+ * Storage: table "offline", key "user@host\0" + 8-byte sequence (myna_store_append); value
+ * 'Q', 8-byte big-endian running total of the queue's bytes up to and including this
+ * message, then the serialized stanza (older values are the bare stanza). A queue is
+ * appended at its end and consumed from its front, so its sequence numbers are contiguous.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,15 +23,32 @@
 
 #define NS_DELAY "urn:xmpp:delay"
 #define NS_HINTS "urn:xmpp:hints"
+#define HDR 9                          /* 'Q' + running total */
+#define KEY_MAX 511                    /* the store's key limit */
+#define FLUSH_LOW_WATER (256 * 1024)   /* send more while the client has less unread */
+#define FLUSH_WAIT_MS 20               /* then look again after this long */
 
 static const struct myna_option offline_options[] = {
     {"max_messages", MYNA_OPT_INT, "1000", 1, 1000000, "messages kept per user"},
+    {"max_bytes", MYNA_OPT_INT, "4194304", 1024, 1073741824,
+     "bytes of stored messages kept per user"},
+    {"max_message_bytes", MYNA_OPT_INT, "65536", 256, 67108864,
+     "largest message stored, in bytes"},
     {.type = MYNA_OPT_END},
+};
+
+/* A delivery of the queue to one session, in progress. */
+struct flush {
+    char *bare;       /* the user */
+    uint64_t session; /* the session it goes to (an id: the session may end) */
+    uint64_t timer;   /* the next step, or 0 */
+    struct flush *next;
 };
 
 struct offline {
     struct myna_store *store;
-    long long max;
+    long long max, max_bytes, max_msg;
+    struct flush *flushes;
 };
 
 static struct offline *ctx(struct myna_module *m)
@@ -41,26 +65,69 @@ static size_t user_prefix(struct myna_arena *a, const char *bare, char **out)
     return n;
 }
 
-static int seq_of(const void *k, size_t kl, const void *v, size_t vl, void *data)
+static uint64_t be64(const unsigned char *p)
 {
-    const unsigned char *p = (const unsigned char *)k + kl - 8;
-    uint64_t s = 0;
+    uint64_t v = 0;
     for (int i = 0; i < 8; i++)
-        s = s << 8 | p[i];
-    *(uint64_t *)data = s;
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* One stored message: its sequence number, stanza and the queue's running total. */
+struct entry {
+    uint64_t seq;
+    const char *xml;
+    size_t len;
+    uint64_t total; /* 0: an older value without one */
+};
+
+static void entry_decode(const void *k, size_t kl, const void *v, size_t vl, struct entry *e)
+{
+    const unsigned char *p = v;
+    e->seq = be64((const unsigned char *)k + kl - 8);
+    if (vl >= HDR && p[0] == 'Q') {
+        e->total = be64(p + 1);
+        e->xml = (const char *)p + HDR;
+        e->len = vl - HDR;
+    } else {
+        e->total = 0;
+        e->xml = v;
+        e->len = vl;
+    }
+}
+
+static int get_entry(const void *k, size_t kl, const void *v, size_t vl, void *data)
+{
+    if (kl < 9)
+        return 0; /* not a message key */
+    entry_decode(k, kl, v, vl, data);
     return 1;
 }
 
-/* Messages queued for a user: a queue is only ever appended to and deleted whole, so its
- * sequence numbers are contiguous and the count is last - first + 1 (two lookups). */
-static long long queued(struct offline *o, const char *prefix, size_t plen)
+static int add_len(const void *k, size_t kl, const void *v, size_t vl, void *data)
 {
-    uint64_t first = 0, last = 0;
-    myna_store_iter(o->store, prefix, plen, NULL, 0, false, 1, seq_of, &first);
-    if (!first)
-        return 0;
-    myna_store_iter(o->store, prefix, plen, NULL, 0, true, 1, seq_of, &last);
-    return (long long)(last - first + 1);
+    struct entry e;
+    entry_decode(k, kl, v, vl, &e);
+    *(uint64_t *)data += e.len;
+    return 0;
+}
+
+/* Messages and bytes in a user's queue: the first and last entries tell both (the
+ * running totals), except for values stored by an older version, which are summed. */
+static void queue_size(struct offline *o, const char *prefix, size_t plen, uint64_t *count,
+                       uint64_t *bytes)
+{
+    struct entry first = {0}, last = {0};
+    *count = *bytes = 0;
+    myna_store_iter(o->store, prefix, plen, NULL, 0, false, 1, get_entry, &first);
+    if (!first.seq)
+        return;
+    myna_store_iter(o->store, prefix, plen, NULL, 0, true, 1, get_entry, &last);
+    *count = last.seq - first.seq + 1;
+    if (first.total && last.total && last.total >= first.total)
+        *bytes = last.total - first.total + first.len;
+    else
+        myna_store_iter(o->store, prefix, plen, NULL, 0, false, 0, add_len, bytes);
 }
 
 static bool worth_storing(const struct myna_stanza *st)
@@ -74,87 +141,275 @@ static bool worth_storing(const struct myna_stanza *st)
     return myna_xml_find(x, MYNA_NS_CLIENT, "body") != NULL;
 }
 
-static enum myna_verdict on_offline(struct myna_module *m, struct myna_stanza *st, void *data)
+static void add_delay(struct myna_module *m, struct myna_xml *copy)
+{
+    char stamp[64];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    struct myna_xml *d = myna_xml_add_child(copy, NS_DELAY, "delay");
+    myna_xml_set_attr(d, "from", myna_module_host(m));
+    myna_xml_set_attr(d, "stamp", stamp);
+    myna_xml_add_text(d, "Offline storage", strlen("Offline storage"));
+}
+
+/* Appends st to its recipient's queue within the quotas, or answers the sender with why
+ * not. `delay`: stamp it (a message for an offline user; not one held during delivery). */
+static void store_message(struct myna_module *m, struct myna_stanza *st, bool delay)
 {
     struct offline *o = ctx(m);
-    if (strcmp(st->type, "chat") != 0 && strcmp(st->type, "normal") != 0)
-        return MYNA_PASS;
-    if (!worth_storing(st))
-        return MYNA_HANDLED; /* dropped quietly, as XEP-0334 asks for no-store */
-    char *prefix;
-    size_t plen = user_prefix(st->arena, st->to.bare, &prefix);
-    if (queued(o, prefix, plen) >= o->max) {
-        myna_reply_error(st, MYNA_ERR_SERVICE_UNAVAILABLE, "offline storage full");
-        return MYNA_HANDLED;
-    }
     struct myna_xml *copy = myna_xml_copy(st->arena, st->xml);
     myna_xml_set_attr(copy, "from", st->from.full);
     myna_xml_set_attr(copy, "to", st->to.full);
-    if (!myna_xml_find(copy, NS_DELAY, "delay")) {
-        char stamp[64];
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        struct tm tm;
-        gmtime_r(&ts.tv_sec, &tm);
-        snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 ts.tv_nsec / 1000000);
-        struct myna_xml *d = myna_xml_add_child(copy, NS_DELAY, "delay");
-        myna_xml_set_attr(d, "from", myna_module_host(m));
-        myna_xml_set_attr(d, "stamp", stamp);
-        myna_xml_add_text(d, "Offline storage", strlen("Offline storage"));
-    }
+    if (delay && !myna_xml_find(copy, NS_DELAY, "delay"))
+        add_delay(m, copy);
     struct myna_buf b;
     myna_buf_init(&b);
+    myna_buf_append(&b, "Q........", HDR);
     myna_xml_serialize(copy, MYNA_NS_CLIENT, &b);
+    size_t len = b.len - HDR;
+    char *prefix;
+    size_t plen = user_prefix(st->arena, st->to.bare, &prefix);
+    uint64_t count, bytes;
+    queue_size(o, prefix, plen, &count, &bytes);
+    /* XEP-0160 §2 step 3: storage refused by policy is service-unavailable. */
+    const char *why = (long long)len > o->max_msg ? "message too large for offline storage"
+                      : (long long)count >= o->max || (long long)(bytes + len) > o->max_bytes
+                          ? "offline storage of the recipient is full"
+                          : NULL;
+    if (why) {
+        myna_buf_free(&b);
+        myna_metric_add(m, "refused", 1);
+        myna_reply_error(st, MYNA_ERR_SERVICE_UNAVAILABLE, why);
+        return;
+    }
+    uint64_t total = bytes + len;
+    b.data[0] = 'Q';
+    for (int i = 0; i < 8; i++)
+        b.data[1 + i] = (char)(total >> (56 - 8 * i));
     int rc = myna_store_append(o->store, prefix, plen, b.data, b.len, NULL);
     myna_buf_free(&b);
     if (rc != 0) {
         myna_log(m, MYNA_LOG_ERROR, "cannot store a message for %s: %s", st->to.bare,
                  myna_store_strerror(rc));
-        myna_reply_error(st, MYNA_ERR_INTERNAL_SERVER_ERROR, NULL);
-        return MYNA_HANDLED;
+        myna_reply_error(st, myna_error_from_store(rc), NULL);
+        return;
     }
     myna_metric_add(m, "stored", 1);
+}
+
+static enum myna_verdict on_offline(struct myna_module *m, struct myna_stanza *st, void *data)
+{
+    if (strcmp(st->type, "chat") != 0 && strcmp(st->type, "normal") != 0)
+        return MYNA_PASS;
+    if (!worth_storing(st))
+        return MYNA_HANDLED; /* dropped quietly, as XEP-0334 asks for no-store */
+    store_message(m, st, true);
     return MYNA_HANDLED;
 }
 
-struct flush {
-    struct myna_module *m;
-    struct myna_session *s;
+/* ---- delivery ---- */
+
+static struct flush *flush_find(struct offline *o, uint64_t session)
+{
+    for (struct flush *f = o->flushes; f; f = f->next)
+        if (f->session == session)
+            return f;
+    return NULL;
+}
+
+static struct flush *flush_of_user(struct offline *o, const char *bare)
+{
+    for (struct flush *f = o->flushes; f; f = f->next)
+        if (strcmp(f->bare, bare) == 0)
+            return f;
+    return NULL;
+}
+
+static void flush_end(struct myna_module *m, struct flush *f)
+{
+    struct offline *o = ctx(m);
+    for (struct flush **p = &o->flushes; *p; p = &(*p)->next) {
+        if (*p == f) {
+            *p = f->next;
+            break;
+        }
+    }
+    if (f->timer)
+        myna_timer_cancel(m, f->timer);
+    free(f->bare);
+    free(f);
+}
+
+struct chunk {
     struct myna_arena *a;
-    size_t sent;
+    size_t room;         /* bytes still wanted */
+    size_t n, cap;
+    struct myna_xml **msgs;
+    uint64_t *seqs;
 };
 
-static int deliver_one(const void *k, size_t kl, const void *v, size_t vl, void *data)
+static int take(const void *k, size_t kl, const void *v, size_t vl, void *data)
 {
-    struct flush *f = data;
-    struct myna_xml *msg = myna_xml_parse(f->a, v, vl, MYNA_NS_CLIENT);
-    if (msg) {
-        myna_session_send(f->s, msg);
-        f->sent++;
-    } else {
-        myna_log(f->m, MYNA_LOG_WARN, "dropping an unreadable stored message");
+    struct chunk *c = data;
+    if (kl < 9)
+        return 0;
+    struct entry e;
+    entry_decode(k, kl, v, vl, &e);
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 32;
+        struct myna_xml **msgs = myna_arena_alloc(c->a, cap * sizeof(*msgs));
+        uint64_t *seqs = myna_arena_alloc(c->a, cap * sizeof(*seqs));
+        if (c->n) {
+            memcpy(msgs, c->msgs, c->n * sizeof(*msgs));
+            memcpy(seqs, c->seqs, c->n * sizeof(*seqs));
+        }
+        c->msgs = msgs;
+        c->seqs = seqs;
+        c->cap = cap;
     }
+    c->seqs[c->n] = e.seq;
+    c->msgs[c->n++] = myna_xml_parse(c->a, e.xml, e.len, MYNA_NS_CLIENT);
+    if (e.len >= c->room)
+        return 1;
+    c->room -= e.len;
     return 0;
 }
 
-/* Initial presence: the session can take messages now (RFC 6121 §8.5.2.2.1). */
-static void on_available(struct myna_module *m, const struct myna_event *ev, void *data)
+static void flush_step(struct myna_module *m, void *data);
+
+/* Delivers the next part of the queue: what fits under the client's unread low-water
+ * mark, deleted first in a unit of its own and sent only once deleted (a delivery that
+ * could not be deleted is not made, so nothing arrives twice). Returns true when the
+ * queue is empty. */
+static bool deliver_some(struct myna_module *m, struct flush *f, struct myna_session *s)
 {
     struct offline *o = ctx(m);
-    if (myna_session_priority(ev->session) < 0)
-        return; /* negative priority: not a resource messages go to */
+    size_t queued = myna_session_queued_bytes(s);
+    if (queued >= FLUSH_LOW_WATER)
+        return false;
     struct myna_arena *a = myna_arena_new();
-    const struct myna_jid *j = myna_session_jid(ev->session);
     char *prefix;
-    size_t plen = user_prefix(a, j->bare, &prefix);
-    struct flush f = {m, ev->session, a, 0};
-    myna_store_iter(o->store, prefix, plen, NULL, 0, false, 0, deliver_one, &f);
-    if (f.sent)
-        myna_store_del_prefix(o->store, prefix, plen, NULL);
-    myna_metric_add(m, "delivered", (long long)f.sent);
+    size_t plen = user_prefix(a, f->bare, &prefix);
+    if (plen + 8 > KEY_MAX) { /* no queue can exist under so long a JID */
+        myna_arena_free(a);
+        return true;
+    }
+    unsigned char start[KEY_MAX];
+    myna_store_seq_key(prefix, plen, 0, start);
+    struct chunk c = {.a = a, .room = FLUSH_LOW_WATER - queued};
+    myna_store_iter(o->store, prefix, plen, start, plen + 8, false, 0, take, &c);
+    if (c.n == 0) {
+        myna_arena_free(a);
+        return true;
+    }
+    int rc = myna_store_unit_begin(o->store);
+    if (rc == 0) {
+        for (size_t i = 0; i < c.n && rc == 0; i++) {
+            unsigned char key[KEY_MAX];
+            myna_store_seq_key(prefix, plen, c.seqs[i], key);
+            rc = myna_store_del(o->store, key, plen + 8);
+        }
+        int crc = myna_store_unit_commit(o->store); /* discards the deletes after a failure */
+        if (rc == 0)
+            rc = crc;
+    }
+    if (rc != 0) {
+        myna_log(m, MYNA_LOG_ERROR, "cannot deliver stored messages to %s: %s", f->bare,
+                 myna_store_strerror(rc));
+        myna_arena_free(a);
+        return true; /* they stay stored for the next login */
+    }
+    size_t sent = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        if (c.msgs[i]) {
+            myna_session_send(s, c.msgs[i]);
+            sent++;
+        } else {
+            myna_log(m, MYNA_LOG_WARN, "dropping an unreadable stored message for %s", f->bare);
+        }
+    }
+    myna_metric_add(m, "delivered", (long long)sent);
     myna_arena_free(a);
+    return false;
+}
+
+/* One step of a delivery, now and then from a timer until the queue is empty. */
+static void flush_step(struct myna_module *m, void *data)
+{
+    struct offline *o = ctx(m);
+    struct flush *f = flush_find(o, (uint64_t)(uintptr_t)data);
+    if (!f)
+        return;
+    f->timer = 0;
+    struct myna_session *s = myna_session_by_id(m, f->session);
+    if (!s || !myna_session_available(s) || myna_session_priority(s) < 0 ||
+        deliver_some(m, f, s)) {
+        flush_end(m, f);
+        return;
+    }
+    /* More to send: at once if the client took the last part, else once it read some. */
+    unsigned wait = myna_session_queued_bytes(s) >= FLUSH_LOW_WATER ? FLUSH_WAIT_MS : 0;
+    f->timer = myna_timer_add(m, wait, 0, flush_step, data);
+}
+
+/* The session can take messages now (RFC 6121 §8.5.2.2.1, XEP-0160 §2 step 5): start
+ * delivering the queue to it, unless a delivery to another resource is running. */
+static void flush_start(struct myna_module *m, struct myna_session *s)
+{
+    struct offline *o = ctx(m);
+    const struct myna_jid *j = myna_session_jid(s);
+    if (myna_session_priority(s) < 0 || flush_of_user(o, j->bare))
+        return;
+    struct flush *f = calloc(1, sizeof *f);
+    if (!f || !(f->bare = strdup(j->bare))) {
+        free(f);
+        return;
+    }
+    f->session = myna_session_id(s);
+    f->next = o->flushes;
+    o->flushes = f;
+    flush_step(m, (void *)(uintptr_t)f->session);
+}
+
+static void on_available(struct myna_module *m, const struct myna_event *ev, void *data)
+{
+    flush_start(m, ev->session);
+}
+
+/* Presence that raises a resource's priority from negative to non-negative also makes it
+ * one messages go to (XEP-0160 §2 step 5): the stored ones go first. */
+static enum myna_verdict on_presence_out(struct myna_module *m, struct myna_stanza *st,
+                                         void *data)
+{
+    if (st->origin && !st->has_to && strcmp(st->type, "available") == 0)
+        flush_start(m, st->origin);
+    return MYNA_PASS;
+}
+
+/* While the queue is being delivered to a session, a chat/normal message for it joins the
+ * end of the queue instead of overtaking the stored ones. */
+static enum myna_verdict on_deliver(struct myna_module *m, struct myna_stanza *st, void *data)
+{
+    struct offline *o = ctx(m);
+    if (!o->flushes || st->kind != MYNA_MESSAGE ||
+        (strcmp(st->type, "chat") != 0 && strcmp(st->type, "normal") != 0))
+        return MYNA_PASS;
+    struct myna_session *target = myna_hook_target(st);
+    if (!target || !flush_find(o, myna_session_id(target)))
+        return MYNA_PASS;
+    store_message(m, st, false);
+    return MYNA_HANDLED;
+}
+
+static void on_session_closed(struct myna_module *m, const struct myna_event *ev, void *data)
+{
+    struct flush *f = flush_find(ctx(m), myna_session_id(ev->session));
+    if (f)
+        flush_end(m, f);
 }
 
 static void on_user_deleted(struct myna_module *m, const struct myna_event *ev, void *data)
@@ -162,13 +417,25 @@ static void on_user_deleted(struct myna_module *m, const struct myna_event *ev, 
     struct myna_arena *a = myna_arena_new();
     char *prefix;
     size_t plen = user_prefix(a, ev->user->bare, &prefix);
-    myna_store_del_prefix(ctx(m)->store, prefix, plen, NULL);
+    int rc = myna_store_del_prefix(ctx(m)->store, prefix, plen, NULL);
+    if (rc != 0)
+        myna_log(m, MYNA_LOG_ERROR, "cannot delete the messages of %s: %s", ev->user->bare,
+                 myna_store_strerror(rc));
     myna_arena_free(a);
 }
 
 static void offline_unload(struct myna_module *m)
 {
-    free(ctx(m));
+    struct offline *o = ctx(m);
+    if (!o)
+        return;
+    while (o->flushes) {
+        struct flush *f = o->flushes;
+        o->flushes = f->next;
+        free(f->bare);
+        free(f);
+    }
+    free(o);
 }
 
 static int offline_load(struct myna_module *m)
@@ -179,9 +446,14 @@ static int offline_load(struct myna_module *m)
     myna_module_set_data(m, o);
     o->store = myna_module_store(m, "offline");
     o->max = myna_opt_int(m, "max_messages");
+    o->max_bytes = myna_opt_int(m, "max_bytes");
+    o->max_msg = myna_opt_int(m, "max_message_bytes");
     if (!o->store ||
         myna_hook_add(m, MYNA_HOOK_MESSAGE_OFFLINE, 0, on_offline, NULL) < 0 ||
+        myna_hook_add(m, MYNA_HOOK_PRESENCE_OUT, 10, on_presence_out, NULL) < 0 ||
+        myna_hook_add(m, MYNA_HOOK_DELIVER, -100, on_deliver, NULL) < 0 ||
         myna_event_subscribe(m, MYNA_EVENT_SESSION_AVAILABLE, on_available, NULL) < 0 ||
+        myna_event_subscribe(m, MYNA_EVENT_SESSION_CLOSED, on_session_closed, NULL) < 0 ||
         myna_event_subscribe(m, MYNA_EVENT_USER_DELETED, on_user_deleted, NULL) < 0)
         return -1;
     return myna_disco_feature(m, "msgoffline");
