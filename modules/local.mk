@@ -117,3 +117,6 @@ tests_modules_purple_muc_CFLAGS = $(E2E_STROPHE_CFLAGS) $(PURPLE_CFLAGS)
 tests_modules_purple_muc_LDADD = $(STROPHE_LIBS) $(PURPLE_LIBS)
 TESTS += tests/modules/purple_muc.sh
 endif
+# Durability: kill -9 right after acknowledgements, restart on the same data directory.
+TESTS += tests/modules/durability.sh
+EXTRA_DIST += tests/modules/durability.sh tests/modules/test_durability.py

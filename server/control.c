@@ -187,6 +187,20 @@ static void do_stats(struct server *srv, char *out, size_t outlen)
                           "heap_used_kib=%zu\nheap_free_kib=%zu\n",
                           srv->nconns, srv->nsessions, hashmap_count(srv->users), rss_kib(),
                           mi.uordblks / 1024, mi.fordblks / 1024);
+    struct myna_store_stats st;
+    myna_store_env_stats(srv->store, &st);
+    if (n < outlen)
+        n += (size_t)snprintf(out + n, outlen - n,
+                              "store.map_bytes=%llu\nstore.used_bytes=%llu\n"
+                              "store.commits=%llu\nstore.commit_failures=%llu\n"
+                              "store.write_failures=%llu\nstore.full=%llu\n"
+                              "store.nearly_full=%d\n",
+                              (unsigned long long)st.map_bytes,
+                              (unsigned long long)st.used_bytes,
+                              (unsigned long long)st.commits,
+                              (unsigned long long)st.commit_failures,
+                              (unsigned long long)st.write_failures,
+                              (unsigned long long)st.full, st.careful ? 1 : 0);
     struct metric_out mo = {out, outlen, &n};
     hashmap_each(srv->metrics, print_metric, &mo);
     for (size_t i = 0; i < srv->nhosts && n < outlen; i++) {

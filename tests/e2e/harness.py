@@ -8,6 +8,12 @@ a throwaway CA and a certificate for the test domain, writes the server config o
 server's facts in E2E_* environment variables, then stops the server and removes the temp dir,
 even on failure. A server that crashed, or did not exit 0 on SIGTERM, fails the test.
 
+Crash tests (Myna only): the test may SIGKILL the server itself (E2E_SERVER_PID) and then
+ask the harness to start it again on the same config and data directory by writing
+"start" to E2E_CONTROL (or "kill9", or "restart" for both); the harness answers in
+E2E_CONTROL + ".done" with "ok PID" (xmpplib.server_control wraps this). The server that
+runs at the end must still stop cleanly on SIGTERM.
+
 Usage (automake LOG_COMPILER): harness.py [--builddir DIR] [--srcdir DIR] TEST [ARGS...]
   TEST.py  -> run with this Python; TEST.e2e -> a text file naming a check program and its
   arguments (first word = program in the build dir's tests/e2e/); else TEST is executed.
@@ -84,6 +90,8 @@ class Server:
             "E2E_STANZA_LIMIT": str(STANZA_LIMIT),
             "E2E_MECHS": self.mechs, "E2E_TMPDIR": self.tmp,
             "E2E_SERVER_LOG": self.log_path,
+            "E2E_SERVER_PID": str(self.proc.pid) if self.proc else "",
+            "E2E_CONTROL": os.path.join(self.tmp, "control"),
             **self.component_env(),
         }
 
@@ -95,6 +103,12 @@ class Server:
                        check=True, env=dict(os.environ, MKCERTS_IPS=IP))
         self.write_config()
         self.log = open(self.log_path, "wb")
+        self.launch()
+        for user, pw in USERS:
+            self.adduser(user, pw)
+
+    def launch(self):
+        """Starts the server process on the existing config and data."""
         self.proc = subprocess.Popen(self.command(), stdout=self.log, stderr=subprocess.STDOUT,
                                      cwd=self.tmp, env=self.server_env())
         if not wait_port(self.starttls_port, self.proc, 30):
@@ -102,8 +116,24 @@ class Server:
                                % (self.name, self.proc.poll()))
         if self.has_direct_tls and not wait_port(self.direct_port, self.proc, 10):
             raise RuntimeError("%s did not open the direct TLS port" % self.name)
-        for user, pw in USERS:
-            self.adduser(user, pw)
+
+    def control(self, cmd):
+        """A crash test's request (see the module doc): returns the answer line."""
+        if cmd in ("kill9", "restart") and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        if cmd in ("start", "restart"):
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                return "error: the old server is still running"
+            self.log.write(b"# --- harness: server killed; started again on the same data ---\n")
+            self.log.flush()
+            self.launch()
+        elif cmd == "kill9":
+            self.proc.wait(timeout=10)
+        else:
+            return "error: unknown request %r" % cmd
+        return "ok %d" % self.proc.pid
 
     def server_env(self):
         return dict(os.environ)
@@ -297,6 +327,33 @@ def test_command(test, args, opts):
     return [test] + args
 
 
+def run_test(cmd, env, server, timeout):
+    """Runs the test, serving its crash-test requests; its exit code, or None on timeout."""
+    control = env["E2E_CONTROL"]
+    proc = subprocess.Popen(cmd, env=env)
+    end = time.time() + timeout
+    while True:
+        try:
+            return proc.wait(timeout=0.02)
+        except subprocess.TimeoutExpired:
+            pass
+        if time.time() > end:
+            proc.kill()
+            proc.wait()
+            return None
+        if os.path.exists(control):
+            with open(control) as f:
+                req = f.read().strip()
+            os.unlink(control)
+            try:
+                answer = server.control(req)
+            except Exception as e:  # reported to the test, which fails
+                answer = "error: %s" % e
+            with open(control + ".tmp", "w") as f:
+                f.write(answer + "\n")
+            os.rename(control + ".tmp", control + ".done")
+
+
 def main(argv):
     opts = {"builddir": os.environ.get("E2E_BUILDDIR", os.getcwd()), "srcdir": None}
     while argv and argv[0].startswith("--"):
@@ -337,10 +394,8 @@ def main(argv):
         cmd = test_command(test, args, opts)
         print("# server %s, STARTTLS port %d, direct TLS port %d; running: %s"
               % (kind, server.starttls_port, server.direct_port, " ".join(cmd)), flush=True)
-        try:
-            rc = subprocess.run(cmd, env=env, timeout=float(os.environ.get("E2E_TIMEOUT", 90))
-                                ).returncode
-        except subprocess.TimeoutExpired:
+        rc = run_test(cmd, env, server, float(os.environ.get("E2E_TIMEOUT", 90)))
+        if rc is None:
             print("FAIL: test timed out")
             rc = 1
         if rc == 0 and not server.alive():

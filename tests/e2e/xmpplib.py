@@ -367,6 +367,45 @@ def login(e, user, password, resource=None, direct_tls=False, mech="PLAIN", name
     return s
 
 
+_server_pid = None
+
+
+def server_pid():
+    """PID of the running server (follows restarts made through server_control)."""
+    global _server_pid
+    if _server_pid is None:
+        _server_pid = int(os.environ["E2E_SERVER_PID"])
+    return _server_pid
+
+
+def kill_server():
+    """SIGKILL the server at once (a crash: nothing is flushed or committed after this)."""
+    import signal
+    os.kill(server_pid(), signal.SIGKILL)
+
+
+def server_control(cmd, timeout=60):
+    """Asks the harness to "start" the killed server again on the same data, "kill9" it, or
+    "restart" it (both); waits for the answer. Returns the new PID."""
+    global _server_pid
+    path = os.environ["E2E_CONTROL"]
+    with open(path + ".req", "w") as f:
+        f.write(cmd + "\n")
+    os.rename(path + ".req", path)
+    deadline = time.time() + timeout
+    while not os.path.exists(path + ".done"):
+        if time.time() > deadline:
+            raise Fail("harness did not answer %r" % cmd)
+        time.sleep(0.02)
+    with open(path + ".done") as f:
+        answer = f.read().strip()
+    os.unlink(path + ".done")
+    if not answer.startswith("ok "):
+        raise Fail("harness: %s" % answer)
+    _server_pid = int(answer.split()[1])
+    return _server_pid
+
+
 def run(tests):
     """Runs named test functions; prints one line each; returns the exit code."""
     failed = 0
