@@ -120,3 +120,6 @@ endif
 # Durability: kill -9 right after acknowledgements, restart on the same data directory.
 TESTS += tests/modules/durability.sh
 EXTRA_DIST += tests/modules/durability.sh tests/modules/test_durability.py
+# A full database: the writer gets resource-constraint, other requests go on.
+TESTS += tests/modules/store_full.sh
+EXTRA_DIST += tests/modules/store_full.sh tests/modules/test_store_full.py

@@ -207,8 +207,9 @@ class Myna(Server):
                 raise FileNotFoundError(prog)
 
     def component_env(self):
-        # XEP-0114: one component domain on the extra port.
+        # XEP-0114: one component domain on the extra port; mynactl for live commands.
         return {"E2E_PLAIN_PORT": str(self.plain_port or ""),
+                "E2E_MYNACTL": self.mynactl or "", "E2E_CONF": self.conf,
                 "E2E_COMPONENT_PORT": str(self.extra_port),
                 "E2E_COMPONENT_DOMAIN": "bot." + DOMAIN,
                 "E2E_COMPONENT_SECRET": COMPONENT_SECRET}

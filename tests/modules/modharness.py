@@ -3,7 +3,8 @@
 feature modules under test enabled (Myna: roster, blocking; Prosody: blocklist) and extra
 accounts u00..u71 so that table-driven cases each get a fresh pair of users.
 MODTEST_MYNA_CONF, when set, is appended to Myna's config (e.g. a module section such as
-`roster = { max_items = 3; };` for a limit test).
+`roster = { max_items = 3; };` for a limit test). MODTEST_STANZA_LIMIT replaces the
+harness's c2s_stanza_size (16384) for tests that need big stanzas.
 Usage: modharness.py [--builddir=DIR] TEST.py   (exit codes as the harness: 0/77/99/1)
 """
 import os
@@ -14,6 +15,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import harness  # noqa: E402
 
 EXTRA_USERS = int(os.environ.get("MODTEST_USERS", "72"))
+harness.STANZA_LIMIT = int(os.environ.get("MODTEST_STANZA_LIMIT", harness.STANZA_LIMIT))
 harness.USERS = harness.USERS + [("u%02d" % i, "u%02d-Secret-x" % i)
                                  for i in range(EXTRA_USERS)]
 
