@@ -123,3 +123,6 @@ EXTRA_DIST += tests/modules/durability.sh tests/modules/test_durability.py
 # A full database: the writer gets resource-constraint, other requests go on.
 TESTS += tests/modules/store_full.sh
 EXTRA_DIST += tests/modules/store_full.sh tests/modules/test_store_full.py
+# Offline delivery at login races a sender: stored messages always come first.
+TESTS += tests/modules/offline_order.sh
+EXTRA_DIST += tests/modules/offline_order.sh tests/modules/test_offline_order.py

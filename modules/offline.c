@@ -401,6 +401,7 @@ static enum myna_verdict on_deliver(struct myna_module *m, struct myna_stanza *s
     struct myna_session *target = myna_hook_target(st);
     if (!target || !flush_find(o, myna_session_id(target)))
         return MYNA_PASS;
+    myna_metric_add(m, "held", 1);
     store_message(m, st, false);
     return MYNA_HANDLED;
 }
