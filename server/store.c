@@ -122,9 +122,10 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Pages listed in the free-page database (reusable as readers move on): the records are
- * page-number lists whose first word is their length, as LMDB's mdb_stat -f reads them. */
-static size_t free_pages(MDB_env *env)
+/* Pages listed in the free-page database (reusable as readers move on), counted until
+ * `enough`: the records are page-number lists whose first word is their length (as LMDB's
+ * own mdb_stat -f reads them). */
+static size_t free_pages(MDB_env *env, size_t enough)
 {
     MDB_txn *txn;
     MDB_cursor *c;
@@ -133,7 +134,7 @@ static size_t free_pages(MDB_env *env)
     if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0)
         return 0;
     if (mdb_cursor_open(txn, 0, &c) == 0) {
-        for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+        for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && n < enough;
              rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
             if (v.mv_size >= sizeof(size_t))
                 n += *(const size_t *)v.mv_data;
@@ -143,29 +144,37 @@ static size_t free_pages(MDB_env *env)
     return n;
 }
 
-/* Map size and pages in use as of the last commit. */
-static void space(struct myna_store_env *e, size_t *maxpg, size_t *used)
+/* The map's size and the pages in use as of the last commit. The high-water mark of the
+ * file overstates use after deletions, so free pages inside it are subtracted, but only
+ * counted while the room found is below `enough` (it matters only near the end). */
+static void space(struct myna_store_env *e, size_t enough, size_t *maxpg, size_t *used)
 {
     MDB_envinfo info;
     mdb_env_info(e->env, &info);
     *maxpg = info.me_mapsize / e->psize;
     *used = info.me_last_pgno + 1;
-    /* The high-water mark overstates use after deletions: count free pages only when it
-     * matters, near the end of the map. */
-    if (*maxpg - (*used < *maxpg ? *used : *maxpg) < CAREFUL_MIN_PAGES + *maxpg / 16) {
-        size_t f = free_pages(e->env);
+    size_t room = *used < *maxpg ? *maxpg - *used : 0;
+    if (room < enough) {
+        size_t f = free_pages(e->env, enough - room);
         *used = f < *used ? *used - f : 0;
     }
+}
+
+/* Pages that must stay free for commits to go on being grouped. */
+static size_t reserve_pages(size_t maxpg)
+{
+    return CAREFUL_MIN_PAGES > maxpg / 16 ? CAREFUL_MIN_PAGES : maxpg / 16;
 }
 
 /* Decides, when a batch opens, whether commits may still be grouped: a commit needs a few
  * pages of its own (free-page bookkeeping), and if it fails every write in it is lost. */
 static void check_room(struct myna_store_env *e)
 {
-    size_t maxpg, used;
-    space(e, &maxpg, &used);
+    MDB_envinfo info;
+    mdb_env_info(e->env, &info);
+    size_t reserve = reserve_pages(info.me_mapsize / e->psize), maxpg, used;
+    space(e, reserve, &maxpg, &used);
     size_t room = used < maxpg ? maxpg - used : 0;
-    size_t reserve = CAREFUL_MIN_PAGES > maxpg / 16 ? CAREFUL_MIN_PAGES : maxpg / 16;
     bool careful = room < reserve;
     if (careful && !e->careful)
         log_warn("store", "database nearly full (%zu of %zu KiB free): committing each "
@@ -183,10 +192,10 @@ static void log_full(struct myna_store_env *e)
     if (e->full_logged_ms && now - e->full_logged_ms < FULL_LOG_EVERY_MS)
         return;
     size_t maxpg, used;
-    space(e, &maxpg, &used);
-    log_error("store", "DATABASE FULL: %lu write(s) refused (map %zu KiB, %zu KiB in use); "
-              "raise store_map_mb", e->full_unlogged, maxpg * e->psize / 1024,
-              used * e->psize / 1024);
+    space(e, SIZE_MAX, &maxpg, &used);
+    log_error("store", "DATABASE FULL: %lu write(s) refused (map %zu KiB, %zu KiB in use at "
+              "the last commit); raise store_map_mb", e->full_unlogged,
+              maxpg * e->psize / 1024, used * e->psize / 1024);
     e->full_logged_ms = now;
     e->full_unlogged = 0;
 }
@@ -665,12 +674,7 @@ void myna_store_env_on_fail(struct myna_store_env *e, myna_store_fail_fn fn, voi
 void myna_store_env_stats(struct myna_store_env *e, struct myna_store_stats *out)
 {
     size_t maxpg, used;
-    MDB_envinfo info;
-    mdb_env_info(e->env, &info);
-    maxpg = info.me_mapsize / e->psize;
-    used = info.me_last_pgno + 1;
-    size_t f = free_pages(e->env);
-    used = f < used ? used - f : 0;
+    space(e, SIZE_MAX, &maxpg, &used);
     *out = e->stats;
     out->map_bytes = (uint64_t)maxpg * e->psize;
     out->used_bytes = (uint64_t)used * e->psize;
