@@ -10,7 +10,8 @@ even on failure. A server that crashed, or did not exit 0 on SIGTERM, fails the 
 
 Crash tests (Myna only): the test may SIGKILL the server itself (E2E_SERVER_PID) and then
 ask the harness to start it again on the same config and data directory by writing
-"start" to E2E_CONTROL (or "kill9", or "restart" for both); the harness answers in
+"start" to E2E_CONTROL (or "kill9", "restart" for both, or "stop": SIGTERM and a clean
+exit); the harness answers in
 E2E_CONTROL + ".done" with "ok PID" (xmpplib.server_control wraps this). The server that
 runs at the end must still stop cleanly on SIGTERM.
 
@@ -119,6 +120,13 @@ class Server:
 
     def control(self, cmd):
         """A crash test's request (see the module doc): returns the answer line."""
+        if cmd == "stop":  # SIGTERM: a clean shutdown, which must exit 0
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                return "error: no exit within 15 s of SIGTERM"
+            return "ok %d" % self.proc.pid if rc == 0 else "error: exit status %d" % rc
         if cmd in ("kill9", "restart") and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
         if cmd in ("start", "restart"):

@@ -56,7 +56,8 @@ E2E_PY_TESTS = \
 	tests/e2e/test_hostile.py \
 	tests/e2e/test_slixmpp.py \
 	tests/e2e/test_nbxmpp.py \
-	tests/e2e/test_tls.py
+	tests/e2e/test_tls.py \
+	tests/e2e/test_shutdown.py
 E2E_LIMIT_TESTS = tests/e2e/limits-rate.sh tests/e2e/limits-slowreader.sh
 TESTS += $(E2E_STROPHE_TESTS) $(E2E_PY_TESTS) $(E2E_LIMIT_TESTS)
 EXTRA_DIST += $(E2E_LIMIT_TESTS) tests/e2e/test_limits.py

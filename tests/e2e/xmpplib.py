@@ -385,8 +385,9 @@ def kill_server():
 
 
 def server_control(cmd, timeout=60):
-    """Asks the harness to "start" the killed server again on the same data, "kill9" it, or
-    "restart" it (both); waits for the answer. Returns the new PID."""
+    """Asks the harness to "start" the killed server again on the same data, "kill9" it,
+    "restart" it (both), or "stop" it with SIGTERM (it must exit 0); waits for the answer.
+    Returns the PID."""
     global _server_pid
     path = os.environ["E2E_CONTROL"]
     with open(path + ".req", "w") as f:
