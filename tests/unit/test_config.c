@@ -137,7 +137,7 @@ static void test_contrib_example(void **state)
     assert_int_equal(config_load(BASE_TEST_DATA "/../../../contrib/myna.conf", &c, err,
                                  sizeof(err)),
                      -1);
-    assert_non_null(strstr(err, "myna.conf:19: cannot read certificate "));
+    assert_non_null(strstr(err, "myna.conf:22: cannot read certificate "));
     assert_non_null(strstr(err, "contrib/certs/localhost.crt"));
 }
 
