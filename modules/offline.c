@@ -193,8 +193,9 @@ static void store_message(struct myna_module *m, struct myna_stanza *st, bool de
     int rc = myna_store_append(o->store, prefix, plen, b.data, b.len, NULL);
     myna_buf_free(&b);
     if (rc != 0) {
-        myna_log(m, MYNA_LOG_ERROR, "cannot store a message for %s: %s", st->to.bare,
-                 myna_store_strerror(rc));
+        /* A full store is logged by the store, rate-limited; not once per message. */
+        myna_log(m, rc == MYNA_STORE_FULL ? MYNA_LOG_DEBUG : MYNA_LOG_ERROR,
+                 "cannot store a message for %s: %s", st->to.bare, myna_store_strerror(rc));
         myna_reply_error(st, myna_error_from_store(rc), NULL);
         return;
     }

@@ -55,8 +55,9 @@ void myna_iq_send_result(struct myna_stanza *st, struct myna_xml *result)
      * the requester gets the error instead (myna/store.h). */
     int err = myna_store_env_unit_error(ctx->srv->store);
     if (err != 0) {
-        log_warn("router", "iq id=%s from %s: result replaced by an error: %s",
-                 st->id ? st->id : "", st->from.full, myna_store_strerror(err));
+        log_msg(err == MYNA_STORE_FULL ? MYNA_LOG_DEBUG : MYNA_LOG_WARN, "router",
+                "iq id=%s from %s: result replaced by an error: %s", st->id ? st->id : "",
+                st->from.full, myna_store_strerror(err));
         myna_reply_error(st, myna_error_from_store(err), NULL);
         return;
     }

@@ -251,8 +251,10 @@ void stanza_check_unit(struct stanza_ctx *ctx)
     int err = myna_store_env_unit_error(ctx->srv->store);
     if (err == 0 || ctx->answered)
         return;
-    log_warn("router", "a %s from %s failed: %s", ctx->pub.xml->name, ctx->pub.from.full,
-             myna_store_strerror(err));
+    /* A full store is logged by the store itself, rate-limited: not once per stanza. */
+    log_msg(err == MYNA_STORE_FULL ? MYNA_LOG_DEBUG : MYNA_LOG_WARN, "router",
+            "a %s from %s failed: %s", ctx->pub.xml->name, ctx->pub.from.full,
+            myna_store_strerror(err));
     myna_reply_error(&ctx->pub, myna_error_from_store(err), NULL);
 }
 

@@ -90,9 +90,9 @@ int roster_save_quiet(struct myna_module *m, const char *user, const struct cont
 {
     struct roster_ctx *c = roster_ctx(m);
     int rc = record_needed(ct) ? contact_put(c, user, ct) : contact_del(c, user, ct->jid);
-    if (rc < 0)
-        myna_log(m, MYNA_LOG_ERROR, "roster of %s: cannot store %s: %s", user, ct->jid,
-                 myna_store_strerror(rc));
+    if (rc < 0) /* a full store is logged by the store, rate-limited */
+        myna_log(m, rc == MYNA_STORE_FULL ? MYNA_LOG_DEBUG : MYNA_LOG_ERROR,
+                 "roster of %s: cannot store %s: %s", user, ct->jid, myna_store_strerror(rc));
     return rc;
 }
 
