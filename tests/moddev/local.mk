@@ -5,10 +5,10 @@
 # tests/e2e/harness.py. MODDEV_INSTALL_TARGETS="install-includeHEADERS ..." narrows the
 # install while developing.
 MODDEV_TESTS = tests/moddev/echo-out-of-tree tests/moddev/bad-abi tests/moddev/reload \
-	tests/moddev/filter
+	tests/moddev/filter tests/moddev/careless
 TESTS += $(MODDEV_TESTS)
 EXTRA_DIST += $(MODDEV_TESTS) tests/moddev/moddev.py examples/echo/echo.c \
-	examples/filter/filter.c examples/bad-abi/bad_abi.c
+	examples/filter/filter.c examples/bad-abi/bad_abi.c tests/moddev/careless.c
 
 # Only these tests: make check-moddev
 check-moddev:

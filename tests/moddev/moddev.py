@@ -132,7 +132,9 @@ def build_examples(tmp, names):
             if f.endswith(".so"):
                 shutil.copy(os.path.join(libs, f), moddir)
     for n in names:
-        so = inst.build(example(n), os.path.join(tmp, "src", os.path.dirname(n)))
+        # Paths under examples/, or test modules under tests/ (built the same way).
+        src = os.path.join(SRCDIR, n) if n.startswith("tests/") else example(n)
+        so = inst.build(src, os.path.join(tmp, "src", os.path.dirname(n)))
         shutil.copy(so, moddir)
     return inst, moddir
 
