@@ -135,9 +135,13 @@ static size_t free_pages(MDB_env *env, size_t enough)
         return 0;
     if (mdb_cursor_open(txn, 0, &c) == 0) {
         for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && n < enough;
-             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-            if (v.mv_size >= sizeof(size_t))
-                n += *(const size_t *)v.mv_data;
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            size_t count; /* the value need not be aligned for a size_t */
+            if (v.mv_size >= sizeof(count)) {
+                memcpy(&count, v.mv_data, sizeof(count));
+                n += count;
+            }
+        }
         mdb_cursor_close(c);
     }
     mdb_txn_abort(txn);
