@@ -51,7 +51,8 @@ void myna_store_env_close(struct myna_store_env *env);
 /* Opens (creating if needed) table `name`; the handle lives as long as the env. */
 int myna_store_table(struct myna_store_env *env, const char *name, struct myna_store **out);
 /* Commits the current batch now, synced; then runs the on_durable callbacks.
- * The event loop calls this once per iteration; tools call it before exiting. */
+ * The event loop calls this once per iteration; tools call it before exiting. Refused
+ * (MYNA_STORE_ERROR) inside a unit that has written: its child transaction is open. */
 int myna_store_env_flush(struct myna_store_env *env);
 /* Calls fn with the name of every table in the environment (for tools: deleting a
  * user's data everywhere, export). */
