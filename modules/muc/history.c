@@ -43,17 +43,23 @@ void history_append(struct room *r, const struct myna_xml *msg, const char *stan
     myna_buf_append(&b, stanza_id, idlen);
     myna_xml_serialize(msg, MYNA_NS_CLIENT, &b);
     uint64_t seq = 0;
-    int rc = myna_store_append(svc->t_history, pre, plen, b.data, b.len, &seq);
-    myna_buf_free(&b);
-    if (rc < 0) {
-        myna_log(svc->m, MYNA_LOG_ERROR, "history of %s: %s", r->jid, myna_store_strerror(rc));
+    /* A unit of its own: the message is broadcast whether or not history can keep it, so
+     * a full store must not fail the sender's request (myna/store.h, units of work). */
+    if (myna_store_unit_begin(svc->t_history) != 0) {
+        myna_buf_free(&b);
         return;
     }
-    if (seq > svc->history_max) {
+    int rc = myna_store_append(svc->t_history, pre, plen, b.data, b.len, &seq);
+    myna_buf_free(&b);
+    if (rc == 0 && seq > svc->history_max) {
         unsigned char key[520];
         myna_store_seq_key(pre, plen, seq - svc->history_max, key);
-        myna_store_del(svc->t_history, key, plen + 8);
+        rc = myna_store_del(svc->t_history, key, plen + 8);
     }
+    int err = myna_store_unit_commit(svc->t_history);
+    if (err < 0)
+        myna_log(svc->m, err == MYNA_STORE_FULL ? MYNA_LOG_DEBUG : MYNA_LOG_ERROR,
+                 "history of %s: %s", r->jid, myna_store_strerror(err));
 }
 
 struct entry {
