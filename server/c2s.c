@@ -1243,6 +1243,7 @@ void c2s_accept(struct server *srv, const struct config_listen *l, int fd, const
     };
     c->parser = xml_parser_new(&lim, &parser_cb, c);
     c->conn = conn_new(srv, fd, peer, &c2s_conn_ops, c);
+    c->conn->keep_ssl = l->record_layer == TLS_RECORDS_OPENSSL;
     conn_set_rate(c->conn, srv->cfg.c2s_rate, srv->cfg.c2s_burst);
     c->last_active = loop_now(srv->loop);
     c->next = srv->c2s_list;

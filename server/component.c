@@ -283,6 +283,7 @@ void component_accept(struct server *srv, const struct config_listen *l, int fd,
     };
     c->parser = xml_parser_new(&lim, &parser_cb, c);
     c->conn = conn_new(srv, fd, peer, &comp_conn_ops, c);
+    c->conn->keep_ssl = l->record_layer == TLS_RECORDS_OPENSSL;
     c->next = srv->comp_list;
     if (c->next)
         c->next->prev = c;

@@ -44,7 +44,7 @@ static const char *const default_modules[] = {"disco",  "ping",   "version", "ti
 
 static const char *const core_keys[] = {
     "data_dir", "store_map_mb", "log", "hosts", "listen", "modules", "limits",
-    "allow_registration", "components", NULL,
+    "allow_registration", "components", "tls_record_layer", NULL,
 };
 
 /* Strings made by config_module_get() for int/bool values; freed with the config. */
@@ -453,9 +453,31 @@ static int lookup_name(const struct name_map *m, const char *s)
     return -1;
 }
 
+static const struct name_map record_layers[] = {
+    {"compact", TLS_RECORDS_COMPACT}, {"openssl", TLS_RECORDS_OPENSSL}, {NULL, 0},
+};
+
+/* "tls_record_layer" in group g (top level or a listener); *out keeps its value if unset. */
+static int parse_record_layer(struct ctx *x, const config_setting_t *g,
+                              enum tls_record_layer *out)
+{
+    const char *v = NULL;
+    if (get_string(x, g, "tls_record_layer", &v) != 0)
+        return -1;
+    if (!v)
+        return 0;
+    int r = lookup_name(record_layers, v);
+    if (r < 0)
+        return fail_at(x, config_setting_get_member(g, "tls_record_layer"),
+                       "unknown tls_record_layer '%s' (compact, openssl)", v);
+    *out = (enum tls_record_layer)r;
+    return 0;
+}
+
 static int parse_listener(struct ctx *x, config_setting_t *l, struct config_listen *out)
 {
-    static const char *const keys[] = {"type", "address", "port", "tls", NULL};
+    static const char *const keys[] = {"type", "address", "port", "tls", "tls_record_layer",
+                                       NULL};
     static const struct name_map types[] = {
         {"c2s", LISTEN_C2S}, {"s2s", LISTEN_S2S}, {"component", LISTEN_COMPONENT},
         {"http", LISTEN_HTTP}, {NULL, 0},
@@ -494,7 +516,8 @@ static int parse_listener(struct ctx *x, config_setting_t *l, struct config_list
         return fail_at(x, config_setting_get_member(l, "tls"),
                        "tls = \"starttls\" is only for c2s and s2s listeners");
     out->tls = (enum listen_tls)s;
-    return 0;
+    out->record_layer = x->c->tls_record_layer;
+    return parse_record_layer(x, l, &out->record_layer);
 }
 
 static int parse_listeners(struct ctx *x, const config_setting_t *root)
@@ -503,8 +526,8 @@ static int parse_listeners(struct ctx *x, const config_setting_t *root)
     if (!ls) {
         /* Default: clients on the standard port, STARTTLS (RFC 6120 §5). */
         x->c->listens = xcalloc(1, sizeof(*x->c->listens));
-        x->c->listens[0] =
-            (struct config_listen){LISTEN_C2S, TLS_STARTTLS, xstrdup("0.0.0.0"), 5222};
+        x->c->listens[0] = (struct config_listen){LISTEN_C2S, TLS_STARTTLS, xstrdup("0.0.0.0"),
+                                                  5222, x->c->tls_record_layer};
         x->c->nlistens = 1;
         return 0;
     }
@@ -662,6 +685,7 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
         get_bool(&x, root, "allow_registration", &out->allow_registration) != 0 ||
         parse_log(&x, root) != 0 || parse_modules(&x, root, &global) != 0 ||
         parse_hosts(&x, root, global) != 0 || parse_components(&x, root) != 0 ||
+        parse_record_layer(&x, root, &out->tls_record_layer) != 0 ||
         parse_listeners(&x, root) != 0 ||
         parse_limits(&x, root) != 0)
         goto done;

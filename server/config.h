@@ -14,12 +14,16 @@
 
 enum listen_type { LISTEN_C2S, LISTEN_S2S, LISTEN_COMPONENT, LISTEN_HTTP };
 enum listen_tls { TLS_STARTTLS, TLS_DIRECT, TLS_NONE };
+/* Who protects TLS 1.3 records after the handshake: server/tlsrec.c, or OpenSSL itself
+ * (keeps its ~12 KiB SSL object per connection; the reference implementation). */
+enum tls_record_layer { TLS_RECORDS_COMPACT, TLS_RECORDS_OPENSSL };
 
 struct config_listen {
     enum listen_type type;
     enum listen_tls tls;
     char *address; /* "0.0.0.0", "::", "127.0.0.1" ... */
     int port;
+    enum tls_record_layer record_layer; /* its own setting, or the top-level one */
 };
 
 struct config_host {
@@ -56,6 +60,7 @@ struct config {
     uint64_t c2s_rate;   /* bytes/s a client may send (token bucket) */
     uint64_t c2s_burst;  /* bucket size in bytes */
     bool allow_registration;
+    enum tls_record_layer tls_record_layer; /* default for listeners */
     void *cfg;           /* the libconfig tree, kept for module sections (config_t *) */
     void *strings;       /* texts made by config_module_get() for ints (private) */
 };

@@ -571,8 +571,10 @@ int conn_start_tls(struct conn *c)
     c->ssl = tls_ssl_new(c->srv->tls, c->fd);
     if (!c->ssl)
         return -1;
-    c->sec = xcalloc(1, sizeof *c->sec);
-    SSL_set_app_data(c->ssl, c->sec);
+    if (!c->keep_ssl) { /* secrets for the compact record layer, via the keylog callback */
+        c->sec = xcalloc(1, sizeof *c->sec);
+        SSL_set_app_data(c->ssl, c->sec);
+    }
     c->handshaking = true;
     update_events(c);
     return 0;

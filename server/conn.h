@@ -66,6 +66,7 @@ struct conn {
     bool flush_listed;           /* on srv->flush_list: has output for the next flush */
     struct conn *flush_next, *flush_prev;
     uint64_t held_from, held_to; /* storage batches queued output followed (0 = none) */
+    bool keep_ssl;               /* TLS 1.3: keep OpenSSL's record layer (no tlsrec) */
     uint64_t rate;               /* allowed bytes/s (0 = unlimited) */
     uint64_t burst;              /* token bucket size */
     double tokens;               /* bytes the peer may still send now */

@@ -75,7 +75,8 @@ class Server:
     def __init__(self, tmp, opts):
         self.tmp, self.opts = tmp, opts
         self.certdir = os.path.join(tmp, "certs")
-        self.starttls_port, self.direct_port, self.extra_port, self.spare_port = free_ports(4)
+        (self.starttls_port, self.direct_port, self.extra_port, self.spare_port,
+         self.openssl_port) = free_ports(5)
         self.proc = None
         self.log_path = os.path.join(tmp, "server.log")
         self.log = None
@@ -215,20 +216,26 @@ class Myna(Server):
                 raise FileNotFoundError(prog)
 
     def component_env(self):
-        # XEP-0114: one component domain on the extra port; mynactl for live commands.
+        # XEP-0114: one component domain on the extra port; mynactl for live commands. Also a second direct TLS
+        # listener that keeps OpenSSL's own TLS 1.3 record layer (the reference for the
+        # compact one, tests/e2e/tls_records.c).
         return {"E2E_PLAIN_PORT": str(self.plain_port or ""),
                 "E2E_MYNACTL": self.mynactl or "", "E2E_CONF": self.conf,
                 "E2E_COMPONENT_PORT": str(self.extra_port),
                 "E2E_COMPONENT_DOMAIN": "bot." + DOMAIN,
-                "E2E_COMPONENT_SECRET": COMPONENT_SECRET}
+                "E2E_COMPONENT_SECRET": COMPONENT_SECRET,
+                "E2E_DIRECT_OPENSSL_PORT": str(self.openssl_port)}
 
     def write_config(self):
         c = self.certdir
         plain = (',\n    {{ type = "c2s"; address = "{}"; port = {}; tls = "none"; }}'.format(
             IP, self.plain_port) if self.plain_port else "")
         with open(self.conf, "w") as f:
+            # E2E_TLS_RECORD_LAYER=openssl runs a whole test on OpenSSL's record layer.
+            layer = os.environ.get("E2E_TLS_RECORD_LAYER", "compact")
             f.write(f"""# written by tests/e2e/harness.py
 data_dir = "{self.tmp}/data";
+tls_record_layer = "{layer}";
 components = ( {{ domain = "bot.{DOMAIN}"; secret = "{COMPONENT_SECRET}"; }} );
 log = {{ level = "debug"; syslog = false; }};
 hosts = (
@@ -237,6 +244,8 @@ hosts = (
 listen = (
     {{ type = "c2s"; address = "{IP}"; port = {self.starttls_port}; tls = "starttls"; }},
     {{ type = "c2s"; address = "{IP}"; port = {self.direct_port}; tls = "direct"; }},
+    {{ type = "c2s"; address = "{IP}"; port = {self.openssl_port}; tls = "direct";
+       tls_record_layer = "openssl"; }},
     {{ type = "component"; address = "{IP}"; port = {self.extra_port}; tls = "none"; }}{plain}
 );
 modules = {{

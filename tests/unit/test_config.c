@@ -88,6 +88,11 @@ static void test_good(void **state)
     assert_int_equal(c.listens[3].type, LISTEN_COMPONENT);
     assert_int_equal(c.listens[3].tls, TLS_NONE);
     assert_int_equal(c.listens[3].port, 5347);
+    /* The top-level tls_record_layer is every listener's default; a listener may differ. */
+    assert_int_equal(c.tls_record_layer, TLS_RECORDS_OPENSSL);
+    assert_int_equal(c.listens[0].record_layer, TLS_RECORDS_COMPACT);
+    assert_int_equal(c.listens[1].record_layer, TLS_RECORDS_OPENSSL);
+    assert_int_equal(c.listens[3].record_layer, TLS_RECORDS_OPENSSL);
 
     snprintf(want, sizeof(want), "%s/mods", dir);
     assert_string_equal(c.module_path, want);
@@ -118,6 +123,7 @@ static void test_minimal_defaults(void **state)
     assert_int_equal(c.nlistens, 1);
     assert_int_equal(c.listens[0].port, 5222);
     assert_int_equal(c.listens[0].tls, TLS_STARTTLS);
+    assert_int_equal(c.listens[0].record_layer, TLS_RECORDS_COMPACT);
     assert_string_equal(c.module_path, MYNA_MODULE_DIR);
     assert_int_equal(c.c2s_stanza_size, 262144);
     assert_int_equal(c.c2s_max_depth, 64);
@@ -208,6 +214,9 @@ static const struct bad_case bad[] = {
     {HOST "listen = (\n { type = \"c2s\"; port = 5222; address = \"localhost\"; }\n);\n", 3,
      "'address' must be an IPv4 or IPv6 address"},
     {HOST "listen = (\n { type = \"c2s\"; }\n);\n", 3, "listener without 'port'"},
+    {HOST "tls_record_layer = \"fast\";\n", 2, "unknown tls_record_layer 'fast'"},
+    {HOST "listen = (\n { type = \"c2s\"; port = 5222; tls_record_layer = 1; }\n);\n", 3,
+     "'tls_record_layer' must be a string"},
     {HOST "listen = (\n { port = 5222; }\n);\n", 3, "listener without 'type'"},
     {HOST "listen = (\n { type = \"c2s\"; port = 5222; },\n { type = \"s2s\"; port = 5222; }\n);\n",
      4, "two listeners on 0.0.0.0 port 5222"},
