@@ -301,7 +301,7 @@ static void conn_flush(struct conn *c)
     if (r < 0 || (c->closing && r > 0)) {
         if (c->ssl && r > 0)
             SSL_shutdown(c->ssl);
-        conn_dead(c, r < 0 ? "write error" : "closed");
+        conn_dead(c, r < 0 ? "write error" : c->why ? c->why : "closed");
         return;
     }
     c->want_write = r == 0;
@@ -353,11 +353,33 @@ void conn_drop_batch(struct server *srv, uint64_t batch)
     }
 }
 
-static void rec_data(void *ud, const char *data, size_t len)
+/* The connection ends on its own after what is queued (a TLS alert, our close_notify)
+ * has been written; the owner hears `why` then. */
+static void conn_end(struct conn *c, const char *why)
 {
-    struct conn *c = ud;
+    if (c->dead || c->closing)
+        return;
+    c->closing = true;
+    c->why = why;
+    flush_list_add(c); /* the flush writes the alert and closes once drained */
+    update_events(c);
+}
+
+static void rec_data(struct tlsrec_io *io, const char *data, size_t len)
+{
+    struct conn *c = io->ud;
     if (!c->dead && !c->closing)
         c->ops->data(c, data, len);
+    io->stop = c->dead || c->closing;
+}
+
+/* KeyUpdate answers and alerts join the queue at once, behind the records of the data
+ * that came before them and ahead of what the owner writes next. */
+static void rec_send(struct tlsrec_io *io, const void *records, size_t len)
+{
+    struct conn *c = io->ud;
+    if (!c->dead)
+        queue_raw(c, records, len);
 }
 
 /* Reads with the compact TLS 1.3 record layer: ciphertext into the shared buffer after any
@@ -368,30 +390,26 @@ static void read_rec(struct conn *c)
     size_t cap = sizeof c->srv->readbuf;
     for (int rounds = 0; rounds < 8 && !c->dead && !c->closing && !c->paused && !c->throttled;
          rounds++) {
+        struct tlsrec_io io = {.data = rec_data, .send = rec_send, .ud = c};
         size_t have = tlsrec_take_pending(c->rec, buf);
         ssize_t n = read(c->fd, buf + have, cap - have);
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR) {
-                tlsrec_input(c->rec, buf, have, rec_data, c, NULL); /* keep the partial */
+                tlsrec_input(c->rec, buf, have, &io); /* keeps the partial record */
                 return;
             }
             conn_dead(c, strerror(errno));
             return;
         }
         if (n == 0) {
-            conn_dead(c, "closed by peer");
+            tlsrec_eof(c->rec, &io);
+            conn_end(c, io.why);
             return;
         }
         c->bytes_in += (uint64_t)n;
         rate_consume(c, (size_t)n);
-        struct myna_buf out;
-        myna_buf_init(&out);
-        enum tlsrec_status st = tlsrec_input(c->rec, buf, have + (size_t)n, rec_data, c, &out);
-        if (out.len && !c->dead)
-            queue_raw(c, out.data, out.len);
-        myna_buf_free(&out);
-        if (st != TLSREC_OK) {
-            conn_dead(c, st == TLSREC_CLOSED ? "closed by peer" : "TLS record error");
+        if (tlsrec_input(c->rec, buf, have + (size_t)n, &io) != TLSREC_OK) {
+            conn_end(c, io.why);
             return;
         }
         if (have + (size_t)n < cap)
@@ -422,7 +440,10 @@ static void read_some(struct conn *c)
                     c->ssl_want_write = true;
                     return;
                 }
-                conn_dead(c, e == SSL_ERROR_ZERO_RETURN ? "closed by peer" : "TLS error");
+                if (e == SSL_ERROR_ZERO_RETURN) /* close_notify: ours follows (§6.1) */
+                    conn_end(c, "closed by peer (close_notify)");
+                else
+                    conn_dead(c, "TLS error"); /* OpenSSL has sent its alert */
                 return;
             }
             c->ssl_want_write = false;
@@ -630,7 +651,8 @@ void conn_write_buf(struct conn *c, struct wbuf *b)
         struct myna_buf out;
         myna_buf_init(&out);
         tlsrec_seal(c->rec, b->data, b->len, &out);
-        queue_raw(c, out.data, out.len);
+        if (out.len)
+            queue_raw(c, out.data, out.len);
         myna_buf_free(&out);
     } else {
         queue_wbuf(c, b);
@@ -671,7 +693,8 @@ void conn_close(struct conn *c)
         struct myna_buf out;
         myna_buf_init(&out);
         tlsrec_close_notify(c->rec, &out);
-        queue_raw(c, out.data, out.len);
+        if (out.len)
+            queue_raw(c, out.data, out.len);
         myna_buf_free(&out);
     }
     c->closing = true;

@@ -67,6 +67,8 @@ struct conn {
     struct conn *flush_next, *flush_prev;
     uint64_t held_from, held_to; /* storage batches queued output followed (0 = none) */
     bool keep_ssl;               /* TLS 1.3: keep OpenSSL's record layer (no tlsrec) */
+    const char *why;             /* closing on its own (TLS alert sent or close_notify
+                                  * answered): the reason given to the owner */
     uint64_t rate;               /* allowed bytes/s (0 = unlimited) */
     uint64_t burst;              /* token bucket size */
     double tokens;               /* bytes the peer may still send now */

@@ -1,8 +1,10 @@
 /* server/tlsrec.c — compact TLS 1.3 record protection (see tlsrec.h).
- * RFC 8446 §5.2 (record payload protection), §5.3 (per-record nonce), §7.1 and §7.3 (key
- * schedule: HKDF-Expand-Label for "key", "iv", "traffic upd"), §4.6.3 (KeyUpdate).
- * Invariants: seq numbers never wrap (the connection is dropped first); a record that
- * fails authentication ends the connection; plaintext never exceeds 2^14 bytes. */
+ * RFC 8446 §5.1 (record layer: outer type and version), §5.2 (payload protection, length
+ * limits), §5.3 (per-record nonce), §5.4 (padding), §6 (alerts), §4.6.3 (KeyUpdate), §7.1
+ * and §7.3 (HKDF-Expand-Label "key", "iv", "traffic upd"); Appendix D.4 (change_cipher_spec
+ * only during the handshake). Each check answers with the alert OpenSSL 3.0 sends.
+ * Invariants: a record that fails a check ends the connection after its alert; nothing is
+ * sealed after an alert or close_notify. */
 #include "tlsrec.h"
 
 #include <openssl/evp.h>
@@ -19,10 +21,20 @@
 #define TAG_LEN 16
 #define MAX_PLAIN 16384
 #define MAX_CIPHER (MAX_PLAIN + 256)
+#define CT_CCS 20
 #define CT_ALERT 21
 #define CT_HANDSHAKE 22
 #define CT_APPDATA 23
 #define HS_KEY_UPDATE 24
+
+/* Alert descriptions (§6). */
+#define AL_CLOSE_NOTIFY 0
+#define AL_UNEXPECTED_MESSAGE 10
+#define AL_BAD_RECORD_MAC 20
+#define AL_RECORD_OVERFLOW 22
+#define AL_DECODE_ERROR 50
+#define AL_PROTOCOL_VERSION 70
+#define AL_USER_CANCELED 90
 
 struct tls13_dir {
     unsigned char secret[48];
@@ -34,7 +46,8 @@ struct tls13_dir {
 struct tlsrec {
     const EVP_CIPHER *cipher;
     const EVP_MD *md;
-    size_t keylen, hashlen;
+    uint8_t keylen, hashlen;
+    bool tx_closed; /* an alert or close_notify went out: nothing more is sealed */
     struct tls13_dir rx, tx;
     unsigned char *partial; /* incomplete received record, or NULL */
     size_t plen;
@@ -80,11 +93,11 @@ static int expand_label(const EVP_MD *md, const unsigned char *secret, size_t sl
     info[n++] = 1; /* T(1) counter */
     unsigned char t[EVP_MAX_MD_SIZE];
     unsigned tl = 0;
-    if (!HMAC(md, secret, (int)slen, info, n, t, &tl) || tl < outlen)
-        return -1;
-    memcpy(out, t, outlen);
+    int rc = HMAC(md, secret, (int)slen, info, n, t, &tl) && tl >= outlen ? 0 : -1;
+    if (rc == 0)
+        memcpy(out, t, outlen);
     OPENSSL_cleanse(t, sizeof t);
-    return 0;
+    return rc;
 }
 
 static int dir_keys(const struct tlsrec *r, struct tls13_dir *d)
@@ -94,25 +107,22 @@ static int dir_keys(const struct tlsrec *r, struct tls13_dir *d)
            expand_label(r->md, d->secret, r->hashlen, "iv", d->iv, 12);
 }
 
+/* §7.2: application_traffic_secret_N+1, then its key and iv. */
 static int dir_update(const struct tlsrec *r, struct tls13_dir *d)
 {
     unsigned char next[48];
-    if (expand_label(r->md, d->secret, r->hashlen, "traffic upd", next, r->hashlen) < 0)
-        return -1;
-    memcpy(d->secret, next, r->hashlen);
+    int rc = expand_label(r->md, d->secret, r->hashlen, "traffic upd", next, r->hashlen);
+    if (rc == 0)
+        memcpy(d->secret, next, r->hashlen);
     OPENSSL_cleanse(next, sizeof next);
-    return dir_keys(r, d);
+    return rc < 0 ? -1 : dir_keys(r, d);
 }
 
-struct tlsrec *tlsrec_new(SSL *ssl, const struct tls13_secrets *sec)
+struct tlsrec *tlsrec_new_keys(unsigned suite, const unsigned char *rx_secret,
+                               const unsigned char *tx_secret, size_t len)
 {
-    if (SSL_version(ssl) != TLS1_3_VERSION || SSL_has_pending(ssl))
-        return NULL;
-    const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
-    if (!c)
-        return NULL;
     struct tlsrec *r = pool_alloc(sizeof *r);
-    switch (SSL_CIPHER_get_id(c) & 0xffff) {
+    switch (suite) {
     case 0x1301:
         r->cipher = EVP_aes_128_gcm(), r->md = EVP_sha256(), r->keylen = 16;
         break;
@@ -126,17 +136,32 @@ struct tlsrec *tlsrec_new(SSL *ssl, const struct tls13_secrets *sec)
         pool_free(r, sizeof *r);
         return NULL;
     }
-    r->hashlen = (size_t)EVP_MD_get_size(r->md);
-    if (sec->client_len != r->hashlen || sec->server_len != r->hashlen) {
+    r->hashlen = (uint8_t)EVP_MD_get_size(r->md);
+    if (len != r->hashlen) {
         pool_free(r, sizeof *r);
         return NULL;
     }
-    memcpy(r->rx.secret, sec->client, r->hashlen);
-    memcpy(r->tx.secret, sec->server, r->hashlen);
+    memcpy(r->rx.secret, rx_secret, len);
+    memcpy(r->tx.secret, tx_secret, len);
     if (dir_keys(r, &r->rx) < 0 || dir_keys(r, &r->tx) < 0) {
         tlsrec_free(r);
         return NULL;
     }
+    return r;
+}
+
+struct tlsrec *tlsrec_new(SSL *ssl, const struct tls13_secrets *sec)
+{
+    if (SSL_version(ssl) != TLS1_3_VERSION || SSL_has_pending(ssl))
+        return NULL;
+    const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
+    if (!c || sec->client_len != sec->server_len)
+        return NULL;
+    /* We are the server: we receive what the client's secret protects. */
+    struct tlsrec *r = tlsrec_new_keys(SSL_CIPHER_get_id(c) & 0xffff, sec->client, sec->server,
+                                       sec->client_len);
+    if (!r)
+        return NULL;
     int n = tls_channel_binding(ssl, "tls-exporter", r->exporter, sizeof r->exporter);
     r->has_exporter = n == 32;
     r->endpoint_len = tls_channel_binding(ssl, "tls-server-end-point", r->endpoint,
@@ -160,11 +185,12 @@ static void nonce(const struct tls13_dir *d, unsigned char out[12])
         out[11 - i] ^= (unsigned char)(d->seq >> (8 * i));
 }
 
-/* Seals one record of inner content type `type` into out. */
+/* Seals one record: content p[0..n), inner content type `type`, then `pad` zero bytes
+ * (§5.4; the server itself never pads). */
 static void seal_one(struct tlsrec *r, unsigned char type, const unsigned char *p, size_t n,
-                     struct myna_buf *out)
+                     size_t pad, struct myna_buf *out)
 {
-    size_t clen = n + 1 + TAG_LEN;
+    size_t clen = n + 1 + pad + TAG_LEN;
     unsigned char hdr[REC_HDR] = {CT_APPDATA, 3, 3, (unsigned char)(clen >> 8),
                                   (unsigned char)clen};
     size_t start = out->len;
@@ -178,39 +204,117 @@ static void seal_one(struct tlsrec *r, unsigned char type, const unsigned char *
     unsigned char *dst = (unsigned char *)out->data + start + REC_HDR;
     memcpy(dst, p, n);
     dst[n] = type;
+    memset(dst + n + 1, 0, pad);
     unsigned char iv[12];
     nonce(&r->tx, iv);
     EVP_CIPHER_CTX *x = cctx();
     int ol = 0, ok = EVP_EncryptInit_ex(x, r->cipher, NULL, r->tx.key, iv) &&
                      EVP_EncryptUpdate(x, NULL, &ol, hdr, REC_HDR) &&
-                     EVP_EncryptUpdate(x, dst, &ol, dst, (int)(n + 1)) &&
+                     EVP_EncryptUpdate(x, dst, &ol, dst, (int)(n + 1 + pad)) &&
                      EVP_EncryptFinal_ex(x, dst + ol, &ol) &&
-                     EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, dst + n + 1);
+                     EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, dst + n + 1 + pad);
+    OPENSSL_cleanse(iv, sizeof iv);
     if (!ok)
         abort(); /* cannot happen with valid keys; never send plaintext */
     out->len = start + REC_HDR + clen;
     r->tx.seq++;
 }
 
+/* Our KeyUpdate (§4.6.3), then the send key changes. */
+static void send_key_update(struct tlsrec *r, bool request, struct myna_buf *out)
+{
+    const unsigned char ku[5] = {HS_KEY_UPDATE, 0, 0, 1, request};
+    seal_one(r, CT_HANDSHAKE, ku, sizeof ku, 0, out);
+    if (dir_update(r, &r->tx) < 0)
+        abort(); /* HMAC cannot fail here; never send under a key we meant to drop */
+}
+
 void tlsrec_seal(struct tlsrec *r, const void *data, size_t len, struct myna_buf *out)
 {
     const unsigned char *p = data;
-    while (len > 0) {
+    while (len > 0 && !r->tx_closed) {
         size_t n = len > MAX_PLAIN ? MAX_PLAIN : len;
-        seal_one(r, CT_APPDATA, p, n, out);
+        seal_one(r, CT_APPDATA, p, n, 0, out);
         p += n;
         len -= n;
     }
 }
 
-void tlsrec_close_notify(struct tlsrec *r, struct myna_buf *out)
+static void seal_alert(struct tlsrec *r, unsigned char level, unsigned char desc,
+                       struct myna_buf *out)
 {
-    static const unsigned char alert[2] = {1, 0}; /* warning, close_notify */
-    seal_one(r, CT_ALERT, alert, 2, out);
+    if (r->tx_closed)
+        return;
+    const unsigned char alert[2] = {level, desc};
+    seal_one(r, CT_ALERT, alert, 2, 0, out);
+    r->tx_closed = true;
 }
 
-/* Opens one record in place; returns plaintext length and sets *type, or -1. */
-static long open_one(struct tlsrec *r, unsigned char *rec, size_t clen, unsigned char *type)
+void tlsrec_close_notify(struct tlsrec *r, struct myna_buf *out)
+{
+    seal_alert(r, 1, AL_CLOSE_NOTIFY, out);
+}
+
+/* Records sealed for tlsrec_input go to io->send at once, so they are queued in sealing
+ * order with the data the owner writes from io->data. */
+static void send_records(struct tlsrec_io *io, struct myna_buf *out)
+{
+    if (out->len)
+        io->send(io, out->data, out->len);
+    myna_buf_free(out);
+}
+
+static void send_alert_now(struct tlsrec *r, struct tlsrec_io *io, unsigned char level,
+                           unsigned char desc)
+{
+    struct myna_buf out;
+    myna_buf_init(&out);
+    seal_alert(r, level, desc, &out);
+    send_records(io, &out);
+}
+
+static void send_key_update_now(struct tlsrec *r, struct tlsrec_io *io, bool request)
+{
+    struct myna_buf out;
+    myna_buf_init(&out);
+    send_key_update(r, request, &out);
+    send_records(io, &out);
+}
+
+/* Ends the connection with a fatal alert (§6.2). */
+static enum tlsrec_status fatal(struct tlsrec *r, struct tlsrec_io *io, unsigned char desc,
+                                const char *why)
+{
+    send_alert_now(r, io, 2, desc);
+    io->why = why;
+    return TLSREC_ERROR;
+}
+
+void tlsrec_eof(struct tlsrec *r, struct tlsrec_io *io)
+{
+    /* OpenSSL 3.0 reports a truncated connection with decode_error. */
+    send_alert_now(r, io, 2, AL_DECODE_ERROR);
+    io->why = "closed by peer without close_notify";
+}
+
+/* Checks a record header as soon as it is complete, in OpenSSL's order (§5.1, §5.2). */
+static enum tlsrec_status check_header(struct tlsrec *r, const unsigned char *h, size_t clen,
+                                       struct tlsrec_io *io)
+{
+    if (h[1] != 3)
+        return fatal(r, io, AL_PROTOCOL_VERSION, "not a TLS record");
+    if (h[0] != CT_APPDATA) /* change_cipher_spec too: only before Finished (App. D.4) */
+        return fatal(r, io, AL_UNEXPECTED_MESSAGE, "unprotected record after the handshake");
+    if (h[2] != 3)
+        return fatal(r, io, AL_DECODE_ERROR, "legacy_record_version is not 0x0303");
+    if (clen > MAX_CIPHER)
+        return fatal(r, io, AL_RECORD_OVERFLOW, "record longer than 2^14+256");
+    return TLSREC_OK;
+}
+
+/* Authenticates and decrypts one record in place; returns the TLSInnerPlaintext length or
+ * -1. */
+static long open_one(struct tlsrec *r, unsigned char *rec, size_t clen)
 {
     if (clen < TAG_LEN + 1)
         return -1;
@@ -220,84 +324,109 @@ static long open_one(struct tlsrec *r, unsigned char *rec, size_t clen, unsigned
     size_t n = clen - TAG_LEN;
     EVP_CIPHER_CTX *x = cctx();
     int ol = 0, fl = 0;
-    if (!EVP_DecryptInit_ex(x, r->cipher, NULL, r->rx.key, iv) ||
-        !EVP_DecryptUpdate(x, NULL, &ol, rec, REC_HDR) ||
-        !EVP_DecryptUpdate(x, body, &ol, body, (int)n) ||
-        !EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, body + n) ||
-        EVP_DecryptFinal_ex(x, body + ol, &fl) <= 0)
+    bool ok = EVP_DecryptInit_ex(x, r->cipher, NULL, r->rx.key, iv) &&
+              EVP_DecryptUpdate(x, NULL, &ol, rec, REC_HDR) &&
+              EVP_DecryptUpdate(x, body, &ol, body, (int)n) &&
+              EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, body + n) &&
+              EVP_DecryptFinal_ex(x, body + ol, &fl) > 0;
+    OPENSSL_cleanse(iv, sizeof iv);
+    if (!ok)
         return -1;
     r->rx.seq++;
-    /* Strip zero padding; the last non-zero byte is the content type (§5.4). */
-    while (n > 0 && body[n - 1] == 0)
-        n--;
-    if (n == 0)
-        return -1;
-    *type = body[n - 1];
-    return (long)(n - 1);
+    return (long)n;
 }
 
+/* KeyUpdate messages (§4.6.3), the only handshake message valid after the handshake. An
+ * update_requested is answered at once, ahead of any data sealed after it. */
 static enum tlsrec_status handshake_msgs(struct tlsrec *r, const unsigned char *p, size_t n,
-                                         struct myna_buf *out)
+                                         struct tlsrec_io *io)
 {
     while (n >= 4) {
         size_t len = ((size_t)p[1] << 16) | ((size_t)p[2] << 8) | p[3];
         if (p[0] != HS_KEY_UPDATE || len != 1 || n < 5 || p[4] > 1)
-            return TLSREC_ERROR; /* nothing else may follow the handshake here */
+            return fatal(r, io, AL_UNEXPECTED_MESSAGE, "bad handshake message");
         if (dir_update(r, &r->rx) < 0)
-            return TLSREC_ERROR;
-        if (p[4] == 1) {
-            /* update_requested: answer with our own KeyUpdate, then switch keys. */
-            static const unsigned char ku[5] = {HS_KEY_UPDATE, 0, 0, 1, 0};
-            seal_one(r, CT_HANDSHAKE, ku, sizeof ku, out);
-            if (dir_update(r, &r->tx) < 0)
-                return TLSREC_ERROR;
-        }
+            return fatal(r, io, AL_UNEXPECTED_MESSAGE, "KeyUpdate failed");
+        if (p[4] == 1 && !r->tx_closed)
+            send_key_update_now(r, io, false);
         p += 5;
         n -= 5;
     }
-    return n == 0 ? TLSREC_OK : TLSREC_ERROR;
+    return n == 0 ? TLSREC_OK : fatal(r, io, AL_UNEXPECTED_MESSAGE, "bad handshake message");
+}
+
+static enum tlsrec_status alert_in(struct tlsrec *r, const unsigned char *p, size_t n,
+                                   struct tlsrec_io *io)
+{
+    if (n != 2)
+        return fatal(r, io, AL_UNEXPECTED_MESSAGE, "alert record not 2 bytes");
+    if (p[1] == AL_USER_CANCELED) /* §6.1: a close_notify should follow; ignored */
+        return TLSREC_OK;
+    if (p[1] == AL_CLOSE_NOTIFY) {
+        send_alert_now(r, io, 1, AL_CLOSE_NOTIFY); /* §6.1: answered before we close */
+        io->why = "closed by peer (close_notify)";
+        return TLSREC_CLOSED;
+    }
+    r->tx_closed = true; /* §6.2: an error alert from the peer; we send nothing more */
+    io->why = "peer sent an error alert";
+    return TLSREC_ERROR;
+}
+
+/* One decrypted record: inner[0..n) is its TLSInnerPlaintext (§5.2, §5.4). */
+static enum tlsrec_status record_in(struct tlsrec *r, unsigned char *inner, size_t n,
+                                    struct tlsrec_io *io)
+{
+    while (n > 0 && inner[n - 1] == 0)
+        n--;
+    if (n == 0)
+        return fatal(r, io, AL_UNEXPECTED_MESSAGE, "record without a content type");
+    unsigned char type = inner[--n];
+    if (type != CT_APPDATA && type != CT_HANDSHAKE && type != CT_ALERT)
+        return fatal(r, io, AL_UNEXPECTED_MESSAGE, "bad inner content type");
+    if (n > MAX_PLAIN)
+        return fatal(r, io, AL_RECORD_OVERFLOW, "record content longer than 2^14");
+    switch (type) {
+    case CT_APPDATA:
+        if (n > 0)
+            io->data(io, (const char *)inner, n);
+        return TLSREC_OK;
+    case CT_HANDSHAKE:
+        return handshake_msgs(r, inner, n, io);
+    default:
+        return alert_in(r, inner, n, io);
+    }
 }
 
 enum tlsrec_status tlsrec_input(struct tlsrec *r, unsigned char *buf, size_t len,
-                                tlsrec_data_fn data, void *ud, struct myna_buf *out)
+                                struct tlsrec_io *io)
 {
     size_t off = 0;
-    while (len - off >= REC_HDR) {
+    enum tlsrec_status st = TLSREC_OK;
+    while (st == TLSREC_OK && !io->stop && !r->tx_closed && len - off >= REC_HDR) {
         unsigned char *rec = buf + off;
         size_t clen = ((size_t)rec[3] << 8) | rec[4];
-        if (rec[0] != CT_APPDATA || rec[1] != 3 || clen > MAX_CIPHER)
-            return TLSREC_ERROR;
+        if ((st = check_header(r, rec, clen, io)) != TLSREC_OK)
+            break;
         if (len - off < REC_HDR + clen)
             break;
-        unsigned char type;
-        long n = open_one(r, rec, clen, &type);
-        if (n < 0 || (size_t)n > MAX_PLAIN)
-            return TLSREC_ERROR;
         off += REC_HDR + clen;
-        const unsigned char *plain = rec + REC_HDR;
-        switch (type) {
-        case CT_APPDATA:
-            if (n > 0)
-                data(ud, (const char *)plain, (size_t)n);
+        long n = open_one(r, rec, clen);
+        if (n < 0) {
+            st = fatal(r, io, AL_BAD_RECORD_MAC, "bad record MAC");
             break;
-        case CT_ALERT:
-            return n == 2 && plain[1] == 0 ? TLSREC_CLOSED : TLSREC_ERROR;
-        case CT_HANDSHAKE:
-            if (handshake_msgs(r, plain, (size_t)n, out) != TLSREC_OK)
-                return TLSREC_ERROR;
-            break;
-        default:
-            return TLSREC_ERROR;
         }
+        st = record_in(r, rec + REC_HDR, (size_t)n, io);
     }
     free(r->partial);
     r->partial = NULL;
-    r->plen = len - off;
-    if (r->plen) {
+    r->plen = 0;
+    /* A tail is kept only while the connection goes on. */
+    if (st == TLSREC_OK && !io->stop && !r->tx_closed && len > off) {
+        r->plen = len - off;
         r->partial = xmalloc(r->plen);
         memcpy(r->partial, buf + off, r->plen);
     }
-    return TLSREC_OK;
+    return st;
 }
 
 size_t tlsrec_pending(const struct tlsrec *r)

@@ -16,7 +16,10 @@ E2E_COMMON = tests/e2e/e2e_strophe.c tests/e2e/e2e_strophe.h
 
 check_PROGRAMS += tests/e2e/strophe_login tests/e2e/strophe_message \
 	tests/e2e/strophe_conflict tests/e2e/strophe_iq tests/e2e/strophe_component
-check_PROGRAMS += tests/e2e/scram_exporter
+check_PROGRAMS += tests/e2e/scram_exporter tests/e2e/tls_records
+tests_e2e_tls_records_SOURCES = tests/e2e/tls_records.c
+tests_e2e_tls_records_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_e2e_tls_records_LDADD = $(OPENSSL_LIBS)
 tests_e2e_scram_exporter_SOURCES = tests/e2e/scram_exporter.c
 tests_e2e_scram_exporter_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_e2e_scram_exporter_LDADD = $(OPENSSL_LIBS)
@@ -50,7 +53,8 @@ E2E_STROPHE_TESTS = \
 	tests/e2e/strophe-iq-time.e2e \
 	tests/e2e/strophe-iq-unknown.e2e \
 	tests/e2e/strophe-component.e2e \
-	tests/e2e/scram-exporter.e2e
+	tests/e2e/scram-exporter.e2e \
+	tests/e2e/tls-records.e2e
 E2E_PY_TESTS = \
 	tests/e2e/test_protocol.py \
 	tests/e2e/test_hostile.py \
