@@ -1,10 +1,10 @@
-/* server/tlsrec.c — compact TLS 1.3 record protection (see tlsrec.h).
- * RFC 8446 §5.1 (record layer: outer type and version), §5.2 (payload protection, length
- * limits), §5.3 (per-record nonce), §5.4 (padding), §6 (alerts), §4.6.3 (KeyUpdate), §7.1
- * and §7.3 (HKDF-Expand-Label "key", "iv", "traffic upd"); Appendix D.4 (change_cipher_spec
- * only during the handshake). Each check answers with the alert OpenSSL 3.0 sends.
- * Invariants: a record that fails a check ends the connection after its alert; nothing is
- * sealed after an alert or close_notify. */
+/* server/tlsrec.c — compact TLS 1.3 record protection (see tlsrec.h). RFC 8446 §5.1
+ * (record layer: outer type and version, handshake messages neither interleaved nor across
+ * a key change), §5.2 (payload protection, length limits), §5.3 (per-record nonce), §5.4
+ * (padding), §6 (alerts), §4.6.3 (KeyUpdate), §7.1 and §7.3 (HKDF-Expand-Label "key",
+ * "iv", "traffic upd"); Appendix D.4 (change_cipher_spec only during the handshake). Each
+ * check answers with the alert OpenSSL 3.0 sends. Invariant: nothing is sealed after an
+ * alert or close_notify. */
 #include "tlsrec.h"
 
 #include <openssl/evp.h>
@@ -32,6 +32,7 @@
 #define AL_UNEXPECTED_MESSAGE 10
 #define AL_BAD_RECORD_MAC 20
 #define AL_RECORD_OVERFLOW 22
+#define AL_ILLEGAL_PARAMETER 47
 #define AL_DECODE_ERROR 50
 #define AL_PROTOCOL_VERSION 70
 #define AL_USER_CANCELED 90
@@ -47,7 +48,10 @@ struct tlsrec {
     const EVP_CIPHER *cipher;
     const EVP_MD *md;
     uint8_t keylen, hashlen;
-    bool tx_closed; /* an alert or close_notify went out: nothing more is sealed */
+    uint8_t hs_len;      /* bytes of the handshake message being received (0..4) */
+    bool ku_sent;        /* our last record was a KeyUpdate: a request is already answered */
+    bool tx_closed;      /* an alert or close_notify went out: nothing more is sealed */
+    unsigned char hs[5]; /* that handshake message so far */
     struct tls13_dir rx, tx;
     unsigned char *partial; /* incomplete received record, or NULL */
     size_t plen;
@@ -227,6 +231,7 @@ static void send_key_update(struct tlsrec *r, bool request, struct myna_buf *out
     seal_one(r, CT_HANDSHAKE, ku, sizeof ku, 0, out);
     if (dir_update(r, &r->tx) < 0)
         abort(); /* HMAC cannot fail here; never send under a key we meant to drop */
+    r->ku_sent = true;
 }
 
 void tlsrec_seal(struct tlsrec *r, const void *data, size_t len, struct myna_buf *out)
@@ -235,6 +240,7 @@ void tlsrec_seal(struct tlsrec *r, const void *data, size_t len, struct myna_buf
     while (len > 0 && !r->tx_closed) {
         size_t n = len > MAX_PLAIN ? MAX_PLAIN : len;
         seal_one(r, CT_APPDATA, p, n, 0, out);
+        r->ku_sent = false;
         p += n;
         len -= n;
     }
@@ -336,23 +342,44 @@ static long open_one(struct tlsrec *r, unsigned char *rec, size_t clen)
     return (long)n;
 }
 
-/* KeyUpdate messages (§4.6.3), the only handshake message valid after the handshake. An
- * update_requested is answered at once, ahead of any data sealed after it. */
-static enum tlsrec_status handshake_msgs(struct tlsrec *r, const unsigned char *p, size_t n,
-                                         struct tlsrec_io *io)
+/* A complete KeyUpdate from the peer (§4.6.3). */
+static enum tlsrec_status key_update_in(struct tlsrec *r, bool requested, struct tlsrec_io *io)
 {
-    while (n >= 4) {
-        size_t len = ((size_t)p[1] << 16) | ((size_t)p[2] << 8) | p[3];
-        if (p[0] != HS_KEY_UPDATE || len != 1 || n < 5 || p[4] > 1)
-            return fatal(r, io, AL_UNEXPECTED_MESSAGE, "bad handshake message");
-        if (dir_update(r, &r->rx) < 0)
-            return fatal(r, io, AL_UNEXPECTED_MESSAGE, "KeyUpdate failed");
-        if (p[4] == 1 && !r->tx_closed)
-            send_key_update_now(r, io, false);
-        p += 5;
-        n -= 5;
+    if (dir_update(r, &r->rx) < 0)
+        return fatal(r, io, AL_UNEXPECTED_MESSAGE, "KeyUpdate failed");
+    /* Answered at once, ahead of any data sealed after it; several requests while we sent
+     * nothing else are answered once. */
+    if (requested && !r->ku_sent && !r->tx_closed)
+        send_key_update_now(r, io, false);
+    return TLSREC_OK;
+}
+
+/* Handshake bytes p[0..n) of one record. After the handshake only KeyUpdate is valid; it
+ * may be fragmented, but must end its record (§5.1: no message spans a key change). */
+static enum tlsrec_status handshake_in(struct tlsrec *r, const unsigned char *p, size_t n,
+                                       struct tlsrec_io *io)
+{
+    for (size_t i = 0; i < n; i++) {
+        r->hs[r->hs_len++] = p[i];
+        if (r->hs_len == 1 && p[i] != HS_KEY_UPDATE)
+            return fatal(r, io, AL_UNEXPECTED_MESSAGE, "handshake message after the handshake");
+        if (r->hs_len < 4)
+            continue;
+        size_t mlen = (size_t)r->hs[1] << 16 | (size_t)r->hs[2] << 8 | r->hs[3];
+        if (mlen > 1)
+            return fatal(r, io, AL_ILLEGAL_PARAMETER, "KeyUpdate too long");
+        if (r->hs_len < 4 + mlen)
+            continue;
+        r->hs_len = 0;
+        if (i + 1 != n)
+            return fatal(r, io, AL_UNEXPECTED_MESSAGE, "KeyUpdate not at the end of its record");
+        if (mlen == 0)
+            return fatal(r, io, AL_DECODE_ERROR, "empty KeyUpdate");
+        if (r->hs[4] > 1)
+            return fatal(r, io, AL_ILLEGAL_PARAMETER, "bad KeyUpdate request value");
+        return key_update_in(r, r->hs[4] == 1, io);
     }
-    return n == 0 ? TLSREC_OK : fatal(r, io, AL_UNEXPECTED_MESSAGE, "bad handshake message");
+    return TLSREC_OK;
 }
 
 static enum tlsrec_status alert_in(struct tlsrec *r, const unsigned char *p, size_t n,
@@ -383,15 +410,19 @@ static enum tlsrec_status record_in(struct tlsrec *r, unsigned char *inner, size
     unsigned char type = inner[--n];
     if (type != CT_APPDATA && type != CT_HANDSHAKE && type != CT_ALERT)
         return fatal(r, io, AL_UNEXPECTED_MESSAGE, "bad inner content type");
+    if (type != CT_APPDATA && n == 0)
+        return fatal(r, io, AL_UNEXPECTED_MESSAGE, "empty handshake or alert record");
     if (n > MAX_PLAIN)
         return fatal(r, io, AL_RECORD_OVERFLOW, "record content longer than 2^14");
+    if (r->hs_len && type != CT_HANDSHAKE)
+        return fatal(r, io, AL_UNEXPECTED_MESSAGE, "record inside a handshake message");
     switch (type) {
     case CT_APPDATA:
         if (n > 0)
             io->data(io, (const char *)inner, n);
         return TLSREC_OK;
     case CT_HANDSHAKE:
-        return handshake_msgs(r, inner, n, io);
+        return handshake_in(r, inner, n, io);
     default:
         return alert_in(r, inner, n, io);
     }

@@ -1,10 +1,10 @@
 /* server/tlsrec.h — a compact TLS 1.3 record layer (RFC 8446 §5) for established
  * connections. OpenSSL does the handshake; when it finishes with TLS 1.3, the traffic
  * secrets are taken over, the SSL object (about 12 KiB with its record layer) is freed,
- * and records are protected here with ~350 bytes of state per connection. A record it
- * refuses is answered with the alert OpenSSL sends; close_notify and KeyUpdate (§4.6.3)
- * are answered. Connections that negotiate TLS 1.2, or whose listener says
- * tls_record_layer = "openssl", keep OpenSSL. */
+ * and records are protected here with ~350 bytes of state per connection. It enforces the
+ * record layer rules OpenSSL enforces, answers every violation with the alert OpenSSL
+ * sends, answers close_notify and KeyUpdate (§4.6.3). Connections that negotiate TLS 1.2,
+ * or whose listener says tls_record_layer = "openssl", keep OpenSSL. */
 #ifndef MYNA_TLSREC_H
 #define MYNA_TLSREC_H
 

@@ -618,11 +618,39 @@ static void c_ku_requested_coalesced(struct tconn *t, struct buf *o)
     ping(t, o, "i2");
 }
 
+static void c_ku_run(struct tconn *t, struct buf *o)
+{
+    ping(t, o, "j1");
+    for (int i = 0; i < 50; i++)
+        key_update(t, o, true);
+    ping(t, o, "j2");
+}
+
 static void c_ku_run_not_requested(struct tconn *t, struct buf *o)
 {
     for (int i = 0; i < 50; i++)
         key_update(t, o, false);
     ping(t, o, "k1");
+}
+
+/* A KeyUpdate in two records split after `first` bytes, then a ping. */
+static void ku_split(struct tconn *t, struct buf *o, size_t first)
+{
+    unsigned char ku[5] = {HS_KEY_UPDATE, 0, 0, 1, 1};
+    seal(t, o, CT_HANDSHAKE, ku, first);
+    seal(t, o, CT_HANDSHAKE, ku + first, 5 - first);
+    dir_next(&t->s, &t->tx);
+    ping(t, o, "l1");
+}
+
+static void c_ku_split_header(struct tconn *t, struct buf *o)
+{
+    ku_split(t, o, 2);
+}
+
+static void c_ku_split_body(struct tconn *t, struct buf *o)
+{
+    ku_split(t, o, 4);
 }
 
 static void c_ku_padded(struct tconn *t, struct buf *o)
@@ -633,10 +661,52 @@ static void c_ku_padded(struct tconn *t, struct buf *o)
     ping(t, o, "m1");
 }
 
+/* `count` KeyUpdates in one record (one is legal, more are not: §5.1). */
+static void kus_in_record(struct tconn *t, struct buf *o, int count)
+{
+    ping(t, o, "n1");
+    unsigned char *m = malloc((size_t)count * 5);
+    for (int i = 0; i < count; i++)
+        memcpy(m + 5 * i, (unsigned char[]){HS_KEY_UPDATE, 0, 0, 1, 1}, 5);
+    seal(t, o, CT_HANDSHAKE, m, (size_t)count * 5);
+    free(m);
+}
+
+static void c_two_ku(struct tconn *t, struct buf *o)
+{
+    kus_in_record(t, o, 2);
+}
+
+static void c_ku_flood(struct tconn *t, struct buf *o)
+{
+    kus_in_record(t, o, MAX_PLAIN / 5);
+}
+
+static void c_ku_then_partial(struct tconn *t, struct buf *o)
+{
+    unsigned char m[7] = {HS_KEY_UPDATE, 0, 0, 1, 0, HS_KEY_UPDATE, 0};
+    seal(t, o, CT_HANDSHAKE, m, sizeof m);
+}
+
 static void hs(struct tconn *t, struct buf *o, const unsigned char *m, size_t n)
 {
     ping(t, o, "o1");
     seal(t, o, CT_HANDSHAKE, m, n);
+}
+
+static void c_ku_bad_value(struct tconn *t, struct buf *o)
+{
+    hs(t, o, (unsigned char[]){HS_KEY_UPDATE, 0, 0, 1, 2}, 5);
+}
+
+static void c_ku_len0(struct tconn *t, struct buf *o)
+{
+    hs(t, o, (unsigned char[]){HS_KEY_UPDATE, 0, 0, 0}, 4);
+}
+
+static void c_ku_len2(struct tconn *t, struct buf *o)
+{
+    hs(t, o, (unsigned char[]){HS_KEY_UPDATE, 0, 0, 2, 0, 0}, 6);
 }
 
 static void c_client_hello(struct tconn *t, struct buf *o)
@@ -648,6 +718,30 @@ static void c_finished(struct tconn *t, struct buf *o)
 {
     unsigned char m[4 + 32] = {20, 0, 0, 32};
     hs(t, o, m, sizeof m);
+}
+
+static void c_empty_handshake(struct tconn *t, struct buf *o)
+{
+    hs(t, o, (const unsigned char *)"", 0);
+}
+
+/* Application data between two records of one handshake message (§5.1 forbids it). */
+static void hs_interleaved(struct tconn *t, struct buf *o, size_t first)
+{
+    unsigned char ku[5] = {HS_KEY_UPDATE, 0, 0, 1, 0};
+    seal(t, o, CT_HANDSHAKE, ku, first);
+    ping(t, o, "p1");
+    seal(t, o, CT_HANDSHAKE, ku + first, 5 - first);
+}
+
+static void c_interleaved_body(struct tconn *t, struct buf *o)
+{
+    hs_interleaved(t, o, 4);
+}
+
+static void c_interleaved_header(struct tconn *t, struct buf *o)
+{
+    hs_interleaved(t, o, 2);
 }
 
 static void c_close_notify(struct tconn *t, struct buf *o)
@@ -855,13 +949,31 @@ static const struct tcase cases[] = {
      OPEN("i1 i2"), KUS(1)},
     {.name = "KeyUpdate requested, data in 1-byte writes", .build = c_ku_requested_coalesced,
      .chunk = 1, OPEN("i1 i2"), KUS(1)},
+    {.name = "50 KeyUpdates requested, then data", .build = c_ku_run, OPEN("j1 j2"), KUS(1)},
     {.name = "50 KeyUpdates not requested, then data", .build = c_ku_run_not_requested, OPEN("k1"),
      KUS(0)},
+    {.name = "KeyUpdate split inside its header", .build = c_ku_split_header, OPEN("l1"), KUS(1)},
+    {.name = "KeyUpdate split after its header", .build = c_ku_split_body, OPEN("l1"), KUS(1)},
     {.name = "KeyUpdate in a padded record", .build = c_ku_padded, OPEN("m1"), KUS(1)},
+    {.name = "two KeyUpdates in one record", .build = c_two_ku, ALERT(A_UNEXPECTED, "n1"), KUS(0)},
+    {.name = "3276 KeyUpdates in one record", .build = c_ku_flood, ALERT(A_UNEXPECTED, "n1"),
+     KUS(0)},
+    {.name = "KeyUpdate, then more in the same record", .build = c_ku_then_partial,
+     ALERT(A_UNEXPECTED, ""), KUS(0)},
+    {.name = "KeyUpdate request value 2", .build = c_ku_bad_value, ALERT(A_ILLEGAL_PARAM, "o1"),
+     KUS(0)},
+    {.name = "KeyUpdate of length 0", .build = c_ku_len0, ALERT(A_DECODE, "o1"), KUS(0)},
+    {.name = "KeyUpdate of length 2", .build = c_ku_len2, ALERT(A_ILLEGAL_PARAM, "o1"), KUS(0)},
     {.name = "ClientHello after the handshake", .build = c_client_hello, ALERT(A_UNEXPECTED, "o1"),
      KUS(0)},
     {.name = "Finished after the handshake", .build = c_finished, ALERT(A_UNEXPECTED, "o1"),
      KUS(0)},
+    {.name = "empty handshake record", .build = c_empty_handshake, ALERT(A_UNEXPECTED, "o1"),
+     KUS(0)},
+    {.name = "data inside a handshake message, after its header", .build = c_interleaved_body,
+     ALERT(A_UNEXPECTED, ""), KUS(0)},
+    {.name = "data inside a handshake message header", .build = c_interleaved_header,
+     ALERT(A_UNEXPECTED, ""), KUS(0)},
     {.name = "close_notify", .build = c_close_notify, .end = END_CLOSE_NOTIFY, .answers = "q1"},
     {.name = "data after close_notify", .build = c_data_after_close_notify, .end = END_CLOSE_NOTIFY,
      .answers = "r1"},

@@ -35,3 +35,10 @@ EXTRA_DIST += tests/unit/data
 # The job pool under ThreadSanitizer: its own compile, since TSan and ASan do not mix.
 TESTS += tests/unit/jobs-tsan.sh
 EXTRA_DIST += tests/unit/jobs-tsan.sh tests/unit/test_jobs_tsan.c
+
+# The compact TLS 1.3 record layer (server/tlsrec.c, included by the test) on its own.
+check_PROGRAMS += tests/unit/test_tlsrec
+TESTS += tests/unit/test_tlsrec
+tests_unit_test_tlsrec_SOURCES = tests/unit/test_tlsrec.c server/tls.c server/pool.c
+tests_unit_test_tlsrec_CFLAGS = $(BASE_TEST_CFLAGS)
+tests_unit_test_tlsrec_LDADD = $(BASE_TEST_LIBS) $(OPENSSL_LIBS)

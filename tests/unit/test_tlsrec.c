@@ -1,0 +1,158 @@
+/* tests/unit/test_tlsrec.c — the compact TLS 1.3 record layer (server/tlsrec.c) from the
+ * inside: suites, the one-answer rule for KeyUpdate requests (§4.6.3), nothing sealed after
+ * close. Two tlsrec objects face each other (one with the secrets swapped plays the
+ * client); the file includes tlsrec.c to reach its internals. Record-level behaviour
+ * against real clients is tested in tests/e2e/tls_records.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/ssl.h>
+
+#include "myna/xml.h"
+#include "server/log.h"
+#include "server/pool.h"
+
+#include "server/tlsrec.c"
+
+/* ---- a server and a client facing each other ---- */
+
+static const unsigned char csec[48] = "client traffic secret, forty-eight bytes long..";
+static const unsigned char ssec[48] = "server traffic secret, forty-eight bytes long..";
+
+struct side {
+    struct tlsrec *r;
+    struct myna_buf got;  /* application data received */
+    struct myna_buf sent; /* records sent from tlsrec_input (KeyUpdates, alerts) */
+};
+
+static void on_data(struct tlsrec_io *io, const char *d, size_t n)
+{
+    myna_buf_append(&((struct side *)io->ud)->got, d, n);
+}
+
+static void on_send(struct tlsrec_io *io, const void *d, size_t n)
+{
+    myna_buf_append(&((struct side *)io->ud)->sent, d, n);
+}
+
+static void pair(unsigned suite, size_t len, struct side *srv, struct side *cli)
+{
+    memset(srv, 0, sizeof *srv);
+    memset(cli, 0, sizeof *cli);
+    srv->r = tlsrec_new_keys(suite, csec, ssec, len);
+    cli->r = tlsrec_new_keys(suite, ssec, csec, len);
+    assert_non_null(srv->r);
+    assert_non_null(cli->r);
+}
+
+static void unpair(struct side *srv, struct side *cli)
+{
+    tlsrec_free(srv->r);
+    tlsrec_free(cli->r);
+    myna_buf_free(&srv->got);
+    myna_buf_free(&srv->sent);
+    myna_buf_free(&cli->got);
+    myna_buf_free(&cli->sent);
+}
+
+/* Feeds records to `to`; returns its status and io.why in *why. */
+static enum tlsrec_status deliver(struct side *to, struct myna_buf *records, const char **why)
+{
+    struct tlsrec_io io = {.data = on_data, .send = on_send, .ud = to};
+    enum tlsrec_status st =
+        tlsrec_input(to->r, (unsigned char *)records->data, records->len, &io);
+    records->len = 0;
+    if (why)
+        *why = io.why;
+    return st;
+}
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    static const struct {
+        unsigned suite;
+        size_t len;
+    } suites[] = {{0x1301, 32}, {0x1302, 48}, {0x1303, 32}};
+    for (size_t i = 0; i < 3; i++) {
+        struct side s, c;
+        pair(suites[i].suite, suites[i].len, &s, &c);
+        struct myna_buf wire;
+        myna_buf_init(&wire);
+        tlsrec_seal(s.r, "hello", 5, &wire);
+        assert_int_equal(deliver(&c, &wire, NULL), TLSREC_OK);
+        assert_int_equal(c.got.len, 5);
+        assert_memory_equal(c.got.data, "hello", 5);
+        myna_buf_free(&wire);
+        unpair(&s, &c);
+    }
+    assert_null(tlsrec_new_keys(0x1304, csec, ssec, 32)); /* CCM: not taken over */
+    assert_null(tlsrec_new_keys(0x1301, csec, ssec, 48)); /* wrong secret length */
+}
+
+/* §4.6.3: requests received while the server sent nothing else are answered once. */
+static void test_one_answer_per_silence(void **state)
+{
+    (void)state;
+    struct side s, c;
+    pair(0x1301, 32, &s, &c);
+    struct myna_buf wire;
+    myna_buf_init(&wire);
+    for (int i = 0; i < 3; i++) {
+        send_key_update(c.r, true, &wire);
+        c.r->ku_sent = false;
+    }
+    assert_int_equal(deliver(&s, &wire, NULL), TLSREC_OK);
+    assert_int_equal(s.r->tx.seq, 0);
+    assert_int_equal(s.sent.len, 5 + 5 + 1 + 16); /* one KeyUpdate record */
+    assert_int_equal(deliver(&c, &s.sent, NULL), TLSREC_OK);
+    /* After data, a new request gets a new answer. */
+    tlsrec_seal(s.r, "data", 4, &wire);
+    assert_int_equal(deliver(&c, &wire, NULL), TLSREC_OK);
+    send_key_update(c.r, true, &wire);
+    assert_int_equal(deliver(&s, &wire, NULL), TLSREC_OK);
+    assert_int_equal(s.sent.len, 5 + 5 + 1 + 16);
+    assert_int_equal(deliver(&c, &s.sent, NULL), TLSREC_OK);
+    tlsrec_seal(s.r, "more", 4, &wire);
+    assert_int_equal(deliver(&c, &wire, NULL), TLSREC_OK);
+    assert_int_equal(c.got.len, 8);
+    myna_buf_free(&wire);
+    unpair(&s, &c);
+}
+
+/* Nothing is sealed after an alert or close_notify. */
+static void test_nothing_after_close(void **state)
+{
+    (void)state;
+    struct side s, c;
+    pair(0x1301, 32, &s, &c);
+    struct myna_buf wire;
+    myna_buf_init(&wire);
+    tlsrec_close_notify(s.r, &wire);
+    size_t n = wire.len;
+    tlsrec_seal(s.r, "late", 4, &wire);
+    tlsrec_close_notify(s.r, &wire);
+    assert_int_equal(wire.len, n);
+    myna_buf_free(&wire);
+    unpair(&s, &c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_one_answer_per_silence),
+        cmocka_unit_test(test_nothing_after_close),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    tlsrec_thread_cleanup();
+    return rc;
+}
