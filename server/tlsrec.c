@@ -26,6 +26,8 @@
 #define CT_HANDSHAKE 22
 #define CT_APPDATA 23
 #define HS_KEY_UPDATE 24
+#define MAX_EMPTY_RUN 32  /* consecutive empty records OpenSSL accepts */
+#define MAX_WARN_ALERTS 5 /* OpenSSL refuses the 5th warning alert in a row */
 
 /* Alert descriptions (§6). */
 #define AL_CLOSE_NOTIFY 0
@@ -49,6 +51,8 @@ struct tlsrec {
     const EVP_MD *md;
     uint8_t keylen, hashlen;
     uint8_t hs_len;      /* bytes of the handshake message being received (0..4) */
+    uint8_t empty_run;   /* consecutive empty records received */
+    uint8_t warn_alerts; /* consecutive warning alerts received */
     bool ku_sent;        /* our last record was a KeyUpdate: a request is already answered */
     bool tx_closed;      /* an alert or close_notify went out: nothing more is sealed */
     unsigned char hs[5]; /* that handshake message so far */
@@ -387,6 +391,8 @@ static enum tlsrec_status alert_in(struct tlsrec *r, const unsigned char *p, siz
 {
     if (n != 2)
         return fatal(r, io, AL_UNEXPECTED_MESSAGE, "alert record not 2 bytes");
+    if ((p[0] == 1 || p[1] == AL_USER_CANCELED) && ++r->warn_alerts >= MAX_WARN_ALERTS)
+        return fatal(r, io, AL_UNEXPECTED_MESSAGE, "too many warning alerts");
     if (p[1] == AL_USER_CANCELED) /* §6.1: a close_notify should follow; ignored */
         return TLSREC_OK;
     if (p[1] == AL_CLOSE_NOTIFY) {
@@ -403,6 +409,7 @@ static enum tlsrec_status alert_in(struct tlsrec *r, const unsigned char *p, siz
 static enum tlsrec_status record_in(struct tlsrec *r, unsigned char *inner, size_t n,
                                     struct tlsrec_io *io)
 {
+    size_t inner_len = n;
     while (n > 0 && inner[n - 1] == 0)
         n--;
     if (n == 0)
@@ -412,10 +419,16 @@ static enum tlsrec_status record_in(struct tlsrec *r, unsigned char *inner, size
         return fatal(r, io, AL_UNEXPECTED_MESSAGE, "bad inner content type");
     if (type != CT_APPDATA && n == 0)
         return fatal(r, io, AL_UNEXPECTED_MESSAGE, "empty handshake or alert record");
-    if (n > MAX_PLAIN)
-        return fatal(r, io, AL_RECORD_OVERFLOW, "record content longer than 2^14");
+    if (inner_len > MAX_PLAIN + 1)
+        return fatal(r, io, AL_RECORD_OVERFLOW, "TLSInnerPlaintext longer than 2^14+1");
     if (r->hs_len && type != CT_HANDSHAKE)
         return fatal(r, io, AL_UNEXPECTED_MESSAGE, "record inside a handshake message");
+    if (n == 0 && ++r->empty_run > MAX_EMPTY_RUN)
+        return fatal(r, io, AL_UNEXPECTED_MESSAGE, "too many empty records");
+    if (n != 0)
+        r->empty_run = 0;
+    if (type != CT_ALERT && n != 0)
+        r->warn_alerts = 0;
     switch (type) {
     case CT_APPDATA:
         if (n > 0)

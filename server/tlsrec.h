@@ -2,9 +2,10 @@
  * connections. OpenSSL does the handshake; when it finishes with TLS 1.3, the traffic
  * secrets are taken over, the SSL object (about 12 KiB with its record layer) is freed,
  * and records are protected here with ~350 bytes of state per connection. It enforces the
- * record layer rules OpenSSL enforces, answers every violation with the alert OpenSSL
- * sends, answers close_notify and KeyUpdate (§4.6.3). Connections that negotiate TLS 1.2,
- * or whose listener says tls_record_layer = "openssl", keep OpenSSL. */
+ * record layer rules OpenSSL enforces (and the RFC's where OpenSSL 3.0 is laxer), answers
+ * every violation with the alert OpenSSL sends, answers close_notify and KeyUpdate
+ * (§4.6.3). Connections that negotiate TLS 1.2, or whose listener says tls_record_layer =
+ * "openssl", keep OpenSSL. */
 #ifndef MYNA_TLSREC_H
 #define MYNA_TLSREC_H
 

@@ -604,6 +604,24 @@ static void c_empty_records(struct tconn *t, struct buf *o)
     ping(t, o, "f2");
 }
 
+static void empties(struct tconn *t, struct buf *o, int n)
+{
+    ping(t, o, "g1");
+    for (int i = 0; i < n; i++)
+        seal(t, o, CT_APPDATA, "", 0);
+    ping(t, o, "g2");
+}
+
+static void c_32_empty(struct tconn *t, struct buf *o)
+{
+    empties(t, o, 32);
+}
+
+static void c_33_empty(struct tconn *t, struct buf *o)
+{
+    empties(t, o, 33);
+}
+
 static void c_ku_not_requested(struct tconn *t, struct buf *o)
 {
     ping(t, o, "h1");
@@ -764,6 +782,25 @@ static void c_user_canceled(struct tconn *t, struct buf *o)
     ping(t, o, "s2");
 }
 
+static void c_user_canceled_5(struct tconn *t, struct buf *o)
+{
+    ping(t, o, "t1");
+    for (int i = 0; i < 5; i++)
+        alert(t, o, 1, A_USER_CANCELED);
+    ping(t, o, "t2");
+}
+
+static void c_user_canceled_reset(struct tconn *t, struct buf *o)
+{
+    /* The count of warning alerts restarts after a record of data (as in OpenSSL). */
+    for (int i = 0; i < 4; i++)
+        alert(t, o, 1, A_USER_CANCELED);
+    ping(t, o, "t3");
+    for (int i = 0; i < 4; i++)
+        alert(t, o, 1, A_USER_CANCELED);
+    ping(t, o, "t4");
+}
+
 static void c_fatal_alert(struct tconn *t, struct buf *o)
 {
     ping(t, o, "u1");
@@ -827,6 +864,13 @@ static void c_content_over(struct tconn *t, struct buf *o)
     memset(c, ' ', MAX_PLAIN + 1);
     seal(t, o, CT_APPDATA, c, MAX_PLAIN + 1);
     free(c);
+}
+
+static void c_inner_over_padded(struct tconn *t, struct buf *o)
+{
+    /* 2^14 + 2 bytes of TLSInnerPlaintext, content well under 2^14 (§5.4). */
+    ping(t, o, "y1");
+    seal_pad(t, o, CT_APPDATA, "  ", 2, MAX_PLAIN - 1);
 }
 
 static void c_no_type(struct tconn *t, struct buf *o)
@@ -944,6 +988,8 @@ static const struct tcase cases[] = {
     {.name = "record of 2^14 bytes", .build = c_full_record, OPEN("d1 d2")},
     {.name = "padded records up to 2^14+1", .build = c_padding, OPEN("e1 e2")},
     {.name = "empty application data records", .build = c_empty_records, OPEN("f1 f2")},
+    {.name = "32 empty records in a row", .build = c_32_empty, OPEN("g1 g2")},
+    {.name = "33 empty records in a row", .build = c_33_empty, ALERT(A_UNEXPECTED, "g1")},
     {.name = "KeyUpdate, not requested", .build = c_ku_not_requested, OPEN("h1 h2"), KUS(0)},
     {.name = "KeyUpdate requested, data in the same write", .build = c_ku_requested_coalesced,
      OPEN("i1 i2"), KUS(1)},
@@ -978,6 +1024,9 @@ static const struct tcase cases[] = {
     {.name = "data after close_notify", .build = c_data_after_close_notify, .end = END_CLOSE_NOTIFY,
      .answers = "r1"},
     {.name = "user_canceled alert", .build = c_user_canceled, OPEN("s1 s2")},
+    {.name = "5 user_canceled alerts", .build = c_user_canceled_5, ALERT(A_UNEXPECTED, "t1")},
+    {.name = "4 user_canceled alerts twice, data between", .build = c_user_canceled_reset,
+     OPEN("t3 t4")},
     {.name = "fatal alert from the client", .build = c_fatal_alert, .end = END_SILENT,
      .answers = "u1"},
     {.name = "error alert at warning level", .build = c_warning_alert, .end = END_SILENT,
@@ -990,6 +1039,8 @@ static const struct tcase cases[] = {
     {.name = "record of length 0", .build = c_zero_length, ALERT(A_BAD_MAC, "")},
     {.name = "length field over 2^14+256", .build = c_length_over, ALERT(A_OVERFLOW, "")},
     {.name = "content over 2^14 bytes", .build = c_content_over, ALERT(A_OVERFLOW, "")},
+    {.name = "TLSInnerPlaintext over 2^14+1 by padding", .build = c_inner_over_padded,
+     ALERT(A_OVERFLOW, "y1"), .rfc_stricter = true},
     {.name = "plaintext without a content type", .build = c_no_type, ALERT(A_UNEXPECTED, "")},
     {.name = "unknown inner content type", .build = c_unknown_type, ALERT(A_UNEXPECTED, "")},
     {.name = "protected change_cipher_spec", .build = c_inner_ccs, ALERT(A_UNEXPECTED, "")},
