@@ -1,10 +1,11 @@
 /* server/tlsrec.c — compact TLS 1.3 record protection (see tlsrec.h). RFC 8446 §5.1
  * (record layer: outer type and version, handshake messages neither interleaved nor across
  * a key change), §5.2 (payload protection, length limits), §5.3 (per-record nonce), §5.4
- * (padding), §6 (alerts), §4.6.3 (KeyUpdate), §7.1 and §7.3 (HKDF-Expand-Label "key",
- * "iv", "traffic upd"); Appendix D.4 (change_cipher_spec only during the handshake). Each
- * check answers with the alert OpenSSL 3.0 sends. Invariant: nothing is sealed after an
- * alert or close_notify. */
+ * (padding), §5.5 (key usage limits), §6 (alerts), §4.6.3 (KeyUpdate), §7.1 and §7.3
+ * (HKDF-Expand-Label "key", "iv", "traffic upd"); Appendix D.4 (change_cipher_spec only
+ * during the handshake). Each check answers with the alert OpenSSL 3.0 sends. Invariants:
+ * nothing is sealed after an alert or close_notify; the send sequence number stays below
+ * TLSREC_KEY_LIMIT and the receive one never wraps. */
 #include "tlsrec.h"
 
 #include <openssl/evp.h>
@@ -54,6 +55,7 @@ struct tlsrec {
     uint8_t empty_run;   /* consecutive empty records received */
     uint8_t warn_alerts; /* consecutive warning alerts received */
     bool ku_sent;        /* our last record was a KeyUpdate: a request is already answered */
+    bool asked_update;   /* we asked the peer to update its key (receive limit) */
     bool tx_closed;      /* an alert or close_notify went out: nothing more is sealed */
     unsigned char hs[5]; /* that handshake message so far */
     struct tls13_dir rx, tx;
@@ -234,7 +236,7 @@ static void send_key_update(struct tlsrec *r, bool request, struct myna_buf *out
     const unsigned char ku[5] = {HS_KEY_UPDATE, 0, 0, 1, request};
     seal_one(r, CT_HANDSHAKE, ku, sizeof ku, 0, out);
     if (dir_update(r, &r->tx) < 0)
-        abort(); /* HMAC cannot fail here; never send under a key we meant to drop */
+        abort(); /* HMAC cannot fail here; never reuse a key past its limit */
     r->ku_sent = true;
 }
 
@@ -242,6 +244,8 @@ void tlsrec_seal(struct tlsrec *r, const void *data, size_t len, struct myna_buf
 {
     const unsigned char *p = data;
     while (len > 0 && !r->tx_closed) {
+        if (r->tx.seq >= TLSREC_KEY_LIMIT - 1) /* §5.5; the KeyUpdate itself takes the last */
+            send_key_update(r, false, out);
         size_t n = len > MAX_PLAIN ? MAX_PLAIN : len;
         seal_one(r, CT_APPDATA, p, n, 0, out);
         r->ku_sent = false;
@@ -323,10 +327,10 @@ static enum tlsrec_status check_header(struct tlsrec *r, const unsigned char *h,
 }
 
 /* Authenticates and decrypts one record in place; returns the TLSInnerPlaintext length or
- * -1. */
+ * -1. The receive sequence number must not wrap (§5.3): that record is refused. */
 static long open_one(struct tlsrec *r, unsigned char *rec, size_t clen)
 {
-    if (clen < TAG_LEN + 1)
+    if (clen < TAG_LEN + 1 || r->rx.seq == UINT64_MAX)
         return -1;
     unsigned char iv[12];
     nonce(&r->rx, iv);
@@ -351,6 +355,7 @@ static enum tlsrec_status key_update_in(struct tlsrec *r, bool requested, struct
 {
     if (dir_update(r, &r->rx) < 0)
         return fatal(r, io, AL_UNEXPECTED_MESSAGE, "KeyUpdate failed");
+    r->asked_update = false;
     /* Answered at once, ahead of any data sealed after it; several requests while we sent
      * nothing else are answered once. */
     if (requested && !r->ku_sent && !r->tx_closed)
@@ -460,6 +465,12 @@ enum tlsrec_status tlsrec_input(struct tlsrec *r, unsigned char *buf, size_t len
             break;
         }
         st = record_in(r, rec + REC_HDR, (size_t)n, io);
+        /* §5.5: the peer should update its key before the limit; ask it once. */
+        if (st == TLSREC_OK && r->rx.seq >= TLSREC_KEY_LIMIT && !r->asked_update &&
+            !r->tx_closed) {
+            r->asked_update = true;
+            send_key_update_now(r, io, true);
+        }
     }
     free(r->partial);
     r->partial = NULL;

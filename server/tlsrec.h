@@ -4,8 +4,8 @@
  * and records are protected here with ~350 bytes of state per connection. It enforces the
  * record layer rules OpenSSL enforces (and the RFC's where OpenSSL 3.0 is laxer), answers
  * every violation with the alert OpenSSL sends, answers close_notify and KeyUpdate
- * (§4.6.3). Connections that negotiate TLS 1.2, or whose listener says tls_record_layer =
- * "openssl", keep OpenSSL. */
+ * (§4.6.3), and updates its own keys before the §5.5 usage limit. Connections that
+ * negotiate TLS 1.2, or whose listener says tls_record_layer = "openssl", keep OpenSSL. */
 #ifndef MYNA_TLSREC_H
 #define MYNA_TLSREC_H
 
@@ -21,6 +21,10 @@ struct tls13_secrets {
     unsigned char client[64], server[64];
     size_t client_len, server_len;
 };
+
+/* Records sealed under one key before we update it (§5.5: AES-GCM stays safe up to about
+ * 2^24.5 full records; the same limit serves every suite). */
+#define TLSREC_KEY_LIMIT (UINT64_C(1) << 24)
 
 struct tlsrec;
 
@@ -63,8 +67,8 @@ void tlsrec_eof(struct tlsrec *r, struct tlsrec_io *io);
 size_t tlsrec_pending(const struct tlsrec *r);
 /* Moves the held incomplete record into dst (which has room) and forgets it. */
 size_t tlsrec_take_pending(struct tlsrec *r, unsigned char *dst);
-/* Encrypts plaintext into records appended to out; nothing after an alert or
- * close_notify was sent. */
+/* Encrypts plaintext into records appended to out (a KeyUpdate first when the send key
+ * reaches TLSREC_KEY_LIMIT). Nothing after an alert or close_notify was sent. */
 void tlsrec_seal(struct tlsrec *r, const void *data, size_t len, struct myna_buf *out);
 /* Appends an encrypted close_notify alert; nothing is sealed after it. */
 void tlsrec_close_notify(struct tlsrec *r, struct myna_buf *out);

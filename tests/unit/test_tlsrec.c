@@ -1,8 +1,10 @@
 /* tests/unit/test_tlsrec.c — the compact TLS 1.3 record layer (server/tlsrec.c) from the
- * inside: suites, the one-answer rule for KeyUpdate requests (§4.6.3), nothing sealed after
- * close. Two tlsrec objects face each other (one with the secrets swapped plays the
- * client); the file includes tlsrec.c to reach its internals. Record-level behaviour
- * against real clients is tested in tests/e2e/tls_records.c. */
+ * inside, for what a client cannot reach in reasonable time: the §5.5 key usage limit in
+ * both directions, sequence numbers at their end (§5.3), the one-answer rule for KeyUpdate
+ * requests (§4.6.3), nothing sealed after close. Two tlsrec objects face each other (one
+ * with the secrets swapped plays the client); the file includes tlsrec.c so it can set
+ * sequence numbers. Record-level behaviour against real clients is tested in
+ * tests/e2e/tls_records.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -98,6 +100,81 @@ static void test_round_trip(void **state)
     assert_null(tlsrec_new_keys(0x1301, csec, ssec, 48)); /* wrong secret length */
 }
 
+/* §5.5: before its send key reaches the limit, the server updates it on its own. */
+static void test_send_key_limit(void **state)
+{
+    (void)state;
+    struct side s, c;
+    pair(0x1301, 32, &s, &c);
+    s.r->tx.seq = c.r->rx.seq = TLSREC_KEY_LIMIT - 3;
+    unsigned char before[48];
+    memcpy(before, c.r->rx.secret, 32);
+    struct myna_buf wire;
+    myna_buf_init(&wire);
+    for (int i = 0; i < 4; i++)
+        tlsrec_seal(s.r, "0123456789", 10, &wire);
+    assert_int_equal(s.r->tx.seq, 2); /* two records under the new key */
+    assert_int_equal(deliver(&c, &wire, NULL), TLSREC_OK);
+    assert_int_equal(c.got.len, 40); /* every record readable, the KeyUpdate among them */
+    assert_memory_not_equal(c.r->rx.secret, before, 32);
+    assert_int_equal(c.sent.len, 0); /* not requested: the client does not answer */
+    myna_buf_free(&wire);
+    unpair(&s, &c);
+}
+
+/* §5.5: a peer whose key reaches the limit is asked (once) to update it. */
+static void test_receive_key_limit(void **state)
+{
+    (void)state;
+    struct side s, c;
+    pair(0x1302, 48, &s, &c);
+    s.r->rx.seq = c.r->tx.seq = TLSREC_KEY_LIMIT - 1;
+    struct myna_buf wire;
+    myna_buf_init(&wire);
+    /* A client that does not update by itself (seal_one skips the limit check). */
+    seal_one(c.r, CT_APPDATA, (const unsigned char *)"ab", 2, 0, &wire);
+    seal_one(c.r, CT_APPDATA, (const unsigned char *)"cd", 2, 0, &wire);
+    assert_int_equal(deliver(&s, &wire, NULL), TLSREC_OK);
+    assert_int_equal(s.got.len, 4);
+    /* One KeyUpdate with update_requested went out; the client answers it. */
+    assert_true(s.sent.len > 0);
+    assert_int_equal(deliver(&c, &s.sent, NULL), TLSREC_OK);
+    assert_true(c.sent.len > 0);
+    assert_int_equal(deliver(&s, &c.sent, NULL), TLSREC_OK);
+    assert_int_equal(s.r->rx.seq, 0); /* the client's new key */
+    assert_int_equal(s.sent.len, 0);
+    /* Both directions still work. */
+    tlsrec_seal(c.r, "ef", 2, &wire);
+    assert_int_equal(deliver(&s, &wire, NULL), TLSREC_OK);
+    tlsrec_seal(s.r, "gh", 2, &wire);
+    assert_int_equal(deliver(&c, &wire, NULL), TLSREC_OK);
+    assert_int_equal(c.got.len, 2);
+    myna_buf_free(&wire);
+    unpair(&s, &c);
+}
+
+/* §5.3: a receive sequence number never wraps; the record that would need it ends the
+ * connection (with bad_record_mac, as an undecryptable record). */
+static void test_receive_sequence_end(void **state)
+{
+    (void)state;
+    struct side s, c;
+    pair(0x1303, 32, &s, &c);
+    s.r->rx.seq = c.r->tx.seq = UINT64_MAX;
+    s.r->asked_update = true;
+    struct myna_buf wire;
+    myna_buf_init(&wire);
+    seal_one(c.r, CT_APPDATA, (const unsigned char *)"x", 1, 0, &wire);
+    const char *why = NULL;
+    assert_int_equal(deliver(&s, &wire, &why), TLSREC_ERROR);
+    assert_int_equal(s.got.len, 0);
+    assert_non_null(why);
+    assert_int_equal(s.r->rx.seq, UINT64_MAX);
+    assert_true(s.sent.len > 0); /* the alert */
+    myna_buf_free(&wire);
+    unpair(&s, &c);
+}
+
 /* §4.6.3: requests received while the server sent nothing else are answered once. */
 static void test_one_answer_per_silence(void **state)
 {
@@ -149,6 +226,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_send_key_limit),
+        cmocka_unit_test(test_receive_key_limit),
+        cmocka_unit_test(test_receive_sequence_end),
         cmocka_unit_test(test_one_answer_per_silence),
         cmocka_unit_test(test_nothing_after_close),
     };
