@@ -133,7 +133,7 @@ static void conn_free(void *data)
     if (c->ssl)
         SSL_free(c->ssl);
     tlsrec_free(c->rec);
-    free(c->sec);
+    tls13_secrets_free(c->sec); /* a handshake that failed after the keylog callback */
     pool_free(c, sizeof *c);
 }
 
@@ -195,8 +195,7 @@ static int do_handshake(struct conn *c)
         /* TLS 1.3: take the record layer over and drop the heavy SSL object. */
         c->rec = c->sec ? tlsrec_new(c->ssl, c->sec) : NULL;
         if (c->sec) {
-            OPENSSL_cleanse(c->sec, sizeof *c->sec);
-            free(c->sec);
+            tls13_secrets_free(c->sec);
             c->sec = NULL;
             SSL_set_app_data(c->ssl, NULL);
         }

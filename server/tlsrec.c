@@ -5,7 +5,8 @@
  * (HKDF-Expand-Label "key", "iv", "traffic upd"); Appendix D.4 (change_cipher_spec only
  * during the handshake). Each check answers with the alert OpenSSL 3.0 sends. Invariants:
  * nothing is sealed after an alert or close_notify; the send sequence number stays below
- * TLSREC_KEY_LIMIT and the receive one never wraps. */
+ * TLSREC_KEY_LIMIT and the receive one never wraps; keys are wiped before their memory is
+ * released. */
 #include "tlsrec.h"
 
 #include <openssl/evp.h>
@@ -69,13 +70,15 @@ struct tlsrec {
 
 /* One scratch cipher context for the loop thread (reinitialized per record). */
 static _Thread_local EVP_CIPHER_CTX *scratch;
+static _Thread_local const unsigned char *scratch_key; /* the key it was last set up with */
 
-static EVP_CIPHER_CTX *cctx(void)
+static EVP_CIPHER_CTX *cctx(const unsigned char *key)
 {
     if (!scratch)
         scratch = EVP_CIPHER_CTX_new();
     if (!scratch)
         abort();
+    scratch_key = key;
     return scratch;
 }
 
@@ -83,6 +86,15 @@ void tlsrec_thread_cleanup(void)
 {
     EVP_CIPHER_CTX_free(scratch);
     scratch = NULL;
+    scratch_key = NULL;
+}
+
+void tls13_secrets_free(struct tls13_secrets *sec)
+{
+    if (!sec)
+        return;
+    OPENSSL_cleanse(sec, sizeof *sec);
+    free(sec);
 }
 
 /* HKDF-Expand-Label with an empty context, for outputs no longer than the hash (one
@@ -184,6 +196,11 @@ void tlsrec_free(struct tlsrec *r)
     if (!r)
         return;
     free(r->partial);
+    /* The scratch context holds the expanded key it last used. */
+    if (scratch && (scratch_key == r->rx.key || scratch_key == r->tx.key)) {
+        EVP_CIPHER_CTX_reset(scratch);
+        scratch_key = NULL;
+    }
     OPENSSL_cleanse(r, sizeof *r);
     pool_free(r, sizeof *r);
 }
@@ -217,7 +234,7 @@ static void seal_one(struct tlsrec *r, unsigned char type, const unsigned char *
     memset(dst + n + 1, 0, pad);
     unsigned char iv[12];
     nonce(&r->tx, iv);
-    EVP_CIPHER_CTX *x = cctx();
+    EVP_CIPHER_CTX *x = cctx(r->tx.key);
     int ol = 0, ok = EVP_EncryptInit_ex(x, r->cipher, NULL, r->tx.key, iv) &&
                      EVP_EncryptUpdate(x, NULL, &ol, hdr, REC_HDR) &&
                      EVP_EncryptUpdate(x, dst, &ol, dst, (int)(n + 1 + pad)) &&
@@ -336,7 +353,7 @@ static long open_one(struct tlsrec *r, unsigned char *rec, size_t clen)
     nonce(&r->rx, iv);
     unsigned char *body = rec + REC_HDR;
     size_t n = clen - TAG_LEN;
-    EVP_CIPHER_CTX *x = cctx();
+    EVP_CIPHER_CTX *x = cctx(r->rx.key);
     int ol = 0, fl = 0;
     bool ok = EVP_DecryptInit_ex(x, r->cipher, NULL, r->rx.key, iv) &&
               EVP_DecryptUpdate(x, NULL, &ol, rec, REC_HDR) &&

@@ -22,6 +22,9 @@ struct tls13_secrets {
     size_t client_len, server_len;
 };
 
+/* Wipes and frees secrets (NULL allowed): the only way they are released. */
+void tls13_secrets_free(struct tls13_secrets *sec);
+
 /* Records sealed under one key before we update it (§5.5: AES-GCM stays safe up to about
  * 2^24.5 full records; the same limit serves every suite). */
 #define TLSREC_KEY_LIMIT (UINT64_C(1) << 24)

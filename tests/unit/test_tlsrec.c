@@ -1,10 +1,10 @@
 /* tests/unit/test_tlsrec.c — the compact TLS 1.3 record layer (server/tlsrec.c) from the
  * inside, for what a client cannot reach in reasonable time: the §5.5 key usage limit in
  * both directions, sequence numbers at their end (§5.3), the one-answer rule for KeyUpdate
- * requests (§4.6.3), nothing sealed after close. Two tlsrec objects face each other (one
- * with the secrets swapped plays the client); the file includes tlsrec.c so it can set
- * sequence numbers. Record-level behaviour against real clients is tested in
- * tests/e2e/tls_records.c. */
+ * requests (§4.6.3), and that keys are wiped before their memory is released. Two tlsrec
+ * objects face each other (one with the secrets swapped plays the client); the file
+ * includes tlsrec.c so it can set sequence numbers and watch frees. Record-level behaviour
+ * against real clients is tested in tests/e2e/tls_records.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,7 +22,41 @@
 #include "server/log.h"
 #include "server/pool.h"
 
+/* Every release of memory by tlsrec.c goes through these, which check it was wiped. */
+void wiped_pool_free(void *p, size_t n);
+void wiped_free(void *p);
+#define pool_free wiped_pool_free
+#define free wiped_free
 #include "server/tlsrec.c"
+#undef pool_free
+#undef free
+
+static const void *watched; /* the object whose release must find it wiped */
+static size_t watched_len;
+static int wiped_releases;
+
+static void check_release(void *p, size_t n)
+{
+    if (!p || p != watched)
+        return;
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            fail_msg("byte %zu of %zu is not wiped at release", i, n);
+    wiped_releases++;
+}
+
+void wiped_pool_free(void *p, size_t n)
+{
+    check_release(p, n);
+    pool_free(p, n);
+}
+
+void wiped_free(void *p)
+{
+    check_release(p, watched_len);
+    free(p);
+}
 
 /* ---- a server and a client facing each other ---- */
 
@@ -222,6 +256,33 @@ static void test_nothing_after_close(void **state)
     unpair(&s, &c);
 }
 
+static void test_keys_wiped(void **state)
+{
+    (void)state;
+    /* The record layer's state, keys included, when it is freed... */
+    struct tlsrec *r = tlsrec_new_keys(0x1301, csec, ssec, 32);
+    struct myna_buf wire;
+    myna_buf_init(&wire);
+    tlsrec_seal(r, "x", 1, &wire);
+    myna_buf_free(&wire);
+    watched = r;
+    wiped_releases = 0;
+    tlsrec_free(r);
+    assert_int_equal(wiped_releases, 1);
+    /* ...and the loop's scratch cipher context, which held its expanded key. */
+    assert_null(EVP_CIPHER_CTX_get0_cipher(scratch));
+    /* The secrets collected during a handshake. */
+    struct tls13_secrets *sec = calloc(1, sizeof *sec);
+    memcpy(sec->client, csec, 32);
+    sec->client_len = 32;
+    watched = sec;
+    watched_len = sizeof *sec;
+    wiped_releases = 0;
+    tls13_secrets_free(sec);
+    assert_int_equal(wiped_releases, 1);
+    watched = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_receive_sequence_end),
         cmocka_unit_test(test_one_answer_per_silence),
         cmocka_unit_test(test_nothing_after_close),
+        cmocka_unit_test(test_keys_wiped),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tlsrec_thread_cleanup();
