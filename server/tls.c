@@ -1,6 +1,7 @@
-/* server/tls.c — see tls.h. Each host's SSL_CTX shares settings: TLS >= 1.2, no
- * compression, no renegotiation, server cipher preference, release-buffers mode so an
- * idle connection holds no 16 KiB records. SNI switches the SSL to the host's context. */
+/* server/tls.c — see tls.h. Each host's SSL_CTX shares settings: TLS >= 1.2 (TLS 1.2
+ * only with ECDHE key exchange and AEAD ciphers), no compression, no renegotiation, server
+ * cipher preference, release-buffers mode so an idle connection holds no 16 KiB records.
+ * SNI switches the SSL to the host's context. */
 #include "tls.h"
 
 #include <openssl/err.h>
@@ -10,6 +11,11 @@
 #include "config.h"
 #include "log.h"
 #include "tlsrec.h"
+
+#define TLS12_CIPHERS                                                                      \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                           \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                           \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
 struct tls_host {
     char *domain;
@@ -98,6 +104,12 @@ static SSL_CTX *ctx_new(struct tls *t, const struct config_host *h, char *err, s
         return NULL;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    /* TLS 1.2: forward secrecy (no static RSA key exchange) and AEAD only (no CBC with its
+     * MAC-then-encrypt and SHA-1); TLS 1.3 suites are all of this kind already. */
+    if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
+        ssl_err(err, errlen, "cannot set the TLS 1.2 ciphers for", h->domain);
+        goto fail;
+    }
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
@@ -203,9 +215,11 @@ int tls_channel_binding(SSL *ssl, const char *type, unsigned char *out, size_t o
     if (strcmp(type, "tls-server-end-point") == 0)
         return server_end_point(ssl, out, outlen);
     if (strcmp(type, "tls-unique") == 0) {
-        /* RFC 5929 §3: undefined for TLS 1.3. The first Finished of the handshake: the
-         * client's on a full handshake, ours on a resumed one. */
-        if (SSL_version(ssl) >= TLS1_3_VERSION)
+        /* RFC 5929 §3: undefined for TLS 1.3. Without the extended master secret (RFC 7627)
+         * a triple handshake lets an attacker relay it (RFC 9266 §1): not offered then.
+         * The first Finished of the handshake: the client's on a full handshake, ours on a
+         * resumed one. */
+        if (SSL_version(ssl) >= TLS1_3_VERSION || !SSL_get_extms_support(ssl))
             return -1;
         size_t n = SSL_session_reused(ssl) ? SSL_get_finished(ssl, out, outlen)
                                            : SSL_get_peer_finished(ssl, out, outlen);
@@ -219,7 +233,7 @@ const char *const *tls_channel_binding_types(SSL *ssl)
     static const char *const v13[] = {"tls-exporter", "tls-server-end-point", NULL};
     static const char *const v12ems[] = {"tls-exporter", "tls-unique", "tls-server-end-point",
                                          NULL};
-    static const char *const v12[] = {"tls-unique", "tls-server-end-point", NULL};
+    static const char *const v12[] = {"tls-server-end-point", NULL};
     if (SSL_version(ssl) >= TLS1_3_VERSION)
         return v13;
     return SSL_get_extms_support(ssl) ? v12ems : v12;

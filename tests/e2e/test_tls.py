@@ -1,7 +1,10 @@
-"""tests/e2e/test_tls.py — the TLS layer under real OpenSSL clients (openssl s_client):
-TLS 1.3 KeyUpdate in both directions on the compact record layer (RFC 8446 §4.6.3), TLS 1.2
-clients (which keep OpenSSL's record layer), and TLS 1.1 refused. Each exchange must carry
-XMPP data after the event, proving both sides still decrypt what the other sends."""
+"""tests/e2e/test_tls.py — the TLS layer under real OpenSSL clients (openssl s_client and
+Python's ssl): TLS 1.3 KeyUpdate in both directions on the compact record layer (RFC 8446
+§4.6.3), TLS 1.2 clients (which keep OpenSSL's record layer) with ECDHE and AEAD ciphers
+only, tls-unique offered for SCRAM-PLUS only with the extended master secret (RFC 7627,
+RFC 9266 §1), and TLS 1.1 refused. Each exchange must carry XMPP data after the event,
+proving both sides still decrypt what the other sends."""
+import ssl
 import subprocess
 import sys
 import time
@@ -66,6 +69,84 @@ def tls12_client():
         raise X.Fail("TLS 1.2 client: got %r" % out[-400:])
 
 
+def s_client_once(data, *opts):
+    """Runs s_client with all of `data` at once; returns what it printed."""
+    cmd = ["openssl", "s_client", "-connect", "%s:%d" % (E["ip"], E["direct_port"]),
+           "-servername", E["domain"], "-CAfile", E["cafile"], "-verify_return_error",
+           "-quiet", "-ign_eof"] + list(opts)
+    p = subprocess.run(cmd, input=data.encode(), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=20)
+    return p.stdout.decode(errors="replace")
+
+
+def tls12_ciphers():
+    # Forward secrecy and AEAD only: ECDHE with AES-GCM or ChaCha20-Poly1305 (the test
+    # certificate is ECDSA; the RSA variants are the same list for RSA certificates).
+    for c in ("ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+              "ECDHE-ECDSA-CHACHA20-POLY1305"):
+        out = s_client_once(HEADER + "</stream:stream>\n", "-tls1_2", "-cipher", c)
+        if "<stream:features>" not in out:
+            raise X.Fail("TLS 1.2 with %s refused: %r" % (c, out[-300:]))
+    for c in ("ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA", "ECDHE-ECDSA-AES128-SHA256",
+              "ECDHE-ECDSA-AES256-SHA384", "AES128-GCM-SHA256", "AES128-SHA",
+              "DHE-RSA-AES128-GCM-SHA256"):
+        out = s_client_once(HEADER + "</stream:stream>\n", "-tls1_2", "-cipher", c)
+        if "<stream:features>" in out:
+            raise X.Fail("TLS 1.2 with %s (CBC or no ECDHE) accepted" % c)
+
+
+def tls12_stream(ems):
+    """A direct TLS 1.2 stream, with or without the extended master secret."""
+    s = X.Stream(E["ip"], E["direct_port"], E["domain"], E["cafile"], name="tls12")
+    ctx = ssl.create_default_context(cafile=E["cafile"])
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    if not ems:
+        ctx.options |= 0x1  # SSL_OP_NO_EXTENDED_MASTER_SECRET (OpenSSL 3.0)
+    s.sock = ctx.wrap_socket(s.sock, server_hostname=E["domain"])
+    s.tls = True
+    s.open()
+    return s
+
+
+def cb_types(s):
+    el = s.features.find("{urn:xmpp:sasl-cb:0}sasl-channel-binding")
+    return [c.get("type") for c in el] if el is not None else []
+
+
+def tls_unique(s):
+    return s.sock.get_channel_binding("tls-unique")
+
+
+def tls_unique_with_ems():
+    user, pw = E["users"][0]
+    s = tls12_stream(True)
+    if "tls-unique" not in cb_types(s):
+        raise X.Fail("tls-unique not offered with the extended master secret: %s"
+                     % cb_types(s))
+    ok, el = s.auth(user, pw, "SCRAM-SHA-256-PLUS", cb_type="tls-unique", cb_data=tls_unique(s))
+    if not ok:
+        raise X.Fail("SCRAM-SHA-256-PLUS with tls-unique refused: %s" % X.show(el))
+    s.close()
+
+
+def tls_unique_without_ems():
+    # Without it a triple handshake makes tls-unique relayable (RFC 7627 §1): only
+    # tls-server-end-point is offered, and a client that binds to tls-unique is refused.
+    user, pw = E["users"][0]
+    s = tls12_stream(False)
+    if cb_types(s) != ["tls-server-end-point"]:
+        raise X.Fail("without EMS expected only tls-server-end-point, got %s" % cb_types(s))
+    ok, el = s.auth(user, pw, "SCRAM-SHA-256-PLUS", cb_type="tls-unique", cb_data=tls_unique(s))
+    if ok:
+        raise X.Fail("SCRAM-SHA-256-PLUS with tls-unique accepted without EMS")
+    s.close()
+    s = tls12_stream(False)
+    ok, el = s.auth(user, pw, "SCRAM-SHA-256-PLUS")
+    if not ok:
+        raise X.Fail("tls-server-end-point refused without EMS: %s" % X.show(el))
+    s.close()
+
+
 def tls11_refused():
     rc, out = s_client([HEADER], "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0")
     if "<stream:features>" in out:
@@ -78,4 +159,8 @@ if E["server"] != "myna" or not E["direct_port"]:
 sys.exit(X.run([("TLS 1.3 KeyUpdate, update requested", key_update_requested),
                 ("TLS 1.3 KeyUpdate, not requested", key_update_not_requested),
                 ("TLS 1.2 client", tls12_client),
+                ("TLS 1.2 ciphers: ECDHE and AEAD only", tls12_ciphers),
+                ("TLS 1.2 tls-unique with extended master secret", tls_unique_with_ems),
+                ("TLS 1.2 no tls-unique without extended master secret",
+                 tls_unique_without_ems),
                 ("TLS 1.1 refused", tls11_refused)]))

@@ -42,3 +42,10 @@ TESTS += tests/unit/test_tlsrec
 tests_unit_test_tlsrec_SOURCES = tests/unit/test_tlsrec.c server/tls.c server/pool.c
 tests_unit_test_tlsrec_CFLAGS = $(BASE_TEST_CFLAGS)
 tests_unit_test_tlsrec_LDADD = $(BASE_TEST_LIBS) $(OPENSSL_LIBS)
+
+# Server TLS contexts (server/tls.c): the TLS 1.2 suites enabled.
+check_PROGRAMS += tests/unit/test_tls
+TESTS += tests/unit/test_tls
+tests_unit_test_tls_SOURCES = tests/unit/test_tls.c server/tls.c server/tlsrec.c server/pool.c
+tests_unit_test_tls_CFLAGS = $(BASE_TEST_CFLAGS)
+tests_unit_test_tls_LDADD = $(BASE_TEST_LIBS) $(OPENSSL_LIBS)
