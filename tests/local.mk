@@ -1,5 +1,6 @@
 # tests/: unit tests (cmocka), end-to-end tests (real clients against a real mynad), fuzz.
 include tests/unit/xml.mk
 include tests/unit/base.mk
+include tests/fuzz/tlsrec.mk
 include tests/e2e/local.mk
 include tests/moddev/local.mk
