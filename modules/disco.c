@@ -2,11 +2,14 @@
  *
  * Answers disco#info and disco#items gets from what every module registered (the core
  * keeps the lists; myna_disco_info_build/items_build assemble them). The host announces
- * the identity server/im. A node this module does not know gives item-not-found
- * (XEP-0030 §3.2, §7). Nothing is stored.
+ * the identity server/im. A query without 'to' is about the sender's own account (RFC 6120
+ * §10.3.3), like one to its bare JID. Nodes on accounts (PEP, XEP-0163 §6.2) are asked of
+ * the "disco.user" service (disco.h) when a module provides it; any other node gives
+ * item-not-found (XEP-0030 §3.2, §7). Nothing is stored.
  */
 #include <string.h>
 
+#include "disco.h"
 #include "myna/module.h"
 
 #define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
@@ -15,7 +18,14 @@
 /* The JID the query is about: NULL for the host, else the local user's bare JID. */
 static int disco_target(struct myna_module *m, struct myna_stanza *st, struct myna_jid *user)
 {
-    if (!st->has_to || (st->to.node == NULL && st->to.resource == NULL))
+    if (!st->has_to) {
+        /* RFC 6120 §10.3.3: no 'to' = the sender's account (stanza.c set st->to so). */
+        if (st->to.node == NULL || !myna_user_exists(m, st->to.node))
+            return 0;
+        myna_jid_to_bare(&st->to, user);
+        return 1;
+    }
+    if (st->to.node == NULL && st->to.resource == NULL)
         return 0;
     if (st->to.node == NULL || st->to.resource != NULL)
         return -1;
@@ -37,8 +47,18 @@ static int disco_info(struct myna_module *m, struct myna_stanza *st, void *data)
     const struct myna_xml *q = myna_xml_first_element(st->xml);
     const char *node = q ? myna_xml_attr(q, "node") : NULL;
     if (node != NULL) {
-        /* No module publishes info nodes yet (caps nodes are answered by clients). */
-        myna_reply_error(st, MYNA_ERR_ITEM_NOT_FOUND, NULL);
+        /* Nodes of an account belong to the disco.user provider; the host has none. */
+        const struct disco_user_service *svc = t ? myna_service_get(m, DISCO_USER_SERVICE)
+                                                 : NULL;
+        struct myna_xml *res = myna_iq_result_new(st);
+        struct myna_xml *info = myna_xml_add_child(res, NS_DISCO_INFO, "query");
+        myna_xml_set_attr(info, "node", node);
+        if (svc == NULL || svc->version < DISCO_USER_VERSION ||
+            svc->info(svc, &user, &st->from, node, info) < 0) {
+            myna_reply_error(st, MYNA_ERR_ITEM_NOT_FOUND, NULL);
+            return 0;
+        }
+        myna_iq_send_result(st, res);
         return 0;
     }
     struct myna_xml *res = myna_iq_result_new(st);
@@ -69,10 +89,13 @@ static int disco_items(struct myna_module *m, struct myna_stanza *st, void *data
         myna_xml_set_attr(empty, "node", node);
     } else {
         struct myna_xml *items = myna_disco_items_build(m, t ? &user : NULL, st->arena);
-        if (items != NULL)
-            myna_xml_add_copy(res, items);
-        else
-            myna_xml_add_child(res, NS_DISCO_ITEMS, "query");
+        struct myna_xml *list = items != NULL
+                                    ? myna_xml_add_copy(res, items)
+                                    : myna_xml_add_child(res, NS_DISCO_ITEMS, "query");
+        const struct disco_user_service *svc = t ? myna_service_get(m, DISCO_USER_SERVICE)
+                                                 : NULL;
+        if (svc != NULL && svc->version >= DISCO_USER_VERSION)
+            svc->items(svc, &user, &st->from, list);
     }
     myna_iq_send_result(st, res);
     return 0;

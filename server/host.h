@@ -113,7 +113,7 @@ struct host {
     struct reg_iq *iqs;
     struct reg_hook *hooks[MYNA_HOOK__COUNT];
     struct reg_event *events[MYNA_EVENT__COUNT];
-    struct reg_str *features, *identities, *user_features, *items;
+    struct reg_str *features, *identities, *user_features, *user_identities, *items;
     struct reg_feature_fn *stream_features;
     struct reg_nonza *nonzas;
     struct reg_timer *timers;

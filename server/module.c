@@ -214,6 +214,10 @@ void module_unload(struct myna_module *m)
 {
     struct host *h = m->host;
     struct server *srv = m->srv;
+    /* Durability callbacks may point into the module's code: run them (by committing the
+     * batch) while it is still loaded. */
+    if (srv->store)
+        myna_store_env_flush(srv->store);
     /* Also after a failed load(), so the module can free what it made before failing. */
     if (m->def->desc->unload)
         m->def->desc->unload(m);
@@ -225,6 +229,7 @@ void module_unload(struct myna_module *m)
     REG_REMOVE(struct reg_str, h->features, m, free_str);
     REG_REMOVE(struct reg_str, h->identities, m, free_str);
     REG_REMOVE(struct reg_str, h->user_features, m, free_str);
+    REG_REMOVE(struct reg_str, h->user_identities, m, free_str);
     REG_REMOVE(struct reg_str, h->items, m, free_str);
     REG_REMOVE(struct reg_feature_fn, h->stream_features, m, free);
     REG_REMOVE(struct reg_nonza, h->nonzas, m, free_nonza);
@@ -551,6 +556,14 @@ int myna_disco_user_feature(struct myna_module *m, const char *var)
     return var ? reg_str_add(&m->host->user_features, m, var, NULL, NULL) : -1;
 }
 
+int myna_disco_user_identity(struct myna_module *m, const char *category, const char *type,
+                             const char *name)
+{
+    if (!category || !type)
+        return -1;
+    return reg_str_add(&m->host->user_identities, m, category, type, name ? name : "");
+}
+
 int myna_disco_item(struct myna_module *m, const char *jid, const char *name)
 {
     return jid ? reg_str_add(&m->host->items, m, jid, name ? name : "", NULL) : -1;
@@ -562,10 +575,21 @@ struct myna_xml *myna_disco_info_build(struct myna_module *m, const struct myna_
     struct host *h = m->host;
     struct myna_xml *q = myna_xml_new(a, "http://jabber.org/protocol/disco#info", "query");
     if (user) {
-        /* XEP-0030 §3.1: an account answers with identity account/registered. */
+        /* XEP-0030 §3.1: an account answers with identity account/registered, plus what
+         * modules serve on accounts (XEP-0163 §6.1: pubsub/pep). */
         struct myna_xml *id = myna_xml_add_child(q, NULL, "identity");
         myna_xml_set_attr(id, "category", "account");
         myna_xml_set_attr(id, "type", "registered");
+        for (struct reg_str *r = h->user_identities; r; r = r->next) {
+            if (reg_str_seen(h->user_identities, r) ||
+                (strcmp(r->a, "account") == 0 && strcmp(r->b, "registered") == 0))
+                continue;
+            id = myna_xml_add_child(q, NULL, "identity");
+            myna_xml_set_attr(id, "category", r->a);
+            myna_xml_set_attr(id, "type", r->b);
+            if (r->c && *r->c)
+                myna_xml_set_attr(id, "name", r->c);
+        }
         struct myna_xml *f = myna_xml_add_child(q, NULL, "feature");
         myna_xml_set_attr(f, "var", "http://jabber.org/protocol/disco#info");
         for (struct reg_str *r = h->user_features; r; r = r->next) {

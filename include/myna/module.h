@@ -288,6 +288,10 @@ int myna_disco_identity(struct myna_module *m, const char *category, const char 
                         const char *name);
 /* A feature on local users' bare JIDs (disco#info to user@host, e.g. PEP). */
 int myna_disco_user_feature(struct myna_module *m, const char *var);
+/* An identity on local users' bare JIDs, next to account/registered (e.g. pubsub/pep,
+ * XEP-0163 §6.1). Since 1.1. */
+int myna_disco_user_identity(struct myna_module *m, const char *category, const char *type,
+                             const char *name);
 /* Adds an item to the host's disco#items (e.g. "conference.example.org"). */
 int myna_disco_item(struct myna_module *m, const char *jid, const char *name);
 /* Builds the disco#info <query/> (identities, features; `node` NULL) or disco#items

@@ -37,6 +37,19 @@ def disco_user():
     a.close()
 
 
+def disco_own_account():
+    """To one's own bare JID, or without 'to' (RFC 6120 §10.3.3: the account itself), the
+    answer is the account's (XEP-0030 §3.1 account/registered), not the server's."""
+    a = M.connect("alice", presence=False)
+    for to in (M.jid("alice"), None):
+        r = a.iq("get", "<query xmlns='%s'/>" % NS_INFO, to)
+        M.expect(r.get("type") == "result", "own disco#info (to=%s): %s" % (to, M.show(r)))
+        ids = [(i.get("category"), i.get("type")) for i in r.iter(M.q(NS_INFO, "identity"))]
+        M.expect(("account", "registered") in ids and ("server", "im") not in ids,
+                 "own account's identities (to=%s): %s" % (to, ids))
+    a.close()
+
+
 def ping_host_and_user():
     a = M.connect("alice", presence=False)
     a.ping(M.D)
@@ -75,5 +88,6 @@ def entity_time():
 
 if __name__ == "__main__":
     raise SystemExit(M.run([("disco_host", disco_host), ("disco_user", disco_user),
+                            ("disco_own_account", disco_own_account),
                             ("ping_host_and_user", ping_host_and_user),
                             ("version", version), ("entity_time", entity_time)]))
