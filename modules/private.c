@@ -6,11 +6,15 @@
  *   vcard:   <vCard xmlns='vcard-temp'/> set by the owner, readable by anyone who can reach
  *            the account (key "user@host\0").
  * Elements are stored serialized and parsed back with myna_xml_parse; option max_bytes
- * bounds one element. One module, "private", serves both protocols.
+ * bounds one element. One module, "private", serves both protocols. It publishes the
+ * "private" service and defers to a "private.extension" for the namespaces that one owns
+ * and on vCard changes (private.h: XEP-0411 bookmarks, XEP-0398 avatars).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "myna/module.h"
+#include "private.h"
 
 #define NS_PRIVATE "jabber:iq:private"
 #define NS_VCARD "vcard-temp"
@@ -61,6 +65,40 @@ static struct myna_xml *store_get(struct myna_store *s, struct myna_arena *a, co
     return myna_xml_parse(a, v, vl, MYNA_NS_CLIENT);
 }
 
+static const struct private_extension *extension_for(struct myna_module *m, const char *ns)
+{
+    const struct private_extension *x = myna_service_get(m, PRIVATE_EXTENSION_SERVICE);
+    if (x == NULL || x->version < PRIVATE_EXTENSION_VERSION)
+        return NULL;
+    return ns == NULL || x->owns(x, ns) ? x : NULL;
+}
+
+/* A namespace served by the extension (XEP-0411: bookmarks kept in PEP). */
+static void private_delegate(const struct private_extension *ext, struct myna_stanza *st,
+                             struct myna_xml *x, bool set)
+{
+    struct myna_jid user;
+    myna_jid_to_bare(&st->from, &user);
+    if (set) {
+        int rc = ext->set(ext, &user, x);
+        if (rc < 0)
+            myna_reply_error(st, PRIVATE_EXT_CONDITION(rc), NULL);
+        else
+            myna_iq_result(st, NULL);
+        return;
+    }
+    struct myna_xml *got = NULL;
+    int rc = ext->get(ext, &user, x->ns, st->arena, &got);
+    if (rc < 0) {
+        myna_reply_error(st, PRIVATE_EXT_CONDITION(rc), NULL);
+        return;
+    }
+    struct myna_xml *r = myna_iq_result_new(st);
+    struct myna_xml *rq = myna_xml_add_child(r, NS_PRIVATE, "query");
+    myna_xml_add_copy(rq, got ? got : x);
+    myna_iq_send_result(st, r);
+}
+
 static int private_iq(struct myna_module *m, struct myna_stanza *st, void *data)
 {
     struct myna_store *s = myna_module_store(m, "private");
@@ -74,6 +112,11 @@ static int private_iq(struct myna_module *m, struct myna_stanza *st, void *data)
     /* XEP-0049 §3.3: exactly one child, in a namespace of its own. */
     if (!x || myna_xml_find_next(x, NULL, NULL) || !*x->ns || strncmp(x->ns, "jabber:", 7) == 0) {
         myna_reply_error(st, MYNA_ERR_NOT_ACCEPTABLE, NULL);
+        return 0;
+    }
+    const struct private_extension *ext = extension_for(m, x->ns);
+    if (ext != NULL) {
+        private_delegate(ext, st, x, set);
         return 0;
     }
     char *key;
@@ -104,8 +147,16 @@ static int vcard_iq(struct myna_module *m, struct myna_stanza *st, void *data)
             myna_reply_error(st, MYNA_ERR_FORBIDDEN, NULL);
             return 0;
         }
-        if (store_put(m, st, s, key, klen, myna_xml_first_element(st->xml)) == 0)
-            myna_iq_result(st, NULL);
+        struct myna_xml *vcard = myna_xml_first_element(st->xml);
+        if (store_put(m, st, s, key, klen, vcard) != 0)
+            return 0;
+        myna_iq_result(st, NULL);
+        const struct private_extension *ext = extension_for(m, NULL);
+        if (ext != NULL) {
+            struct myna_jid user;
+            myna_jid_to_bare(&st->to, &user);
+            ext->vcard_changed(ext, &user, vcard);
+        }
         return 0;
     }
     struct myna_xml *stored = store_get(s, st->arena, key, klen);
@@ -129,8 +180,71 @@ static void on_user_deleted(struct myna_module *m, const struct myna_event *ev, 
     myna_arena_free(a);
 }
 
+/* ---- the "private" service (private.h) ---- */
+
+static struct myna_xml *svc_vcard_get(const struct private_service *svc, const char *bare,
+                                      struct myna_arena *a)
+{
+    char *key;
+    size_t klen = build_key(a, bare, NULL, &key);
+    return store_get(myna_module_store(svc->provider, "vcard"), a, key, klen);
+}
+
+static int svc_put(struct myna_module *m, const char *table, const char *bare, const char *ns,
+                   const struct myna_xml *el)
+{
+    struct myna_arena *a = myna_arena_new();
+    char *key;
+    size_t klen = build_key(a, bare, ns, &key);
+    struct myna_buf b;
+    myna_buf_init(&b);
+    myna_xml_serialize(el, MYNA_NS_CLIENT, &b);
+    int rc = myna_store_put(myna_module_store(m, table), key, klen, b.data, b.len);
+    myna_buf_free(&b);
+    myna_arena_free(a);
+    return rc;
+}
+
+static int svc_vcard_put(const struct private_service *svc, const char *bare,
+                         const struct myna_xml *vcard)
+{
+    return svc_put(svc->provider, "vcard", bare, NULL, vcard);
+}
+
+static struct myna_xml *svc_stored_get(const struct private_service *svc, const char *bare,
+                                       const char *ns, struct myna_arena *a)
+{
+    char *key;
+    size_t klen = build_key(a, bare, ns, &key);
+    return store_get(myna_module_store(svc->provider, "private"), a, key, klen);
+}
+
+static int svc_stored_del(const struct private_service *svc, const char *bare, const char *ns)
+{
+    struct myna_arena *a = myna_arena_new();
+    char *key;
+    size_t klen = build_key(a, bare, ns, &key);
+    int rc = myna_store_del(myna_module_store(svc->provider, "private"), key, klen);
+    myna_arena_free(a);
+    return rc;
+}
+
+static void private_unload(struct myna_module *m)
+{
+    free(myna_module_data(m));
+    myna_module_set_data(m, NULL);
+}
+
 static int private_load(struct myna_module *m)
 {
+    struct private_service *svc = calloc(1, sizeof(*svc));
+    if (svc == NULL)
+        return -1;
+    *svc = (struct private_service){.version = PRIVATE_SERVICE_VERSION, .provider = m,
+                                    .vcard_get = svc_vcard_get, .vcard_put = svc_vcard_put,
+                                    .stored_get = svc_stored_get,
+                                    .stored_del = svc_stored_del};
+    myna_module_set_data(m, svc);
     if (!myna_module_store(m, "private") || !myna_module_store(m, "vcard"))
         return -1;
     if (myna_iq_register(m, MYNA_IQ_GET, NS_PRIVATE, "query", MYNA_IQ_TO_USER, private_iq,
@@ -143,9 +257,10 @@ static int private_load(struct myna_module *m)
         return -1;
     myna_disco_feature(m, NS_PRIVATE);
     myna_disco_feature(m, NS_VCARD);
-    return 0;
+    return myna_service_publish(m, PRIVATE_SERVICE, svc);
 }
 
 MYNA_MODULE_DEFINE(.name = "private",
                    .description = "Private XML storage (XEP-0049) and vcard-temp (XEP-0054)",
-                   .options = private_options, .load = private_load);
+                   .options = private_options, .load = private_load,
+                   .unload = private_unload);

@@ -389,6 +389,21 @@ static void roster_user_deleted(struct myna_module *m, const struct myna_event *
     myna_arena_free(a);
 }
 
+static int service_lookup(const struct roster_service *svc, const char *user,
+                          const char *contact, struct myna_arena *a, struct roster_entry *out)
+{
+    struct contact ct;
+    memset(out, 0, sizeof(*out));
+    if (contact_get(svc->ctx, a, user, contact, &ct) < 0 || !ct.in_roster)
+        return -1;
+    out->in_roster = true;
+    out->sub = (ct.sub & SUB_TO ? ROSTER_SUB_TO : 0) | (ct.sub & SUB_FROM ? ROSTER_SUB_FROM : 0);
+    out->name = ct.name;
+    out->groups = ct.groups;
+    out->ngroups = ct.ngroups;
+    return 0;
+}
+
 static int roster_load(struct myna_module *m)
 {
     struct roster_ctx *c = calloc(1, sizeof(*c));
@@ -408,7 +423,9 @@ static int roster_load(struct myna_module *m)
     myna_stream_feature(m, feature_rosterver, (void *)NS_ROSTERVER);
     myna_stream_feature(m, feature_preapproval, (void *)NS_PREAPPROVAL);
     myna_event_subscribe(m, MYNA_EVENT_USER_DELETED, roster_user_deleted, NULL);
-    return 0;
+    c->service = (struct roster_service){
+        .version = ROSTER_SERVICE_VERSION, .ctx = c, .lookup = service_lookup};
+    return myna_service_publish(m, ROSTER_SERVICE, &c->service);
 }
 
 static void roster_unload(struct myna_module *m)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "myna/module.h"
+#include "roster_service.h"
 
 #define NS_ROSTER "jabber:iq:roster"
 
@@ -41,6 +42,7 @@ struct roster_ctx {
     long long max_group;       /* bytes of one group name */
     long long max_groups;      /* groups per item */
     uint64_t push_seq;         /* ids of roster pushes */
+    struct roster_service service; /* published as ROSTER_SERVICE */
 };
 
 /* Per session (heap; freed by the slot destructor). */
