@@ -6,7 +6,7 @@ MODULE_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 mod_LTLIBRARIES += modules/disco.la modules/ping.la modules/version.la modules/time.la \
 	modules/roster.la modules/blocking.la
 
-modules_disco_la_SOURCES = modules/disco.c
+modules_disco_la_SOURCES = modules/disco.c modules/disco.h
 modules_disco_la_CFLAGS = $(MODULE_CFLAGS)
 modules_disco_la_LDFLAGS = $(MODULE_LDFLAGS)
 
@@ -26,7 +26,8 @@ modules_time_la_LDFLAGS = $(MODULE_LDFLAGS)
 
 # roster: roster (RFC 6121 §2), subscriptions (§3, appendix A) and presence (§4) in one
 # module, since they share the roster store and per-session state.
-modules_roster_la_SOURCES = modules/roster/roster.h modules/roster/store.c \
+modules_roster_la_SOURCES = modules/roster/roster.h modules/roster/roster_service.h \
+	modules/roster/store.c \
 	modules/roster/roster.c modules/roster/subscription.c modules/roster/presence.c
 modules_roster_la_CFLAGS = $(MODULE_CFLAGS)
 modules_roster_la_LDFLAGS = $(MODULE_LDFLAGS)
@@ -75,7 +76,7 @@ EXTRA_DIST += tests/modules/offline.sh tests/modules/test_offline.py
 TESTS += tests/modules/sm.sh
 EXTRA_DIST += tests/modules/sm.sh tests/modules/test_sm.py
 mod_LTLIBRARIES += modules/private.la
-modules_private_la_SOURCES = modules/private.c
+modules_private_la_SOURCES = modules/private.c modules/private.h
 modules_private_la_CFLAGS = $(MODULE_CFLAGS)
 modules_private_la_LDFLAGS = $(MODULE_LDFLAGS)
 TESTS += tests/modules/private.sh
@@ -126,3 +127,19 @@ EXTRA_DIST += tests/modules/store_full.sh tests/modules/test_store_full.py
 # Offline delivery at login races a sender: stored messages always come first.
 TESTS += tests/modules/offline_order.sh
 EXTRA_DIST += tests/modules/offline_order.sh tests/modules/test_offline_order.py
+
+# pubsub: the XEP-0060 core with PEP (XEP-0163) and the generic pubsub.HOST service, and
+# what clients keep there (avatars with vCard conversion, bookmarks in three forms).
+# libcrypto: SHA-1/SHA-2 for entity capabilities (XEP-0115 §5) and avatar ids.
+mod_LTLIBRARIES += modules/pubsub.la
+modules_pubsub_la_SOURCES = modules/pubsub/pubsub.h modules/pubsub/module.c \
+	modules/pubsub/config.c modules/pubsub/store.c modules/pubsub/access.c \
+	modules/pubsub/errors.c modules/pubsub/ops.c modules/pubsub/owner.c \
+	modules/pubsub/notify.c modules/pubsub/caps.c modules/pubsub/pep.c \
+	modules/pubsub/domain.c modules/pubsub/avatar.c modules/pubsub/bookmarks.c \
+	modules/pubsub/util.c modules/common/forms.c modules/common/forms.h
+modules_pubsub_la_CFLAGS = $(MODULE_CFLAGS) $(OPENSSL_CFLAGS)
+modules_pubsub_la_LDFLAGS = $(MODULE_LDFLAGS)
+modules_pubsub_la_LIBADD = $(OPENSSL_LIBS)
+TESTS += tests/modules/pep.sh
+EXTRA_DIST += tests/modules/pep.sh tests/modules/test_pep.py tests/modules/peplib.py

@@ -23,3 +23,12 @@ tests_unit_test_dataform_SOURCES = tests/unit/test_dataform.c modules/common/dat
 	modules/common/dataform.h
 tests_unit_test_dataform_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_dataform_LDADD = xml/libmynaxml.la $(EXPAT_LIBS) $(CMOCKA_LIBS)
+
+# The pubsub module's pure parts: data forms, XEP-0115 verification strings and cache,
+# base64/SHA-1 helpers (compiled from the module's sources).
+check_PROGRAMS += tests/unit/test_pubsub
+TESTS += tests/unit/test_pubsub
+tests_unit_test_pubsub_SOURCES = tests/unit/test_pubsub.c modules/common/forms.c \
+	modules/pubsub/caps.c modules/pubsub/util.c
+tests_unit_test_pubsub_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS)
+tests_unit_test_pubsub_LDADD = xml/libmynaxml.la $(EXPAT_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
