@@ -143,3 +143,10 @@ modules_pubsub_la_LDFLAGS = $(MODULE_LDFLAGS)
 modules_pubsub_la_LIBADD = $(OPENSSL_LIBS)
 TESTS += tests/modules/pep.sh
 EXTRA_DIST += tests/modules/pep.sh tests/modules/test_pep.py tests/modules/peplib.py
+PEP_TESTS = tests/modules/pep_data.sh tests/modules/pubsub_service.sh \
+	tests/modules/pep_nbxmpp_omemo.sh tests/modules/pep_nbxmpp_bookmarks.sh \
+	tests/modules/pep_nbxmpp_avatar.sh tests/modules/pep_slixmpp.sh tests/modules/pep_migrate.sh
+TESTS += $(PEP_TESTS)
+EXTRA_DIST += $(PEP_TESTS) tests/modules/test_pep_data.py tests/modules/test_pubsub_service.py \
+	tests/modules/test_pep_nbxmpp.py tests/modules/nbxlib.py tests/modules/test_pep_slixmpp.py \
+	tests/modules/test_pep_migrate.py

@@ -109,12 +109,29 @@ static struct myna_xml *legacy_storage(struct ps_ctx *c, struct myna_arena *a,
     return storage;
 }
 
-static bool same_xml(struct myna_arena *a, const struct myna_xml *x, const struct myna_xml *y)
+/* A conference in one canonical shape (attribute order, autojoin spelling), so equal
+ * bookmarks compare equal whichever client wrote them. */
+static const char *canonical(struct myna_arena *a, const struct myna_xml *p)
 {
-    if (!x || !y)
-        return x == y;
-    return strcmp(myna_xml_to_string(myna_xml_copy(a, x), NS_BM2),
-                  myna_xml_to_string(myna_xml_copy(a, y), NS_BM2)) == 0;
+    struct myna_xml *c = myna_xml_new(a, NS_BM2, "conference");
+    if (!p || !myna_xml_is(p, NS_BM2, "conference"))
+        return myna_xml_to_string(c, NS_BM2);
+    if (myna_xml_attr(p, "name") && *myna_xml_attr(p, "name"))
+        myna_xml_set_attr(c, "name", myna_xml_attr(p, "name"));
+    if (is_true(myna_xml_attr(p, "autojoin")))
+        myna_xml_set_attr(c, "autojoin", "true");
+    copy_text_child(c, NS_BM2, p, NS_BM2, "nick");
+    copy_text_child(c, NS_BM2, p, NS_BM2, "password");
+    const struct myna_xml *ext = myna_xml_find(p, NS_BM2, "extensions");
+    if (ext && myna_xml_first_element(ext))
+        myna_xml_add_copy(c, ext);
+    return myna_xml_to_string(c, NS_BM2);
+}
+
+static bool same_bookmark(struct myna_arena *a, const struct myna_xml *x,
+                          const struct myna_xml *y)
+{
+    return strcmp(canonical(a, x), canonical(a, y)) == 0;
 }
 
 /* Makes bookmarks:1 hold exactly the rooms of an XEP-0048 <storage/> (§5.3.2): publishes
@@ -144,7 +161,7 @@ static int sync_from_legacy(struct ps_ctx *c, struct myna_arena *a, const struct
         for (size_t i = 0; i < n; i++)
             if (strcmp(items[i].id, room.full) == 0)
                 old = items[i].payload;
-        if (old && same_xml(a, old, payload))
+        if (old && same_bookmark(a, old, payload))
             continue;
         if (ops_publish_internal(c, svc, NS_BM2, room.full, payload, &cfg) < 0)
             rc = -1;

@@ -5,6 +5,7 @@
  * meta-data (§5.4). One table lists the fields this service supports; a field outside it
  * is refused, as §7.1.5 requires for preconditions.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,8 +150,9 @@ static int parse_max(struct ps_ctx *c, const char *v, long long *out)
         return 0;
     }
     char *end;
+    errno = 0;
     long long n = strtoll(v, &end, 10);
-    if (end == v || *end || n < 1 || n > c->max_items)
+    if (end == v || *end || n < 1 || n > c->max_items || errno == ERANGE)
         return -1;
     *out = n;
     return 0;

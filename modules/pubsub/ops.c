@@ -5,6 +5,7 @@
  * subscriptions and affiliations (§5.6, §5.7), each with the errors of its section. Sets
  * are answered once the store has committed them. The owner namespace is in owner.c.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -438,8 +439,9 @@ static void op_items(struct ps_ctx *c, const struct ps_service *svc, struct myna
     size_t max = 0;
     if (maxs) {
         char *end;
+        errno = 0;
         long long v = strtoll(maxs, &end, 10);
-        if (end == maxs || *end || v < 1) {
+        if (end == maxs || *end || v < 1 || errno == ERANGE) {
             ps_error(st, MYNA_ERR_BAD_REQUEST, NULL, "invalid max_items");
             return;
         }

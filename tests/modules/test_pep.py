@@ -431,6 +431,68 @@ def user_deletion():
     s.close()
 
 
+def hostile_requests():
+    """Broken pubsub requests each get one error answer; the session stays healthy."""
+    s = M.connect("u29", "r")
+    long_node = "n" * 300
+    cases = [
+        "<pubsub xmlns='%s'/>" % P.NS,
+        "<pubsub xmlns='%s'><publish node=''><item/></publish></pubsub>" % P.NS,
+        "<pubsub xmlns='%s'><publish node='%s'><item><v xmlns='urn:t'/></item></publish>"
+        "</pubsub>" % (P.NS, long_node),
+        "<pubsub xmlns='%s'><publish node='a'><item id='%s'><v xmlns='urn:t'/></item>"
+        "</publish></pubsub>" % (P.NS, "i" * 300),
+        "<pubsub xmlns='%s'><publish node='a'><item><v xmlns='urn:t'/></item></publish>"
+        "<publish-options/><configure/></pubsub>" % P.NS,
+        "<pubsub xmlns='%s'><publish node='a'><item><v xmlns='urn:t'/></item></publish>"
+        "<publish-options><x xmlns='jabber:x:data' type='submit'><field/></x>"
+        "</publish-options></pubsub>" % P.NS,
+        "<pubsub xmlns='%s'><items node='a' max_items='-3'/></pubsub>" % P.NS,
+        "<pubsub xmlns='%s'><items node='a' max_items='99999999999999999999999'/></pubsub>"
+        % P.NS,
+        "<pubsub xmlns='%s'><subscribe node='a'/></pubsub>" % P.NS,
+        "<pubsub xmlns='%s'><subscribe node='a' jid='@@@'/></pubsub>" % P.NS,
+        "<pubsub xmlns='%s'><retract node='a'><item/></retract></pubsub>" % P.NS,
+        "<pubsub xmlns='%s'><configure node='a'><x xmlns='jabber:x:data' type='form'/>"
+        "</configure></pubsub>" % P.NS_OWNER,
+        "<pubsub xmlns='%s'><affiliations node='a'><affiliation jid='x@y' affiliation='god'/>"
+        "</affiliations></pubsub>" % P.NS_OWNER,
+        "<pubsub xmlns='%s'><subscriptions node='a'><subscription jid='x@y' "
+        "subscription='pending'/></subscriptions></pubsub>" % P.NS_OWNER,
+        "<pubsub xmlns='%s'><delete/></pubsub>" % P.NS_OWNER,
+        "<pubsub xmlns='%s'><purge node='a'/><purge node='a'/></pubsub>" % P.NS_OWNER,
+        "<pubsub xmlns='%s'><items node='a'/></pubsub>" % P.NS_OWNER,
+    ]
+    P.expect_ok(P.publish(s, "a", "<v xmlns='urn:t'/>", "x"), "a node to aim at")
+    set_only = (11, 12, 13)  # as gets these ask for the form and the lists: valid
+    for i, body in enumerate(cases):
+        for typ in ("set",) if i in set_only else ("get", "set"):
+            r = s.iq(typ, body)
+            M.expect(r.get("type") == "error", "case %d (%s) answered %s" % (i, typ, M.show(r)))
+    # Caps answers that are not what was asked: ill-formed, empty, an error.
+    for answer in ("<query xmlns='%s'><feature var='a'/><feature var='a'/></query>" % P.NS_DISCO,
+                   "<query xmlns='%s'/>" % P.NS_DISCO, "<other xmlns='urn:x'/>"):
+        caps = P.Caps(notify=[TUNE])
+        c = M.connect("u29", "caps", presence=False)
+        c.send("<presence>%s</presence>" % caps.c_element())
+        req = c.wait_for(P.is_disco_request, what="disco#info")
+        c.send("<iq type='result' id='%s' to='%s'>%s</iq>" % (req.get("id"), req.get("from"),
+                                                              answer))
+        c.ping(M.D)
+        c.close()
+    caps = P.Caps(notify=[TUNE])
+    c = M.connect("u29", "caps2", presence=False)
+    c.send("<presence>%s</presence>" % caps.c_element())
+    req = c.wait_for(P.is_disco_request, what="disco#info")
+    c.send("<iq type='error' id='%s' to='%s'><query xmlns='%s'/><error type='cancel'>"
+           "<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+           % (req.get("id"), req.get("from"), P.NS_DISCO))
+    c.ping(M.D)
+    c.close()
+    s.ping(M.D)
+    s.close()
+
+
 if __name__ == "__main__":
     raise SystemExit(M.run([
         ("account_disco", account_disco), ("publish_items_retract", publish_items_retract),
@@ -439,5 +501,5 @@ if __name__ == "__main__":
         ("publish_options", publish_options), ("node_configuration", node_configuration),
         ("purge_and_delete", purge_and_delete), ("explicit_subscription", explicit_subscription),
         ("bad_input_and_limits", bad_input_and_limits), ("node_item_limit", node_item_limit),
-        ("user_deletion", user_deletion),
+        ("user_deletion", user_deletion), ("hostile_requests", hostile_requests),
     ]))

@@ -38,6 +38,16 @@ seeds = [
  "<iq type='get' id='m4' to='conference.myna.test'><query xmlns='http://jabber.org/protocol/disco#items'><set xmlns='http://jabber.org/protocol/rsm'><max>1</max><after>a</after></set></query></iq>",
  "<iq type='set' id='m5' to='fz@conference.myna.test'><moderate xmlns='urn:xmpp:message-moderate:1' id='x'><retract xmlns='urn:xmpp:message-retract:1'/></moderate></iq>",
  "<presence to='fz@conference.myna.test/nick' type='unavailable'/>",
+ # Publish-subscribe (XEP-0060, PEP): publish-options, items, configure, the generic
+ # service, caps, bookmarks in private XML, a vCard photo.
+ "<iq type='set' id='ps1'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='urn:n'><item id='i'><e xmlns='urn:e'>v</e></item></publish><publish-options><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/pubsub#publish-options</value></field><field var='pubsub#access_model'><value>open</value></field><field var='pubsub#max_items'><value>max</value></field></x></publish-options></pubsub></iq>",
+ "<iq type='get' id='ps2' to='u12@myna.test'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='urn:n' max_items='2'><item id='i'/></items></pubsub></iq>",
+ "<iq type='set' id='ps3'><pubsub xmlns='http://jabber.org/protocol/pubsub#owner'><configure node='urn:n'><x xmlns='jabber:x:data' type='submit'><field var='pubsub#access_model'><value>roster</value></field><field var='pubsub#roster_groups_allowed'><value>g</value></field></x></configure></pubsub></iq>",
+ "<iq type='set' id='ps4' to='pubsub.myna.test'><pubsub xmlns='http://jabber.org/protocol/pubsub'><subscribe node='n' jid='u10@myna.test'/></pubsub></iq>",
+ "<iq type='set' id='ps5'><pubsub xmlns='http://jabber.org/protocol/pubsub'><retract node='urn:n' notify='1'><item id='i'/></retract></pubsub></iq>",
+ "<presence><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='https://n' ver='QgayPKawpkPSDYmwT/WM94uAlu0='/></presence>",
+ "<iq type='set' id='ps6'><query xmlns='jabber:iq:private'><storage xmlns='storage:bookmarks'><conference jid='r@c.myna.test' autojoin='1'><nick>n</nick></conference></storage></query></iq>",
+ "<iq type='set' id='ps7'><vCard xmlns='vcard-temp'><PHOTO><TYPE>image/png</TYPE><BINVAL>aGVsbG8=</BINVAL></PHOTO></vCard></iq>",
 ]
 seeds = [x.replace("myna.test", M.D) for x in seeds]  # the harness's test domain
 
