@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blocking.h"
 #include "myna/module.h"
 
 #define NS_BLOCKING "urn:xmpp:blocking"
@@ -25,6 +26,7 @@ struct blocking_ctx {
     int slot;                 /* session slot: non-NULL = interested in pushes */
     long long max_items;
     uint64_t push_seq;
+    struct blocking_service service; /* published as BLOCKING_SERVICE */
 };
 
 static struct blocking_ctx *ctx_of(struct myna_module *m)
@@ -352,6 +354,15 @@ static void blocking_user_deleted(struct myna_module *m, const struct myna_event
     myna_arena_free(a);
 }
 
+static bool service_blocks(const struct blocking_service *svc, const char *user,
+                           const struct myna_jid *who)
+{
+    struct myna_arena *a = myna_arena_new();
+    bool blocked = is_blocked(svc->provider, a, user, who);
+    myna_arena_free(a);
+    return blocked;
+}
+
 static int blocking_load(struct myna_module *m)
 {
     struct blocking_ctx *c = calloc(1, sizeof(*c));
@@ -378,7 +389,9 @@ static int blocking_load(struct myna_module *m)
             myna_hook_add(m, out[i], 100, blocking_out, NULL) < 0)
             return -1;
     myna_event_subscribe(m, MYNA_EVENT_USER_DELETED, blocking_user_deleted, NULL);
-    return 0;
+    c->service = (struct blocking_service){
+        .version = BLOCKING_SERVICE_VERSION, .provider = m, .blocks = service_blocks};
+    return myna_service_publish(m, BLOCKING_SERVICE, &c->service);
 }
 
 static void blocking_unload(struct myna_module *m)

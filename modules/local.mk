@@ -32,7 +32,7 @@ modules_roster_la_SOURCES = modules/roster/roster.h modules/roster/roster_servic
 modules_roster_la_CFLAGS = $(MODULE_CFLAGS)
 modules_roster_la_LDFLAGS = $(MODULE_LDFLAGS)
 
-modules_blocking_la_SOURCES = modules/blocking.c
+modules_blocking_la_SOURCES = modules/blocking.c modules/blocking.h
 modules_blocking_la_CFLAGS = $(MODULE_CFLAGS)
 modules_blocking_la_LDFLAGS = $(MODULE_LDFLAGS)
 

@@ -4,10 +4,12 @@
  * (XEP-0163 §4.3.1: the account's bare JID). Recipients: explicit subscribers, and for PEP
  * the owner's and contacts' available resources whose capabilities list NODE+notify
  * (XEP-0163 §4.1-4.3.2, at most one notification per resource), each only when the node's
- * access model admits it (re-checked at every event, XEP-0163 §7.1).
+ * access model admits it (re-checked at every event, XEP-0163 §7.1) and the account has
+ * not blocked it (XEP-0163 §4.3.3, XEP-0191 through the blocking module's service).
  */
 #include <string.h>
 
+#include "../blocking.h"
 #include "pubsub.h"
 
 struct recipients {
@@ -102,6 +104,20 @@ static void collect(struct recipients *r)
     store_subs(r->c, r->svc, r->n->name, subscriber_one, r);
 }
 
+/* XEP-0163 §4.3.3: nothing goes to an entity the account blocked. */
+static bool blocked(struct ps_ctx *c, struct myna_arena *a, const struct ps_service *svc,
+                    const char *to)
+{
+    if (!svc->pep)
+        return false;
+    const struct blocking_service *b = myna_service_get(c->m, BLOCKING_SERVICE);
+    struct myna_jid j;
+    if (!b || b->version < BLOCKING_SERVICE_VERSION || myna_jid_parse(a, to, &j) < 0 ||
+        strcmp(j.bare, svc->jid) == 0)
+        return false;
+    return b->blocks(b, svc->jid, &j);
+}
+
 static struct myna_xml *message_new(struct ps_ctx *c, struct myna_arena *a,
                                     const struct ps_service *svc, const struct ps_node *n,
                                     struct myna_xml **event)
@@ -178,6 +194,8 @@ void notify_event(struct ps_ctx *c, const struct ps_service *svc, const struct p
                               item->id);
     }
     for (size_t i = 0; i < r.count; i++) {
+        if (blocked(c, a, svc, r.jids[i]))
+            continue;
         myna_xml_set_attr(msg, "to", r.jids[i]);
         myna_xml_set_attr(msg, "id", ps_next_id(c, a, "ps-"));
         myna_send(c->m, msg);
@@ -193,7 +211,7 @@ void notify_last_item(struct ps_ctx *c, const struct ps_service *svc, const stru
     struct myna_arena *a = myna_arena_new();
     struct ps_item *items;
     size_t count = 0;
-    if (n->cfg.deliver_notifications &&
+    if (n->cfg.deliver_notifications && !blocked(c, a, svc, to) &&
         store_items_latest(c, a, svc, n->name, 1, &items, &count) == 0 && count == 1) {
         struct myna_xml *msg = notify_items_message(c, a, svc, n, &items[0]);
         myna_xml_set_attr(msg, "to", to);

@@ -6,7 +6,8 @@
  * presence; an unknown ver is asked of that resource with disco#info and verified, caps.c),
  * so notifications go to resources listing NODE+notify (§4.2), and a newly available
  * resource — or one whose caps now add NODE+notify — gets the node's last item (§4.3.3,
- * §4.3.4, send_last_published_item on_sub_and_presence). Watches are memory only.
+ * §4.3.4, send_last_published_item on_sub_and_presence). A roster change cancels the
+ * explicit subscriptions it takes access from (§7.1). Watches are memory only.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -431,6 +432,51 @@ void pep_user_deleted(struct myna_module *m, const struct myna_event *ev, void *
     store_user_delete(c, bare.bare);
 }
 
+/* ---- XEP-0163 §7.1: a roster change can end access ---- */
+
+struct revoke {
+    struct ps_ctx *c;
+    struct myna_arena *a;
+    const struct ps_service *svc;
+    const char *contact; /* bare JID */
+    struct ps_node n;
+};
+
+static int revoke_sub(const char *jid, const char *subid, void *data)
+{
+    struct revoke *r = data;
+    size_t cl = strlen(r->contact);
+    if (strncmp(jid, r->contact, cl) != 0 || (jid[cl] != '\0' && jid[cl] != '/'))
+        return 0;
+    struct ps_denial why;
+    if (!access_allowed(r->c, r->a, r->svc, &r->n, r->contact, &why))
+        store_sub_set(r->c, r->svc, r->n.name, jid, NULL);
+    return 0;
+}
+
+static int revoke_node(const char *node, void *data)
+{
+    struct revoke *r = data;
+    if (store_node_get(r->c, r->a, r->svc, node, &r->n) == 0)
+        store_subs(r->c, r->svc, node, revoke_sub, r);
+    return 0;
+}
+
+static void pep_roster_changed(struct myna_module *m, const struct myna_event *ev, void *data)
+{
+    struct ps_ctx *c = data;
+    const char *contact = ev->item ? myna_xml_attr(ev->item, "jid") : NULL;
+    if (!contact)
+        return;
+    struct myna_arena *a = myna_arena_new();
+    struct myna_jid owner;
+    myna_jid_to_bare(ev->user, &owner);
+    struct ps_service svc = {owner.bare, true};
+    struct revoke r = {c, a, &svc, contact, {0}};
+    store_nodes(c, &svc, revoke_node, &r);
+    myna_arena_free(a);
+}
+
 /* ---- iqs to an account ---- */
 
 bool pep_service_of(struct ps_ctx *c, const struct myna_jid *to, struct ps_service *svc)
@@ -551,7 +597,8 @@ int pep_register(struct ps_ctx *c)
         myna_iq_register(m, MYNA_IQ_SET, NS_PUBSUB_OWNER, "pubsub", where, pep_iq, c) < 0 ||
         myna_hook_add(m, MYNA_HOOK_PRESENCE_OUT, 10, pep_presence_out, c) < 0 ||
         myna_hook_add(m, MYNA_HOOK_PRESENCE_IN, 10, pep_presence_in, c) < 0 ||
-        myna_event_subscribe(m, MYNA_EVENT_SESSION_CLOSED, pep_session_closed, c) < 0)
+        myna_event_subscribe(m, MYNA_EVENT_SESSION_CLOSED, pep_session_closed, c) < 0 ||
+        myna_event_subscribe(m, MYNA_EVENT_ROSTER_CHANGED, pep_roster_changed, c) < 0)
         return -1;
     return pep_disco(c);
 }

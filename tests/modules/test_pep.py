@@ -431,6 +431,36 @@ def user_deletion():
     s.close()
 
 
+def blocked_and_removed_contacts():
+    """XEP-0163 §4.3.3: no notification to a blocked contact; §7.1: losing the presence
+    subscription ends an explicit subscription to a presence-model node."""
+    P.befriend("u31", "u32")
+    P.befriend("u31", "u33")
+    bad, good = P.connect_caps("u32", "b", P.Caps(notify=[TUNE])), \
+        P.connect_caps("u33", "g", P.Caps(notify=[TUNE]))
+    o = M.connect("u31", "o")
+    r = o.iq("set", "<block xmlns='urn:xmpp:blocking'><item jid='%s'/></block>" % M.jid("u32"))
+    P.expect_ok(r, "block")
+    M.drain(bad), M.drain(good)
+    P.expect_ok(P.publish(o, TUNE, tune("secret")), "publish")
+    good.wait_for(P.is_event(TUNE), what="event to the unblocked contact")
+    M.barrier(o, bad)
+    M.expect(not P.events(M.drain(bad), TUNE), "a blocked contact got the event")
+    # An explicit subscription of u33, then u31 removes u33 from the roster.
+    node = "urn:test:contacts-only"
+    P.expect_ok(P.publish(o, node, "<v xmlns='urn:test'/>"), "presence-model node")
+    P.expect_ok(good.iq("set", "<pubsub xmlns='%s'><subscribe node='%s' jid='%s'/></pubsub>"
+                        % (P.NS, node, M.jid("u33")), to=M.jid("u31")), "subscribe")
+    P.expect_ok(M.roster_set(o, "<item jid='%s' subscription='remove'/>" % M.jid("u33")),
+                "roster remove")
+    M.barrier(o)
+    r = P.owner(o, "<subscriptions node='%s'/>" % node, "get")
+    M.expect(not list(r.iter(M.q(P.NS_OWNER, "subscription"))),
+             "subscription kept after the roster removal: %s" % M.show(r))
+    for x in (bad, good, o):
+        x.close()
+
+
 def hostile_requests():
     """Broken pubsub requests each get one error answer; the session stays healthy."""
     s = M.connect("u29", "r")
@@ -501,5 +531,7 @@ if __name__ == "__main__":
         ("publish_options", publish_options), ("node_configuration", node_configuration),
         ("purge_and_delete", purge_and_delete), ("explicit_subscription", explicit_subscription),
         ("bad_input_and_limits", bad_input_and_limits), ("node_item_limit", node_item_limit),
-        ("user_deletion", user_deletion), ("hostile_requests", hostile_requests),
+        ("user_deletion", user_deletion),
+        ("blocked_and_removed_contacts", blocked_and_removed_contacts),
+        ("hostile_requests", hostile_requests),
     ]))
