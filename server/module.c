@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "component.h"
 #include "hashmap.h"
 #include "host.h"
 #include "log.h"
@@ -670,7 +671,10 @@ int myna_subdomain_claim(struct myna_module *m, const char *sub, myna_domain_fn 
     struct server *srv = m->srv;
     struct myna_arena *a = myna_arena_new();
     const char *dom = sub ? myna_jid_nameprep(a, sub) : NULL;
-    if (!dom || !fn || hashmap_get(srv->subdomains, dom) || server_host(srv, dom)) {
+    /* A configured component's domain is routed to the component first (router.c), so a
+     * claim on it would never see a stanza: refuse it like a host's or another claim. */
+    if (!dom || !fn || hashmap_get(srv->subdomains, dom) || server_host(srv, dom) ||
+        component_is_domain(srv, dom)) {
         log_error(m->def->name, "cannot claim sub-domain '%s' (invalid or taken)",
                   sub ? sub : "(null)");
         myna_arena_free(a);

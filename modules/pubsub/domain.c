@@ -5,6 +5,7 @@
  * create nodes is the `create_nodes` option: "local" accounts of the host, "anyone",
  * "nobody", or a list of bare JIDs. A sub-domain handler answers every iq itself.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "pubsub.h"
@@ -170,7 +171,12 @@ int domain_register(struct ps_ctx *c)
 {
     if (!c->domain)
         return 0;
-    if (myna_subdomain_claim(c->m, c->domain, domain_stanza, c) < 0)
-        return -1;
+    if (myna_subdomain_claim(c->m, c->domain, domain_stanza, c) < 0) {
+        /* Taken (a component, another module): PEP still works without it. */
+        myna_log(c->m, MYNA_LOG_WARN, "generic service off: cannot claim %s", c->domain);
+        free(c->domain);
+        c->domain = NULL;
+        return 0;
+    }
     return myna_disco_item(c->m, c->domain, "Publish-Subscribe");
 }

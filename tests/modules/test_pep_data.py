@@ -252,6 +252,18 @@ def omemo_nodes():
         x.close()
 
 
+def service_domain_taken():
+    """pep_data.sh points the generic service at the component's domain: the module loads
+    without it (the component keeps its domain) and PEP works (every test above)."""
+    s = M.connect("u44", "r")
+    r = s.iq("get", "<query xmlns='%s'/>" % P.NS_DISCO_ITEMS, to=M.D)
+    names = [i.get("name") for i in r.iter(M.q(P.NS_DISCO_ITEMS, "item"))]
+    M.expect("Publish-Subscribe" not in names, "generic service announced: %s" % M.show(r))
+    r = s.iq("get", "<query xmlns='%s'/>" % P.NS_DISCO, to="bot." + M.D)
+    M.expect_error(r, "service-unavailable", "the component's domain (not connected)")
+    s.close()
+
+
 if __name__ == "__main__":
     raise SystemExit(M.run([
         ("bookmarks_private_to_pep", bookmarks_private_to_pep),
@@ -259,4 +271,5 @@ if __name__ == "__main__":
         ("avatar_pep_to_vcard", avatar_pep_to_vcard),
         ("avatar_vcard_to_pep", avatar_vcard_to_pep),
         ("vcard4_and_nick", vcard4_and_nick), ("omemo_nodes", omemo_nodes),
+        ("service_domain_taken", service_domain_taken),
     ]))
