@@ -149,4 +149,4 @@ PEP_TESTS = tests/modules/pep_data.sh tests/modules/pubsub_service.sh \
 TESTS += $(PEP_TESTS)
 EXTRA_DIST += $(PEP_TESTS) tests/modules/test_pep_data.py tests/modules/test_pubsub_service.py \
 	tests/modules/test_pep_nbxmpp.py tests/modules/nbxlib.py tests/modules/test_pep_slixmpp.py \
-	tests/modules/test_pep_migrate.py
+	tests/modules/test_pep_migrate.py tests/modules/gajim_xvfb.py
