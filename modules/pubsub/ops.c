@@ -41,14 +41,13 @@ static void durable_done(void *data, int err)
     free(d);
 }
 
-static struct durable *durable_new(struct ps_ctx *c, struct myna_stanza *st)
+static struct durable *durable_new(struct ps_ctx *c)
 {
     struct durable *d = calloc(1, sizeof *d);
     if (!d)
         abort();
     d->c = c;
     d->a = myna_arena_new();
-    (void)st;
     return d;
 }
 
@@ -60,7 +59,7 @@ static void durable_answer(struct durable *d, struct myna_stanza *st)
 
 void ops_answer_durable(struct ps_ctx *c, struct myna_stanza *st, struct myna_xml *payload)
 {
-    struct durable *d = durable_new(c, st);
+    struct durable *d = durable_new(c);
     if (payload)
         d->payload = myna_xml_copy(d->a, payload);
     durable_answer(d, st);
@@ -577,7 +576,7 @@ static void op_subscribe(struct ps_ctx *c, const struct ps_service *svc, struct 
     }
     myna_xml_add_copy(ps, subscription_el(st->arena, NS_PUBSUB, node, j.full, "subscribed",
                                           subid));
-    struct durable *d = durable_new(c, st);
+    struct durable *d = durable_new(c);
     d->payload = myna_xml_copy(d->a, ps);
     if (n.cfg.send_last != PS_SEND_NEVER) {
         d->svc = myna_arena_strdup(d->a, svc->jid);
