@@ -1,8 +1,9 @@
 /* modules/pubsub/pep.c — PEP (XEP-0163) on every account's bare JID: the pubsub iqs to an
  * account (§3, auto-create in ops.c), the account's pubsub/pep identity and features
  * (§6.1) and its nodes in disco#items (§6.2, filtered by access), and the presence side:
- * each account's service watches the available resources of its owner and of the
- * contacts that send it presence, with their entity capabilities (XEP-0115 caps in the
+ * each account's service watches the available resources of its owner and of those that
+ * send presence to its bare JID (contacts' broadcasts, directed presence), with their
+ * entity capabilities (XEP-0115 caps in the
  * presence; an unknown ver is asked of that resource with disco#info and verified, caps.c),
  * so notifications go to resources listing NODE+notify (§4.2), and a newly available
  * resource — or one whose caps now add NODE+notify — gets the node's last item (§4.3.3,
@@ -401,7 +402,9 @@ static enum myna_verdict pep_presence_out(struct myna_module *m, struct myna_sta
     return MYNA_PASS;
 }
 
-/* Contacts' (or anyone's directed) presence to an account. */
+/* Presence to the account's bare JID: contacts' broadcasts, or anyone's directed presence
+ * (the access model still decides what they get). Presence to one of its full JIDs (a MUC
+ * room reflecting occupants, a client talking to one resource) is not for the service. */
 static enum myna_verdict pep_presence_in(struct myna_module *m, struct myna_stanza *st,
                                          void *data)
 {
@@ -410,7 +413,7 @@ static enum myna_verdict pep_presence_in(struct myna_module *m, struct myna_stan
         return MYNA_PASS;
     if (presence_gone(st->type))
         watch_remove(c, st->to.bare, st->from.full);
-    else if (strcmp(st->type, "available") == 0 && st->from.resource)
+    else if (strcmp(st->type, "available") == 0 && st->from.resource && !st->to.resource)
         watch_available(c, st->to.bare, st->from.full, false, st->xml);
     return MYNA_PASS;
 }

@@ -461,6 +461,24 @@ def blocked_and_removed_contacts():
         x.close()
 
 
+def directed_presence():
+    """Directed presence with caps to the account's bare JID counts (open nodes send their
+    last item); to one of its full JIDs (how MUC rooms reflect occupants) it does not."""
+    o = M.connect("u30", "o")
+    node = "urn:test:open"
+    P.expect_ok(P.publish(o, node, "<v xmlns='urn:test'>hi</v>", "last",
+                          {"pubsub#access_model": "open"}), "open node")
+    caps = P.Caps(notify=[node])
+    x = P.connect_caps("u26", "x", caps)
+    x.send("<presence to='%s/o'>%s</presence>" % (M.jid("u30"), caps.c_element()))
+    M.barrier(x, o, x)
+    M.expect(not P.events(M.drain(x), node), "an event after presence to a full JID")
+    x.send("<presence to='%s'>%s</presence>" % (M.jid("u30"), caps.c_element()))
+    ev = x.wait_for(P.is_event(node, "item", "last"), what="last item after directed presence")
+    M.expect(ev.get("from") == M.jid("u30"), "from the account: %s" % M.show(ev))
+    o.close(), x.close()
+
+
 def hostile_requests():
     """Broken pubsub requests each get one error answer; the session stays healthy."""
     s = M.connect("u29", "r")
@@ -533,5 +551,6 @@ if __name__ == "__main__":
         ("bad_input_and_limits", bad_input_and_limits), ("node_item_limit", node_item_limit),
         ("user_deletion", user_deletion),
         ("blocked_and_removed_contacts", blocked_and_removed_contacts),
+        ("directed_presence", directed_presence),
         ("hostile_requests", hostile_requests),
     ]))
