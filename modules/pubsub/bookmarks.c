@@ -230,6 +230,8 @@ void bookmarks_published(struct ps_ctx *c, const struct ps_service *svc, const c
 
 void bookmarks_migrate(struct ps_ctx *c, const struct ps_service *svc, const char *node)
 {
+    if (!c->convert_bookmarks)
+        return;
     if (node && strcmp(node, NS_BM2) != 0 && strcmp(node, NS_BM) != 0)
         return;
     const struct private_service *p = myna_service_get(c->m, PRIVATE_SERVICE);

@@ -41,7 +41,7 @@ static const char *const pubsub_depends[] = {"roster", NULL};
 static bool ext_owns(const struct private_extension *x, const char *ns)
 {
     struct ps_ctx *c = x->ctx;
-    return c->pep && myna_opt_bool(c->m, "convert_bookmarks") && bookmarks_owns_private(ns);
+    return c->convert_bookmarks && bookmarks_owns_private(ns);
 }
 
 static int ext_get(const struct private_extension *x, const struct myna_jid *user,
@@ -60,7 +60,7 @@ static void ext_vcard_changed(const struct private_extension *x, const struct my
                               const struct myna_xml *vcard)
 {
     struct ps_ctx *c = x->ctx;
-    if (c->pep && myna_opt_bool(c->m, "convert_avatars"))
+    if (c->convert_avatars)
         avatar_vcard_changed(c, user, vcard);
 }
 
@@ -91,6 +91,8 @@ static int pubsub_load(struct myna_module *m)
     c->max_payload = myna_opt_int(m, "max_payload_bytes");
     c->max_subscriptions = myna_opt_int(m, "max_subscriptions");
     c->create_policy = xstrdup_opt(myna_opt_string(m, "create_nodes"));
+    c->convert_avatars = c->pep && myna_opt_bool(m, "convert_avatars");
+    c->convert_bookmarks = c->pep && myna_opt_bool(m, "convert_bookmarks");
     if (myna_opt_bool(m, "service")) {
         const char *label = myna_opt_string(m, "subdomain");
         size_t n = strlen(label) + 1 + strlen(myna_module_host(m)) + 1;
@@ -102,9 +104,9 @@ static int pubsub_load(struct myna_module *m)
     if (!c->store || pep_register(c) < 0 || domain_register(c) < 0 ||
         myna_event_subscribe(m, MYNA_EVENT_USER_DELETED, pep_user_deleted, c) < 0)
         return -1;
-    if (c->pep && myna_opt_bool(m, "convert_avatars") && avatar_register(c) < 0)
+    if (c->convert_avatars && avatar_register(c) < 0)
         return -1;
-    if (c->pep && myna_opt_bool(m, "convert_bookmarks")) {
+    if (c->convert_bookmarks) {
         /* XEP-0402 §5.3 and XEP-0411 §2: what the account's bookmarks support. */
         myna_disco_user_feature(m, "urn:xmpp:bookmarks:1#compat");
         myna_disco_user_feature(m, "urn:xmpp:bookmarks:1#compat-pep");

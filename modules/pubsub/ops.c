@@ -250,9 +250,10 @@ static void after_publish(struct ps_ctx *c, const struct ps_service *svc, const 
 {
     if (!svc->pep || c->converting)
         return;
-    if (!retracted)
+    if (!retracted && c->convert_avatars)
         avatar_published(c, svc, node, it);
-    bookmarks_published(c, svc, node, it, retracted);
+    if (c->convert_bookmarks)
+        bookmarks_published(c, svc, node, it, retracted);
 }
 
 static void op_publish(struct ps_ctx *c, const struct ps_service *svc, struct myna_stanza *st,

@@ -94,6 +94,8 @@ struct ps_ctx {
     int avatar_slot;               /* user slot: the XEP-0153 hash (avatar.c) */
     uint64_t seq;                  /* ids of notifications and internal requests */
     bool converting;               /* an avatar/bookmark conversion is publishing */
+    bool convert_avatars;          /* XEP-0398 on (option) */
+    bool convert_bookmarks;        /* XEP-0402/XEP-0411 on (option) */
     struct disco_user_service disco_svc;
     struct private_extension private_ext;
 };

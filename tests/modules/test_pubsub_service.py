@@ -160,9 +160,31 @@ def deleted_account():
     o.close()
 
 
+def conversions_off():
+    """convert_avatars and convert_bookmarks off: private XML bookmarks stay private XML,
+    a vCard photo publishes nothing, no photo hash is added, no conversion features."""
+    s = M.connect("u49", "r")
+    r = s.iq("get", "<query xmlns='%s'/>" % P.NS_DISCO)
+    feats = [f.get("var") for f in r.iter(M.q(P.NS_DISCO, "feature"))]
+    for f in ("urn:xmpp:pep-vcard-conversion:0", "urn:xmpp:bookmarks-conversion:0",
+              "urn:xmpp:bookmarks:1#compat"):
+        M.expect(f not in feats, "%s advertised while off" % f)
+    M.expect(P.NS + "#publish-options" in feats, "PEP still on")
+    P.expect_ok(s.iq("set", "<query xmlns='jabber:iq:private'><storage xmlns='storage:bookmarks'>"
+                            "<conference jid='r@c.myna.test'/></storage></query>"), "private set")
+    M.expect_error(P.items(s, "urn:xmpp:bookmarks:1"), "item-not-found", "no XEP-0402 copy")
+    r = s.iq("get", "<query xmlns='jabber:iq:private'><storage xmlns='storage:bookmarks'/>"
+                    "</query>")
+    M.expect(r.find(".//{storage:bookmarks}conference") is not None, "private XML kept")
+    P.expect_ok(s.iq("set", "<vCard xmlns='vcard-temp'><PHOTO><TYPE>image/png</TYPE><BINVAL>"
+                            "aGVsbG8=</BINVAL></PHOTO></vCard>"), "vCard")
+    M.expect_error(P.items(s, "urn:xmpp:avatar:metadata"), "item-not-found", "no PEP avatar")
+    s.close()
+
+
 if __name__ == "__main__":
     raise SystemExit(M.run([
         ("discovery", discovery), ("create_subscribe_publish", create_subscribe_publish),
         ("whitelist_and_unsubscribe", whitelist_and_unsubscribe),
-        ("deleted_account", deleted_account),
+        ("deleted_account", deleted_account), ("conversions_off", conversions_off),
     ]))
