@@ -351,6 +351,7 @@ out:
         jobs_free(srv->jobs);
     if (srv->loop)
         loop_free(srv->loop); /* runs deferred frees */
+    srv->loop = NULL;         /* modules unloading now have no timers left to cancel */
     hosts_free(srv);
     if (srv->store)
         myna_store_env_close(srv->store);

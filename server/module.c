@@ -239,7 +239,8 @@ void module_unload(struct myna_module *m)
         struct reg_timer *t = *pp;
         if (t->owner == m) {
             *pp = t->next;
-            loop_timer_cancel(srv->loop, t->loop_id);
+            if (srv->loop) /* NULL at shutdown: the loop and its timers are gone */
+                loop_timer_cancel(srv->loop, t->loop_id);
             free(t);
         } else {
             pp = &t->next;
@@ -840,7 +841,8 @@ void myna_timer_cancel(struct myna_module *m, uint64_t id)
         if ((*pp)->id == id && (*pp)->owner == m) {
             struct reg_timer *t = *pp;
             *pp = t->next;
-            loop_timer_cancel(m->srv->loop, t->loop_id);
+            if (m->srv->loop)
+                loop_timer_cancel(m->srv->loop, t->loop_id);
             free(t);
             return;
         }
