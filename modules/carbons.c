@@ -1,18 +1,19 @@
 /* modules/carbons.c — Message Carbons (XEP-0280, urn:xmpp:carbons:2): a user's resources
- * that enabled carbons get a copy of the chat messages the user's other resources send
+ * that enabled carbons get a copy of the messages the user's other resources send
  * (<sent/>) and of those addressed to the user that another resource receives
  * (<received/>), each wrapped in a XEP-0297 <forwarded/> and sent from the bare JID.
- * Eligible: type chat, not marked <private/> (XEP-0280 §7) or <no-copy/> (XEP-0334),
- * not itself a carbon. Per-session state is one slot: enabled or not.
+ * Eligible messages follow myna/im.h, the rule the archive shares (XEP-0280 §6-7,
+ * XEP-0334). The hooks run at priority 50, after the archive (55), so a copy carries the
+ * archive's <stanza-id/> (XEP-0313 §3.5). Per-session state is one slot: enabled or not.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "myna/im.h"
 #include "myna/module.h"
 
-#define NS_CARBONS "urn:xmpp:carbons:2"
+#define NS_CARBONS MYNA_NS_CARBONS
 #define NS_FORWARD "urn:xmpp:forward:0"
-#define NS_HINTS "urn:xmpp:hints"
 
 struct carbons {
     int slot; /* per-session: non-NULL when carbons are enabled */
@@ -43,11 +44,7 @@ static int carbons_toggle(struct myna_module *m, struct myna_stanza *st, void *d
 
 static bool eligible(const struct myna_stanza *st)
 {
-    if (strcmp(st->type, "chat") != 0)
-        return false;
-    const struct myna_xml *x = st->xml;
-    return !myna_xml_find(x, NS_CARBONS, "private") && !myna_xml_find(x, NS_HINTS, "no-copy") &&
-           !myna_xml_find(x, NS_CARBONS, "sent") && !myna_xml_find(x, NS_CARBONS, "received");
+    return myna_im_carbon_eligible(st->type, st->xml);
 }
 
 /* Sends `st` wrapped as a <sent/> or <received/> carbon to session s. */
