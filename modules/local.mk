@@ -26,7 +26,7 @@ modules_time_la_LDFLAGS = $(MODULE_LDFLAGS)
 
 # roster: roster (RFC 6121 §2), subscriptions (§3, appendix A) and presence (§4) in one
 # module, since they share the roster store and per-session state.
-modules_roster_la_SOURCES = modules/roster/roster.h modules/roster/roster_service.h \
+modules_roster_la_SOURCES = modules/roster/roster.h \
 	modules/roster/store.c \
 	modules/roster/roster.c modules/roster/subscription.c modules/roster/presence.c
 modules_roster_la_CFLAGS = $(MODULE_CFLAGS)

@@ -3,24 +3,24 @@
  * of §4.5 (open; presence: a presence subscription to the owner, XEP-0163 §4.1; roster: a
  * contact in one of pubsub#roster_groups_allowed; whitelist: owner, publisher or member)
  * with the errors of §6.1.3.2-6.1.3.4 / §6.5.9.6-6.5.9.8, and the publish models of
- * §16.4.4. Roster facts come from the roster module's service (roster_service.h).
+ * §16.4.4. Roster facts come from the roster module's service (myna/roster.h).
  */
 #include <string.h>
 
-#include "../roster/roster_service.h"
+#include "myna/roster.h"
 #include "pubsub.h"
 
-static const struct roster_service *roster(struct ps_ctx *c)
+static const struct myna_roster_service *roster(struct ps_ctx *c)
 {
-    const struct roster_service *r = myna_service_get(c->m, ROSTER_SERVICE);
-    return r && r->version >= ROSTER_SERVICE_VERSION ? r : NULL;
+    const struct myna_roster_service *r = myna_service_get(c->m, MYNA_ROSTER_SERVICE);
+    return r && r->version >= MYNA_ROSTER_SERVICE_VERSION ? r : NULL;
 }
 
 int access_roster_sub(struct ps_ctx *c, struct myna_arena *a, const char *user,
                       const char *contact)
 {
-    const struct roster_service *r = roster(c);
-    struct roster_entry e;
+    const struct myna_roster_service *r = roster(c);
+    struct myna_roster_entry e;
     if (!r)
         return -1;
     if (r->lookup(r, user, contact, a, &e) < 0)
@@ -42,12 +42,12 @@ struct owner_check {
 static bool owner_admits(struct ps_ctx *c, struct myna_arena *a, const char *owner,
                          const struct ps_node *n, const char *who, bool groups)
 {
-    const struct roster_service *r = roster(c);
-    struct roster_entry e;
+    const struct myna_roster_service *r = roster(c);
+    struct myna_roster_entry e;
     if (!r || r->lookup(r, owner, who, a, &e) < 0)
         return false;
     if (!groups)
-        return (e.sub & ROSTER_SUB_FROM) != 0;
+        return (e.sub & MYNA_ROSTER_SUB_FROM) != 0;
     for (size_t i = 0; i < e.ngroups; i++)
         for (size_t k = 0; k < n->cfg.ngroups; k++)
             if (strcmp(e.groups[i], n->cfg.groups[k]) == 0)

@@ -2,8 +2,8 @@
  * (RFC 6121 §2.1-2.5, item validation of §2.3.3), roster pushes to interested resources
  * (§2.2), versioning (§2.6, XEP-0237: a counter per user; a matching ver gets an empty
  * result and later changes come as pushes), stream features rosterver and pre-approval,
- * and deletion of a user's data. Subscriptions are in subscription.c, presence in
- * presence.c.
+ * deletion of a user's data, and the roster service other modules ask (myna/roster.h).
+ * Subscriptions are in subscription.c, presence in presence.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,19 +389,34 @@ static void roster_user_deleted(struct myna_module *m, const struct myna_event *
     myna_arena_free(a);
 }
 
-static int service_lookup(const struct roster_service *svc, const char *user,
-                          const char *contact, struct myna_arena *a, struct roster_entry *out)
+/* The service (myna/roster.h); svc->ctx is the host's roster_ctx. */
+static int svc_lookup(const struct myna_roster_service *svc, const char *user,
+                      const char *contact, struct myna_arena *a, struct myna_roster_entry *out)
 {
     struct contact ct;
     memset(out, 0, sizeof(*out));
-    if (contact_get(svc->ctx, a, user, contact, &ct) < 0 || !ct.in_roster)
+    if (strlen(user) + strlen(contact) + 1 > KEY_MAX ||
+        contact_get(svc->ctx, a, user, contact, &ct) < 0 || !ct.in_roster)
         return -1;
     out->in_roster = true;
-    out->sub = (ct.sub & SUB_TO ? ROSTER_SUB_TO : 0) | (ct.sub & SUB_FROM ? ROSTER_SUB_FROM : 0);
+    out->sub = (ct.sub & SUB_TO ? MYNA_ROSTER_SUB_TO : 0) |
+               (ct.sub & SUB_FROM ? MYNA_ROSTER_SUB_FROM : 0);
     out->name = ct.name;
     out->groups = ct.groups;
     out->ngroups = ct.ngroups;
     return 0;
+}
+
+static bool svc_has_item(const struct myna_roster_service *svc, const char *user,
+                         const char *contact, unsigned *sub)
+{
+    struct myna_arena *a = myna_arena_new();
+    struct myna_roster_entry e;
+    bool found = svc_lookup(svc, user, contact, a, &e) == 0;
+    if (found && sub != NULL)
+        *sub = e.sub;
+    myna_arena_free(a);
+    return found;
 }
 
 static int roster_load(struct myna_module *m)
@@ -423,9 +438,11 @@ static int roster_load(struct myna_module *m)
     myna_stream_feature(m, feature_rosterver, (void *)NS_ROSTERVER);
     myna_stream_feature(m, feature_preapproval, (void *)NS_PREAPPROVAL);
     myna_event_subscribe(m, MYNA_EVENT_USER_DELETED, roster_user_deleted, NULL);
-    c->service = (struct roster_service){
-        .version = ROSTER_SERVICE_VERSION, .ctx = c, .lookup = service_lookup};
-    return myna_service_publish(m, ROSTER_SERVICE, &c->service);
+    c->svc = (struct myna_roster_service){.version = MYNA_ROSTER_SERVICE_VERSION,
+                                          .ctx = c,
+                                          .has_item = svc_has_item,
+                                          .lookup = svc_lookup};
+    return myna_service_publish(m, MYNA_ROSTER_SERVICE, &c->svc);
 }
 
 static void roster_unload(struct myna_module *m)

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "myna/module.h"
-#include "roster_service.h"
+#include "myna/roster.h"
 
 #define NS_ROSTER "jabber:iq:roster"
 
@@ -35,6 +35,7 @@ struct contact {
 
 /* Per host instance. */
 struct roster_ctx {
+    struct myna_roster_service svc; /* published as MYNA_ROSTER_SERVICE */
     struct myna_store *store;  /* "roster": "user\0contact" -> record, "user\0" -> version */
     int slot;                  /* session slot: struct roster_sess */
     long long max_items;       /* items per roster */
@@ -42,7 +43,6 @@ struct roster_ctx {
     long long max_group;       /* bytes of one group name */
     long long max_groups;      /* groups per item */
     uint64_t push_seq;         /* ids of roster pushes */
-    struct roster_service service; /* published as ROSTER_SERVICE */
 };
 
 /* Per session (heap; freed by the slot destructor). */
