@@ -107,6 +107,21 @@ def not_copied():
     a1.close(), a2.close()
 
 
+def normal_with_body_copied():
+    """XEP-0280 §6: a normal message with a body is copied like a chat message (the same
+    rule as the archive's, myna/im.h), a normal one without body is not."""
+    a1, a2 = M.connect("u29", "one"), M.connect("u29", "two")
+    enable(a2)
+    M.drain(a2)
+    to = M.jid("u28")
+    a1.send("<message to='%s'><body>normal</body></message>" % to)
+    a1.send("<message to='%s' type='normal'><x xmlns='jabber:x:oob'/></message>" % to)
+    M.barrier(a1, a2)
+    got = carbons(M.drain(a2), "sent")
+    M.expect(bodies(got) == ["normal"], "normal messages copied: %s" % [M.show(m) for m in got])
+    a1.close(), a2.close()
+
+
 def only_for_oneself():
     a = M.connect("u27", "a")
     r = a.iq("set", "<enable xmlns='%s'/>" % NS_CARBONS, to=M.jid("u28"))
@@ -120,4 +135,5 @@ if __name__ == "__main__":
         ("sent_and_received", sent_and_received),
         ("bare_jid_delivery", bare_jid_delivery),
         ("not_copied", not_copied),
+        ("normal_with_body_copied", normal_with_body_copied),
         ("only_for_oneself", only_for_oneself)]))
