@@ -150,3 +150,17 @@ TESTS += $(PEP_TESTS)
 EXTRA_DIST += $(PEP_TESTS) tests/modules/test_pep_data.py tests/modules/test_pubsub_service.py \
 	tests/modules/test_pep_nbxmpp.py tests/modules/nbxlib.py tests/modules/test_pep_slixmpp.py \
 	tests/modules/test_pep_migrate.py tests/modules/gajim_xvfb.py
+# mam: the message archive (XEP-0313, XEP-0359, XEP-0441) and the archive service other
+# modules (MUC) use; libcrypto for the archive ids (AES, ids.c).
+mod_LTLIBRARIES += modules/mam.la
+modules_mam_la_SOURCES = modules/mam/mam.h modules/mam/mam.c modules/mam/archive.c \
+	modules/mam/ids.c modules/mam/datetime.c modules/mam/query.c modules/mam/prefs.c \
+	modules/mam/hooks.c modules/mam/service.c
+modules_mam_la_CFLAGS = $(MODULE_CFLAGS) $(OPENSSL_CFLAGS)
+modules_mam_la_LDFLAGS = $(MODULE_LDFLAGS)
+modules_mam_la_LIBADD = $(OPENSSL_LIBS)
+# Service headers of the built-in modules, installed with the module API: the message
+# classification carbons and the archive share, the roster service, the archive service.
+mynainc_HEADERS += include/myna/im.h include/myna/roster.h include/myna/archive.h
+TESTS += tests/modules/mam.sh
+EXTRA_DIST += tests/modules/mam.sh tests/modules/test_mam.py tests/modules/mamlib.py

@@ -40,7 +40,7 @@
 
 static const char *const default_modules[] = {"disco",  "ping",   "version", "time",
                                               "roster", "blocking", "carbons", "offline",
-                                              "private", "muc", "pubsub", NULL};
+                                              "private", "muc", "pubsub", "mam", NULL};
 
 static const char *const core_keys[] = {
     "data_dir", "store_map_mb", "log", "hosts", "listen", "modules", "limits",

@@ -245,7 +245,8 @@ enum myna_verdict {
 };
 
 /* Higher priority runs first. Built-in priorities: blocking 100, privacy-like filters
- * 90, carbons 50, archive 40, offline 0 (MESSAGE_OFFLINE). */
+ * 90, archive 55 (before carbons, so copies carry its stanza-id; and -1000 on
+ * MESSAGE_OUT), carbons 50, offline 0 (MESSAGE_OFFLINE). */
 typedef enum myna_verdict (*myna_hook_fn)(struct myna_module *m, struct myna_stanza *st,
                                           void *data);
 int myna_hook_add(struct myna_module *m, enum myna_hook point, int priority, myna_hook_fn fn,

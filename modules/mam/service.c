@@ -1,0 +1,104 @@
+/* modules/mam/service.c — the archive service of myna/archive.h: the same archive store
+ * and query code the users' archives use, for other modules' archives (MUC rooms: one
+ * archive per room JID, XEP-0313 §3.3.2, §5.1.2). The table is the first member of the
+ * host's struct mam, so a table pointer leads back to its instance.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mam.h"
+
+static struct mam *of(const struct myna_archive_service *svc)
+{
+    return (struct mam *)svc;
+}
+
+static int svc_append(const struct myna_archive_service *svc, const char *owner,
+                      const char *with, const struct myna_xml *message,
+                      char id[MYNA_ARCHIVE_ID_SIZE])
+{
+    struct mam *c = of(svc);
+    if (!owner || !*owner || !message)
+        return MYNA_STORE_ERROR;
+    struct myna_arena *a = myna_arena_new();
+    struct myna_xml *copy = myna_xml_copy(a, message);
+    strip_stanza_ids(copy, owner);
+    uint64_t seq;
+    int rc = archive_append(c, owner, with, false, copy, &seq, NULL);
+    if (rc == 0) {
+        id_encode(c, owner, seq, id);
+        myna_metric_add(c->m, "archived", 1);
+    } else {
+        id[0] = '\0';
+        myna_log(c->m, MYNA_LOG_ERROR, "cannot archive a message of %s: %s", owner,
+                 myna_store_strerror(rc));
+    }
+    myna_arena_free(a);
+    return rc;
+}
+
+struct history {
+    struct mam *c;
+    const char *owner;
+    myna_archive_item_fn fn;
+    void *data;
+    int rc;
+};
+
+static int history_one(const struct record *r, void *data)
+{
+    struct history *h = data;
+    struct myna_arena *a = myna_arena_new();
+    struct myna_xml *msg = myna_xml_parse(a, r->xml, r->xml_len, MYNA_NS_CLIENT);
+    if (msg) {
+        char id[ID_LEN + 1];
+        id_encode(h->c, h->owner, r->seq, id);
+        struct myna_archive_item item = {id, r->stamp_ms,
+                                         myna_arena_strndup(a, r->with, r->with_len), msg};
+        h->rc = h->fn(&item, h->data);
+    }
+    myna_arena_free(a);
+    return 0;
+}
+
+static int svc_history(const struct myna_archive_service *svc, const char *owner, size_t max,
+                       uint64_t since_ms, myna_archive_item_fn fn, void *data)
+{
+    struct mam *c = of(svc);
+    uint64_t lo, hi;
+    archive_extent(c, owner, &lo, &hi);
+    if (c->max_age_s > 0)
+        lo = archive_seq_after(c, owner, lo, hi, mam_now_ms(c) - (uint64_t)c->max_age_s * 1000);
+    if (since_ms)
+        lo = archive_seq_after(c, owner, lo, hi, since_ms);
+    if (max == 0 || max > (size_t)c->max_page)
+        max = (size_t)c->max_page;
+    if (lo > hi)
+        return 0;
+    if (hi - lo + 1 > max)
+        lo = hi - max + 1;
+    struct history h = {c, owner, fn, data, 0};
+    for (uint64_t s = lo; s <= hi && h.rc == 0; s++)
+        archive_read(c, owner, s, history_one, &h);
+    return h.rc;
+}
+
+static void svc_query(const struct myna_archive_service *svc, struct myna_stanza *iq,
+                      const char *owner, myna_archive_result_fn each, void *data)
+{
+    query_answer(of(svc), iq, owner, each, data);
+}
+
+static int svc_remove(const struct myna_archive_service *svc, const char *owner)
+{
+    return archive_remove(of(svc), owner);
+}
+
+void service_init(struct mam *c)
+{
+    c->svc.version = MYNA_ARCHIVE_SERVICE_VERSION;
+    c->svc.append = svc_append;
+    c->svc.history = svc_history;
+    c->svc.query = svc_query;
+    c->svc.remove = svc_remove;
+}
