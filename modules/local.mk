@@ -162,5 +162,8 @@ modules_mam_la_LIBADD = $(OPENSSL_LIBS)
 # Service headers of the built-in modules, installed with the module API: the message
 # classification carbons and the archive share, the roster service, the archive service.
 mynainc_HEADERS += include/myna/im.h include/myna/roster.h include/myna/archive.h
-TESTS += tests/modules/mam.sh
-EXTRA_DIST += tests/modules/mam.sh tests/modules/test_mam.py tests/modules/mamlib.py
+# The archive through two client libraries: 500 messages paged both ways with every filter.
+MAM_TESTS = tests/modules/mam.sh tests/modules/nbxmpp_mam.sh tests/modules/slixmpp_mam.sh
+TESTS += $(MAM_TESTS)
+EXTRA_DIST += $(MAM_TESTS) tests/modules/test_mam.py tests/modules/mamlib.py \
+	tests/modules/test_nbxmpp_mam.py tests/modules/test_slixmpp_mam.py

@@ -465,10 +465,15 @@ static void run_query(struct query *q, myna_archive_result_fn each, void *data)
         id_encode(c, q->owner, first, id);
         struct myna_xml *f = myna_xml_add_child(set, NULL, "first");
         myna_xml_add_text(f, id, strlen(id));
-        if (counted && first > lo && count_range(q, lo, first - 1, &before_first))
-            myna_xml_set_attrf(f, "index", "%llu", (unsigned long long)before_first);
-        else if (counted && first <= lo)
+        /* The index is left out of pages fetched backward: slixmpp 1.8 (iterate with
+         * reverse) takes index + page size == count as "no more pages" whatever the
+         * direction, and would stop after the last page. XEP-0059 §2.6 makes it optional. */
+        if (!counted || backward)
+            ;
+        else if (first <= lo)
             myna_xml_set_attr(f, "index", "0");
+        else if (count_range(q, lo, first - 1, &before_first))
+            myna_xml_set_attrf(f, "index", "%llu", (unsigned long long)before_first);
         id_encode(c, q->owner, last, id);
         add_text_child(set, "last", id);
     }

@@ -262,14 +262,15 @@ def paging():
         r = A.query(a, set_xml=A.rsm(max_=7, before=before))
         pages += 1
         seen = r.ids + seen
-        M.expect(r.index == 30 - len(seen) and r.count == 30,
+        # No index on backward pages (slixmpp 1.8 would stop paging, see query.c).
+        M.expect(r.index is None and r.count == 30,
                  "backward page %d: index %s" % (pages, r.index))
         if r.complete:
             break
         before = r.first
     M.expect(seen == ids and pages == 5, "backward paging: %d pages" % pages)
     last = A.query(a, set_xml=A.rsm(max_=3, before=""))
-    M.expect(last.ids == ids[-3:] and not last.complete and last.index == 27,
+    M.expect(last.ids == ids[-3:] and not last.complete and last.count == 30,
              "last page: %s" % M.show(last.reply))
     flipped = A.query(a, set_xml=A.rsm(max_=3, before=""), extra="<flip-page/>")
     M.expect(flipped.ids == ids[-3:][::-1], "flip-page order: %s" % flipped.ids)
@@ -307,8 +308,8 @@ def filters():
     M.expect(wc.bodies == bodies[1::2][:4] and wc.count == 11 and not wc.complete,
              "with c, first page: %s %s" % (wc.bodies, wc.count))
     wc2 = A.query(a, {"with": c}, A.rsm(max_=4, before=""))
-    M.expect(wc2.bodies == bodies[1::2][-3:] + ["from c"] and wc2.index == 7,
-             "with c, last page: %s index %s" % (wc2.bodies, wc2.index))
+    M.expect(wc2.bodies == bodies[1::2][-3:] + ["from c"] and wc2.count == 11,
+             "with c, last page: %s count %s" % (wc2.bodies, wc2.count))
     full = A.query(a, {"with": c + "/c"}, A.rsm(max_=100))
     M.expect(full.bodies == ["from c"], "with a full JID: %s" % full.bodies)
     me = A.query(a, {"with": M.jid("u13")}, A.rsm(max_=100))
