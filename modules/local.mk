@@ -167,3 +167,15 @@ MAM_TESTS = tests/modules/mam.sh tests/modules/nbxmpp_mam.sh tests/modules/slixm
 TESTS += $(MAM_TESTS)
 EXTRA_DIST += $(MAM_TESTS) tests/modules/test_mam.py tests/modules/mamlib.py \
 	tests/modules/test_nbxmpp_mam.py tests/modules/test_slixmpp_mam.py
+# The archive service as the MUC service will use it: a test-only module (built for make
+# check, never installed) claiming rooms.HOST, driven by test_mam_service.py.
+check_LTLIBRARIES += modules/archtest.la
+modules_archtest_la_SOURCES = tests/modules/archtest.c
+modules_archtest_la_CFLAGS = $(MODULE_CFLAGS)
+modules_archtest_la_LDFLAGS = $(MODULE_LDFLAGS) -rpath $(moddir)
+# Retention (count, age) and the service test.
+MAM_MORE_TESTS = tests/modules/mam_count.sh tests/modules/mam_age.sh \
+	tests/modules/mam_service.sh
+TESTS += $(MAM_MORE_TESTS)
+EXTRA_DIST += $(MAM_MORE_TESTS) tests/modules/test_mam_retention.py \
+	tests/modules/test_mam_service.py

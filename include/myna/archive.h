@@ -53,16 +53,19 @@ typedef void (*myna_archive_result_fn)(struct myna_xml *result,
 struct myna_archive_service {
     unsigned version; /* MYNA_ARCHIVE_SERVICE_VERSION of the provider */
 
-    /* Appends `message` (a <message/> element, borrowed; serialized as given, minus any
-     * <stanza-id/> whose 'by' is the owner) to the archive of `owner`, a prepared bare
-     * JID such as "room@conference.example.org". `with` is the JID 'with' queries match
-     * (for a room: the sender's occupant or real JID; NULL = none). Writes the new id
-     * into `id` (MYNA_ARCHIVE_ID_SIZE bytes), for the caller to add as
-     * <stanza-id xmlns='urn:xmpp:sid:0' by=OWNER id=ID/> to what it delivers.
-     * The archive's count and age limits (the mam module's config) apply.
-     * Returns 0 or a negative myna_store error. */
+    /* Appends `message` (a <message/> element) to the archive of `owner`, a prepared
+     * bare JID such as "room@conference.example.org", and prepares it for delivery: any
+     * <stanza-id/> whose 'by' is the owner is removed first (only the archive sets those,
+     * XEP-0359 §3), the message is stored as it then is, and <stanza-id
+     * xmlns='urn:xmpp:sid:0' by=OWNER id=ID/> is added to it (XEP-0313 §3.5), so the
+     * caller can broadcast the very same element. `with` is the JID 'with' queries match
+     * (for a room: the sender's occupant or real JID; NULL = none). The new id is also
+     * written into `id` (MYNA_ARCHIVE_ID_SIZE bytes). The archive's count and age limits
+     * (the mam module's config) apply. Returns 0, or a negative myna_store error (the
+     * message is then unchanged but for the removed stanza-ids, and id is "").
+     * To store something else than what is broadcast (e.g. without 'to'), pass a copy. */
     int (*append)(const struct myna_archive_service *svc, const char *owner, const char *with,
-                  const struct myna_xml *message, char id[MYNA_ARCHIVE_ID_SIZE]);
+                  struct myna_xml *message, char id[MYNA_ARCHIVE_ID_SIZE]);
 
     /* Reads the newest messages of `owner`'s archive for history on join (XEP-0045
      * §7.2.15): at most `max` (0 = as many as match, up to the mam module's max_page),

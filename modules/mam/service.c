@@ -14,27 +14,25 @@ static struct mam *of(const struct myna_archive_service *svc)
 }
 
 static int svc_append(const struct myna_archive_service *svc, const char *owner,
-                      const char *with, const struct myna_xml *message,
+                      const char *with, struct myna_xml *message,
                       char id[MYNA_ARCHIVE_ID_SIZE])
 {
     struct mam *c = of(svc);
+    id[0] = '\0';
     if (!owner || !*owner || !message)
         return MYNA_STORE_ERROR;
-    struct myna_arena *a = myna_arena_new();
-    struct myna_xml *copy = myna_xml_copy(a, message);
-    strip_stanza_ids(copy, owner);
+    strip_stanza_ids(message, owner);
     uint64_t seq;
-    int rc = archive_append(c, owner, with, false, copy, &seq, NULL);
-    if (rc == 0) {
-        id_encode(c, owner, seq, id);
-        myna_metric_add(c->m, "archived", 1);
-    } else {
-        id[0] = '\0';
+    int rc = archive_append(c, owner, with, false, message, &seq, NULL);
+    if (rc != 0) {
         myna_log(c->m, MYNA_LOG_ERROR, "cannot archive a message of %s: %s", owner,
                  myna_store_strerror(rc));
+        return rc;
     }
-    myna_arena_free(a);
-    return rc;
+    id_encode(c, owner, seq, id);
+    add_stanza_id(message, owner, id);
+    myna_metric_add(c->m, "archived", 1);
+    return 0;
 }
 
 struct history {
