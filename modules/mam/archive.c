@@ -1,10 +1,12 @@
 /* modules/mam/archive.c — the archive store: records under owner\0 + sequence number, the
- * with-index, extent and time lookups for queries, retention (count on append; age and
+ * with-index, extent and time lookups for queries, retention (count after writes; age and
  * count in bounded slices on a timer) and deletion. XEP-0313 §3.1-3.2: order is the
  * order of archiving, stamps never go backwards, only the oldest messages are ever
- * deleted and sequence numbers (hence ids) are never reused.
+ * deleted. Writes go behind: appended records wait in memory (at most write_delay ms or
+ * PENDING_MAX records) and enter the store together, so a steady chat costs a few commits
+ * a second instead of one per message; every read path flushes first (archive_flush).
  * Record value: 'M' (or 'T' tombstone), flags (1 = outgoing), stamp ms (8 bytes BE),
- * with length (2 bytes BE), with, serialized stanza.
+ * generation (4 bytes BE, ids.c), with length (2 bytes BE), with, serialized stanza.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,14 +15,26 @@
 
 #include "mam.h"
 
-#define REC_HEAD 12
+#define REC_HEAD 16
 #define F_OUTGOING 0x1u
 /* Work per expiry slice, and the pause between slices of one round. */
 #define EXPIRE_BUDGET 1000
 #define EXPIRE_OWNERS 200
 #define EXPIRE_SLICE_MS 20
-/* Deletions one append may make for the count limit (the timer does the rest). */
+/* Deletions one write may make for the count limit (the timer does the rest). */
 #define TRIM_PER_APPEND 8
+/* Records waiting to be written, across all archives, before a flush is forced. */
+#define PENDING_MAX 256
+
+/* One appended record not yet in the store. */
+struct pending {
+    char *owner;  /* heap */
+    uint64_t seq;
+    bool tombstone; /* the archive's only record is the tombstone seq - 1: delete it */
+    char *with;   /* heap, NULL if none */
+    size_t with_len;
+    struct myna_buf rec;
+};
 
 static void put_be64(unsigned char *p, uint64_t v)
 {
@@ -69,6 +83,11 @@ size_t with_key(struct myna_arena *a, const char *owner, const char *with, size_
     return n;
 }
 
+static uint32_t get_be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 int record_decode(const void *key, size_t klen, const void *val, size_t len, struct record *r)
 {
     const unsigned char *v = val;
@@ -79,7 +98,8 @@ int record_decode(const void *key, size_t klen, const void *val, size_t len, str
     r->tombstone = v[0] == 'T';
     r->outgoing = v[1] & F_OUTGOING;
     r->stamp_ms = get_be64(v + 2);
-    r->with_len = (size_t)v[10] << 8 | v[11];
+    r->gen = get_be32(v + 10);
+    r->with_len = (size_t)v[14] << 8 | v[15];
     if (REC_HEAD + r->with_len > len)
         return MYNA_STORE_ERROR;
     r->with = (const char *)v + REC_HEAD;
@@ -89,12 +109,16 @@ int record_decode(const void *key, size_t klen, const void *val, size_t len, str
 }
 
 static void record_head(struct myna_buf *b, char kind, bool outgoing, uint64_t stamp,
-                        size_t with_len)
+                        uint32_t gen, size_t with_len)
 {
     unsigned char h[REC_HEAD] = {(unsigned char)kind, outgoing ? F_OUTGOING : 0};
     put_be64(h + 2, stamp);
-    h[10] = (unsigned char)(with_len >> 8);
-    h[11] = (unsigned char)with_len;
+    h[10] = (unsigned char)(gen >> 24);
+    h[11] = (unsigned char)(gen >> 16);
+    h[12] = (unsigned char)(gen >> 8);
+    h[13] = (unsigned char)gen;
+    h[14] = (unsigned char)(with_len >> 8);
+    h[15] = (unsigned char)with_len;
     myna_buf_append(b, h, sizeof h);
 }
 
@@ -267,7 +291,7 @@ static void make_tombstone(struct mam *c, struct myna_arena *a, const char *owne
     delete_record(c, a, owner, prefix, plen, v);
     struct myna_buf b;
     myna_buf_init(&b);
-    record_head(&b, 'T', false, v->stamp, 0);
+    record_head(&b, 'T', false, v->stamp, 0, 0);
     size_t kl = seq_key(prefix, plen, v->seq);
     myna_store_put(c->msgs, prefix, kl, b.data, b.len);
     myna_buf_free(&b);
@@ -321,17 +345,95 @@ static bool enforce(struct mam *c, const char *owner, uint64_t cutoff, size_t *b
 
 /* After an append: drop a tombstone in front and keep the count limit (a few records per
  * append; a lowered limit is caught up by the expiry timer). */
+/* After a write: keep the count limit, a few records at a time (a lowered limit is caught
+ * up by the expiry timer). The tombstone of an emptied archive went at append time. */
 static void trim_after_append(struct mam *c, const char *owner, char *prefix, size_t plen,
                               uint64_t newest)
 {
     struct first_rec f;
-    if (!record_near(c, prefix, plen, 1, false, &f))
-        return;
-    bool tomb = f.r.tombstone && f.r.seq != newest;
-    if (!tomb && (c->max_messages <= 0 || newest - f.r.seq + 1 <= (uint64_t)c->max_messages))
+    if (c->max_messages <= 0 || !record_near(c, prefix, plen, 1, false, &f) ||
+        newest - f.r.seq + 1 <= (uint64_t)c->max_messages)
         return;
     size_t budget = TRIM_PER_APPEND;
     enforce(c, owner, 0, &budget);
+}
+
+static void pending_write(struct mam *c, struct pending *p)
+{
+    size_t ol = strlen(p->owner);
+    char key[KEY_MAX + 1];
+    memcpy(key, p->owner, ol + 1);
+    if (p->tombstone) /* the archive held only a tombstone: the new record takes over */
+        myna_store_del(c->msgs, key, seq_key(key, ol + 1, p->seq - 1));
+    int rc = myna_store_put(c->msgs, key, seq_key(key, ol + 1, p->seq), p->rec.data, p->rec.len);
+    if (rc == 0 && p->with) {
+        struct myna_arena *a = myna_arena_new();
+        char *wk;
+        size_t wkl = with_key(a, p->owner, p->with, p->with_len, p->seq, &wk);
+        if (wkl)
+            rc = myna_store_put(c->with, wk, wkl, p->with, p->with_len);
+        else
+            myna_log(c->m, MYNA_LOG_WARN, "archive of %s: JID too long to index", p->owner);
+        myna_arena_free(a);
+    }
+    if (rc != 0) {
+        myna_log(c->m, MYNA_LOG_ERROR, "cannot write the archive of %s: %s", p->owner,
+                 myna_store_strerror(rc));
+        myna_metric_add(c->m, "errors", 1);
+        return;
+    }
+    trim_after_append(c, p->owner, key, ol + 1, p->seq);
+}
+
+void archive_flush(struct mam *c)
+{
+    if (c->flush_timer) {
+        myna_timer_cancel(c->m, c->flush_timer);
+        c->flush_timer = 0;
+    }
+    for (size_t i = 0; i < c->npend; i++) {
+        struct pending *p = &c->pend[i];
+        pending_write(c, p);
+        free(p->owner);
+        free(p->with);
+        myna_buf_free(&p->rec);
+    }
+    if (c->npend)
+        myna_metric_add(c->m, "flushes", 1);
+    c->npend = 0;
+}
+
+static void flush_tick(struct myna_module *m, void *data)
+{
+    struct mam *c = data;
+    c->flush_timer = 0; /* a one-shot timer is gone once it fires */
+    archive_flush(c);
+}
+
+/* The next sequence number of owner's archive: after its newest pending record, else
+ * after the newest stored one (a tombstone included, so numbers are not reused).
+ * *tombstone: that newest stored record is a tombstone (then it is the only one). */
+static uint64_t next_seq(struct mam *c, const char *owner, char *prefix, size_t plen,
+                         bool *tombstone)
+{
+    *tombstone = false;
+    for (size_t i = c->npend; i-- > 0;)
+        if (strcmp(c->pend[i].owner, owner) == 0)
+            return c->pend[i].seq + 1;
+    struct first_rec f = {0};
+    myna_store_iter(c->msgs, prefix, plen, NULL, 0, true, 1, grab_record, &f);
+    *tombstone = f.found && f.r.tombstone;
+    return f.found ? f.r.seq + 1 : 1;
+}
+
+static char *dup_or_die(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (!d)
+        abort();
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
 }
 
 int archive_append(struct mam *c, const char *owner, const char *with, bool outgoing,
@@ -342,34 +444,32 @@ int archive_append(struct mam *c, const char *owner, const char *with, bool outg
         return MYNA_STORE_TOOBIG;
     char prefix[KEY_MAX + 1];
     memcpy(prefix, owner, ol + 1);
-    uint64_t now = mam_now_ms(c);
-    struct myna_buf b;
-    myna_buf_init(&b);
-    record_head(&b, 'M', outgoing, now, wl);
-    myna_buf_append(&b, with, wl);
-    myna_xml_serialize(msg, MYNA_NS_CLIENT, &b);
-    uint64_t s = 0;
-    int rc = myna_store_append(c->msgs, prefix, ol + 1, b.data, b.len, &s);
-    myna_buf_free(&b);
-    if (rc != 0)
-        return rc;
-    if (wl) {
-        struct myna_arena *a = myna_arena_new();
-        char *wk;
-        size_t wkl = with_key(a, owner, with, wl, s, &wk);
-        if (wkl)
-            rc = myna_store_put(c->with, wk, wkl, with, wl);
-        else
-            myna_log(c->m, MYNA_LOG_WARN, "archive of %s: JID too long to index: %s", owner,
-                     with);
-        myna_arena_free(a);
-        if (rc != 0)
-            return rc;
+    if (c->npend == c->cappend) {
+        size_t n = c->cappend ? c->cappend * 2 : 16;
+        struct pending *np = realloc(c->pend, n * sizeof *np);
+        if (!np)
+            abort();
+        c->pend = np;
+        c->cappend = n;
     }
-    trim_after_append(c, owner, prefix, ol + 1, s);
-    *seq = s;
+    uint64_t now = mam_now_ms(c);
+    struct pending *p = &c->pend[c->npend];
+    p->seq = next_seq(c, owner, prefix, ol + 1, &p->tombstone);
+    p->owner = dup_or_die(owner, ol);
+    p->with = wl ? dup_or_die(with, wl) : NULL;
+    p->with_len = wl;
+    myna_buf_init(&p->rec);
+    record_head(&p->rec, 'M', outgoing, now, c->gen, wl);
+    myna_buf_append(&p->rec, with, wl);
+    myna_xml_serialize(msg, MYNA_NS_CLIENT, &p->rec);
+    c->npend++;
+    *seq = p->seq;
     if (stamp)
         *stamp = now;
+    if (c->write_delay_ms == 0 || c->npend >= PENDING_MAX)
+        archive_flush(c);
+    else if (!c->flush_timer)
+        c->flush_timer = myna_timer_add(c->m, (unsigned)c->write_delay_ms, 0, flush_tick, c);
     return 0;
 }
 
@@ -411,6 +511,7 @@ static void expire_tick(struct myna_module *m, void *data)
 {
     struct mam *c = data;
     c->expire_timer = 0;
+    archive_flush(c);
     uint64_t now = mam_now_ms(c);
     uint64_t cutoff = c->max_age_s > 0 ? now - (uint64_t)c->max_age_s * 1000 : 0;
     size_t budget = EXPIRE_BUDGET;

@@ -62,7 +62,7 @@ static void archive_stanza(struct mam *c, struct myna_stanza *st, const char *ow
         return;
     }
     char id[ID_LEN + 1];
-    id_encode(c, owner, seq, id);
+    id_encode(c, owner, seq, c->gen, id);
     add_stanza_id(x, owner, id);
     myna_metric_add(c->m, "archived", 1);
 }

@@ -1,9 +1,11 @@
 /* modules/mam/ids.c — archive ids (XEP-0313 §5.2, XEP-0359 §5): an id is one AES-128
- * block, sequence number (8 bytes) and a tag of the owner's JID (8 bytes), encrypted
- * under a random key kept in the store, in URL-safe base64. Ids are unique per archive
- * (the sequence number is), reveal nothing (not the archive's size, nor whether two
- * archives hold the same position), map back to the record key with one decryption, and
- * an id forged or copied from another archive fails the tag check (item-not-found).
+ * block, sequence number (8 bytes), generation (4 bytes) and a tag of the owner's JID (4
+ * bytes), encrypted under a random key kept in the store, in URL-safe base64. Ids are
+ * unique per archive and never reused (a sequence number comes back only in a later
+ * generation, see mam.h), reveal nothing (not the archive's size, nor whether two archives
+ * hold the same position), map back to the record key with one decryption, and an id
+ * forged or copied from another archive fails the tag or generation check
+ * (item-not-found). The generation counts module starts, kept under "\0gen".
  */
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -14,6 +16,8 @@
 
 #define KEY_NAME "\0id-key"
 #define KEY_NAME_LEN 7
+#define GEN_NAME "\0gen"
+#define GEN_NAME_LEN 4
 
 struct mam_ids {
     EVP_CIPHER_CTX *enc, *dec;
@@ -22,12 +26,36 @@ struct mam_ids {
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* FNV-1a: a tag, not a MAC (the block cipher is what hides and binds it). */
-static uint64_t owner_tag(const char *owner)
+static uint32_t owner_tag(const char *owner)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint32_t h = 0x811c9dc5u;
     for (const unsigned char *p = (const unsigned char *)owner; *p; p++)
-        h = (h ^ *p) * 0x100000001b3ull;
+        h = (h ^ *p) * 0x01000193u;
     return h;
+}
+
+/* This start's generation: one more than the last one stored. */
+static int next_generation(struct mam *c)
+{
+    struct myna_arena *a = myna_arena_new();
+    void *v;
+    size_t len;
+    uint32_t g = 0;
+    int rc = myna_store_get(c->prefs, GEN_NAME, GEN_NAME_LEN, a, &v, &len);
+    if (rc == 0 && len == 4) {
+        const unsigned char *p = v;
+        g = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    } else if (rc != MYNA_STORE_NOTFOUND) {
+        rc = rc ? rc : MYNA_STORE_ERROR;
+        myna_arena_free(a);
+        return rc;
+    }
+    c->gen = g + 1;
+    unsigned char out[4] = {(unsigned char)(c->gen >> 24), (unsigned char)(c->gen >> 16),
+                            (unsigned char)(c->gen >> 8), (unsigned char)c->gen};
+    rc = myna_store_put(c->prefs, GEN_NAME, GEN_NAME_LEN, out, 4);
+    myna_arena_free(a);
+    return rc;
 }
 
 static int load_key(struct mam *c, unsigned char key[16])
@@ -55,6 +83,8 @@ int ids_open(struct mam *c)
 {
     unsigned char key[16];
     int rc = load_key(c, key);
+    if (rc == 0)
+        rc = next_generation(c);
     if (rc != 0) {
         myna_log(c->m, MYNA_LOG_ERROR, "cannot load or create the archive id key: %s",
                  myna_store_strerror(rc));
@@ -88,18 +118,20 @@ void ids_close(struct mam *c)
     c->ids = NULL;
 }
 
-static void be64(unsigned char *p, uint64_t v)
+static void be(unsigned char *p, uint64_t v, int bytes)
 {
-    for (int i = 7; i >= 0; i--, v >>= 8)
+    for (int i = bytes - 1; i >= 0; i--, v >>= 8)
         p[i] = (unsigned char)v;
 }
 
-void id_encode(struct mam *c, const char *owner, uint64_t seq, char out[ID_LEN + 1])
+void id_encode(struct mam *c, const char *owner, uint64_t seq, uint32_t gen,
+               char out[ID_LEN + 1])
 {
     unsigned char in[16], ct[16 + 16];
     int n = 0;
-    be64(in, seq);
-    be64(in + 8, owner_tag(owner));
+    be(in, seq, 8);
+    be(in + 8, gen, 4);
+    be(in + 12, owner_tag(owner), 4);
     EVP_EncryptUpdate(c->ids->enc, ct, &n, in, sizeof in);
     /* 16 bytes -> 22 characters, 6 bits each, no padding. */
     uint32_t acc = 0;
@@ -123,7 +155,8 @@ static int b64_value(char ch)
     return p ? (int)(p - b64) : -1;
 }
 
-bool id_decode(struct mam *c, const char *owner, const char *id, uint64_t *seq)
+bool id_decode(struct mam *c, const char *owner, const char *id, uint64_t *seq,
+               uint32_t *gen)
 {
     if (!id || strlen(id) != ID_LEN)
         return false;
@@ -148,13 +181,33 @@ bool id_decode(struct mam *c, const char *owner, const char *id, uint64_t *seq)
     int n = 0;
     if (EVP_DecryptUpdate(c->ids->dec, pt, &n, ct, sizeof ct) != 1 || n != 16)
         return false;
-    uint64_t s = 0, tag = 0;
-    for (int i = 0; i < 8; i++) {
+    uint64_t s = 0;
+    uint32_t g = 0, tag = 0;
+    for (int i = 0; i < 8; i++)
         s = s << 8 | pt[i];
-        tag = tag << 8 | pt[8 + i];
-    }
+    for (int i = 8; i < 12; i++)
+        g = g << 8 | pt[i];
+    for (int i = 12; i < 16; i++)
+        tag = tag << 8 | pt[i];
     if (tag != owner_tag(owner) || s == 0)
         return false;
     *seq = s;
+    *gen = g;
     return true;
+}
+
+void record_id(struct mam *c, const char *owner, const struct record *r, char out[ID_LEN + 1])
+{
+    id_encode(c, owner, r->seq, r->gen, out);
+}
+
+static int same_gen(const struct record *r, void *data)
+{
+    return r->gen == *(uint32_t *)data ? 0 : 1;
+}
+
+bool id_known(struct mam *c, const char *owner, const char *id, uint64_t *seq)
+{
+    uint32_t gen;
+    return id_decode(c, owner, id, seq, &gen) && archive_read(c, owner, *seq, same_gen, &gen) == 0;
 }

@@ -18,6 +18,8 @@ static const struct myna_option mam_options[] = {
      "seconds a message is kept (0 = forever)"},
     {"max_page", MYNA_OPT_INT, "250", 1, 10000, "most messages one query returns"},
     {"default_page", MYNA_OPT_INT, "50", 1, 10000, "messages a query without <max/> returns"},
+    {"write_delay", MYNA_OPT_INT, "100", 0, 10000,
+     "milliseconds archived messages may wait to be written together (0 = at once)"},
     {.type = MYNA_OPT_END},
 };
 
@@ -29,6 +31,7 @@ bool mam_own_request(const struct myna_stanza *st)
 static void on_user_deleted(struct myna_module *m, const struct myna_event *ev, void *data)
 {
     struct mam *c = data;
+    archive_flush(c);
     archive_remove(c, ev->user->bare);
     struct myna_arena *a = myna_arena_new();
     char *prefix;
@@ -56,6 +59,8 @@ static void mam_unload(struct myna_module *m)
     struct mam *c = myna_module_data(m);
     if (!c)
         return;
+    archive_flush(c); /* nothing archived is dropped by an unload or a shutdown */
+    free(c->pend);
     ids_close(c);
     free(c->expire_pos);
     free(c);
@@ -76,6 +81,7 @@ static int mam_load(struct myna_module *m)
     c->max_age_s = myna_opt_int(m, "max_age");
     c->max_page = myna_opt_int(m, "max_page");
     c->default_page = myna_opt_int(m, "default_page");
+    c->write_delay_ms = myna_opt_int(m, "write_delay");
     if (c->default_page > c->max_page)
         c->default_page = c->max_page;
     if (!c->msgs || !c->with || !c->prefs || parse_default(c) < 0 || ids_open(c) < 0)

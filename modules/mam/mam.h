@@ -7,11 +7,14 @@
  *   "mam"       owner\0 + seq (8 bytes, big-endian)    -> record (below)
  *   "mam_with"  owner\0 + with-bare\0 + seq            -> the with JID as recorded
  *   "mam_prefs" owner\0                                -> XEP-0441 preferences
- *               "\0id-key"                             -> the server's archive id key
- * Sequence numbers come from myna_store_append, so one archive is one contiguous key
- * range and paging is a range scan. Retention deletes only from the oldest end, so an
- * archive's sequence numbers have no holes (XEP-0313 §3.2); when retention empties an
- * archive its newest record stays as a tombstone so that numbers are never reused.
+ *               "\0id-key", "\0gen"                    -> archive id key, generation
+ * Sequence numbers count up per archive, so one archive is one contiguous key range and
+ * paging is a range scan. Retention deletes only from the oldest end, so an archive's
+ * sequence numbers have no holes (XEP-0313 §3.2); when retention empties an archive its
+ * newest record stays as a tombstone so that numbers are not reused. Each record also
+ * carries the generation (a count of module starts) it was written in, and so does its
+ * id: should a crash lose records written behind, their numbers come back in a new
+ * generation with new ids, and the old ids stay unknown (item-not-found).
  */
 #ifndef MYNA_MOD_MAM_H
 #define MYNA_MOD_MAM_H
@@ -52,7 +55,12 @@ struct mam {
     long long max_age_s;      /* 0 = forever */
     long long max_page;       /* largest page a query returns */
     long long default_page;   /* page size when the query gives no <max/> */
+    long long write_delay_ms; /* how long appended records may wait in memory */
+    uint32_t gen;             /* this run's generation (ids.c) */
     uint64_t last_stamp_ms;   /* stamps never go backwards while the server runs */
+    struct pending *pend;     /* records written behind (archive.c), in append order */
+    size_t npend, cappend;
+    uint64_t flush_timer;     /* pending flush, 0 = none */
     uint64_t expire_timer;
     char *expire_pos;         /* next owner the expiry visits (heap), NULL = start */
 };
@@ -61,6 +69,7 @@ struct mam {
 struct record {
     uint64_t seq;
     uint64_t stamp_ms;
+    uint32_t gen;     /* generation it was written in */
     bool tombstone;   /* kept only to hold the archive's highest sequence number */
     bool outgoing;    /* sent by the owner (user archives) */
     const char *with; /* not NUL-terminated */
@@ -77,8 +86,12 @@ size_t archive_prefix(struct myna_arena *a, const char *owner, char **out);
 int record_decode(const void *key, size_t klen, const void *val, size_t len,
                   struct record *r);
 uint64_t mam_now_ms(struct mam *c);
+/* Appends msg (serialized now) to owner's archive, written behind; *seq gets its number
+ * (its id is id_encode(..., *seq, c->gen)). */
 int archive_append(struct mam *c, const char *owner, const char *with, bool outgoing,
                    const struct myna_xml *msg, uint64_t *seq, uint64_t *stamp);
+/* Writes the records waiting in memory into the store. Every reader calls it first. */
+void archive_flush(struct mam *c);
 /* The oldest and newest live sequence numbers; *first > *last when the archive is empty. */
 void archive_extent(struct mam *c, const char *owner, uint64_t *first, uint64_t *last);
 /* Calls fn(record, data) for the record `seq` if it exists (not a tombstone); returns
@@ -101,9 +114,15 @@ size_t with_key(struct myna_arena *a, const char *owner, const char *with, size_
 /* ids.c */
 int ids_open(struct mam *c);
 void ids_close(struct mam *c);
-void id_encode(struct mam *c, const char *owner, uint64_t seq, char out[ID_LEN + 1]);
+void id_encode(struct mam *c, const char *owner, uint64_t seq, uint32_t gen,
+               char out[ID_LEN + 1]);
 /* False if `id` is not an id of `owner`'s archive. */
-bool id_decode(struct mam *c, const char *owner, const char *id, uint64_t *seq);
+bool id_decode(struct mam *c, const char *owner, const char *id, uint64_t *seq,
+               uint32_t *gen);
+/* The id of a stored record. */
+void record_id(struct mam *c, const char *owner, const struct record *r, char out[ID_LEN + 1]);
+/* True if `id` names a live record of owner's archive; *seq gets its number. */
+bool id_known(struct mam *c, const char *owner, const char *id, uint64_t *seq);
 
 /* datetime.c (XEP-0082 DateTime) */
 int datetime_parse(const char *s, uint64_t *ms);

@@ -74,7 +74,7 @@ static bool parse_uint(const char *s, uint64_t limit, uint64_t *out)
  * §4.3.2: item-not-found otherwise). */
 static bool known_id(struct query *q, const char *id, uint64_t *seq, struct refusal *r)
 {
-    if (!id_decode(q->c, q->owner, id, seq) || !archive_has(q->c, q->owner, *seq))
+    if (!id_known(q->c, q->owner, id, seq))
         return refuse(r, MYNA_ERR_ITEM_NOT_FOUND, "no such message in the archive");
     return true;
 }
@@ -350,15 +350,66 @@ static int page_add(struct query *q, uint64_t seq, void *data)
     return 0;
 }
 
-/* ---- answering ---- */
+/* The form's part of the plan: [*lo, *hi] is the full result set (XEP-0059 counts and
+ * indexes it). Messages older than max_age are gone for queries before the expiry timer
+ * deletes them. */
+static void plan_range(struct query *q, uint64_t *lo, uint64_t *hi)
+{
+    struct mam *c = q->c;
+    archive_extent(c, q->owner, lo, hi);
+    if (c->max_age_s > 0)
+        *lo = archive_seq_after(c, q->owner, *lo, *hi,
+                                mam_now_ms(c) - (uint64_t)c->max_age_s * 1000);
+    if (q->has_start)
+        *lo = archive_seq_after(c, q->owner, *lo, *hi, q->start);
+    if (q->has_end)
+        *hi = archive_seq_before(c, q->owner, *lo, *hi, q->end);
+    if (q->after_id && q->after_id + 1 > *lo)
+        *lo = q->after_id + 1;
+    if (q->before_id && q->before_id - 1 < *hi)
+        *hi = q->before_id - 1;
+}
+
+/* RSM's part: the page within [lo, hi], oldest first; true if nothing follows it in the
+ * paging direction (<fin complete='true'/>). */
+static bool collect_page(struct query *q, uint64_t lo, uint64_t hi, bool backward,
+                         struct page *p)
+{
+    uint64_t plo = lo, phi = hi;
+    if (q->after && q->after + 1 > plo)
+        plo = q->after + 1;
+    if (q->before && q->before - 1 < phi)
+        phi = q->before - 1;
+    size_t max = p->cap - 1;
+    if (q->has_index && !q->after && !q->before) {
+        if (!q->has_with && !q->has_ids)
+            plo = q->index > hi - lo ? hi + 1 : lo + q->index;
+        else
+            p->skip = q->index;
+    }
+    walk(q, plo, phi, backward, page_add, p);
+    bool complete = p->n <= max;
+    if (!complete)
+        p->n = max;
+    if (backward) /* collected newest first: the page goes out oldest first */
+        for (size_t i = 0; i < p->n / 2; i++) {
+            uint64_t t = p->seq[i];
+            p->seq[i] = p->seq[p->n - 1 - i];
+            p->seq[p->n - 1 - i] = t;
+        }
+    return complete;
+}
 
 struct sender {
     struct query *q;
     myna_archive_result_fn each;
     void *data;
+    char (*ids)[ID_LEN + 1]; /* the id of each page position, "" if unreadable */
+    size_t pos;
     size_t sent;
 };
 
+/* Sends one result: <message><result queryid id><forwarded><delay/>stored</forwarded>. */
 static int send_one(const struct record *r, void *data)
 {
     struct sender *s = data;
@@ -371,8 +422,8 @@ static int send_one(const struct record *r, void *data)
         myna_arena_free(a);
         return 0;
     }
-    char id[ID_LEN + 1], stamp[32];
-    id_encode(q->c, q->owner, r->seq, id);
+    char *id = s->ids[s->pos], stamp[32];
+    record_id(q->c, q->owner, r, id);
     datetime_format(r->stamp_ms, stamp);
     struct myna_xml *msg = myna_xml_new(a, MYNA_NS_CLIENT, "message");
     myna_xml_set_attr(msg, "to", q->st->from.full);
@@ -404,53 +455,10 @@ static void add_text_child(struct myna_xml *parent, const char *name, const char
     myna_xml_add_text(myna_xml_add_child(parent, NULL, name), text, strlen(text));
 }
 
-static void run_query(struct query *q, myna_archive_result_fn each, void *data)
+/* The <fin/> answer (§4.3): complete, stable, and the RSM set of the page. */
+static void answer_fin(struct query *q, uint64_t lo, uint64_t hi, const struct page *p,
+                       char (*ids)[ID_LEN + 1], bool complete, bool backward)
 {
-    struct mam *c = q->c;
-    uint64_t lo, hi;
-    archive_extent(c, q->owner, &lo, &hi);
-    if (c->max_age_s > 0) /* expired but not yet deleted: already gone for queries */
-        lo = archive_seq_after(c, q->owner, lo, hi,
-                               mam_now_ms(c) - (uint64_t)c->max_age_s * 1000);
-    if (q->has_start)
-        lo = archive_seq_after(c, q->owner, lo, hi, q->start);
-    if (q->has_end)
-        hi = archive_seq_before(c, q->owner, lo, hi, q->end);
-    if (q->after_id && q->after_id + 1 > lo)
-        lo = q->after_id + 1;
-    if (q->before_id && q->before_id - 1 < hi)
-        hi = q->before_id - 1;
-    /* [lo, hi] is the full result set (XEP-0059 counts and indexes it); RSM picks a page. */
-    uint64_t plo = lo, phi = hi;
-    if (q->after && q->after + 1 > plo)
-        plo = q->after + 1;
-    if (q->before && q->before - 1 < phi)
-        phi = q->before - 1;
-    size_t max = q->max < 0 ? (size_t)c->default_page : (size_t)q->max;
-    if (max > (size_t)c->max_page)
-        max = (size_t)c->max_page;
-    struct page p = {myna_arena_alloc(q->st->arena, (max + 1) * sizeof(uint64_t)), 0, max + 1, 0};
-    bool backward = q->backward && !q->has_index;
-    if (q->has_index && !q->after && !q->before) {
-        if (!q->has_with && !q->has_ids)
-            plo = q->index > hi - lo ? hi + 1 : lo + q->index;
-        else
-            p.skip = q->index;
-    }
-    walk(q, plo, phi, backward, page_add, &p);
-    bool complete = p.n <= max;
-    if (!complete)
-        p.n = max;
-    if (backward) /* collected newest first: the page goes out oldest first */
-        for (size_t i = 0; i < p.n / 2; i++) {
-            uint64_t t = p.seq[i];
-            p.seq[i] = p.seq[p.n - 1 - i];
-            p.seq[p.n - 1 - i] = t;
-        }
-    struct sender s = {q, each, data, 0};
-    for (size_t i = 0; i < p.n; i++)
-        archive_read(c, q->owner, p.seq[q->flip ? p.n - 1 - i : i], send_one, &s);
-
     struct myna_xml *res = myna_iq_result_new(q->st);
     struct myna_xml *fin = myna_xml_add_child(res, NS_MAM, "fin");
     if (complete)
@@ -459,28 +467,45 @@ static void run_query(struct query *q, myna_archive_result_fn each, void *data)
     struct myna_xml *set = myna_xml_add_child(fin, NS_RSM, "set");
     uint64_t count = 0, before_first = 0;
     bool counted = count_range(q, lo, hi, &count);
-    if (p.n > 0) {
-        char id[ID_LEN + 1];
-        uint64_t first = p.seq[0], last = p.seq[p.n - 1];
-        id_encode(c, q->owner, first, id);
+    if (p->n > 0 && ids[0][0] && ids[p->n - 1][0]) {
         struct myna_xml *f = myna_xml_add_child(set, NULL, "first");
-        myna_xml_add_text(f, id, strlen(id));
+        myna_xml_add_text(f, ids[0], strlen(ids[0]));
         /* The index is left out of pages fetched backward: slixmpp 1.8 (iterate with
          * reverse) takes index + page size == count as "no more pages" whatever the
          * direction, and would stop after the last page. XEP-0059 §2.6 makes it optional. */
+        uint64_t first = p->seq[0];
         if (!counted || backward)
             ;
         else if (first <= lo)
             myna_xml_set_attr(f, "index", "0");
         else if (count_range(q, lo, first - 1, &before_first))
             myna_xml_set_attrf(f, "index", "%llu", (unsigned long long)before_first);
-        id_encode(c, q->owner, last, id);
-        add_text_child(set, "last", id);
+        add_text_child(set, "last", ids[p->n - 1]);
     }
     if (counted)
         add_text_child(set, "count",
                        myna_arena_printf(q->st->arena, "%llu", (unsigned long long)count));
     myna_iq_send_result(q->st, res);
+}
+
+static void run_query(struct query *q, myna_archive_result_fn each, void *data)
+{
+    struct mam *c = q->c;
+    uint64_t lo, hi;
+    plan_range(q, &lo, &hi);
+    size_t max = q->max < 0 ? (size_t)c->default_page : (size_t)q->max;
+    if (max > (size_t)c->max_page)
+        max = (size_t)c->max_page;
+    struct page p = {myna_arena_alloc(q->st->arena, (max + 1) * sizeof(uint64_t)), 0, max + 1, 0};
+    bool backward = q->backward && !q->has_index;
+    bool complete = collect_page(q, lo, hi, backward, &p);
+    struct sender s = {q, each, data, myna_arena_alloc(q->st->arena, (max + 1) * (ID_LEN + 1)),
+                       0, 0};
+    for (size_t i = 0; i < p.n; i++) {
+        s.pos = q->flip ? p.n - 1 - i : i;
+        archive_read(c, q->owner, p.seq[s.pos], send_one, &s);
+    }
+    answer_fin(q, lo, hi, &p, s.ids, complete, backward);
     myna_metric_add(c->m, "queries", 1);
     myna_metric_add(c->m, "results", (long long)s.sent);
 }
@@ -513,9 +538,20 @@ static void answer_form(struct myna_stanza *st)
     myna_iq_result(st, qe);
 }
 
-static int grab_stamp(const struct record *r, void *data)
+struct meta_end {
+    struct mam *c;
+    const char *owner;
+    struct myna_xml *el;
+};
+
+static int meta_fill(const struct record *r, void *data)
 {
-    *(uint64_t *)data = r->stamp_ms;
+    struct meta_end *e = data;
+    char id[ID_LEN + 1], stamp[32];
+    record_id(e->c, e->owner, r, id);
+    datetime_format(r->stamp_ms, stamp);
+    myna_xml_set_attr(e->el, "id", id);
+    myna_xml_set_attr(e->el, "timestamp", stamp);
     return 0;
 }
 
@@ -528,14 +564,8 @@ static void answer_metadata(struct mam *c, struct myna_stanza *st, const char *o
         lo = archive_seq_after(c, owner, lo, hi, mam_now_ms(c) - (uint64_t)c->max_age_s * 1000);
     struct myna_xml *md = myna_xml_new(st->arena, NS_MAM, "metadata");
     for (int i = 0; i < 2 && lo <= hi; i++) {
-        uint64_t seq = i == 0 ? lo : hi, ms = 0;
-        char id[ID_LEN + 1], stamp[32];
-        id_encode(c, owner, seq, id);
-        archive_read(c, owner, seq, grab_stamp, &ms);
-        datetime_format(ms, stamp);
-        struct myna_xml *e = myna_xml_add_child(md, NULL, i == 0 ? "start" : "end");
-        myna_xml_set_attr(e, "id", id);
-        myna_xml_set_attr(e, "timestamp", stamp);
+        struct meta_end e = {c, owner, myna_xml_add_child(md, NULL, i == 0 ? "start" : "end")};
+        archive_read(c, owner, i == 0 ? lo : hi, meta_fill, &e);
     }
     myna_iq_result(st, md);
 }
@@ -545,6 +575,7 @@ void query_answer(struct mam *c, struct myna_stanza *st, const char *owner,
 {
     const struct myna_xml *qe = myna_xml_first_element(st->xml);
     bool get = strcmp(st->type, "get") == 0;
+    archive_flush(c); /* what was archived so far is part of the answer */
     if (!qe || strcmp(qe->ns, NS_MAM) != 0) {
         myna_reply_error(st, MYNA_ERR_FEATURE_NOT_IMPLEMENTED, NULL);
         return;

@@ -29,7 +29,7 @@ static int svc_append(const struct myna_archive_service *svc, const char *owner,
                  myna_store_strerror(rc));
         return rc;
     }
-    id_encode(c, owner, seq, id);
+    id_encode(c, owner, seq, c->gen, id);
     add_stanza_id(message, owner, id);
     myna_metric_add(c->m, "archived", 1);
     return 0;
@@ -50,7 +50,7 @@ static int history_one(const struct record *r, void *data)
     struct myna_xml *msg = myna_xml_parse(a, r->xml, r->xml_len, MYNA_NS_CLIENT);
     if (msg) {
         char id[ID_LEN + 1];
-        id_encode(h->c, h->owner, r->seq, id);
+        record_id(h->c, h->owner, r, id);
         struct myna_archive_item item = {id, r->stamp_ms,
                                          myna_arena_strndup(a, r->with, r->with_len), msg};
         h->rc = h->fn(&item, h->data);
@@ -64,6 +64,7 @@ static int svc_history(const struct myna_archive_service *svc, const char *owner
 {
     struct mam *c = of(svc);
     uint64_t lo, hi;
+    archive_flush(c);
     archive_extent(c, owner, &lo, &hi);
     if (c->max_age_s > 0)
         lo = archive_seq_after(c, owner, lo, hi, mam_now_ms(c) - (uint64_t)c->max_age_s * 1000);
@@ -89,6 +90,7 @@ static void svc_query(const struct myna_archive_service *svc, struct myna_stanza
 
 static int svc_remove(const struct myna_archive_service *svc, const char *owner)
 {
+    archive_flush(of(svc));
     return archive_remove(of(svc), owner);
 }
 
