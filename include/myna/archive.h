@@ -8,8 +8,10 @@
  * MYNA_ARCHIVE_SERVICE. Look it up with myna_service_get() each time it is needed (the mam
  * module may be unloaded or reloaded; never keep the pointer), check `version`, and always
  * pass the table itself as `svc`. Runs on the event loop thread like every module call.
- * Writes join the loop's group commit (myna/store.h): an append is durable when
- * myna_store_on_durable() says so, like any other store write.
+ * Appends are written behind: they wait in memory for at most the mam module's
+ * write_delay (100 ms by default) and then join the loop's group commit together. Every
+ * read through this service (history, query) sees them at once; a crash of the process
+ * within that delay loses them from the archive, never their ids to other messages.
  */
 #ifndef MYNA_ARCHIVE_H
 #define MYNA_ARCHIVE_H
