@@ -1,4 +1,4 @@
-/* loadgen.c: myna-bench main program and scenarios (connections, chat, muc, offline).
+/* loadgen.c: myna-bench main program and scenarios (connections, chat, muc, offline, mam).
  * Each scenario logs accounts in through lg_conn.c, drives load on a timer, and prints one
  * JSON object on stdout plus a readable table on stderr. Latency is end to end: the sender
  * writes its monotonic clock into the body, the receiver (same process) subtracts.
@@ -34,7 +34,9 @@ struct opts {
     double max_p99_ms, step_factor, max_rate;
     uint32_t occupants, senders; /* muc */
     const char *room, *muc_domain;
-    uint32_t messages;    /* offline */
+    uint32_t messages;    /* offline, mam (messages archived first) */
+    uint32_t queries;     /* mam: measured queries */
+    uint32_t query_max;   /* mam: RSM <max/> of each query */
     int body_size;
 };
 
@@ -875,13 +877,183 @@ static int scen_offline(void)
     return bc->recv >= m ? 0 : 1;
 }
 
+/* ---- mam ---- */
+
+/* XEP-0313 archive: account A sends `messages` chat messages to B (online), in windows
+ * closed by a ping so the server is never flooded; then A asks `queries` times for the
+ * last `query_max` messages of its archive (RSM <max/> + empty <before/>, the query a
+ * client makes when opening a conversation). Latency: iq sent to its result, after all
+ * result messages. A server without an archive answers with an error or no results:
+ * reported as "not supported". */
+static uint32_t mam_results, mam_fins, mam_errors, mam_sync;
+
+static void mam_stanza(struct lg_conn *c, const char *e, size_t len)
+{
+    const char *v;
+    size_t vl;
+    if (lg_is(e, len, "message")) {
+        if (lg_find(e, len, "urn:xmpp:mam:2"))
+            mam_results++;
+        else if (on_message(e, len))
+            c->recv++;
+        return;
+    }
+    if (!lg_is(e, len, "iq") || !lg_attr(e, len, "id", &v, &vl))
+        return;
+    if (vl > 4 && memcmp(v, "sync", 4) == 0) {
+        mam_sync++;
+    } else if (vl > 2 && memcmp(v, "mq", 2) == 0) {
+        if (lg_attr(e, len, "type", &v, &vl) && vl == 6 && memcmp(v, "result", 6) == 0)
+            mam_fins++;
+        else
+            mam_errors++;
+    }
+}
+
+/* Waits until *counter reaches want (or the connection or the time limit goes). */
+static bool mam_wait(uint32_t *counter, uint32_t want, double limit_s)
+{
+    double t0 = now_s();
+    while (*counter < want && now_s() - t0 < limit_s && G.conns[0].state == LG_S_READY)
+        lg_poll(&G, 2);
+    return *counter >= want;
+}
+
+/* Sends up to m messages in windows of 1000, each closed by a ping; stops early after 10
+ * minutes (a slow archive). Returns how many went through complete windows, or 0 if a
+ * ping went unanswered for a minute. */
+static uint32_t mam_fill(uint32_t m, uint32_t b_user)
+{
+    const uint32_t window = 1000;
+    double t0 = now_s();
+    for (uint32_t i = 0; i < m; i++) {
+        char body[4200], buf[4600];
+        make_body(body, sizeof body, cur_phase);
+        int n = snprintf(buf, sizeof buf, "<message to='%s%u@%s' type='chat'><body>%s</body></message>",
+                         G.cfg.prefix, b_user, G.cfg.domain, body);
+        lg_send(&G, &G.conns[0], buf, (size_t)n);
+        if (i % 64 == 63)
+            lg_poll(&G, 0);
+        if (i % window == window - 1 || i == m - 1) {
+            char ping[200];
+            int pn = snprintf(ping, sizeof ping, "<iq type='get' id='sync%u' to='%s'>"
+                              "<ping xmlns='urn:xmpp:ping'/></iq>", i, G.cfg.domain);
+            lg_send(&G, &G.conns[0], ping, (size_t)pn);
+            if (!mam_wait(&mam_sync, i / window + 1, 60))
+                return 0;
+            if (now_s() - t0 > 600)
+                return i + 1;
+        }
+    }
+    return m;
+}
+
+/* One query for the last `max` messages; latency in us, or 0 if it failed. */
+static uint64_t mam_query(uint32_t n, uint32_t max, bool *complete_page)
+{
+    char q[400];
+    int qn = snprintf(q, sizeof q, "<iq type='set' id='mq%u'><query xmlns='urn:xmpp:mam:2' "
+                      "queryid='q%u'><set xmlns='http://jabber.org/protocol/rsm'><max>%u</max>"
+                      "<before/></set></query></iq>", n, n, max);
+    uint32_t r0 = mam_results, f0 = mam_fins, e0 = mam_errors;
+    int64_t t0 = lg_now_ns();
+    lg_send(&G, &G.conns[0], q, (size_t)qn);
+    double limit = now_s() + 30;
+    while (mam_fins == f0 && mam_errors == e0 && now_s() < limit &&
+           G.conns[0].state == LG_S_READY)
+        lg_poll(&G, 1);
+    int64_t t1 = lg_now_ns();
+    *complete_page = mam_fins > f0 && mam_results - r0 == max;
+    return mam_fins > f0 ? (uint64_t)((t1 - t0) / 1000) : 0;
+}
+
+static int scen_mam(void)
+{
+    uint32_t m = O.messages, b_user = O.first + 1;
+    G.cb.stanza = mam_stanza;
+    G.cfg.presence = true;
+    double ramp = login_many(0, 2, O.first, 0);
+    jstart();
+    fprintf(stderr, "mam: %s %s:%d, %u messages, %u queries for the last %u\n",
+            O.label ? O.label : "", G.cfg.host, G.cfg.port, m, O.queries, O.query_max);
+    report_login(ramp, 2);
+    jnum("messages", m);
+    jnum("query_max", O.query_max);
+    if (G.ready < 2) {
+        jstr("error", "login failed");
+        jend();
+        return 1;
+    }
+    cur_phase++;
+    struct sample a = take_sample();
+    double t0 = now_s();
+    uint32_t filled = mam_fill(m, b_user);
+    double fill_s = now_s() - t0;
+    struct sample b = take_sample();
+    pump(1);
+    jnum("archived", filled);
+    jnum("fill_s", fill_s);
+    jnum("fill_rate", filled / fill_s);
+    row("messages archived", 0, filled);
+    row("fill time (s)", 2, fill_s);
+    row("fill rate (msg/s)", 0, filled / fill_s);
+    if (G.cfg.server_pid && filled)
+        jnum("server_cpu_ms_per_filled_msg", (b.srv_cpu_ms - a.srv_cpu_ms) / filled);
+    if (!filled) {
+        jstr("error", "filling the archive did not finish");
+        jend();
+        return 1;
+    }
+    bool full;
+    uint64_t warm = mam_query(0, O.query_max, &full);
+    if (!warm || !full) {
+        jstr("status", "not supported");
+        jnum("query_errors", mam_errors);
+        jend();
+        return 3;
+    }
+    for (uint32_t i = 1; i <= 10; i++) /* warm caches; not measured */
+        mam_query(i, O.query_max, &full);
+    lg_hist_reset(&H);
+    uint32_t short_pages = 0, failed = 0;
+    struct sample c = take_sample();
+    /* Bounded: a server whose query reads the whole archive gets a minute, not Q times
+     * its latency; the report says how many ran. */
+    uint32_t done = 0;
+    double q0 = now_s();
+    for (uint32_t i = 0; i < O.queries && now_s() - q0 < 60; i++, done++) {
+        uint64_t us = mam_query(100 + i, O.query_max, &full);
+        if (!us)
+            failed++;
+        else
+            lg_hist_add(&H, us);
+        short_pages += us && !full;
+    }
+    struct sample d = take_sample();
+    jnum("queries", done);
+    jnum("query_failed", failed);
+    jnum("query_short_pages", short_pages);
+    jnum("query_p50_ms", ms(lg_hist_pct(&H, 50)));
+    jnum("query_p90_ms", ms(lg_hist_pct(&H, 90)));
+    jnum("query_p99_ms", ms(lg_hist_pct(&H, 99)));
+    jnum("query_max_ms", ms(H.max_us));
+    row("query p50 (ms)", 2, ms(lg_hist_pct(&H, 50)));
+    row("query p99 (ms)", 2, ms(lg_hist_pct(&H, 99)));
+    row("query max (ms)", 2, ms(H.max_us));
+    row("failed / short pages", 0, failed + short_pages);
+    row("queries run", 0, done);
+    report_cpu(&c, &d, done, "query");
+    jend();
+    return failed || short_pages ? 1 : 0;
+}
+
 /* ---- main ---- */
 
 static void usage(FILE *f)
 {
     fprintf(f,
         "usage: myna-bench SCENARIO [options]\n"
-        "scenarios: connections | chat | muc | offline\n"
+        "scenarios: connections | chat | muc | offline | mam\n"
         "target:  --host IP (loopback only) --port N (5222) --domain D --label NAME\n"
         "         --server-pid PID   sample this process's CPU and RSS\n"
         "login:   --prefix u --first 1 --password P --resource R --tls starttls|direct|none\n"
@@ -894,6 +1066,8 @@ static void usage(FILE *f)
         "         --find-max [--max-p99-ms 100 --step-factor 1.3 --max-rate 200000]\n"
         "muc:     --occupants M (100) --senders S (1) --room NAME --muc-domain D --msg-rate R\n"
         "offline: --messages M (10000)\n"
+        "mam:     --messages M (10000) archived first, then --queries Q (200, at most 60 s)\n"
+        "         for the last --query-max N (50) messages\n"
         "Each run prints one JSON object on stdout and a table on stderr.\n"
         "Connections are limited by RLIMIT_NOFILE (raised to the hard limit) minus ~16.\n");
 }
@@ -910,7 +1084,7 @@ int main(int argc, char **argv)
            O_RESOURCE, O_TLS, O_CAFILE, O_SASL, O_SCACHE, O_ROSTER, O_PRESENCE, O_LTO, O_RATE,
            O_MAXPEND, O_SRC, O_SRCN, O_CONNS, O_HOLD, O_PAIRS, O_MSGRATE, O_DUR, O_WARM,
            O_BODY, O_FINDMAX, O_MAXP99, O_STEP, O_MAXRATE, O_OCC, O_SENDERS, O_ROOM, O_MUCDOM,
-           O_MSGS, O_HELP };
+           O_MSGS, O_QUERIES, O_QMAX, O_HELP };
     static const struct option lo[] = {
         {"host", 1, 0, O_HOST}, {"port", 1, 0, O_PORT}, {"domain", 1, 0, O_DOMAIN},
         {"label", 1, 0, O_LABEL}, {"server-pid", 1, 0, O_PID}, {"prefix", 1, 0, O_PREFIX},
@@ -924,7 +1098,8 @@ int main(int argc, char **argv)
         {"find-max", 0, 0, O_FINDMAX}, {"max-p99-ms", 1, 0, O_MAXP99},
         {"step-factor", 1, 0, O_STEP}, {"max-rate", 1, 0, O_MAXRATE},
         {"occupants", 1, 0, O_OCC}, {"senders", 1, 0, O_SENDERS}, {"room", 1, 0, O_ROOM},
-        {"muc-domain", 1, 0, O_MUCDOM}, {"messages", 1, 0, O_MSGS}, {"help", 0, 0, O_HELP},
+        {"muc-domain", 1, 0, O_MUCDOM}, {"messages", 1, 0, O_MSGS},
+        {"queries", 1, 0, O_QUERIES}, {"query-max", 1, 0, O_QMAX}, {"help", 0, 0, O_HELP},
         {0, 0, 0, 0}};
     struct lg_config *cfg = &G.cfg;
     *cfg = (struct lg_config){.host = "127.0.0.1", .port = 5222, .domain = "localhost",
@@ -934,7 +1109,8 @@ int main(int argc, char **argv)
     O = (struct opts){.first = 1, .connections = 1000, .rate = 500, .hold = 5, .pairs = 50,
                       .msg_rate = 500, .duration = 10, .warmup = 2, .max_p99_ms = 100,
                       .step_factor = 1.3, .max_rate = 200000, .occupants = 100, .senders = 1,
-                      .room = "bench", .messages = 10000, .body_size = 100};
+                      .room = "bench", .messages = 10000, .queries = 200, .query_max = 50,
+                      .body_size = 100};
     if (argc < 2 || argv[1][0] == '-') {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -986,6 +1162,8 @@ int main(int argc, char **argv)
         case O_ROOM: O.room = optarg; break;
         case O_MUCDOM: O.muc_domain = optarg; break;
         case O_MSGS: O.messages = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case O_QUERIES: O.queries = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case O_QMAX: O.query_max = (uint32_t)strtoul(optarg, NULL, 10); break;
         case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -1014,7 +1192,7 @@ int main(int argc, char **argv)
         need = 2 * O.pairs;
     else if (!strcmp(O.scenario, "muc"))
         need = O.occupants;
-    else if (!strcmp(O.scenario, "offline"))
+    else if (!strcmp(O.scenario, "offline") || !strcmp(O.scenario, "mam"))
         need = 2;
     else {
         usage(stderr);
@@ -1039,6 +1217,8 @@ int main(int argc, char **argv)
         rc = scen_chat();
     else if (!strcmp(O.scenario, "muc"))
         rc = scen_muc();
+    else if (!strcmp(O.scenario, "mam"))
+        rc = scen_mam();
     else
         rc = scen_offline();
     lg_free(&G);

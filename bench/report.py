@@ -48,6 +48,15 @@ METRICS = [
      "server_cpu_ms_per_delivery", "ms", "low"),
     ("offline: store rate", "offline", "store_rate", "msg/s", "high"),
     ("offline: login to last message", "offline", "login_to_last_s", "s", "low"),
+    ("MAM: messages archived (of 100k)", "mam", "archived", "msgs", "high"),
+    ("MAM: archive fill rate", "mam", "fill_rate", "msg/s", "high"),
+    ("MAM: last 50 messages, p50", "mam", "query_p50_ms", "ms", "low"),
+    ("MAM: last 50 messages, p99", "mam", "query_p99_ms", "ms", "low"),
+    ("MAM: server CPU/query", "mam", "server_cpu_ms_per_query", "ms", "low"),
+    ("chat 500 msg/s + MAM: server CPU/msg", "chatmam-500", "server_cpu_ms_per_msg", "ms", "low"),
+    ("chat 500 msg/s + MAM: p99", "chatmam-500", "latency_p99_ms", "ms", "low"),
+    ("chat 2000 msg/s + MAM: server CPU/msg", "chatmam-2000", "server_cpu_ms_per_msg", "ms",
+     "low"),
 ]
 
 

@@ -11,7 +11,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 MODE=quick
 MUC_RUNS_ARG=
 SERVERS="myna prosody ejabberd"
-SCENARIOS="idle connections chat chatmax muc offline"
+SCENARIOS="idle connections chat chatmax muc offline mam chatmam"
 BUILD=${BUILD:-}
 WORK=${BENCH_WORK:-/tmp/myna-bench}
 OUT=$SRC/bench/results
@@ -21,12 +21,15 @@ PASSWORD=benchpass
 usage() {
     cat <<EOF
 usage: bench/run.sh [--quick|--full] [--servers "myna prosody ejabberd"]
-                    [--scenarios "idle connections chat chatmax muc offline"]
+                    [--scenarios "idle connections chat chatmax muc offline mam chatmam"]
                     [--build DIR] [--work DIR] [--out DIR] [--sasl scram|plain]
                     [--muc-runs "OCCUPANTS:MSG_PER_S:STEM ..."]
   --quick   connections 1000; chat 50 pairs at 500 msg/s for 10 s; muc 100 occupants at
             20 and 200 msg/s, 1000 occupants at 2 and 20 msg/s;
             offline 10000 messages; chatmax steps of 5 s (default)
+  mam       the server restarted with its message archive (Myna mam, Prosody mod_mam,
+            ejabberd mod_mam): 100000 messages archived, then 200 queries for the last 50
+  chatmam   the chat scenario again with the archive on (compare server CPU/msg with chat)
   --full    connections 1000, 10000 and 19500 (the 20000 file limit); chat 500 pairs at
             500 and 2000 msg/s for 30 s; chatmax steps of 10 s
   --muc-runs  MUC runs instead of the mode's (e.g. "100:1000:muc-100-sat" for saturation)
@@ -68,6 +71,8 @@ fi
 MUC_RUNS=${MUC_RUNS_ARG:-$MUC_RUNS}
 MUC_OCC=1000
 OFFLINE_MSGS=10000
+MAM_MSGS=${BENCH_MAM_MESSAGES:-100000}; MAM_QUERIES=200; MAM_MAX=50
+MAM=no # the archive is enabled for the mam and chatmam scenarios only
 USERS=$MUC_OCC
 for n in $CONN_SIZES $((2 * CHAT_PAIRS)); do [ "$n" -gt "$USERS" ] && USERS=$n; done
 
@@ -78,7 +83,9 @@ if [ ! -x "$GEN" ]; then
     exit 2
 fi
 
-declare -A IP=([myna]=127.0.0.10 [prosody]=127.0.0.11 [ejabberd]=127.0.0.12)
+# Override with BENCH_MYNA_IP etc. when another run already uses these (shared machines).
+declare -A IP=([myna]=${BENCH_MYNA_IP:-127.0.0.10} [prosody]=${BENCH_PROSODY_IP:-127.0.0.11}
+               [ejabberd]=${BENCH_EJABBERD_IP:-127.0.0.12})
 declare -A DOMAIN=([myna]=myna.bench [prosody]=prosody.bench [ejabberd]=ejabberd.bench)
 EJ_NODE=mynabench
 SPID=
@@ -112,7 +119,21 @@ make_certs() {
 fill() { # template dir name: writes the server's config with @VARS@ replaced
     sed -e "s|@DIR@|$2|g" -e "s|@IP@|${IP[$3]}|g" -e "s|@DOMAIN@|${DOMAIN[$3]}|g" \
         -e "s|@CERTS@|$CERTS|g" -e "s|@NODE@|$EJ_NODE|g" -e "s|@MODDIR@|${MODDIR:-}|g" \
-        -e "s|@MODULES@|${MYNA_MODULES:-}|g" "$1"
+        -e "s|@MODULES@|${MYNA_MODULES:-}|g" -e "s|@MYNA_MAM@|$(mam_conf myna)|g" \
+        -e "s|@PROSODY_MAM@|$(mam_conf prosody)|g" -e "s|@EJABBERD_MAM@|$(mam_conf ejabberd)|g" \
+        "$1"
+}
+
+# The archive's piece of each server's config when MAM=yes: kept forever, archive every
+# 1:1 message (Myna's default too), queries of up to 250. Prosody 0.12 and ejabberd 23.01
+# keep it in their default stores (Prosody: internal files; ejabberd: Mnesia).
+mam_conf() {
+    [ "$MAM" = yes ] || return 0
+    case $1 in
+        myna) printf 'mam = { max_messages = 0; max_age = 0; max_page = 250; };' ;;
+        prosody) printf '"mam"; ' ;;
+        ejabberd) printf 'mod_mam: { default: always, use_cache: true }' ;;
+    esac
 }
 
 wait_port() { # ip port seconds
@@ -133,7 +154,9 @@ myna_setup() {
     [ -x "$MYNAD" ] || { log "myna: $MYNAD missing"; return 1; }
     [ -x "$MYNACTL" ] || [ -x "$BUILD/bench/myna-bench-adduser" ] \
         || { log "myna: neither $MYNACTL nor bench/myna-bench-adduser is built"; return 1; }
-    MYNA_MODULES=$(for m in disco ping roster presence offline muc; do
+    local mods="disco ping roster presence offline muc"
+    [ "$MAM" = yes ] && mods="$mods mam"
+    MYNA_MODULES=$(for m in $mods; do
         [ -f "$MODDIR/$m.so" ] && printf '"%s", ' "$m"; done | sed 's/, $//')
     mkdir -p "$dir/data"
     fill "$SRC/bench/conf/myna.conf.in" "$dir" myna > "$dir/myna.conf"
@@ -316,6 +339,23 @@ bench_server() {
     if [[ " $SCENARIOS " == *" offline "* ]]; then
         restart "$s" || return
         gen "$s" offline offline --messages "$OFFLINE_MSGS" --first $((USERS - 1))
+    fi
+    if [[ " $SCENARIOS " == *" mam "* || " $SCENARIOS " == *" chatmam "* ]]; then
+        # The same server with its archive: a new config, then a restart per scenario.
+        "${s}_stop"; MAM=yes; "${s}_setup" || { MAM=no; return; }
+        if [[ " $SCENARIOS " == *" mam "* ]]; then
+            restart "$s" || { MAM=no; return; }
+            gen "$s" mam mam --messages "$MAM_MSGS" --queries "$MAM_QUERIES" \
+                --query-max "$MAM_MAX" --first $((USERS - 3))
+        fi
+        if [[ " $SCENARIOS " == *" chatmam "* ]]; then
+            for r in $CHAT_RATES; do
+                restart "$s" || { MAM=no; return; }
+                gen "$s" "chatmam-$r" chat --pairs "$CHAT_PAIRS" --msg-rate "$r" \
+                    --duration "$CHAT_DUR" --warmup 3
+            done
+        fi
+        "${s}_stop"; MAM=no; "${s}_setup"
     fi
     "${s}_stop"
 }
