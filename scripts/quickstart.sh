@@ -71,7 +71,7 @@ $LISTEN
 );
 modules = {
     path = "$BUILD/modules/.libs";
-    enabled = [ "disco", "ping", "version", "time", "roster", "blocking", "carbons", "offline", "private", "muc", "pubsub" ];
+    enabled = [ "disco", "ping", "version", "time", "roster", "blocking", "carbons", "offline", "private", "muc", "pubsub", "mam" ];
 };
 allow_registration = false;
 CONF
