@@ -153,7 +153,8 @@ EXTRA_DIST += $(PEP_TESTS) tests/modules/test_pep_data.py tests/modules/test_pub
 # mam: the message archive (XEP-0313, XEP-0359, XEP-0441) and the archive service other
 # modules (MUC) use; libcrypto for the archive ids (AES, ids.c).
 mod_LTLIBRARIES += modules/mam.la
-modules_mam_la_SOURCES = modules/mam/mam.h modules/mam/mam.c modules/mam/archive.c \
+modules_mam_la_SOURCES = modules/common/dataform.h modules/common/dataform.c \
+	modules/mam/mam.h modules/mam/mam.c modules/mam/archive.c \
 	modules/mam/ids.c modules/mam/datetime.c modules/mam/query.c modules/mam/prefs.c \
 	modules/mam/hooks.c modules/mam/service.c
 modules_mam_la_CFLAGS = $(MODULE_CFLAGS) $(OPENSSL_CFLAGS)

@@ -10,7 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/dataform.h"
 #include "mam.h"
+
+/* Fields and values a query form may have (every field we know fits many times over). */
+#define FORM_FIELDS_MAX 64
+#define FORM_VALUES_MAX 100000
 
 /* Counting the result set (RSM <count/>, index) of a 'with' query walks the index; past
  * this many entries the count is left out (XEP-0059 §2.6 allows it). */
@@ -85,20 +90,15 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static bool parse_ids(struct query *q, const struct myna_xml *field, struct refusal *r)
+static bool parse_ids(struct query *q, const struct df_field *f, struct refusal *r)
 {
-    size_t n = 0;
-    for (struct myna_xml *v = myna_xml_find(field, NS_XDATA, "value"); v;
-         v = myna_xml_find_next(v, NS_XDATA, "value"))
-        n++;
-    if (n == 0)
+    if (f->nvalues == 0)
         return refuse(r, MYNA_ERR_BAD_REQUEST, "ids: no value");
-    if (n > (size_t)q->c->max_page)
+    if (f->nvalues > (size_t)q->c->max_page)
         return refuse(r, MYNA_ERR_POLICY_VIOLATION, "ids: more than a page of ids");
-    q->ids = myna_arena_alloc(q->st->arena, n * sizeof *q->ids);
-    for (struct myna_xml *v = myna_xml_find(field, NS_XDATA, "value"); v;
-         v = myna_xml_find_next(v, NS_XDATA, "value"))
-        if (!known_id(q, myna_xml_text(v), &q->ids[q->nids++], r))
+    q->ids = myna_arena_alloc(q->st->arena, f->nvalues * sizeof *q->ids);
+    for (size_t i = 0; i < f->nvalues; i++)
+        if (!known_id(q, f->values[i], &q->ids[q->nids++], r))
             return false;
     qsort(q->ids, q->nids, sizeof *q->ids, cmp_u64);
     size_t u = 0;
@@ -110,23 +110,17 @@ static bool parse_ids(struct query *q, const struct myna_xml *field, struct refu
     return true;
 }
 
-/* The single value of a field, or NULL (no value: the field is treated as absent). */
-static const char *single_value(const struct myna_xml *field, bool *several)
+/* One submitted field (§4.1). A field without a value counts as absent. */
+static bool parse_field(struct query *q, const struct df_field *f, struct refusal *r)
 {
-    struct myna_xml *v = myna_xml_find(field, NS_XDATA, "value");
-    *several = v && myna_xml_find_next(v, NS_XDATA, "value");
-    return v ? myna_xml_text(v) : NULL;
-}
-
-static bool parse_field(struct query *q, const struct myna_xml *f, const char *var,
-                        struct refusal *r)
-{
+    const char *var = f->var;
+    if (!var)
+        return refuse(r, MYNA_ERR_BAD_REQUEST, "a form field without var");
     if (strcmp(var, "ids") == 0)
         return parse_ids(q, f, r);
-    bool several;
-    const char *val = single_value(f, &several);
-    if (several)
+    if (f->nvalues > 1)
         return refuse(r, MYNA_ERR_BAD_REQUEST, "a field has several values");
+    const char *val = f->nvalues ? f->values[0] : NULL;
     if (strcmp(var, "FORM_TYPE") == 0) {
         if (!val || strcmp(val, NS_MAM) != 0)
             return refuse(r, MYNA_ERR_BAD_REQUEST, "FORM_TYPE must be urn:xmpp:mam:2");
@@ -157,29 +151,20 @@ static bool parse_field(struct query *q, const struct myna_xml *f, const char *v
     return refuse(r, MYNA_ERR_FEATURE_NOT_IMPLEMENTED, "unknown form field");
 }
 
+/* The data form (XEP-0004, parsed by modules/common/dataform.c): of type submit, its
+ * FORM_TYPE (when given) urn:xmpp:mam:2, each field at most once. */
 static bool parse_form(struct query *q, const struct myna_xml *x, struct refusal *r)
 {
-    const char *type = myna_xml_attr(x, "type");
-    if (type && strcmp(type, "submit") != 0)
+    struct dataform form;
+    /* The limits only bound the work: the stanza size limit bounds the values anyway, and
+     * 'ids' past max_page is answered policy-violation below. */
+    if (df_parse(x, &form, FORM_FIELDS_MAX, FORM_VALUES_MAX) < 0)
+        return refuse(r, MYNA_ERR_BAD_REQUEST, "not a valid data form (XEP-0004)");
+    if (strcmp(form.type, "submit") != 0)
         return refuse(r, MYNA_ERR_BAD_REQUEST, "the query form must be of type submit");
-    static const char *const seen_names[] = {"FORM_TYPE", "with", "start", "end",
-                                             "after-id", "before-id", "ids"};
-    bool seen[7] = {false};
-    for (struct myna_xml *f = myna_xml_find(x, NS_XDATA, "field"); f;
-         f = myna_xml_find_next(f, NS_XDATA, "field")) {
-        const char *var = myna_xml_attr(f, "var");
-        if (!var)
-            return refuse(r, MYNA_ERR_BAD_REQUEST, "a form field without var");
-        for (size_t i = 0; i < 7; i++) {
-            if (strcmp(var, seen_names[i]) != 0)
-                continue;
-            if (seen[i])
-                return refuse(r, MYNA_ERR_BAD_REQUEST, "a field given twice");
-            seen[i] = true;
-        }
-        if (!parse_field(q, f, var, r))
+    for (const struct df_field *f = form.fields; f; f = f->next)
+        if (!parse_field(q, f, r))
             return false;
-    }
     return true;
 }
 
@@ -212,7 +197,7 @@ static bool parse_query(struct query *q, const struct myna_xml *qe, struct refus
 {
     q->queryid = myna_xml_attr(qe, "queryid");
     q->max = -1;
-    const struct myna_xml *x = myna_xml_find(qe, NS_XDATA, "x");
+    const struct myna_xml *x = df_find(qe);
     if (x && !parse_form(q, x, r))
         return false;
     const struct myna_xml *set = myna_xml_find(qe, NS_RSM, "set");
@@ -510,29 +495,20 @@ static void run_query(struct query *q, myna_archive_result_fn each, void *data)
     myna_metric_add(c->m, "results", (long long)s.sent);
 }
 
+/* §4.1.5: the fields a query may use (none required); 'ids' is list-multi with an open
+ * list (XEP-0122), never the ids themselves. */
 static void answer_form(struct myna_stanza *st)
 {
     struct myna_xml *qe = myna_xml_new(st->arena, NS_MAM, "query");
-    struct myna_xml *x = myna_xml_add_child(qe, NS_XDATA, "x");
-    myna_xml_set_attr(x, "type", "form");
-    struct myna_xml *f = myna_xml_add_child(x, NULL, "field");
-    myna_xml_set_attr(f, "type", "hidden");
-    myna_xml_set_attr(f, "var", "FORM_TYPE");
-    add_text_child(f, "value", NS_MAM);
+    struct myna_xml *x = df_new(qe, "form", NS_MAM, NULL);
     static const char *const fields[][2] = {
-        {"jid-single", "with"},       {"text-single", "start"},    {"text-single", "end"},
-        {"text-single", "before-id"}, {"text-single", "after-id"},
+        {"with", "jid-single"},       {"start", "text-single"},    {"end", "text-single"},
+        {"before-id", "text-single"}, {"after-id", "text-single"},
     };
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        f = myna_xml_add_child(x, NULL, "field");
-        myna_xml_set_attr(f, "type", fields[i][0]);
-        myna_xml_set_attr(f, "var", fields[i][1]);
-    }
-    /* §4.1.5: 'ids' is list-multi with an open list (XEP-0122), never the ids themselves. */
-    f = myna_xml_add_child(x, NULL, "field");
-    myna_xml_set_attr(f, "type", "list-multi");
-    myna_xml_set_attr(f, "var", "ids");
-    struct myna_xml *v = myna_xml_add_child(f, NS_XDATA_VALIDATE, "validate");
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        df_add_field(x, fields[i][0], fields[i][1], NULL, NULL);
+    struct myna_xml *ids = df_add_field(x, "ids", "list-multi", NULL, NULL);
+    struct myna_xml *v = myna_xml_add_child(ids, NS_XDATA_VALIDATE, "validate");
     myna_xml_set_attr(v, "datatype", "xs:string");
     myna_xml_add_child(v, NULL, "open");
     myna_iq_result(st, qe);
