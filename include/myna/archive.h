@@ -88,6 +88,13 @@ struct myna_archive_service {
     /* Deletes `owner`'s whole archive (e.g. when a room is destroyed). Returns 0 or a
      * negative error. */
     int (*remove)(const struct myna_archive_service *svc, const char *owner);
+
+    /* Replaces the stored message of archive id `id` in `owner`'s archive by `message`
+     * (borrowed), keeping its id, stamp and 'with': e.g. a XEP-0425 moderation tombstone,
+     * which XEP-0313 §3.2 allows in place of a message that must go. Returns 0, or
+     * MYNA_STORE_NOTFOUND when the id is unknown (or expired), or another negative error. */
+    int (*replace)(const struct myna_archive_service *svc, const char *owner, const char *id,
+                   const struct myna_xml *message);
 };
 
 #ifdef __cplusplus

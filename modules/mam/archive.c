@@ -484,6 +484,42 @@ int archive_remove(struct mam *c, const char *owner)
     return rc ? rc : rc2;
 }
 
+struct replacement {
+    const struct myna_xml *msg;
+    struct myna_buf value; /* the new record, built while the old one is readable */
+    bool found;
+};
+
+static int replace_one(const struct record *r, void *data)
+{
+    struct replacement *rp = data;
+    record_head(&rp->value, 'M', r->outgoing, r->stamp_ms, r->gen, r->with_len);
+    myna_buf_append(&rp->value, r->with, r->with_len);
+    myna_xml_serialize(rp->msg, MYNA_NS_CLIENT, &rp->value);
+    rp->found = true;
+    return 0;
+}
+
+int archive_replace(struct mam *c, const char *owner, uint64_t seq, const struct myna_xml *msg)
+{
+    size_t ol = strlen(owner);
+    if (ol + 1 + 8 > KEY_MAX)
+        return MYNA_STORE_NOTFOUND;
+    struct replacement rp = {msg, {0}, false};
+    myna_buf_init(&rp.value);
+    int rc = archive_read(c, owner, seq, replace_one, &rp);
+    if (rc == 0 && rp.found) {
+        char key[KEY_MAX + 1];
+        memcpy(key, owner, ol + 1);
+        rc = myna_store_put(c->msgs, key, seq_key(key, ol + 1, seq), rp.value.data,
+                            rp.value.len);
+    } else if (rc == 0) {
+        rc = MYNA_STORE_NOTFOUND;
+    }
+    myna_buf_free(&rp.value);
+    return rc;
+}
+
 /* ---- expiry: one round over every archive, in slices ---- */
 
 static int grab_owner(const void *k, size_t kl, const void *v, size_t vl, void *data)

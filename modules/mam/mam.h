@@ -106,6 +106,8 @@ uint64_t archive_seq_after(struct mam *c, const char *owner, uint64_t lo, uint64
 uint64_t archive_seq_before(struct mam *c, const char *owner, uint64_t lo, uint64_t hi,
                             uint64_t t);
 int archive_remove(struct mam *c, const char *owner);
+/* Replaces the message of record seq (kept: stamp, generation, with, direction). */
+int archive_replace(struct mam *c, const char *owner, uint64_t seq, const struct myna_xml *msg);
 void archive_expire_start(struct mam *c);
 /* The with-index key owner\0 + bare(with)\0 (+ seq when seq != 0); 0 if too long. */
 size_t with_key(struct myna_arena *a, const char *owner, const char *with, size_t with_len,

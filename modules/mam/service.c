@@ -94,6 +94,17 @@ static int svc_remove(const struct myna_archive_service *svc, const char *owner)
     return archive_remove(of(svc), owner);
 }
 
+static int svc_replace(const struct myna_archive_service *svc, const char *owner,
+                       const char *id, const struct myna_xml *message)
+{
+    struct mam *c = of(svc);
+    uint64_t seq;
+    archive_flush(c);
+    if (!owner || !id || !message || !id_known(c, owner, id, &seq))
+        return MYNA_STORE_NOTFOUND;
+    return archive_replace(c, owner, seq, message);
+}
+
 void service_init(struct mam *c)
 {
     c->svc.version = MYNA_ARCHIVE_SERVICE_VERSION;
@@ -101,4 +112,5 @@ void service_init(struct mam *c)
     c->svc.history = svc_history;
     c->svc.query = svc_query;
     c->svc.remove = svc_remove;
+    c->svc.replace = svc_replace;
 }

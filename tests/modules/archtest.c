@@ -8,7 +8,9 @@
  *     sent back as a groupchat message with a XEP-0203 delay and its stanza-id;
  *   iq in urn:xmpp:mam:2 to a room: answered by the service's query, each result marked
  *     with a muc#user <x><item jid=WITH/></x> by the result callback;
- *   iq set <destroy xmlns='urn:myna:test:archive'/>: the room's archive removed.
+ *   iq set <destroy xmlns='urn:myna:test:archive'/>: the room's archive removed;
+ *   iq set <retract xmlns='urn:myna:test:archive' id=ID/>: that message replaced by a
+ *     tombstone (as XEP-0425 moderation does), item-not-found for an unknown id.
  * Every other iq get/set is answered service-unavailable. Built only for `make check`.
  */
 #include <stdio.h>
@@ -115,6 +117,20 @@ static void room_iq(struct myna_module *m, struct myna_stanza *st,
             myna_iq_result(st, NULL);
         else
             myna_reply_error(st, MYNA_ERR_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+    if (q && strcmp(st->type, "set") == 0 && myna_xml_is(q, NS_TEST, "retract")) {
+        struct myna_xml *t = myna_xml_new(st->arena, MYNA_NS_CLIENT, "message");
+        myna_xml_set_attr(t, "from", st->to.bare);
+        myna_xml_set_attr(t, "type", "groupchat");
+        myna_xml_add_child(t, "urn:xmpp:message-retract:1", "retracted");
+        int rc = svc->replace(svc, st->to.bare, myna_xml_attr(q, "id"), t);
+        if (rc == 0)
+            myna_iq_result(st, NULL);
+        else
+            myna_reply_error(st, rc == MYNA_STORE_NOTFOUND ? MYNA_ERR_ITEM_NOT_FOUND
+                                                           : MYNA_ERR_INTERNAL_SERVER_ERROR,
+                             NULL);
         return;
     }
     myna_reply_error(st, MYNA_ERR_SERVICE_UNAVAILABLE, NULL);

@@ -92,6 +92,17 @@ def service():
     want = [i for (i, st, _) in r.results if stamp_ms(st) >= since_ms]
     M.expect([i for _, i in hist] == want and ids[13] in want, "history since: %s" % hist)
 
+    # Moderation: a message replaced by a tombstone keeps its id, stamp and place.
+    d = u0.iq("set", "<retract xmlns='urn:myna:test:archive' id='%s'/>" % ids[2], to=r1)
+    M.expect(d.get("type") == "result", "replace: %s" % M.show(d))
+    d = u0.iq("set", "<retract xmlns='urn:myna:test:archive' id='nope'/>", to=r1)
+    M.expect_error(d, "item-not-found", "replacing an unknown id")
+    again = A.query(u0, to=r1, set_xml=A.rsm(max_=100))
+    M.expect(again.ids == ids and again.results[2][1] == r.results[2][1] and
+             again.bodies[2] is None and again.bodies[3] == "lobby 03" and
+             again.results[2][2].find("{urn:xmpp:message-retract:1}retracted") is not None,
+             "after replace: %s" % again.bodies[:4])
+
     # Rooms are separate archives; removal takes one room only.
     q2 = A.query(u0, to=r2)
     M.expect(q2.bodies == ["quiet 0", "quiet 1"], "second room: %s" % q2.bodies)
