@@ -72,15 +72,14 @@ int datetime_parse(const char *s, uint64_t *ms)
     } else {
         return -1;
     }
-    if (*p != '\0' || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) ||
+    if (*p != '\0' || y < 1 || mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) ||
         h > 23 || mi > 59 || sec > 60)
         return -1;
     if (sec == 60)
         sec = 59; /* a leap second: the last second of that minute */
     long long t = days_from_civil(y, mo, d) * 86400 + h * 3600LL + mi * 60LL + sec - off;
-    if (t < 0)
-        return -1;
-    *ms = (uint64_t)t * 1000 + (uint64_t)frac;
+    /* Before 1970 no message was archived: the start of time will do. */
+    *ms = t < 0 ? 0 : (uint64_t)t * 1000 + (uint64_t)frac;
     return 0;
 }
 

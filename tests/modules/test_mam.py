@@ -340,6 +340,10 @@ def filters():
     M.expect(not old.results and old.complete, "end in the past")
     tz = A.query(a, {"start": "1999-12-31T23:00:00.5-01:00"}, A.rsm(max_=100))
     M.expect(tz.ids == ids, "start with an offset and a fraction")
+    old_start = A.query(a, {"start": "1901-01-01T00:00:00Z", "end": "2999-12-31T23:59:60Z"},
+                        A.rsm(max_=100))
+    M.expect(old_start.ids == ids, "a start before 1970 and a leap-second end: %s"
+             % M.show(old_start.reply))
     md = a.iq("get", "<metadata xmlns='%s'/>" % A.NS_MAM)
     st, en = md.find(".//" + M.q(A.NS_MAM, "start")), md.find(".//" + M.q(A.NS_MAM, "end"))
     M.expect(st is not None and st.get("id") == ids[0] and st.get("timestamp") == stamps[0] and
@@ -367,6 +371,11 @@ def errors():
         ("bad start", {"start": "yesterday"}, "", "bad-request"),
         ("bad end (month 13)", {"end": "2020-13-01T00:00:00Z"}, "", "bad-request"),
         ("end without zone", {"end": "2020-01-01T00:00:00"}, "", "bad-request"),
+        ("February 30", {"start": "2021-02-30T00:00:00Z"}, "", "bad-request"),
+        ("hour 24", {"start": "2021-02-01T24:00:00Z"}, "", "bad-request"),
+        ("fraction without digits", {"start": "2021-02-01T10:00:00.Z"}, "", "bad-request"),
+        ("junk after the zone", {"start": "2021-02-01T10:00:00Zx"}, "", "bad-request"),
+        ("empty start", {"start": ""}, "", "bad-request"),
         ("malformed with", {"with": "a@b@c"}, "", "bad-request"),
         ("unknown field", {"{urn:example}color": "blue"}, "", "feature-not-implemented"),
         ("max not a number", None, A.rsm(max_="ten"), "bad-request"),
