@@ -135,6 +135,8 @@ uint64_t mam_now_ms(struct mam *c)
 
 /* ---- reading ---- */
 
+/* Only the scalar fields (seq, stamp, generation, tombstone) of r may be used after the
+ * iteration: its pointers are into the store's memory. */
 struct first_rec {
     bool found;
     struct record r;
@@ -174,24 +176,37 @@ void archive_extent(struct mam *c, const char *owner, uint64_t *first, uint64_t 
     myna_arena_free(a);
 }
 
+struct reader {
+    uint64_t seq;
+    int (*fn)(const struct record *r, void *data);
+    void *data;
+    int rc;
+};
+
+/* Runs the reader's function inside the iteration: the record points into the store's
+ * memory, which is only valid during the callback. */
+static int read_one(const void *k, size_t kl, const void *v, size_t vl, void *data)
+{
+    struct reader *rd = data;
+    struct record r;
+    if (record_decode(k, kl, v, vl, &r) == 0 && r.seq == rd->seq && !r.tombstone)
+        rd->rc = rd->fn ? rd->fn(&r, rd->data) : 0;
+    return 1;
+}
+
 int archive_read(struct mam *c, const char *owner, uint64_t seq,
                  int (*fn)(const struct record *r, void *data), void *data)
 {
     struct myna_arena *a = myna_arena_new();
     char *prefix;
     size_t plen = archive_prefix(a, owner, &prefix);
-    struct first_rec f;
-    int rc = MYNA_STORE_NOTFOUND;
-    if (plen + 8 <= KEY_MAX && record_near(c, prefix, plen, seq, false, &f) &&
-        f.r.seq == seq && !f.r.tombstone)
-        rc = fn ? fn(&f.r, data) : 0;
+    struct reader rd = {seq, fn, data, MYNA_STORE_NOTFOUND};
+    if (plen + 8 <= KEY_MAX) {
+        size_t kl = seq_key(prefix, plen, seq);
+        myna_store_iter(c->msgs, prefix, plen, prefix, kl, false, 1, read_one, &rd);
+    }
     myna_arena_free(a);
-    return rc;
-}
-
-bool archive_has(struct mam *c, const char *owner, uint64_t seq)
-{
-    return archive_read(c, owner, seq, NULL, NULL) == 0;
+    return rd.rc;
 }
 
 /* Stamp of the first record at or after seq; UINT64_MAX past the end. */

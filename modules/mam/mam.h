@@ -98,7 +98,6 @@ void archive_extent(struct mam *c, const char *owner, uint64_t *first, uint64_t 
  * fn's value, or MYNA_STORE_NOTFOUND. */
 int archive_read(struct mam *c, const char *owner, uint64_t seq,
                  int (*fn)(const struct record *r, void *data), void *data);
-bool archive_has(struct mam *c, const char *owner, uint64_t seq);
 /* Smallest seq in [lo, hi] archived at or after t (hi + 1 if none), largest archived at
  * or before t (lo - 1 if none): binary searches, stamps being non-decreasing. */
 uint64_t archive_seq_after(struct mam *c, const char *owner, uint64_t lo, uint64_t hi,

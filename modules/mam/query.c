@@ -385,54 +385,72 @@ static bool collect_page(struct query *q, uint64_t lo, uint64_t hi, bool backwar
     return complete;
 }
 
-struct sender {
+/* One result being built: what the stored record held, copied out of the store. */
+struct result {
     struct query *q;
-    myna_archive_result_fn each;
-    void *data;
-    char (*ids)[ID_LEN + 1]; /* the id of each page position, "" if unreadable */
-    size_t pos;
-    size_t sent;
+    struct myna_arena *a;  /* holds msg and item */
+    struct myna_xml *msg;  /* <message><result queryid id><forwarded>...</forwarded>; NULL
+                              when the record could not be read */
+    struct myna_archive_item item;
 };
 
-/* Sends one result: <message><result queryid id><forwarded><delay/>stored</forwarded>. */
-static int send_one(const struct record *r, void *data)
+/* Builds a result from the record, inside the store's iteration (the record's bytes are
+ * valid only there); sending happens after it. */
+static int build_one(const struct record *r, void *data)
 {
-    struct sender *s = data;
-    struct query *q = s->q;
-    struct myna_arena *a = myna_arena_new();
-    struct myna_xml *stored = myna_xml_parse(a, r->xml, r->xml_len, MYNA_NS_CLIENT);
+    struct result *res = data;
+    struct query *q = res->q;
+    struct myna_xml *stored = myna_xml_parse(res->a, r->xml, r->xml_len, MYNA_NS_CLIENT);
     if (!stored) {
         myna_log(q->c->m, MYNA_LOG_WARN, "archive of %s: unreadable record %llu skipped",
                  q->owner, (unsigned long long)r->seq);
-        myna_arena_free(a);
         return 0;
     }
-    char *id = s->ids[s->pos], stamp[32];
+    char *id = myna_arena_alloc(res->a, ID_LEN + 1), stamp[32];
     record_id(q->c, q->owner, r, id);
     datetime_format(r->stamp_ms, stamp);
-    struct myna_xml *msg = myna_xml_new(a, MYNA_NS_CLIENT, "message");
+    struct myna_xml *msg = myna_xml_new(res->a, MYNA_NS_CLIENT, "message");
     myna_xml_set_attr(msg, "to", q->st->from.full);
     myna_xml_set_attr(msg, "from", q->owner);
     myna_xml_set_attr(msg, "id", id);
-    struct myna_xml *res = myna_xml_add_child(msg, NS_MAM, "result");
+    struct myna_xml *rx = myna_xml_add_child(msg, NS_MAM, "result");
     if (q->queryid)
-        myna_xml_set_attr(res, "queryid", q->queryid);
-    myna_xml_set_attr(res, "id", id);
-    struct myna_xml *fwd = myna_xml_add_child(res, NS_FORWARD, "forwarded");
+        myna_xml_set_attr(rx, "queryid", q->queryid);
+    myna_xml_set_attr(rx, "id", id);
+    struct myna_xml *fwd = myna_xml_add_child(rx, NS_FORWARD, "forwarded");
     myna_xml_set_attr(myna_xml_add_child(fwd, NS_DELAY, "delay"), "stamp", stamp);
-    struct myna_xml *copy = myna_xml_add_copy(fwd, stored);
-    if (s->each) {
-        char *with = myna_arena_strndup(a, r->with, r->with_len);
-        struct myna_archive_item item = {id, r->stamp_ms, with, copy};
-        s->each(msg, &item, s->data);
-    }
-    if (q->st->origin)
-        myna_session_send(q->st->origin, msg);
-    else
-        myna_send(q->c->m, msg);
-    myna_arena_free(a);
-    s->sent++;
+    res->item.id = id;
+    res->item.stamp_ms = r->stamp_ms;
+    res->item.with = myna_arena_strndup(res->a, r->with, r->with_len);
+    res->item.message = myna_xml_add_copy(fwd, stored);
+    res->msg = msg;
     return 0;
+}
+
+/* Sends the page's results in order; ids[i] gets the id of page position i ("" if its
+ * record could not be read). */
+static size_t send_page(struct query *q, const struct page *p, char (*ids)[ID_LEN + 1],
+                        myna_archive_result_fn each, void *data)
+{
+    size_t sent = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        size_t pos = q->flip ? p->n - 1 - i : i;
+        struct result res = {q, myna_arena_new(), NULL, {0}};
+        archive_read(q->c, q->owner, p->seq[pos], build_one, &res);
+        ids[pos][0] = '\0';
+        if (res.msg) {
+            memcpy(ids[pos], res.item.id, ID_LEN + 1);
+            if (each)
+                each(res.msg, &res.item, data);
+            if (q->st->origin)
+                myna_session_send(q->st->origin, res.msg);
+            else
+                myna_send(q->c->m, res.msg);
+            sent++;
+        }
+        myna_arena_free(res.a);
+    }
+    return sent;
 }
 
 static void add_text_child(struct myna_xml *parent, const char *name, const char *text)
@@ -484,15 +502,11 @@ static void run_query(struct query *q, myna_archive_result_fn each, void *data)
     struct page p = {myna_arena_alloc(q->st->arena, (max + 1) * sizeof(uint64_t)), 0, max + 1, 0};
     bool backward = q->backward && !q->has_index;
     bool complete = collect_page(q, lo, hi, backward, &p);
-    struct sender s = {q, each, data, myna_arena_alloc(q->st->arena, (max + 1) * (ID_LEN + 1)),
-                       0, 0};
-    for (size_t i = 0; i < p.n; i++) {
-        s.pos = q->flip ? p.n - 1 - i : i;
-        archive_read(c, q->owner, p.seq[s.pos], send_one, &s);
-    }
-    answer_fin(q, lo, hi, &p, s.ids, complete, backward);
+    char(*ids)[ID_LEN + 1] = myna_arena_alloc(q->st->arena, (max + 1) * (ID_LEN + 1));
+    size_t sent = send_page(q, &p, ids, each, data);
+    answer_fin(q, lo, hi, &p, ids, complete, backward);
     myna_metric_add(c->m, "queries", 1);
-    myna_metric_add(c->m, "results", (long long)s.sent);
+    myna_metric_add(c->m, "results", (long long)sent);
 }
 
 /* §4.1.5: the fields a query may use (none required); 'ids' is list-multi with an open

@@ -35,27 +35,23 @@ static int svc_append(const struct myna_archive_service *svc, const char *owner,
     return 0;
 }
 
-struct history {
+/* One history item, copied out of the store (inside its iteration) for the caller. */
+struct history_item {
     struct mam *c;
     const char *owner;
-    myna_archive_item_fn fn;
-    void *data;
-    int rc;
+    struct myna_arena *a;
+    struct myna_archive_item item; /* item.message NULL: unreadable */
 };
 
-static int history_one(const struct record *r, void *data)
+static int history_copy(const struct record *r, void *data)
 {
-    struct history *h = data;
-    struct myna_arena *a = myna_arena_new();
-    struct myna_xml *msg = myna_xml_parse(a, r->xml, r->xml_len, MYNA_NS_CLIENT);
-    if (msg) {
-        char id[ID_LEN + 1];
-        record_id(h->c, h->owner, r, id);
-        struct myna_archive_item item = {id, r->stamp_ms,
-                                         myna_arena_strndup(a, r->with, r->with_len), msg};
-        h->rc = h->fn(&item, h->data);
-    }
-    myna_arena_free(a);
+    struct history_item *h = data;
+    h->item.message = myna_xml_parse(h->a, r->xml, r->xml_len, MYNA_NS_CLIENT);
+    char *id = myna_arena_alloc(h->a, ID_LEN + 1);
+    record_id(h->c, h->owner, r, id);
+    h->item.id = id;
+    h->item.stamp_ms = r->stamp_ms;
+    h->item.with = myna_arena_strndup(h->a, r->with, r->with_len);
     return 0;
 }
 
@@ -76,10 +72,15 @@ static int svc_history(const struct myna_archive_service *svc, const char *owner
         return 0;
     if (hi - lo + 1 > max)
         lo = hi - max + 1;
-    struct history h = {c, owner, fn, data, 0};
-    for (uint64_t s = lo; s <= hi && h.rc == 0; s++)
-        archive_read(c, owner, s, history_one, &h);
-    return h.rc;
+    int rc = 0;
+    for (uint64_t s = lo; s <= hi && rc == 0; s++) {
+        struct history_item h = {c, owner, myna_arena_new(), {0}};
+        archive_read(c, owner, s, history_copy, &h);
+        if (h.item.message)
+            rc = fn(&h.item, data); /* outside the store's iteration: fn may do anything */
+        myna_arena_free(h.a);
+    }
+    return rc;
 }
 
 static void svc_query(const struct myna_archive_service *svc, struct myna_stanza *iq,
