@@ -7,8 +7,8 @@
  * MESSAGE_IN (55): a message to a local user, also one who is offline, goes into the
  * recipient's archive and is delivered (and copied, and stored offline) with
  * <stanza-id by=recipient/>.
- * Before either, a <stanza-id/> claiming to be from the archive concerned is removed:
- * only this server may set those (XEP-0359 §3 rules 3-4).
+ * Before either, a <stanza-id/> claiming to be by the archive concerned or by its server
+ * is removed: only this server may set those (XEP-0359 §3 rules 3-4).
  */
 #include <string.h>
 
@@ -73,6 +73,7 @@ static enum myna_verdict on_out(struct myna_module *m, struct myna_stanza *st, v
     if (!st->origin || !st->from.node)
         return MYNA_PASS;
     strip_stanza_ids(st->xml, st->from.bare);
+    strip_stanza_ids(st->xml, st->from.domain);
     if (!myna_im_archivable(st->type, st->xml) || strcmp(st->to.bare, st->from.bare) == 0)
         return MYNA_PASS;
     struct myna_arena *a = st->arena;
@@ -96,6 +97,7 @@ static enum myna_verdict on_in(struct myna_module *m, struct myna_stanza *st, vo
     if (!st->to.node)
         return MYNA_PASS;
     strip_stanza_ids(st->xml, st->to.bare);
+    strip_stanza_ids(st->xml, st->to.domain);
     if (!myna_im_archivable(st->type, st->xml))
         return MYNA_PASS;
     if (prefs_archives(c, st->arena, st->to.bare, &st->from))

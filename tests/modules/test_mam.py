@@ -107,8 +107,10 @@ def forged_stanza_ids():
            "<stanza-id xmlns='%s' by='%s' id='forged-b'/>"
            "<stanza-id xmlns='%s' by='%s' id='forged-a'/>"
            "<stanza-id xmlns='%s' by='room@elsewhere.example' id='keep'/>"
+           "<stanza-id xmlns='%s' by='%s' id='forged-server'/>"
+           "<stanza-id xmlns='%s' id='no-by'/>"
            "<origin-id xmlns='%s' id='o-1'/></message>"
-           % (bj, A.NS_SID, bj, A.NS_SID, aj, A.NS_SID, A.NS_SID))
+           % (bj, A.NS_SID, bj, A.NS_SID, aj, A.NS_SID, A.NS_SID, M.D, A.NS_SID, A.NS_SID))
     M.barrier(a, b)
     got = msgs(M.drain(b))
     M.expect(len(got) == 1, "b got %s" % got)
@@ -117,6 +119,8 @@ def forged_stanza_ids():
     M.expect(len(mine) == 1 and mine[0] != "forged-b", "b's stanza-id: %s" % ids)
     M.expect(not [i for by, i in ids if by == aj], "a's (forged) id reached b: %s" % ids)
     M.expect(("room@elsewhere.example", "keep") in ids, "foreign stanza-id dropped: %s" % ids)
+    M.expect(not [i for by, i in ids if by in (M.D, None)],
+             "a stanza-id by the server (or without 'by') reached b: %s" % ids)
     M.expect(got[0].find(M.q(A.NS_SID, "origin-id")) is not None, "origin-id dropped")
     rb = A.query(b)
     M.expect(rb.ids == mine, "b's archive id %s, delivered %s" % (rb.ids, mine))
