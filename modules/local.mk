@@ -176,7 +176,8 @@ modules_archtest_la_CFLAGS = $(MODULE_CFLAGS)
 modules_archtest_la_LDFLAGS = $(MODULE_LDFLAGS) -rpath $(moddir)
 # Retention (count, age) and the service test.
 MAM_MORE_TESTS = tests/modules/mam_count.sh tests/modules/mam_age.sh \
-	tests/modules/mam_service.sh tests/modules/mam_crash.sh
+	tests/modules/mam_service.sh tests/modules/mam_crash.sh tests/modules/mam_durable.sh
 TESTS += $(MAM_MORE_TESTS)
 EXTRA_DIST += $(MAM_MORE_TESTS) tests/modules/test_mam_retention.py \
-	tests/modules/test_mam_service.py tests/modules/test_mam_crash.py
+	tests/modules/test_mam_service.py tests/modules/test_mam_crash.py \
+	tests/modules/test_mam_durable.py

@@ -2,9 +2,11 @@
  * with-index, extent and time lookups for queries, retention (count after writes; age and
  * count in bounded slices on a timer) and deletion. XEP-0313 §3.1-3.2: order is the
  * order of archiving, stamps never go backwards, only the oldest messages are ever
- * deleted. Writes go behind: appended records wait in memory (at most write_delay ms or
- * PENDING_MAX records) and enter the store together, so a steady chat costs a few commits
- * a second instead of one per message; every read path flushes first (archive_flush).
+ * deleted. By default a record is written in the loop iteration that archives it, each in
+ * a unit of its own, so it is durable before the message it copies is delivered. With
+ * write_delay > 0 records wait in memory (at most write_delay ms or PENDING_MAX records)
+ * and enter the store together: fewer commits, but a crash loses what waited. Every read
+ * path flushes first (archive_flush).
  * Record value: 'M' (or 'T' tombstone), flags (1 = outgoing), stamp ms (8 bytes BE),
  * generation (4 bytes BE, ids.c), with length (2 bytes BE), with, serialized stanza.
  */
@@ -373,7 +375,7 @@ static void trim_after_append(struct mam *c, const char *owner, char *prefix, si
     enforce(c, owner, 0, &budget);
 }
 
-static void pending_write(struct mam *c, struct pending *p)
+static void pending_write_unit(struct mam *c, struct pending *p)
 {
     size_t ol = strlen(p->owner);
     char key[KEY_MAX + 1];
@@ -391,13 +393,28 @@ static void pending_write(struct mam *c, struct pending *p)
             myna_log(c->m, MYNA_LOG_WARN, "archive of %s: JID too long to index", p->owner);
         myna_arena_free(a);
     }
+    if (rc != 0)
+        return; /* the unit failed: pending_write reports it */
+    trim_after_append(c, p->owner, key, ol + 1, p->seq);
+}
+
+/* One record, in a unit of its own: an archive copy that cannot be written (a full store)
+ * must not fail the request that delivers the message. */
+static void pending_write(struct mam *c, struct pending *p)
+{
+    if (myna_store_unit_begin(c->msgs) != 0) {
+        myna_log(c->m, MYNA_LOG_ERROR, "cannot write the archive of %s: units nested too deep",
+                 p->owner);
+        myna_metric_add(c->m, "errors", 1);
+        return;
+    }
+    pending_write_unit(c, p);
+    int rc = myna_store_unit_commit(c->msgs);
     if (rc != 0) {
         myna_log(c->m, MYNA_LOG_ERROR, "cannot write the archive of %s: %s", p->owner,
                  myna_store_strerror(rc));
         myna_metric_add(c->m, "errors", 1);
-        return;
     }
-    trim_after_append(c, p->owner, key, ol + 1, p->seq);
 }
 
 void archive_flush(struct mam *c)

@@ -18,7 +18,7 @@ static const struct myna_option mam_options[] = {
      "seconds a message is kept (0 = forever)"},
     {"max_page", MYNA_OPT_INT, "250", 1, 10000, "most messages one query returns"},
     {"default_page", MYNA_OPT_INT, "50", 1, 10000, "messages a query without <max/> returns"},
-    {"write_delay", MYNA_OPT_INT, "100", 0, 10000,
+    {"write_delay", MYNA_OPT_INT, "0", 0, 10000,
      "milliseconds archived messages may wait to be written together (0 = at once)"},
     {.type = MYNA_OPT_END},
 };
