@@ -10,6 +10,7 @@ Usage: mam_durable.sh (make check), or test_mam_durable.py --builddir=DIR.
 """
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -18,9 +19,17 @@ os.environ["MODTEST_MODULES"] = "mam"
 sys.path.insert(0, HERE)
 import modharness  # noqa: E402,F401  (patches the harness's config writer)
 import harness  # noqa: E402
-from test_mam_crash import start_again  # noqa: E402
 
 N = 200
+
+
+def start_again(server):
+    """Starts mynad on the same config and data after it was killed."""
+    server.log = open(server.log_path, "ab")
+    server.proc = subprocess.Popen(server.command(), stdout=server.log, stderr=subprocess.STDOUT,
+                                   cwd=server.tmp, env=server.server_env())
+    if not harness.wait_port(server.starttls_port, server.proc, 30):
+        raise RuntimeError("mynad did not come back (exit %s)" % server.proc.poll())
 
 
 def scenario(M, A):
