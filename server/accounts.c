@@ -2,10 +2,12 @@
  *
  * Key: "node@host" (prepared parts, so equal JIDs give equal keys). Value: a versioned
  * binary record, version 1:
- *   u8 version=1, u8 count, then per credential:
+ *   u8 version=1, u8 count (1 or 2), then per credential:
  *   u8 hash, u32be iterations, u8 salt_len, salt, stored_key, server_key (hash length each)
- * Only SCRAM keys are stored (RFC 5802 §3), never the password. Writes join the store's
- * current batch; callers flush (mynactl) or wait for on_durable (mynad).
+ * Only SCRAM keys are stored (RFC 5802 §3), never the password. The key "@host" (no node,
+ * so never an account) holds the host's counters: u32be accounts lacking SHA-1, u32be
+ * accounts lacking SHA-256; every put and delete adjusts them in the same batch. Writes
+ * join the store's current batch; callers flush (mynactl) or wait for on_durable (mynad).
  */
 #include "server/accounts.h"
 
@@ -16,16 +18,59 @@
 #include "server/log.h"
 
 #define ACCOUNT_RECORD_V1 1
-#define ACCOUNT_RECORD_MAX (2 + 2 * (1 + 4 + 1 + 16 + 2 * SCRAM_MAX_HASH))
+#define ACCOUNT_RECORD_MAX (2 + 2 * (1 + 4 + 1 + SCRAM_SALT_MAX + 2 * SCRAM_MAX_HASH))
+#define COUNTERS_LEN 8
 
 int account_derive(const char *password, struct account *out)
 {
+    memset(out, 0, sizeof *out);
     if (scram_credentials_make(SCRAM_SHA1, password, NULL, 0, ACCOUNT_ITERATIONS,
                                &out->sha1) != 0 ||
         scram_credentials_make(SCRAM_SHA256, password, NULL, 0, ACCOUNT_ITERATIONS,
                                &out->sha256) != 0)
         return -1;
+    out->hashes = ACCOUNT_ALL;
     return 0;
+}
+
+const struct scram_credentials *account_cred(const struct account *acc, enum scram_hash h)
+{
+    if (!(acc->hashes & ACCOUNT_HAS(h)))
+        return NULL;
+    return h == SCRAM_SHA256 ? &acc->sha256 : &acc->sha1;
+}
+
+/* The strongest credential present. */
+static const struct scram_credentials *strongest(const struct account *acc)
+{
+    const struct scram_credentials *c = account_cred(acc, SCRAM_SHA256);
+    return c ? c : account_cred(acc, SCRAM_SHA1);
+}
+
+bool account_check_password(const struct account *acc, const char *password)
+{
+    const struct scram_credentials *c = strongest(acc);
+    return c && scram_check_password(c, password);
+}
+
+bool account_complete(struct account *acc, const char *password)
+{
+    const struct scram_credentials *have = strongest(acc);
+    if (!have || (acc->hashes & ACCOUNT_ALL) == ACCOUNT_ALL)
+        return false;
+    /* The iteration count the account already has (the old server's, or the admin's) is
+     * kept for the new hash too. */
+    unsigned iterations = have->iterations;
+    bool added = false;
+    for (int h = SCRAM_SHA1; h <= SCRAM_SHA256; h++) {
+        struct scram_credentials *c = h == SCRAM_SHA256 ? &acc->sha256 : &acc->sha1;
+        if (!(acc->hashes & ACCOUNT_HAS(h)) &&
+            scram_credentials_make((enum scram_hash)h, password, NULL, 0, iterations, c) == 0) {
+            acc->hashes |= ACCOUNT_HAS(h);
+            added = true;
+        }
+    }
+    return added;
 }
 
 /* "node@host" in a heap string; NULL if an argument is missing. */
@@ -60,8 +105,6 @@ static size_t cred_encode(const struct scram_credentials *c, unsigned char *p)
     p += hl;
     return (size_t)(p - start);
 }
-
-/* Decodes one credential at *p (len bytes left); advances *p. -1 if truncated/invalid. */
 static int cred_decode(const unsigned char **pp, size_t *left, struct scram_credentials *c)
 {
     const unsigned char *p = *pp;
@@ -83,72 +126,178 @@ static int cred_decode(const unsigned char **pp, size_t *left, struct scram_cred
     return 0;
 }
 
+/* Decodes a stored record. 0 or MYNA_STORE_ERROR. */
+static int record_decode(const unsigned char *p, size_t left, struct account *out)
+{
+    memset(out, 0, sizeof *out);
+    if (left < 2 || p[0] != ACCOUNT_RECORD_V1 || p[1] < 1 || p[1] > 2)
+        return MYNA_STORE_ERROR;
+    unsigned count = p[1];
+    p += 2;
+    left -= 2;
+    for (unsigned i = 0; i < count; i++) {
+        struct scram_credentials c;
+        if (cred_decode(&p, &left, &c) != 0 || (out->hashes & ACCOUNT_HAS(c.hash)))
+            return MYNA_STORE_ERROR;
+        if (c.hash == SCRAM_SHA1)
+            out->sha1 = c;
+        else
+            out->sha256 = c;
+        out->hashes |= ACCOUNT_HAS(c.hash);
+    }
+    return 0;
+}
+
+/* Reads the record under `key`: 0 with *out, ACCOUNT_NOTFOUND, or an error. */
+static int record_get(struct myna_store *accounts, const char *key, size_t klen,
+                      struct account *out)
+{
+    struct myna_arena *a = myna_arena_new();
+    void *val = NULL;
+    size_t len = 0;
+    int rc = myna_store_get(accounts, key, klen, a, &val, &len);
+    if (rc == MYNA_STORE_NOTFOUND)
+        rc = ACCOUNT_NOTFOUND;
+    else if (rc == 0 && (rc = record_decode(val, len, out)) != 0)
+        log_error("accounts", "corrupt account record for %.*s", (int)klen, key);
+    myna_arena_free(a);
+    return rc;
+}
+
+/* "@host": the key of a host's counters. */
+static char *counters_key(const char *host, size_t *len)
+{
+    size_t hl = strlen(host);
+    char *k = xmalloc(hl + 2);
+    k[0] = '@';
+    memcpy(k + 1, host, hl + 1);
+    *len = hl + 1;
+    return k;
+}
+
+static void counters_read(struct myna_store *accounts, const char *host, unsigned long miss[2])
+{
+    size_t klen, len = 0;
+    char *key = counters_key(host, &klen);
+    struct myna_arena *a = myna_arena_new();
+    void *val = NULL;
+    miss[0] = miss[1] = 0;
+    if (myna_store_get(accounts, key, klen, a, &val, &len) == 0 && len == COUNTERS_LEN) {
+        const unsigned char *p = val;
+        for (int h = 0; h < 2; h++)
+            miss[h] = (unsigned long)p[4 * h] << 24 | (unsigned long)p[4 * h + 1] << 16 |
+                      (unsigned long)p[4 * h + 2] << 8 | p[4 * h + 3];
+    }
+    myna_arena_free(a);
+    free(key);
+}
+
+/* Moves the host's counters from an account's old hash bits to its new ones (0 = no
+ * account). */
+static int counters_adjust(struct myna_store *accounts, const char *host, unsigned old_hashes,
+                           unsigned new_hashes)
+{
+    unsigned long miss[2];
+    bool changed = false;
+    counters_read(accounts, host, miss);
+    for (int h = 0; h < 2; h++) {
+        bool was = old_hashes && !(old_hashes & ACCOUNT_HAS(h));
+        bool is = new_hashes && !(new_hashes & ACCOUNT_HAS(h));
+        if (was == is)
+            continue;
+        changed = true;
+        if (is)
+            miss[h]++;
+        else if (miss[h] > 0)
+            miss[h]--;
+    }
+    if (!changed)
+        return 0;
+    size_t klen;
+    char *key = counters_key(host, &klen);
+    int rc;
+    if (miss[0] == 0 && miss[1] == 0) {
+        rc = myna_store_del(accounts, key, klen);
+    } else {
+        unsigned char v[COUNTERS_LEN];
+        for (int h = 0; h < 2; h++)
+            for (int i = 0; i < 4; i++)
+                v[4 * h + i] = (unsigned char)(miss[h] >> (24 - 8 * i));
+        rc = myna_store_put(accounts, key, klen, v, sizeof v);
+    }
+    free(key);
+    return rc;
+}
+
+unsigned long account_missing(struct myna_store *accounts, const char *host, enum scram_hash h)
+{
+    unsigned long miss[2];
+    counters_read(accounts, host, miss);
+    return miss[h == SCRAM_SHA256];
+}
+
+unsigned account_host_hashes(struct myna_store *accounts, const char *host)
+{
+    unsigned long miss[2];
+    counters_read(accounts, host, miss);
+    return (miss[0] ? 0 : ACCOUNT_HAS(SCRAM_SHA1)) | (miss[1] ? 0 : ACCOUNT_HAS(SCRAM_SHA256));
+}
+
 int account_put(struct myna_store *accounts, const char *node, const char *host,
                 const struct account *acc, bool replace)
 {
+    unsigned hashes = acc->hashes & ACCOUNT_ALL;
     size_t klen;
-    char *key = account_key(node, host, &klen);
+    char *key = hashes ? account_key(node, host, &klen) : NULL;
     if (!key)
         return -1;
-    if (!replace && account_exists(accounts, node, host)) {
+    struct account old;
+    int rc = record_get(accounts, key, klen, &old);
+    if (rc == 0 && !replace) {
         free(key);
         return ACCOUNT_EXISTS;
     }
+    unsigned old_hashes = rc == 0 ? old.hashes : 0;
     unsigned char rec[ACCOUNT_RECORD_MAX];
     size_t n = 0;
     rec[n++] = ACCOUNT_RECORD_V1;
-    rec[n++] = 2;
-    n += cred_encode(&acc->sha1, rec + n);
-    n += cred_encode(&acc->sha256, rec + n);
-    int rc = myna_store_put(accounts, key, klen, rec, n);
+    rec[n++] = (unsigned char)(hashes == ACCOUNT_ALL ? 2 : 1);
+    if (hashes & ACCOUNT_HAS(SCRAM_SHA1))
+        n += cred_encode(&acc->sha1, rec + n);
+    if (hashes & ACCOUNT_HAS(SCRAM_SHA256))
+        n += cred_encode(&acc->sha256, rec + n);
+    rc = myna_store_put(accounts, key, klen, rec, n);
+    if (rc == 0)
+        rc = counters_adjust(accounts, host, old_hashes, hashes);
     free(key);
     return rc;
+}
+
+int account_upgrade(struct myna_store *accounts, const char *node, const char *host,
+                    const struct account *checked, const struct account *completed)
+{
+    struct account now;
+    int rc = account_get(accounts, node, host, &now);
+    if (rc != 0)
+        return rc;
+    /* Only if what the password was checked against is still what is stored. */
+    for (int h = 0; h < 2; h++) {
+        const struct scram_credentials *a = account_cred(&now, (enum scram_hash)h);
+        const struct scram_credentials *b = account_cred(checked, (enum scram_hash)h);
+        if ((a == NULL) != (b == NULL) || (a && memcmp(a, b, sizeof *a) != 0))
+            return 0;
+    }
+    return account_put(accounts, node, host, completed, true);
 }
 
 int account_get(struct myna_store *accounts, const char *node, const char *host,
                 struct account *out)
 {
-    size_t klen, len = 0;
+    size_t klen;
     char *key = account_key(node, host, &klen);
     if (!key)
         return ACCOUNT_NOTFOUND;
-    struct myna_arena *a = myna_arena_new();
-    void *val = NULL;
-    int rc = myna_store_get(accounts, key, klen, a, &val, &len);
-    if (rc == MYNA_STORE_NOTFOUND) {
-        rc = ACCOUNT_NOTFOUND;
-    } else if (rc == 0) {
-        const unsigned char *p = val;
-        size_t left = len;
-        struct account acc;
-        bool have1 = false, have256 = false;
-        if (left < 2 || p[0] != ACCOUNT_RECORD_V1) {
-            rc = MYNA_STORE_ERROR;
-        } else {
-            unsigned count = p[1];
-            p += 2;
-            left -= 2;
-            for (unsigned i = 0; i < count && rc == 0; i++) {
-                struct scram_credentials c;
-                if (cred_decode(&p, &left, &c) != 0) {
-                    rc = MYNA_STORE_ERROR;
-                } else if (c.hash == SCRAM_SHA1) {
-                    acc.sha1 = c;
-                    have1 = true;
-                } else {
-                    acc.sha256 = c;
-                    have256 = true;
-                }
-            }
-            if (rc == 0 && (!have1 || !have256))
-                rc = MYNA_STORE_ERROR;
-        }
-        if (rc == 0)
-            *out = acc;
-        else
-            log_error("accounts", "corrupt account record for %s", key);
-    }
-    myna_arena_free(a);
+    int rc = record_get(accounts, key, klen, out);
     free(key);
     return rc;
 }
@@ -173,9 +322,14 @@ int account_delete(struct myna_store *accounts, const char *node, const char *ho
     char *key = account_key(node, host, &klen);
     if (!key)
         return ACCOUNT_NOTFOUND;
-    int rc = ACCOUNT_NOTFOUND;
-    if (account_exists(accounts, node, host))
+    struct account old;
+    int rc = record_get(accounts, key, klen, &old);
+    if (rc == 0 || rc == MYNA_STORE_ERROR) {
+        unsigned old_hashes = rc == 0 ? old.hashes : ACCOUNT_ALL;
         rc = myna_store_del(accounts, key, klen);
+        if (rc == 0)
+            rc = counters_adjust(accounts, host, old_hashes, 0);
+    }
     free(key);
     return rc;
 }

@@ -485,15 +485,28 @@ void c2s_shrink_idle(struct server *srv, uint64_t idle_ms)
 
 /* ---- features ---- */
 
+/* The SCRAM hashes this host offers (ACCOUNT_HAS bits): only those every account has
+ * keys for, so no client is offered a mechanism its account cannot complete (accounts
+ * imported from Prosody 0.12 have SHA-1 keys only, until their first PLAIN login). */
+static unsigned scram_hashes(const struct c2s *c)
+{
+    return c->host ? account_host_hashes(c->srv->accounts, c->host->domain) : ACCOUNT_ALL;
+}
+
 static void sasl_mechanisms(struct c2s *c, struct myna_buf *b)
 {
     myna_buf_printf(b, "<mechanisms xmlns='%s'>", MYNA_NS_SASL);
     bool cb = c->tls && c->conn && conn_channel_binding_types(c->conn)[0];
-    if (cb) {
-        myna_buf_appends(b, "<mechanism>SCRAM-SHA-256-PLUS</mechanism>"
-                            "<mechanism>SCRAM-SHA-1-PLUS</mechanism>");
-    }
-    myna_buf_appends(b, "<mechanism>SCRAM-SHA-256</mechanism><mechanism>SCRAM-SHA-1</mechanism>");
+    unsigned hashes = scram_hashes(c);
+    bool sha256 = hashes & ACCOUNT_HAS(SCRAM_SHA256), sha1 = hashes & ACCOUNT_HAS(SCRAM_SHA1);
+    if (cb && sha256)
+        myna_buf_appends(b, "<mechanism>SCRAM-SHA-256-PLUS</mechanism>");
+    if (cb && sha1)
+        myna_buf_appends(b, "<mechanism>SCRAM-SHA-1-PLUS</mechanism>");
+    if (sha256)
+        myna_buf_appends(b, "<mechanism>SCRAM-SHA-256</mechanism>");
+    if (sha1)
+        myna_buf_appends(b, "<mechanism>SCRAM-SHA-1</mechanism>");
     if (c->tls) /* PLAIN only under TLS */
         myna_buf_appends(b, "<mechanism>PLAIN</mechanism>");
     myna_buf_appends(b, "</mechanisms>");
@@ -754,15 +767,20 @@ static bool authzid_ok(struct c2s *c, const char *user, const char *authzid)
 struct plain_job {
     struct c2s *c;
     struct account acc;
+    struct account completed; /* acc plus the hashes it lacked, when `upgrade` */
     char *password;
     char user[MYNA_JID_PART_MAX + 1];
     bool ok;
+    bool upgrade;
 };
 
 static void plain_work(void *data)
 {
     struct plain_job *j = data;
-    j->ok = scram_check_password(&j->acc.sha256, j->password);
+    j->ok = account_check_password(&j->acc, j->password);
+    /* An imported account with one hash gets the other now that the password is known. */
+    j->completed = j->acc;
+    j->upgrade = j->ok && account_complete(&j->completed, j->password);
     OPENSSL_cleanse(j->password, strlen(j->password));
 }
 
@@ -770,6 +788,10 @@ static void plain_done(void *data)
 {
     struct plain_job *j = data;
     struct c2s *c = j->c;
+    if (j->upgrade && c->host &&
+        account_upgrade(c->srv->accounts, j->user, c->host->domain, &j->acc, &j->completed) == 0)
+        log_info("c2s", "%s@%s: SCRAM credentials completed at PLAIN login", j->user,
+                 c->host->domain);
     if (c->conn && c->phase == PHASE_BUSY) {
         if (j->ok)
             sasl_success(c, j->user, NULL, 0);
@@ -867,10 +889,16 @@ static void sasl_scram_start(struct c2s *c, enum scram_hash hash, bool plus,
     }
     struct account acc;
     bool found = user && account_get(c->srv->accounts, user, c->host->domain, &acc) == 0;
+    if (found && !account_cred(&acc, hash)) {
+        /* Only when the features predate an import: the mechanism is no longer offered.
+         * No password was checked, so nothing counts against the user. */
+        myna_arena_free(a);
+        sasl_failure_now(c, "temporary-auth-failure");
+        return;
+    }
     char out[512];
-    r = scram_server_challenge(c->scram,
-                               found ? (hash == SCRAM_SHA1 ? &acc.sha1 : &acc.sha256) : NULL,
-                               out, sizeof out);
+    r = scram_server_challenge(c->scram, found ? account_cred(&acc, hash) : NULL, out,
+                               sizeof out);
     pool_strfree(c->user);
     c->user = user ? pool_strdup(user) : NULL; /* candidate; authenticated only on success */
     myna_arena_free(a);
@@ -885,10 +913,14 @@ static void sasl_scram_start(struct c2s *c, enum scram_hash hash, bool plus,
 static bool mech_offered(const struct c2s *c, const char *mech)
 {
     bool cb = c->tls && c->conn && conn_channel_binding_types(c->conn)[0];
-    return strcmp(mech, "SCRAM-SHA-1") == 0 || strcmp(mech, "SCRAM-SHA-256") == 0 ||
-           (c->tls && strcmp(mech, "PLAIN") == 0) ||
-           (cb && (strcmp(mech, "SCRAM-SHA-1-PLUS") == 0 ||
-                   strcmp(mech, "SCRAM-SHA-256-PLUS") == 0));
+    if (c->tls && strcmp(mech, "PLAIN") == 0)
+        return true;
+    unsigned hashes = scram_hashes(c);
+    bool sha256 = hashes & ACCOUNT_HAS(SCRAM_SHA256), sha1 = hashes & ACCOUNT_HAS(SCRAM_SHA1);
+    return (sha1 && strcmp(mech, "SCRAM-SHA-1") == 0) ||
+           (sha256 && strcmp(mech, "SCRAM-SHA-256") == 0) ||
+           (cb && sha1 && strcmp(mech, "SCRAM-SHA-1-PLUS") == 0) ||
+           (cb && sha256 && strcmp(mech, "SCRAM-SHA-256-PLUS") == 0);
 }
 
 /* The first client message of mechanism `mech` (already checked as offered). */

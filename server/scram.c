@@ -229,9 +229,9 @@ int scram_credentials_make(enum scram_hash h, const char *password, const unsign
         memcpy(c.salt, salt, salt_len);
         c.salt_len = salt_len;
     } else {
-        if (RAND_bytes(c.salt, sizeof(c.salt)) != 1)
+        if (RAND_bytes(c.salt, SCRAM_SALT_LEN) != 1)
             return -1;
-        c.salt_len = sizeof(c.salt);
+        c.salt_len = SCRAM_SALT_LEN;
     }
     if (!password || salted_password(h, password, c.salt, c.salt_len, iterations, salted) != 0)
         return -1;
@@ -540,7 +540,7 @@ enum scram_step_result scram_server_challenge(struct scram_server *s,
     s->nonce = xrealloc(s->nonce, full + 1);
     strcpy(s->nonce + s->cnonce_len, snonce);
 
-    char salt64[32];
+    char salt64[SCRAM_SALT_MAX / 3 * 4 + 8];
     base64_encode(s->cred.salt, s->cred.salt_len, salt64, sizeof(salt64));
     int n = snprintf(out, outlen, "r=%s,s=%s,i=%u", s->nonce, salt64, s->cred.iterations);
     if (n < 0 || (size_t)n >= outlen)

@@ -11,12 +11,16 @@
 
 enum scram_hash { SCRAM_SHA1 = 0, SCRAM_SHA256 = 1 };
 #define SCRAM_MAX_HASH 32
+/* Salts Myna makes are 16 random bytes; imported ones may be longer (Prosody uses a
+ * 36-character UUID), up to SCRAM_SALT_MAX. */
+#define SCRAM_SALT_LEN 16
+#define SCRAM_SALT_MAX 64
 
 /* What is stored per account and hash (RFC 5802 §3: StoredKey, ServerKey, salt, i). */
 struct scram_credentials {
     enum scram_hash hash;
     unsigned iterations;
-    unsigned char salt[16];
+    unsigned char salt[SCRAM_SALT_MAX];
     size_t salt_len;
     unsigned char stored_key[SCRAM_MAX_HASH];
     unsigned char server_key[SCRAM_MAX_HASH];
@@ -26,7 +30,7 @@ size_t scram_hash_len(enum scram_hash h);
 const char *scram_mech_name(enum scram_hash h, bool plus); /* "SCRAM-SHA-256-PLUS" */
 
 /* Derives credentials from a password (already SASLprep'd by the caller or raw UTF-8;
- * this function applies SASLprep). salt NULL = random 16 bytes. Costs `iterations` PBKDF2
+ * this function applies SASLprep). salt NULL = SCRAM_SALT_LEN random bytes. Costs `iterations` PBKDF2
  * rounds: run on the job pool, not the loop. Returns 0 or -1 (bad password string). */
 int scram_credentials_make(enum scram_hash h, const char *password, const unsigned char *salt,
                            size_t salt_len, unsigned iterations, struct scram_credentials *out);

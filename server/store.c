@@ -14,6 +14,7 @@
  * iteration only, so another process's writer never waits for long.
  */
 #include "myna/store.h"
+#include "server/store_tools.h"
 
 #include <errno.h>
 #include <lmdb.h>
@@ -1047,4 +1048,11 @@ int myna_store_env_tables(struct myna_store_env *e, void (*fn)(const char *name,
     }
     free(names);
     return 0;
+}
+
+int store_copy(struct myna_store_env *e, const char *dir)
+{
+    /* A read transaction of its own: a consistent snapshot while writers go on. */
+    int rc = mdb_env_copy2(e->env, dir, MDB_CP_COMPACT);
+    return rc == 0 ? 0 : rc > 0 && rc < 4096 ? -rc : map_err(rc, "copy");
 }

@@ -706,6 +706,83 @@ static void test_accounts(void **state)
     assert_int_equal(account_get(f->t, "bad", "example.com", &got), MYNA_STORE_ERROR);
 }
 
+/* Accounts with one hash (imported from Prosody 0.12: SHA-1 only): stored and read back as
+ * such, counted per host so the host stops offering SCRAM-SHA-256, completed by the first
+ * PLAIN login with the stored iteration count. */
+static void test_accounts_partial(void **state)
+{
+    struct fixture *f = *state;
+    struct account full, sha1only, got;
+    assert_int_equal(account_derive("pencil", &full), 0);
+    sha1only = full;
+    assert_int_equal(scram_credentials_make(SCRAM_SHA1, "tiger", NULL, 0, 10000,
+                                            &sha1only.sha1), 0);
+    sha1only.hashes = ACCOUNT_HAS(SCRAM_SHA1);
+    assert_int_equal(account_host_hashes(f->t, "example.com"), ACCOUNT_ALL);
+    assert_int_equal(account_put(f->t, "juliet", "example.com", &full, false), 0);
+    assert_int_equal(account_put(f->t, "romeo", "example.com", &sha1only, false), 0);
+    assert_int_equal(account_put(f->t, "tybalt", "example.com", &sha1only, false), 0);
+    assert_int_equal(account_host_hashes(f->t, "example.com"), ACCOUNT_HAS(SCRAM_SHA1));
+    assert_int_equal(account_missing(f->t, "example.com", SCRAM_SHA256), 2);
+    assert_int_equal(account_missing(f->t, "example.com", SCRAM_SHA1), 0);
+    assert_int_equal(account_host_hashes(f->t, "example.org"), ACCOUNT_ALL);
+    assert_int_equal(myna_store_env_flush(f->env), 0);
+
+    assert_int_equal(account_get(f->t, "romeo", "example.com", &got), 0);
+    assert_int_equal(got.hashes, ACCOUNT_HAS(SCRAM_SHA1));
+    assert_null(account_cred(&got, SCRAM_SHA256));
+    assert_int_equal(account_cred(&got, SCRAM_SHA1)->iterations, 10000);
+    assert_true(account_check_password(&got, "tiger"));
+    assert_false(account_check_password(&got, "pencil"));
+
+    /* The counter marker is not an account. */
+    struct seen s = {0};
+    assert_int_equal(account_list(f->t, "example.com", list_cb, &s), 0);
+    assert_int_equal(s.n, 3);
+
+    /* PLAIN login: complete and upgrade, keeping the iteration count. */
+    struct account done = got;
+    assert_true(account_complete(&done, "tiger"));
+    assert_int_equal(done.hashes, ACCOUNT_ALL);
+    assert_int_equal(done.sha256.iterations, 10000);
+    assert_true(scram_check_password(&done.sha256, "tiger"));
+    assert_false(account_complete(&done, "tiger"));
+    assert_int_equal(account_upgrade(f->t, "romeo", "example.com", &got, &done), 0);
+    assert_int_equal(account_missing(f->t, "example.com", SCRAM_SHA256), 1);
+    /* A password changed meanwhile is not overwritten by a stale upgrade. */
+    struct account tyb;
+    assert_int_equal(account_get(f->t, "tybalt", "example.com", &tyb), 0);
+    assert_int_equal(account_put(f->t, "tybalt", "example.com", &full, true), 0);
+    assert_int_equal(account_host_hashes(f->t, "example.com"), ACCOUNT_ALL);
+    struct account tyb_done = tyb;
+    assert_true(account_complete(&tyb_done, "tiger"));
+    assert_int_equal(account_upgrade(f->t, "tybalt", "example.com", &tyb, &tyb_done), 0);
+    assert_int_equal(account_get(f->t, "tybalt", "example.com", &got), 0);
+    assert_true(account_check_password(&got, "pencil"));
+
+    /* Deleting an incomplete account releases its count; SHA-256-only counts the other way. */
+    struct account sha256only = full;
+    sha256only.hashes = ACCOUNT_HAS(SCRAM_SHA256);
+    assert_int_equal(account_put(f->t, "nurse", "example.com", &sha256only, false), 0);
+    assert_int_equal(account_host_hashes(f->t, "example.com"), ACCOUNT_HAS(SCRAM_SHA256));
+    assert_int_equal(account_delete(f->t, "nurse", "example.com"), 0);
+    assert_int_equal(account_host_hashes(f->t, "example.com"), ACCOUNT_ALL);
+
+    /* A long imported salt (Prosody: a 36-character UUID) fits. */
+    unsigned char salt[36];
+    memset(salt, 'x', sizeof salt);
+    struct account longsalt = {.hashes = ACCOUNT_HAS(SCRAM_SHA1)};
+    assert_int_equal(scram_credentials_make(SCRAM_SHA1, "x", salt, sizeof salt, 4096,
+                                            &longsalt.sha1), 0);
+    assert_int_equal(account_put(f->t, "paris", "example.com", &longsalt, false), 0);
+    assert_int_equal(account_get(f->t, "paris", "example.com", &got), 0);
+    assert_int_equal(got.sha1.salt_len, 36);
+    assert_true(account_check_password(&got, "x"));
+    /* No credential at all is refused. */
+    struct account none = {0};
+    assert_int_equal(account_put(f->t, "ghost", "example.com", &none, false), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -723,6 +800,7 @@ int main(void)
         cmocka_unit_test(test_careful),
         cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accounts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_accounts_partial, setup, teardown),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
