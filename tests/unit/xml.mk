@@ -32,3 +32,10 @@ tests_unit_test_pubsub_SOURCES = tests/unit/test_pubsub.c modules/common/forms.c
 	modules/pubsub/caps.c modules/pubsub/util.c
 tests_unit_test_pubsub_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS)
 tests_unit_test_pubsub_LDADD = xml/libmynaxml.la $(EXPAT_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+
+# The streaming document reader (xml/reader.c) that mynad's XEP-0227 import uses.
+check_PROGRAMS += tests/unit/test_reader
+TESTS += tests/unit/test_reader
+tests_unit_test_reader_SOURCES = tests/unit/test_reader.c
+tests_unit_test_reader_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(EXPAT_CFLAGS)
+tests_unit_test_reader_LDADD = xml/libmynaxml.la $(EXPAT_LIBS) $(CMOCKA_LIBS)
