@@ -28,7 +28,8 @@ modules_time_la_LDFLAGS = $(MODULE_LDFLAGS)
 # module, since they share the roster store and per-session state.
 modules_roster_la_SOURCES = modules/roster/roster.h \
 	modules/roster/store.c \
-	modules/roster/roster.c modules/roster/subscription.c modules/roster/presence.c
+	modules/roster/roster.c modules/roster/subscription.c modules/roster/presence.c \
+	modules/roster/migrate.c
 modules_roster_la_CFLAGS = $(MODULE_CFLAGS)
 modules_roster_la_LDFLAGS = $(MODULE_LDFLAGS)
 

@@ -12,6 +12,8 @@
  * 'Q', 8-byte big-endian running total of the queue's bytes up to and including this
  * message, then the serialized stanza (older values are the bare stanza). A queue is
  * appended at its end and consumed from its front, so its sequence numbers are contiguous.
+ * XEP-0227: a user's queue travels as <offline-messages/> (the XEP's namespace) holding
+ * the messages in order, each with its <delay/>.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +29,7 @@
 #define KEY_MAX 511                    /* the store's key limit */
 #define FLUSH_LOW_WATER (256 * 1024)   /* send more while the client has less unread */
 #define FLUSH_WAIT_MS 20               /* then look again after this long */
+#define NS_PIE "urn:xmpp:pie:0"
 
 static const struct myna_option offline_options[] = {
     {"max_messages", MYNA_OPT_INT, "1000", 1, 1000000, "messages kept per user"},
@@ -156,6 +159,36 @@ static void add_delay(struct myna_module *m, struct myna_xml *copy)
     myna_xml_add_text(d, "Offline storage", strlen("Offline storage"));
 }
 
+/* Appends `msg` to the queue under `prefix` within the quotas: 0, MYNA_STORE_FULL or
+ * another store error, or 1 with *why when a quota refuses it. */
+static int queue_add(struct offline *o, const char *prefix, size_t plen,
+                     const struct myna_xml *msg, const char **why)
+{
+    struct myna_buf b;
+    myna_buf_init(&b);
+    myna_buf_append(&b, "Q........", HDR);
+    myna_xml_serialize(msg, MYNA_NS_CLIENT, &b);
+    size_t len = b.len - HDR;
+    uint64_t count, bytes;
+    queue_size(o, prefix, plen, &count, &bytes);
+    /* XEP-0160 §2 step 3: storage refused by policy is service-unavailable. */
+    *why = (long long)len > o->max_msg ? "message too large for offline storage"
+           : (long long)count >= o->max || (long long)(bytes + len) > o->max_bytes
+               ? "offline storage of the recipient is full"
+               : NULL;
+    if (*why) {
+        myna_buf_free(&b);
+        return 1;
+    }
+    uint64_t total = bytes + len;
+    b.data[0] = 'Q';
+    for (int i = 0; i < 8; i++)
+        b.data[1 + i] = (char)(total >> (56 - 8 * i));
+    int rc = myna_store_append(o->store, prefix, plen, b.data, b.len, NULL);
+    myna_buf_free(&b);
+    return rc;
+}
+
 /* Appends st to its recipient's queue within the quotas, or answers the sender with why
  * not. `delay`: stamp it (a message for an offline user; not one held during delivery). */
 static void store_message(struct myna_module *m, struct myna_stanza *st, bool delay)
@@ -166,32 +199,15 @@ static void store_message(struct myna_module *m, struct myna_stanza *st, bool de
     myna_xml_set_attr(copy, "to", st->to.full);
     if (delay && !myna_xml_find(copy, NS_DELAY, "delay"))
         add_delay(m, copy);
-    struct myna_buf b;
-    myna_buf_init(&b);
-    myna_buf_append(&b, "Q........", HDR);
-    myna_xml_serialize(copy, MYNA_NS_CLIENT, &b);
-    size_t len = b.len - HDR;
     char *prefix;
     size_t plen = user_prefix(st->arena, st->to.bare, &prefix);
-    uint64_t count, bytes;
-    queue_size(o, prefix, plen, &count, &bytes);
-    /* XEP-0160 §2 step 3: storage refused by policy is service-unavailable. */
-    const char *why = (long long)len > o->max_msg ? "message too large for offline storage"
-                      : (long long)count >= o->max || (long long)(bytes + len) > o->max_bytes
-                          ? "offline storage of the recipient is full"
-                          : NULL;
-    if (why) {
-        myna_buf_free(&b);
+    const char *why = NULL;
+    int rc = queue_add(o, prefix, plen, copy, &why);
+    if (rc == 1) {
         myna_metric_add(m, "refused", 1);
         myna_reply_error(st, MYNA_ERR_SERVICE_UNAVAILABLE, why);
         return;
     }
-    uint64_t total = bytes + len;
-    b.data[0] = 'Q';
-    for (int i = 0; i < 8; i++)
-        b.data[1 + i] = (char)(total >> (56 - 8 * i));
-    int rc = myna_store_append(o->store, prefix, plen, b.data, b.len, NULL);
-    myna_buf_free(&b);
     if (rc != 0) {
         /* A full store is logged by the store, rate-limited; not once per message. */
         myna_log(m, rc == MYNA_STORE_FULL ? MYNA_LOG_DEBUG : MYNA_LOG_ERROR,
@@ -426,6 +442,67 @@ static void on_user_deleted(struct myna_module *m, const struct myna_event *ev, 
     myna_arena_free(a);
 }
 
+/* ---- XEP-0227 ---- */
+
+struct export_ctx {
+    struct myna_export *out;
+    struct myna_arena *a;
+    bool opened;
+    int rc;
+};
+
+static int export_one(const void *k, size_t kl, const void *v, size_t vl, void *data)
+{
+    struct export_ctx *x = data;
+    if (kl < 9)
+        return 0; /* not a message key */
+    struct entry e;
+    entry_decode(k, kl, v, vl, &e);
+    struct myna_arena *a = myna_arena_new(); /* one message at a time, whatever the queue */
+    struct myna_xml *msg = myna_xml_parse(a, e.xml, e.len, MYNA_NS_CLIENT);
+    if (msg && !x->opened) {
+        x->rc = myna_export_begin(x->out, myna_xml_new(x->a, NS_PIE, "offline-messages"));
+        x->opened = true;
+    }
+    if (msg && x->rc == 0)
+        x->rc = myna_export_write(x->out, msg);
+    myna_arena_free(a);
+    return x->rc;
+}
+
+static int export_queue(struct myna_module *m, const struct myna_jid *user,
+                        struct myna_export *out, void *data)
+{
+    struct export_ctx x = {out, myna_arena_new(), false, 0};
+    char *prefix;
+    size_t plen = user_prefix(x.a, user->bare, &prefix);
+    myna_store_iter(ctx(m)->store, prefix, plen, NULL, 0, false, 0, export_one, &x);
+    if (x.opened && x.rc == 0)
+        x.rc = myna_export_end(out);
+    myna_arena_free(x.a);
+    return x.rc;
+}
+
+/* One imported message, appended behind the others within the same quotas as live ones. */
+static int import_message(struct myna_module *m, const struct myna_jid *user,
+                          const struct myna_xml *list, const struct myna_xml *el, void *data)
+{
+    if (!myna_xml_is(el, MYNA_NS_CLIENT, "message"))
+        return -1;
+    struct myna_arena *a = myna_arena_new();
+    char *prefix;
+    size_t plen = user_prefix(a, user->bare, &prefix);
+    struct myna_xml *copy = myna_xml_copy(a, el);
+    myna_xml_set_attr(copy, "to", user->bare); /* ours now, whatever the old domain */
+    const char *why = NULL;
+    int rc = queue_add(ctx(m), prefix, plen, copy, &why);
+    if (rc != 0)
+        myna_log(m, MYNA_LOG_WARN, "import: a message for %s refused: %s", user->bare,
+                 why ? why : myna_store_strerror(rc));
+    myna_arena_free(a);
+    return rc != 0 ? -1 : 0;
+}
+
 static void offline_unload(struct myna_module *m)
 {
     struct offline *o = ctx(m);
@@ -456,7 +533,9 @@ static int offline_load(struct myna_module *m)
         myna_hook_add(m, MYNA_HOOK_DELIVER, -100, on_deliver, NULL) < 0 ||
         myna_event_subscribe(m, MYNA_EVENT_SESSION_AVAILABLE, on_available, NULL) < 0 ||
         myna_event_subscribe(m, MYNA_EVENT_SESSION_CLOSED, on_session_closed, NULL) < 0 ||
-        myna_event_subscribe(m, MYNA_EVENT_USER_DELETED, on_user_deleted, NULL) < 0)
+        myna_event_subscribe(m, MYNA_EVENT_USER_DELETED, on_user_deleted, NULL) < 0 ||
+        myna_migration_register(m, NS_PIE, "offline-messages", MYNA_MIGRATION_ITEMS,
+                                export_queue, import_message, NULL) < 0)
         return -1;
     return myna_disco_feature(m, "msgoffline");
 }

@@ -8,7 +8,8 @@
  * Elements are stored serialized and parsed back with myna_xml_parse; option max_bytes
  * bounds one element. One module, "private", serves both protocols. It publishes the
  * "private" service and defers to a "private.extension" for the namespaces that one owns
- * and on vCard changes (private.h: XEP-0411 bookmarks, XEP-0398 avatars).
+ * and on vCard changes (private.h: XEP-0411 bookmarks, XEP-0398 avatars). Both travel in
+ * XEP-0227 exports as the <query xmlns='jabber:iq:private'/> and <vCard/> of the user.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,92 @@ static int vcard_iq(struct myna_module *m, struct myna_stanza *st, void *data)
     return 0;
 }
 
+/* ---- XEP-0227 ---- */
+
+struct export_ctx {
+    struct myna_export *out;
+    struct myna_arena *a;
+    int rc;
+    bool opened;
+};
+
+static int export_one(const void *k, size_t kl, const void *v, size_t vl, void *data)
+{
+    struct export_ctx *x = data;
+    struct myna_xml *el = myna_xml_parse(x->a, v, vl, MYNA_NS_CLIENT);
+    if (!el)
+        return 0;
+    if (!x->opened) {
+        x->rc = myna_export_begin(x->out, myna_xml_new(x->a, NS_PRIVATE, "query"));
+        x->opened = true;
+    }
+    if (x->rc == 0)
+        x->rc = myna_export_write(x->out, el);
+    return x->rc;
+}
+
+static int export_private(struct myna_module *m, const struct myna_jid *user,
+                          struct myna_export *out, void *data)
+{
+    struct myna_arena *a = myna_arena_new();
+    char *key;
+    size_t klen = build_key(a, user->bare, NULL, &key);
+    struct export_ctx x = {out, a, 0, false};
+    myna_store_iter(myna_module_store(m, "private"), key, klen, NULL, 0, false, 0, export_one,
+                    &x);
+    if (x.opened && x.rc == 0)
+        x.rc = myna_export_end(out);
+    struct myna_xml *vcard = x.rc == 0 ? store_get(myna_module_store(m, "vcard"), a, key, klen)
+                                       : NULL;
+    if (vcard)
+        x.rc = myna_export_write(out, vcard);
+    myna_arena_free(a);
+    return x.rc;
+}
+
+/* Stores an imported element under `key` within max_bytes. */
+static int import_put(struct myna_module *m, struct myna_store *s, const struct myna_jid *user,
+                      const char *key, size_t klen, const struct myna_xml *el)
+{
+    struct myna_buf b;
+    myna_buf_init(&b);
+    myna_xml_serialize(el, MYNA_NS_CLIENT, &b);
+    int rc = -1;
+    if (b.len > (size_t)myna_opt_int(m, "max_bytes"))
+        myna_log(m, MYNA_LOG_WARN, "import: <%s xmlns='%s'> of %s is over max_bytes: refused",
+                 el->name, el->ns, user->bare);
+    else
+        rc = myna_store_put(s, key, klen, b.data, b.len);
+    myna_buf_free(&b);
+    return rc < 0 ? -1 : 0;
+}
+
+static int import_private(struct myna_module *m, const struct myna_jid *user,
+                          const struct myna_xml *list, const struct myna_xml *el, void *data)
+{
+    /* The rule of XEP-0049 §3.3 holds for imported data too. */
+    if (!*el->ns || strncmp(el->ns, "jabber:", 7) == 0)
+        return -1;
+    struct myna_arena *a = myna_arena_new();
+    char *key;
+    size_t klen = build_key(a, user->bare, el->ns, &key);
+    int rc = klen <= 511 ? import_put(m, myna_module_store(m, "private"), user, key, klen, el)
+                         : -1;
+    myna_arena_free(a);
+    return rc;
+}
+
+static int import_vcard(struct myna_module *m, const struct myna_jid *user,
+                        const struct myna_xml *list, const struct myna_xml *el, void *data)
+{
+    struct myna_arena *a = myna_arena_new();
+    char *key;
+    size_t klen = build_key(a, user->bare, NULL, &key);
+    int rc = import_put(m, myna_module_store(m, "vcard"), user, key, klen, el);
+    myna_arena_free(a);
+    return rc;
+}
+
 static void on_user_deleted(struct myna_module *m, const struct myna_event *ev, void *data)
 {
     struct myna_arena *a = myna_arena_new();
@@ -253,7 +340,10 @@ static int private_load(struct myna_module *m)
                          NULL) < 0 ||
         myna_iq_register(m, MYNA_IQ_GET, NS_VCARD, "vCard", MYNA_IQ_TO_USER, vcard_iq, NULL) < 0 ||
         myna_iq_register(m, MYNA_IQ_SET, NS_VCARD, "vCard", MYNA_IQ_TO_USER, vcard_iq, NULL) < 0 ||
-        myna_event_subscribe(m, MYNA_EVENT_USER_DELETED, on_user_deleted, NULL) < 0)
+        myna_event_subscribe(m, MYNA_EVENT_USER_DELETED, on_user_deleted, NULL) < 0 ||
+        myna_migration_register(m, NS_PRIVATE, "query", MYNA_MIGRATION_ITEMS, export_private,
+                                import_private, NULL) < 0 ||
+        myna_migration_register(m, NS_VCARD, "vCard", 0, NULL, import_vcard, NULL) < 0)
         return -1;
     myna_disco_feature(m, NS_PRIVATE);
     myna_disco_feature(m, NS_VCARD);

@@ -44,7 +44,7 @@ static const char *const default_modules[] = {"disco",  "ping",   "version", "ti
 
 static const char *const core_keys[] = {
     "data_dir", "store_map_mb", "log", "hosts", "listen", "modules", "limits",
-    "allow_registration", "components", "tls_record_layer", NULL,
+    "allow_registration", "components", "tls_record_layer", "user", NULL,
 };
 
 /* Strings made by config_module_get() for int/bool values; freed with the config. */
@@ -678,9 +678,10 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
         goto done;
     }
     config_setting_t *root = config_root_setting(cfg);
-    const char *data_dir = DEF_DATA_DIR;
+    const char *data_dir = DEF_DATA_DIR, *user = NULL;
     long long map_mb = DEF_MAP_MB;
     if (check_top_level(&x, root) != 0 || get_string(&x, root, "data_dir", &data_dir) != 0 ||
+        get_string(&x, root, "user", &user) != 0 ||
         get_int(&x, root, "store_map_mb", 1, 16LL << 20, &map_mb) != 0 ||
         get_bool(&x, root, "allow_registration", &out->allow_registration) != 0 ||
         parse_log(&x, root) != 0 || parse_modules(&x, root, &global) != 0 ||
@@ -693,6 +694,11 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
         fail_at(&x, config_setting_get_member(root, "data_dir"), "'data_dir' is empty");
         goto done;
     }
+    if (user && !*user) {
+        fail_at(&x, config_setting_get_member(root, "user"), "'user' is empty");
+        goto done;
+    }
+    out->user = user ? xstrdup(user) : NULL;
     out->data_dir = resolve_path(&x, data_dir);
     out->store_map_mb = (size_t)map_mb;
     rc = 0;
@@ -725,6 +731,7 @@ void config_free(struct config *c)
     free(c->components);
     free(c->path);
     free(c->data_dir);
+    free(c->user);
     free(c->module_path);
     if (c->cfg) {
         config_destroy(c->cfg);

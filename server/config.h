@@ -42,6 +42,7 @@ struct config_component {
 struct config {
     char *path;          /* absolute path of the file read */
     char *data_dir;      /* absolute */
+    char *user;          /* account to run as when started as root, or NULL */
     size_t store_map_mb;
     enum myna_log_level log_level;
     bool log_syslog;

@@ -1,12 +1,16 @@
 /* server/control.c — the local control socket (DATA_DIR/mynad.sock, mode 0600) that
  * mynactl uses for live operations: one command line in, a reply out, then close.
  * Commands: "reload" (re-read the config; load/unload modules per host without dropping
- * connections; new certificates for new connections), "stats" (key=value lines).
+ * connections; new certificates for new connections), "stats" (key=value lines),
+ * "deluser JID", "user-created JID", and "import"/"export", which turn the connection
+ * into a framed XEP-0227 stream (server/control_pie.c). mynad --batch serves one such
+ * connection on its stdin instead of a socket, and exits when it ends.
  * Reload keeps retired configs and TLS contexts alive until exit, because open streams
  * still point at their listener and component settings. */
 #include "control.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,11 +264,40 @@ static void do_user(struct server *srv, const char *jid, bool delete, char *out,
     myna_arena_free(a);
 }
 
+void control_conn_ended(struct server *srv)
+{
+    if (srv->batch)
+        loop_stop(srv->loop); /* mynad --batch: its one connection is its whole job */
+}
+
 static void client_free(struct ctl_client *c)
 {
-    loop_unwatch(c->srv->loop, c->fd);
+    struct server *srv = c->srv;
+    loop_unwatch(srv->loop, c->fd);
     close(c->fd);
     free(c);
+    control_conn_ended(srv);
+}
+
+static bool is_cmd(const char *line, const char *cmd)
+{
+    size_t n = strlen(cmd);
+    return strncmp(line, cmd, n) == 0 && (line[n] == '\0' || line[n] == ' ');
+}
+
+/* "import [dry-run]" and "export [HOST...]": the rest of the connection is framed. */
+static void client_to_pie(struct ctl_client *c, char *nl)
+{
+    struct server *srv = c->srv;
+    int fd = c->fd;
+    size_t restlen = c->len - (size_t)(nl + 1 - c->buf);
+    char cmd[CMD_MAX], rest[CMD_MAX];
+    snprintf(cmd, sizeof cmd, "%s", c->buf);
+    memcpy(rest, nl + 1, restlen);
+    loop_unwatch(srv->loop, fd);
+    free(c);
+    if (control_pie_start(srv, fd, cmd, rest, restlen) < 0)
+        log_error("control", "cannot start %s", cmd);
 }
 
 /* After the reply to a refused over-long line, input is read and dropped until the peer
@@ -306,7 +339,11 @@ static void client_io(void *data, unsigned events)
         snprintf(out, sizeof out, "error: command too long (at most %d bytes)\n", CMD_MAX - 2);
     else if ((*nl = 0, strlen(c->buf) != (size_t)(nl - c->buf)))
         snprintf(out, sizeof out, "error: NUL byte in command\n");
-    else if (strcmp(c->buf, "reload") == 0)
+    else if (is_cmd(c->buf, "import") || is_cmd(c->buf, "export")) {
+        myna_store_env_unit_commit(c->srv->store); /* nothing written: the slices have units */
+        client_to_pie(c, nl);
+        return;
+    } else if (strcmp(c->buf, "reload") == 0)
         do_reload(c->srv, out, sizeof out);
     else if (strcmp(c->buf, "stats") == 0)
         do_stats(c->srv, out, sizeof out);
@@ -319,7 +356,8 @@ static void client_io(void *data, unsigned events)
         do_stats(c->srv, out, sizeof out);
     }
     else
-        snprintf(out, sizeof out, "error: unknown command (reload, stats, deluser JID)\n");
+        snprintf(out, sizeof out, "error: unknown command (reload, stats, deluser JID, "
+                                  "import, export)\n");
     /* The reply goes straight to the socket, not through the held output of client
      * connections: commit what the command wrote before answering. */
     int err = myna_store_env_unit_commit(c->srv->store);
@@ -383,8 +421,24 @@ int control_open(struct server *srv)
     return 0;
 }
 
+int control_batch(struct server *srv, int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -1;
+    struct ctl_client *c = xcalloc(1, sizeof *c);
+    c->srv = srv;
+    c->fd = fd;
+    if (loop_watch(srv->loop, fd, LOOP_READ, client_io, c) < 0) {
+        free(c);
+        return -1; /* not a socket or pipe (epoll refuses regular files) */
+    }
+    return 0;
+}
+
 void control_close(struct server *srv)
 {
+    control_pie_close_all(srv);
     if (srv->control_fd >= 0) {
         loop_unwatch(srv->loop, srv->control_fd);
         close(srv->control_fd);

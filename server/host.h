@@ -93,6 +93,17 @@ struct reg_service {
     struct reg_service *next;
 };
 
+/* A module's XEP-0227 export/import registration (myna_migration_register). */
+struct reg_migration {
+    struct myna_module *owner;
+    char *ns, *name;
+    unsigned flags;                      /* MYNA_MIGRATION_HOST, MYNA_MIGRATION_ITEMS */
+    myna_export_fn exp;
+    myna_import_fn imp;
+    void *data;
+    struct reg_migration *next;          /* in registration order */
+};
+
 struct subdomain {
     char *domain;
     struct myna_module *owner;
@@ -118,6 +129,7 @@ struct host {
     struct reg_nonza *nonzas;
     struct reg_timer *timers;
     struct reg_service *services;
+    struct reg_migration *migrations;
 };
 
 /* Creates the hosts and loads every enabled module on each. A module that fails to load

@@ -1,7 +1,9 @@
-/* server/main.c — mynad: reads the config, opens storage, loads modules, listens, and
- * runs the event loop until SIGTERM/SIGINT; then closes every stream with
- * </stream:stream>, waits briefly for the bytes to leave, and syncs storage.
- * SIGHUP (or `mynactl reload`) re-reads the config and loads/unloads modules. */
+/* server/main.c — mynad: reads the config, listens, gives up root (to `user`), opens
+ * storage, loads modules, and runs the event loop until SIGTERM/SIGINT; then closes every
+ * stream with </stream:stream>, waits briefly for the bytes to leave, and syncs storage.
+ * SIGHUP (or `mynactl reload`) re-reads the config and loads/unloads modules.
+ * mynad --batch does the same without listeners and serves one control connection on its
+ * stdin (mynactl import/export while the server is stopped), then exits. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +32,7 @@
 #include "router.h"
 #include "server.h"
 #include "pool.h"
+#include "privs.h"
 #include "tls.h"
 #include "xml/parser.h"
 #include "tlsrec.h"
@@ -219,19 +222,29 @@ static void free_value(const char *key, void *value, void *data)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mynad -c FILE [-d]\n"
+    fprintf(f, "usage: mynad -c FILE [-d] [--batch]\n"
                "  -c FILE   configuration file (libconfig syntax; see docs/configuration.md)\n"
                "  -d        debug logging (overrides log.level)\n"
-               "  -V        print the version\n");
+               "  -V        print the version\n"
+               "  --batch   no listeners: serve one mynactl connection on stdin, then exit\n"
+               "            (mynactl import/export run it when mynad is not running)\n"
+               "Started as root, mynad switches to the config's `user` after binding its\n"
+               "listeners.\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *cfgpath = NULL;
-    bool debug = false;
+    bool debug = false, batch = false;
     int opt;
-    while ((opt = getopt(argc, argv, "c:dVh")) != -1) {
+    static const struct option longopts[] = {{"batch", no_argument, NULL, 'b'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    while ((opt = getopt_long(argc, argv, "c:dVh", longopts, NULL)) != -1) {
         switch (opt) {
+        case 'b':
+            batch = true;
+            break;
         case 'c':
             cfgpath = optarg;
             break;
@@ -262,7 +275,11 @@ int main(int argc, char **argv)
         free(srv);
         return 1;
     }
-    log_init(debug ? MYNA_LOG_DEBUG : srv->cfg.log_level, srv->cfg.log_syslog);
+    enum myna_log_level level = srv->cfg.log_level;
+    if (batch && level > MYNA_LOG_WARN)
+        level = MYNA_LOG_WARN; /* mynactl shows what matters; the rest is noise there */
+    log_init(debug ? MYNA_LOG_DEBUG : level, srv->cfg.log_syslog);
+    srv->batch = batch;
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
 
@@ -291,6 +308,33 @@ int main(int argc, char **argv)
     if (!srv->config_path)
         srv->config_path = xstrdup(cfgpath);
 
+    /* Listeners first (a port below 1024 needs root), then give root up for good. */
+    srv->nlisteners = batch ? 0 : srv->cfg.nlistens;
+    srv->listeners = xcalloc(srv->nlisteners + 1, sizeof *srv->listeners);
+    for (size_t i = 0; i < srv->nlisteners; i++) {
+        srv->listeners[i].fd = -1;
+        srv->listeners[i].cfg = &srv->cfg.listens[i];
+        enum listen_type t = srv->cfg.listens[i].type;
+        if (t == LISTEN_S2S || t == LISTEN_HTTP) {
+            /* Refuse rather than accept connections nothing would serve. */
+            log_error("main", "%s: listener type '%s' (port %d) is not served by this version",
+                      srv->cfg.path, t == LISTEN_S2S ? "s2s" : "http", srv->cfg.listens[i].port);
+            goto out;
+        }
+        if (listen_on(srv, &srv->listeners[i]) < 0)
+            goto out;
+    }
+    int dropped = privs_drop(srv->cfg.user, err, sizeof err);
+    if (dropped < 0) {
+        log_error("main", "%s", err);
+        goto out;
+    }
+    if (dropped > 0)
+        log_info("main", "running as user %s", srv->cfg.user);
+    else if (geteuid() == 0)
+        log_warn("main", "running as root: set `user` in %s (e.g. user = \"myna\";) so that "
+                         "mynad gives root up after binding its ports", srv->cfg.path);
+
     int src = myna_store_env_open(srv->cfg.data_dir, srv->cfg.store_map_mb, &srv->store);
     if (src < 0) {
         log_error("main", "cannot open storage in %s: %s", srv->cfg.data_dir,
@@ -310,32 +354,22 @@ int main(int argc, char **argv)
     srv->jobs = jobs_new(srv->loop, 2);
     hosts_init(srv);
 
-    srv->nlisteners = srv->cfg.nlistens;
-    srv->listeners = xcalloc(srv->nlisteners, sizeof *srv->listeners);
-    for (size_t i = 0; i < srv->nlisteners; i++) {
-        srv->listeners[i].fd = -1;
-        srv->listeners[i].cfg = &srv->cfg.listens[i];
-        enum listen_type t = srv->cfg.listens[i].type;
-        if (t == LISTEN_S2S || t == LISTEN_HTTP) {
-            /* Refuse rather than accept connections nothing would serve. */
-            log_error("main", "%s: listener type '%s' (port %d) is not served by this version",
-                      srv->cfg.path, t == LISTEN_S2S ? "s2s" : "http", srv->cfg.listens[i].port);
-            goto out;
-        }
-        if (listen_on(srv, &srv->listeners[i]) < 0)
-            goto out;
-    }
-
     srv->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     loop_watch(srv->loop, srv->signal_fd, LOOP_READ, on_signal, srv);
     loop_set_before_sleep(srv->loop, before_sleep, srv);
-    control_open(srv);
-    loop_timer_add(srv->loop, SHRINK_INTERVAL_MS, shrink_tick, srv);
-
-    log_info("main", "mynad %s started (%zu hosts, %zu listeners)", PACKAGE_VERSION,
-             srv->nhosts, srv->nlisteners);
+    if (batch) {
+        if (control_batch(srv, STDIN_FILENO) < 0) {
+            log_error("main", "--batch needs a socket or pipe on stdin (mynactl gives one)");
+            goto out;
+        }
+    } else {
+        control_open(srv);
+        loop_timer_add(srv->loop, SHRINK_INTERVAL_MS, shrink_tick, srv);
+        log_info("main", "mynad %s started (%zu hosts, %zu listeners)", PACKAGE_VERSION,
+                 srv->nhosts, srv->nlisteners);
+    }
     loop_run(srv->loop);
-    rc = 0;
+    rc = batch && !srv->batch_ok ? 1 : 0;
     log_info("main", "stopped");
 
 out:

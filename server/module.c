@@ -148,6 +148,13 @@ static void free_service(struct reg_service *r)
     free(r);
 }
 
+static void free_migration(struct reg_migration *r)
+{
+    free(r->ns);
+    free(r->name);
+    free(r);
+}
+
 static void free_nonza(struct reg_nonza *r)
 {
     free(r->ns);
@@ -235,6 +242,7 @@ void module_unload(struct myna_module *m)
     REG_REMOVE(struct reg_feature_fn, h->stream_features, m, free);
     REG_REMOVE(struct reg_nonza, h->nonzas, m, free_nonza);
     REG_REMOVE(struct reg_service, h->services, m, free_service);
+    REG_REMOVE(struct reg_migration, h->migrations, m, free_migration);
     for (struct reg_timer **pp = &h->timers; *pp;) {
         struct reg_timer *t = *pp;
         if (t->owner == m) {
@@ -689,6 +697,34 @@ int myna_subdomain_claim(struct myna_module *m, const char *sub, myna_domain_fn 
     hashmap_put(srv->subdomains, sd->domain, sd);
     myna_arena_free(a);
     return 0;
+}
+
+/* ---- migration (XEP-0227; the engines are server/pie_export.c, server/pie_import.c) ---- */
+
+int myna_migration_register(struct myna_module *m, const char *ns, const char *name,
+                            unsigned flags, myna_export_fn exp, myna_import_fn imp, void *data)
+{
+    if (!ns || !name || (!exp && !imp) ||
+        (flags & ~(MYNA_MIGRATION_HOST | MYNA_MIGRATION_ITEMS)))
+        return -1;
+    struct reg_migration *r = xcalloc(1, sizeof *r);
+    r->owner = m;
+    r->ns = xstrdup(ns);
+    r->name = xstrdup(name);
+    r->flags = flags;
+    r->exp = exp;
+    r->imp = imp;
+    r->data = data;
+    struct reg_migration **pp = &m->host->migrations;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = r;
+    return 0;
+}
+
+bool myna_migration_dry_run(const struct myna_module *m)
+{
+    return m->srv->migration_dry_run;
 }
 
 /* ---- services ---- */

@@ -1,58 +1,59 @@
-/* server/mynactl.c — the admin tool: accounts, config and certificate checks.
+/* server/mynactl.c — the admin tool: command line, accounts (one at a time or in bulk),
+ * and the way to mynad: its control socket for live operations, or mynad --batch when it
+ * is not running. Checks, XEP-0227 import/export and certificates are in mynactl_*.c.
  *
- * Works while mynad runs: it opens the same LMDB environment (LMDB allows several
- * processes), makes its writes in one short batch and commits it (synced) before exiting.
- * Live operations (reload, stats, and deluser while mynad runs) go through mynad's control
- * socket.
+ * Account commands open the same LMDB environment as mynad (LMDB allows several
+ * processes), make their writes in one batch and commit it (synced) before exiting; run as
+ * root they first switch to the config's `user`, so nothing in the data directory ends up
+ * owned by root.
  * Exit codes: 0 ok, 1 usage or error, 2 the user exists (adduser) / does not exist.
  */
-#include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
-
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include "myna/jid.h"
 #include "myna/store.h"
 #include "server/accounts.h"
 #include "server/config.h"
 #include "server/log.h"
-#include "server/moddesc.h"
+#include "server/mynactl.h"
+#include "server/privs.h"
 
 #ifndef MYNA_SYSCONFDIR
 #define MYNA_SYSCONFDIR "/etc"
 #endif
+#ifndef MYNA_SBINDIR
+#define MYNA_SBINDIR "/usr/local/sbin"
+#endif
 #define DEFAULT_CONFIG MYNA_SYSCONFDIR "/myna/myna.conf"
-
-enum { EXIT_OK = 0, EXIT_ERR = 1, EXIT_USER = 2 };
-
-/* What every account command needs: the config, the store, and an arena for JIDs. */
-struct ctl {
-    struct config cfg;
-    struct myna_store_env *env;
-    struct myna_store *accounts;
-    struct myna_arena *arena;
-};
+#define BULK_CHUNK 10000 /* accounts per transaction in a bulk add */
 
 static void usage(FILE *out)
 {
     fputs("usage: mynactl [-c FILE] COMMAND [ARGS]\n"
           "  adduser JID [PASSWORD]  create an account (password read from stdin if omitted)\n"
+          "  adduser -f FILE|-       create many accounts, one 'JID PASSWORD' per line\n"
           "  passwd JID [PASSWORD]   change an account's password\n"
           "  deluser JID             delete an account\n"
           "  users DOMAIN            list the accounts of a host, one JID per line\n"
-          "  check                   validate the config, module options, certificates, keys\n"
+          "  check                   config, modules, certificates, DNS, ports\n"
           "  reload                  make mynad re-read its config (needs the daemon)\n"
           "  stats                   show mynad's counters (needs the daemon)\n"
+          "  import [--dry-run] PATH...  read XEP-0227 files (or directories of them, or -)\n"
+          "  export [--host DOMAIN]... [FILE]  write a XEP-0227 file (default: stdout)\n"
+          "  cert import DIR         take certificates from a certbot live directory\n"
+          "  backup DIR              hot copy of the database into the empty directory DIR\n"
           "options:\n"
           "  -c FILE   configuration file (default " DEFAULT_CONFIG ")\n"
           "A password given on the command line is visible to other local users (ps):\n"
@@ -61,7 +62,7 @@ static void usage(FILE *out)
           out);
 }
 
-static int load_config(const char *path, struct config *cfg)
+int load_config(const char *path, struct config *cfg)
 {
     char err[1024];
     if (config_load(path, cfg, err, sizeof(err)) != 0) {
@@ -71,10 +72,20 @@ static int load_config(const char *path, struct config *cfg)
     return 0;
 }
 
-static int ctl_open(struct ctl *c, const char *config_path)
+int ctl_drop_privileges(const struct config *cfg)
+{
+    char err[512];
+    if (privs_drop(cfg->user, err, sizeof err) < 0) {
+        fprintf(stderr, "mynactl: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+int ctl_open(struct ctl *c, const char *config_path)
 {
     memset(c, 0, sizeof(*c));
-    if (load_config(config_path, &c->cfg) != 0)
+    if (load_config(config_path, &c->cfg) != 0 || ctl_drop_privileges(&c->cfg) != 0)
         return -1;
     c->arena = myna_arena_new();
     int rc = myna_store_env_open(c->cfg.data_dir, c->cfg.store_map_mb, &c->env);
@@ -88,8 +99,7 @@ static int ctl_open(struct ctl *c, const char *config_path)
     return 0;
 }
 
-/* Commits everything (synced) and releases; returns -1 if the commit failed. */
-static int ctl_close(struct ctl *c)
+int ctl_close(struct ctl *c)
 {
     int rc = 0;
     if (c->env) {
@@ -149,9 +159,6 @@ static char *read_password(void)
         line[--n] = '\0';
     return line;
 }
-
-/* adduser and passwd: derive credentials and store them. */
-static int daemon_request(const char *data_dir, const char *cmd, char *reply, size_t len);
 
 static int cmd_setpass(struct ctl *c, int argc, char **argv, bool create)
 {
@@ -272,127 +279,180 @@ static int cmd_users(struct ctl *c, int argc, char **argv)
     return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERR;
 }
 
-/* Prints the first OpenSSL error (if any) after `what`. */
-static void ssl_problem(const char *domain, const char *what)
-{
-    unsigned long e = ERR_get_error();
-    char buf[256] = "";
-    if (e)
-        ERR_error_string_n(e, buf, sizeof(buf));
-    fprintf(stderr, "host %s: %s%s%s\n", domain, what, e ? ": " : "", buf);
-    ERR_clear_error();
-}
+/* ---- adduser -f: many accounts, derived in parallel, committed together ---- */
 
-/* Checks one host's certificate: loadable, key matches, valid now, names the domain. */
-static int check_host(const struct config_host *h)
-{
-    int problems = 0;
-    X509 *cert = NULL;
-    EVP_PKEY *key = NULL;
-    FILE *f = fopen(h->certificate, "r");
-    if (!f || !(cert = PEM_read_X509(f, NULL, NULL, NULL))) {
-        ssl_problem(h->domain, "cannot load certificate");
-        problems++;
-    }
-    if (f)
-        fclose(f);
-    f = fopen(h->key, "r");
-    if (!f || !(key = PEM_read_PrivateKey(f, NULL, NULL, NULL))) {
-        ssl_problem(h->domain, "cannot load private key (it must be PEM and unencrypted)");
-        problems++;
-    }
-    if (f)
-        fclose(f);
-    if (cert && key && X509_check_private_key(cert, key) != 1) {
-        ssl_problem(h->domain, "the key does not match the certificate");
-        problems++;
-    }
-    if (cert) {
-        if (X509_cmp_current_time(X509_get0_notBefore(cert)) >= 0) {
-            fprintf(stderr, "host %s: certificate not valid yet\n", h->domain);
-            problems++;
-        }
-        if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0) {
-            fprintf(stderr, "host %s: certificate expired\n", h->domain);
-            problems++;
-        }
-        /* RFC 6125 rules as OpenSSL implements them (SAN dNSName, wildcards). */
-        if (X509_check_host(cert, h->domain, 0, 0, NULL) != 1) {
-            fprintf(stderr, "host %s: certificate is not valid for %s\n", h->domain,
-                    h->domain);
-            problems++;
-        }
-    }
-    X509_free(cert);
-    EVP_PKEY_free(key);
-    if (problems == 0)
-        printf("host %s: certificate OK\n", h->domain);
-    return problems;
-}
-
-/* Modules already checked by check_module (each once, whatever the number of hosts). */
-struct checked {
-    char **names;
-    size_t n;
+struct bulk_item {
+    char *jid;            /* as written, for messages */
+    struct myna_jid j;
+    char *password;
+    struct account acc;
+    int rc;               /* 0 derived, -1 SASLprep refused the password */
 };
 
-/* Runs the checks mynad makes before calling a module's load(): the shared object opens,
- * is a Myna module of this ABI, and its config section passes its option table; then the
- * same for its dependencies. Symbols are resolved lazily: the module's calls into mynad
- * are never made here. */
-static int check_module(const struct config *cfg, const char *name, struct checked *done,
-                        int depth)
+struct bulk {
+    struct bulk_item *items;
+    size_t n;
+    size_t next;          /* next item to derive (under lock) */
+    pthread_mutex_t lock;
+};
+
+static void *bulk_worker(void *arg)
 {
-    for (size_t i = 0; i < done->n; i++)
-        if (strcmp(done->names[i], name) == 0)
-            return 0;
-    done->names = realloc(done->names, (done->n + 1) * sizeof *done->names);
-    if (!done->names)
-        abort();
-    done->names[done->n++] = strdup(name);
-    void *handle;
-    const struct myna_module_desc *desc;
-    char err[4200];
-    if (moddesc_open(cfg->module_path, name, RTLD_LAZY | RTLD_LOCAL, &handle, &desc, err,
-                     sizeof err) < 0) {
-        fprintf(stderr, "module %s: %s\n", name, err);
-        return 1;
+    struct bulk *b = arg;
+    for (;;) {
+        pthread_mutex_lock(&b->lock);
+        size_t i = b->next++;
+        pthread_mutex_unlock(&b->lock);
+        if (i >= b->n)
+            return NULL;
+        struct bulk_item *it = &b->items[i];
+        it->rc = account_derive(it->password, &it->acc);
+        memset(it->password, 0, strlen(it->password));
     }
-    int problems = 0;
-    if (config_module_check(cfg, name, desc->options, err, sizeof err) < 0) {
-        fprintf(stderr, "module %s: %s\n", name, err);
-        problems++;
-    }
-    for (const char *const *dep = desc->depends; dep && *dep && depth < 16; dep++)
-        problems += check_module(cfg, *dep, done, depth + 1);
-    dlclose(handle);
-    return problems;
 }
 
-static int cmd_check(const char *config_path)
+/* PBKDF2 for every item, on as many threads as there are CPUs (at most 8). */
+static void bulk_derive(struct bulk *b)
 {
-    struct config cfg;
-    if (load_config(config_path, &cfg) != 0)
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nt = cpus < 1 ? 1 : cpus > 8 ? 8 : (size_t)cpus;
+    pthread_t th[8];
+    b->next = 0;
+    pthread_mutex_init(&b->lock, NULL);
+    size_t started = 0;
+    for (; started < nt; started++)
+        if (pthread_create(&th[started], NULL, bulk_worker, b) != 0)
+            break;
+    if (started == 0)
+        bulk_worker(b);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    pthread_mutex_destroy(&b->lock);
+}
+
+static void bulk_clear(struct bulk *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->items[i].jid);
+        free(b->items[i].password);
+    }
+    b->n = 0;
+}
+
+struct bulk_counts {
+    unsigned long created, existed, refused;
+};
+
+/* Derives, stores and commits one chunk: one transaction. */
+static int bulk_commit(struct ctl *c, struct bulk *b, struct bulk_counts *k, bool daemon)
+{
+    bulk_derive(b);
+    for (size_t i = 0; i < b->n; i++) {
+        struct bulk_item *it = &b->items[i];
+        int rc = it->rc == 0 ? account_put(c->accounts, it->j.node, it->j.domain, &it->acc,
+                                          false) : -1;
+        if (rc == ACCOUNT_EXISTS) {
+            fprintf(stderr, "mynactl: %s already exists (skipped)\n", it->j.bare);
+            k->existed++;
+            it->rc = 1;
+        } else if (rc != 0) {
+            fprintf(stderr, "mynactl: %s not created: %s\n", it->jid,
+                    it->rc ? "the password has characters SASLprep refuses (RFC 4013)"
+                           : myna_store_strerror(rc));
+            k->refused++;
+            it->rc = 1;
+        }
+    }
+    if (myna_store_env_flush(c->env) != 0) {
+        fprintf(stderr, "mynactl: commit failed: the last %zu accounts were not saved\n", b->n);
+        return -1;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->items[i].rc != 0)
+            continue;
+        k->created++;
+        if (daemon) {
+            char cmd[2100], reply[256];
+            snprintf(cmd, sizeof cmd, "user-created %s", b->items[i].j.bare);
+            daemon_request(c->cfg.data_dir, cmd, reply, sizeof reply);
+        }
+    }
+    return 0;
+}
+
+/* One account per line: "JID PASSWORD" (the password is the rest of the line); blank
+ * lines and lines starting with '#' are skipped. A bad line stops before anything is
+ * written for its chunk. */
+static int cmd_adduser_bulk(struct ctl *c, const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "mynactl: %s: %s\n", path, strerror(errno));
         return EXIT_ERR;
-    int problems = 0;
-    struct checked done = {NULL, 0};
-    for (size_t i = 0; i < cfg.nhosts; i++)
-        for (char **m = cfg.hosts[i].modules; m && *m; m++)
-            problems += check_module(&cfg, *m, &done, 0);
-    for (size_t i = 0; i < done.n; i++)
-        free(done.names[i]);
-    free(done.names);
-    if (problems == 0)
-        printf("config OK (%zu modules checked)\n", done.n);
-    for (size_t i = 0; i < cfg.nhosts; i++)
-        problems += check_host(&cfg.hosts[i]);
-    config_free(&cfg);
-    return problems ? EXIT_ERR : EXIT_OK;
+    }
+    struct bulk b = {.items = calloc(BULK_CHUNK, sizeof(struct bulk_item))};
+    struct bulk_counts k = {0};
+    char probe[16];
+    bool daemon = daemon_request(c->cfg.data_dir, "stats", probe, sizeof probe) == 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t len;
+    int rc = EXIT_OK;
+    while (rc == EXIT_OK && (len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        char *s = line + strspn(line, " \t");
+        if (!*s || *s == '#')
+            continue;
+        char *sp = s + strcspn(s, " \t");
+        char *pw = *sp ? sp + 1 + strspn(sp + 1, " \t") : sp;
+        *sp = '\0';
+        struct bulk_item *it = &b.items[b.n];
+        memset(it, 0, sizeof *it);
+        if (!*pw) {
+            fprintf(stderr, "mynactl: %s:%zu: no password after the JID\n", path, lineno);
+            rc = EXIT_ERR;
+            break;
+        }
+        if (user_jid(c, s, &it->j) != 0) {
+            fprintf(stderr, "mynactl: %s:%zu: line refused\n", path, lineno);
+            rc = EXIT_ERR;
+            break;
+        }
+        it->jid = strdup(s);
+        it->password = strdup(pw);
+        if (!it->jid || !it->password)
+            abort();
+        if (++b.n == BULK_CHUNK) {
+            if (bulk_commit(c, &b, &k, daemon) != 0)
+                rc = EXIT_ERR;
+            bulk_clear(&b);
+        }
+    }
+    if (rc == EXIT_OK && b.n && bulk_commit(c, &b, &k, daemon) != 0)
+        rc = EXIT_ERR;
+    bulk_clear(&b);
+    free(b.items);
+    if (line)
+        memset(line, 0, cap);
+    free(line);
+    if (f != stdin)
+        fclose(f);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("created %lu accounts in %.2f s (%.0f accounts/s); %lu already existed, %lu refused\n",
+           k.created, secs, secs > 0 ? (double)k.created / secs : 0.0, k.existed, k.refused);
+    if (rc == EXIT_OK && (k.refused || k.existed))
+        rc = k.refused ? EXIT_ERR : EXIT_USER;
+    return rc;
 }
 
-/* Sends one command line to mynad's control socket (DATA_DIR/mynad.sock, see
- * server/control.c) and reads the whole reply. Returns 0, or -1 if mynad is not there. */
-static int daemon_request(const char *data_dir, const char *cmd, char *reply, size_t len)
+/* ---- the way to mynad ---- */
+
+int daemon_connect(const char *data_dir)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if ((size_t)snprintf(sa.sun_path, sizeof sa.sun_path, "%s/mynad.sock", data_dir) >=
@@ -402,9 +462,20 @@ static int daemon_request(const char *data_dir, const char *cmd, char *reply, si
     if (fd < 0)
         return -1;
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        int e = errno;
         close(fd);
-        return -1;
+        return e == EACCES || e == EPERM ? -2 : -1;
     }
+    return fd;
+}
+
+/* Sends one command line to mynad's control socket (DATA_DIR/mynad.sock, see
+ * server/control.c) and reads the whole reply. Returns 0, or -1 if mynad is not there. */
+int daemon_request(const char *data_dir, const char *cmd, char *reply, size_t len)
+{
+    int fd = daemon_connect(data_dir);
+    if (fd < 0)
+        return -1;
     size_t cl = strlen(cmd);
     if (write(fd, cmd, cl) != (ssize_t)cl || write(fd, "\n", 1) != 1) {
         close(fd);
@@ -417,6 +488,79 @@ static int daemon_request(const char *data_dir, const char *cmd, char *reply, si
     reply[got] = 0;
     close(fd);
     return 0;
+}
+
+/* The mynad next to this mynactl (a build tree, or the installed sbin directory), or
+ * $MYNAD. */
+static void mynad_path(char *out, size_t len)
+{
+    const char *env = getenv("MYNAD");
+    if (env && *env) {
+        snprintf(out, len, "%s", env);
+        return;
+    }
+    char self[PATH_MAX - 8];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(out, len, "%s/mynad", self);
+            if (access(out, X_OK) == 0)
+                return;
+        }
+    }
+    snprintf(out, len, "%s/mynad", MYNA_SBINDIR);
+}
+
+int daemon_or_batch(const char *config_path, const struct config *cfg, pid_t *child)
+{
+    *child = 0;
+    int fd = daemon_connect(cfg->data_dir);
+    if (fd >= 0)
+        return fd;
+    if (fd == -2) {
+        fprintf(stderr, "mynactl: mynad runs but its control socket refuses us: run as root "
+                        "or as the user mynad runs as\n");
+        return -1;
+    }
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        perror("mynactl: socketpair");
+        return -1;
+    }
+    char mynad[PATH_MAX];
+    mynad_path(mynad, sizeof mynad);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("mynactl: fork");
+        close(sv[0]);
+        close(sv[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        if (dup2(sv[1], STDIN_FILENO) < 0)
+            _exit(127);
+        execl(mynad, mynad, "-c", config_path, "--batch", (char *)NULL);
+        fprintf(stderr, "mynactl: cannot run %s: %s\n", mynad, strerror(errno));
+        _exit(127);
+    }
+    close(sv[1]);
+    *child = pid;
+    return sv[0];
+}
+
+int batch_wait(pid_t child)
+{
+    int st;
+    while (waitpid(child, &st, 0) < 0)
+        if (errno != EINTR)
+            return 1;
+    if (WIFEXITED(st))
+        return WEXITSTATUS(st);
+    fprintf(stderr, "mynactl: mynad --batch died (signal %d)\n", WTERMSIG(st));
+    return 1;
 }
 
 static int cmd_daemon(const char *config_path, const char *name)
@@ -469,6 +613,14 @@ int main(int argc, char **argv)
         return nargs == 0 ? cmd_check(config_path) : (usage(stderr), EXIT_ERR);
     if (strcmp(cmd, "reload") == 0 || strcmp(cmd, "stats") == 0)
         return nargs == 0 ? cmd_daemon(config_path, cmd) : (usage(stderr), EXIT_ERR);
+    if (strcmp(cmd, "import") == 0)
+        return cmd_import(config_path, nargs, args);
+    if (strcmp(cmd, "export") == 0)
+        return cmd_export(config_path, nargs, args);
+    if (strcmp(cmd, "cert") == 0)
+        return cmd_cert(config_path, nargs, args);
+    if (strcmp(cmd, "backup") == 0)
+        return cmd_backup(config_path, nargs, args);
 
     static const char *const account_cmds[] = {"adduser", "passwd", "deluser", "users", NULL};
     bool known = false;
@@ -486,7 +638,9 @@ int main(int argc, char **argv)
         ctl_close(&c);
         return EXIT_ERR;
     }
-    if (strcmp(cmd, "adduser") == 0)
+    if (strcmp(cmd, "adduser") == 0 && nargs == 2 && strcmp(args[0], "-f") == 0)
+        rc = cmd_adduser_bulk(&c, args[1]);
+    else if (strcmp(cmd, "adduser") == 0)
         rc = cmd_setpass(&c, nargs, args, true);
     else if (strcmp(cmd, "passwd") == 0)
         rc = cmd_setpass(&c, nargs, args, false);

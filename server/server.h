@@ -50,6 +50,10 @@ struct server {
     int signal_fd;
     int control_fd;                /* mynactl's unix socket, or -1 */
     struct retired *retired;       /* configs and TLS contexts replaced by reloads */
+    struct pie_conn *pie_conns;    /* control connections importing or exporting */
+    bool batch;                    /* mynad --batch: no listeners, one control connection */
+    bool batch_ok;                 /* its import/export succeeded (the exit status) */
+    bool migration_dry_run;        /* a dry-run import slice is running */
     /* Session data slots (myna_session_slot): destructor and owner per slot index. */
     struct slot_def *session_slots;
     size_t nsession_slots;

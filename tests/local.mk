@@ -4,3 +4,4 @@ include tests/unit/base.mk
 include tests/fuzz/tlsrec.mk
 include tests/e2e/local.mk
 include tests/moddev/local.mk
+include tests/migrate/local.mk

@@ -390,6 +390,58 @@ bool myna_is_local_host(struct myna_module *m, const char *host);
  * keys with the user's bare JID. */
 struct myna_store *myna_module_store(struct myna_module *m, const char *name);
 
+/* ---- Migration: XEP-0227 export and import (since 1.1) ---- */
+
+/* `mynactl export` writes and `mynactl import` reads the Portable Import/Export Format
+ * (XEP-0227): <server-data><host jid=...><user name=...>...</user></host></server-data>.
+ * The core writes and reads hosts and accounts (credentials); every other element is a
+ * module's: a module registers, in load(), the elements (namespace, name) it exports and
+ * imports, per user (inside <user/>) or per host (inside <host/>, e.g. MUC rooms). Import
+ * streams the file, one user at a time; each matching element reaches the module as one
+ * tree (at most 4 MiB), or item by item for long lists (MYNA_MIGRATION_ITEMS). */
+
+struct myna_export; /* one export in progress: where a module writes its elements */
+
+/* Writes this module's data for `user` (a bare JID), or for the host when registered
+ * with MYNA_MIGRATION_HOST (user NULL), with myna_export_write()/_begin()/_end().
+ * Return 0, or negative to stop the export (a failed write returns negative: pass it on). */
+typedef int (*myna_export_fn)(struct myna_module *m, const struct myna_jid *user,
+                              struct myna_export *out, void *data);
+/* Takes one imported element for `user` (NULL for host data). Without
+ * MYNA_MIGRATION_ITEMS `el` is the registered element and `list` is NULL; with it, `el` is
+ * one child element of the registered element and `list` that element (name, namespace
+ * and attributes, no children). Both are borrowed for the call. Write to the module's
+ * stores as usual: the core commits the batch (or, for a dry run, discards it). The
+ * account exists already, and did not before the import started. Return 0, or negative
+ * to count the element as refused (log why with myna_log). */
+typedef int (*myna_import_fn)(struct myna_module *m, const struct myna_jid *user,
+                              const struct myna_xml *list, const struct myna_xml *el,
+                              void *data);
+
+#define MYNA_MIGRATION_HOST 0x1u  /* host data (inside <host/>, outside <user/>) */
+#define MYNA_MIGRATION_ITEMS 0x2u /* import each child of the element on its own */
+
+/* Since 1.1. Registers the export (exp) and/or import (imp; either may be NULL) of the
+ * elements (ns, name). An export function is called once per user (or host) whatever the
+ * number of its registrations; register it with one of them and NULL with the others.
+ * Importers also get elements other servers wrote in that place (e.g. Prosody's and
+ * ejabberd's rosters), so read them leniently. */
+int myna_migration_register(struct myna_module *m, const char *ns, const char *name,
+                            unsigned flags, myna_export_fn exp, myna_import_fn imp,
+                            void *data);
+/* Since 1.1. True while an import callback runs for a dry run: the store writes will be
+ * discarded, so a module that also keeps data in memory (e.g. MUC rooms) must check and
+ * only validate then. */
+bool myna_migration_dry_run(const struct myna_module *m);
+/* Since 1.1. Writes `el` (borrowed) and its subtree to the export now. */
+int myna_export_write(struct myna_export *out, const struct myna_xml *el);
+/* Since 1.1. Opens element `el` (its name, namespace and attributes; its children are
+ * ignored) so that the following myna_export_write() calls go inside it, until
+ * myna_export_end(): for lists too long to build as one tree (offline messages,
+ * archives). Elements may be opened inside each other. */
+int myna_export_begin(struct myna_export *out, const struct myna_xml *el);
+int myna_export_end(struct myna_export *out);
+
 /* ---- Timers ---- */
 
 typedef void (*myna_timer_fn)(struct myna_module *m, void *data);

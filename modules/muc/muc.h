@@ -198,6 +198,8 @@ void store_save(struct room *r);   /* no-op for temporary rooms */
 void store_delete(struct room *r);
 int store_load_all(struct muc *svc);
 int store_secret(struct muc *svc);
+/* Rooms in XEP-0227 exports and imports (host data). */
+int store_migration_register(struct muc *svc);
 
 /* ---- history.c: the room's message history, behind one small interface ---- */
 struct history_req {

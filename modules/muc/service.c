@@ -609,7 +609,8 @@ static int muc_load(struct myna_module *m)
         store_load_all(svc) < 0)
         return -1;
     if (myna_subdomain_claim(m, svc->domain, on_stanza, svc) < 0 ||
-        myna_event_subscribe(m, MYNA_EVENT_SESSION_CLOSED, on_session_closed, svc) < 0)
+        myna_event_subscribe(m, MYNA_EVENT_SESSION_CLOSED, on_session_closed, svc) < 0 ||
+        store_migration_register(svc) < 0)
         return -1;
     myna_disco_item(m, svc->domain, "Chatrooms");
     return 0;

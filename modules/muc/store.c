@@ -124,24 +124,10 @@ struct load_ctx {
     size_t loaded;
 };
 
-static int load_one(const void *key, size_t klen, const void *val, size_t len, void *data)
+/* A room from its record `root` (the store's document, or an imported one). */
+static struct room *room_from_record(struct muc *svc, const char *node,
+                                     const struct myna_xml *root)
 {
-    struct load_ctx *lc = data;
-    struct muc *svc = lc->svc;
-    char node[512];
-    size_t nlen = klen - lc->plen;
-    if (nlen == 0 || nlen >= sizeof node)
-        return 0;
-    memcpy(node, (const char *)key + lc->plen, nlen);
-    node[nlen] = '\0';
-    struct myna_arena *a = myna_arena_new();
-    struct myna_xml *root = myna_xml_parse(a, val, len, "");
-    if (!root || !myna_xml_is(root, NS_STORE, "room")) {
-        myna_log(svc->m, MYNA_LOG_WARN, "room record for %s@%s unreadable; skipped", node,
-                 svc->domain);
-        myna_arena_free(a);
-        return 0;
-    }
     struct room *r = room_create(svc, node);
     struct muc_config *c = &r->cfg;
     room_config_free(c);
@@ -184,6 +170,28 @@ static int load_one(const void *key, size_t klen, const void *val, size_t len, v
         row->reason = reason ? strdup(reason) : NULL;
         muc_map_put(&r->affs, jid, row);
     }
+    return r;
+}
+
+static int load_one(const void *key, size_t klen, const void *val, size_t len, void *data)
+{
+    struct load_ctx *lc = data;
+    struct muc *svc = lc->svc;
+    char node[512];
+    size_t nlen = klen - lc->plen;
+    if (nlen == 0 || nlen >= sizeof node)
+        return 0;
+    memcpy(node, (const char *)key + lc->plen, nlen);
+    node[nlen] = '\0';
+    struct myna_arena *a = myna_arena_new();
+    struct myna_xml *root = myna_xml_parse(a, val, len, "");
+    if (!root || !myna_xml_is(root, NS_STORE, "room")) {
+        myna_log(svc->m, MYNA_LOG_WARN, "room record for %s@%s unreadable; skipped", node,
+                 svc->domain);
+        myna_arena_free(a);
+        return 0;
+    }
+    room_from_record(svc, node, root);
     myna_arena_free(a);
     lc->loaded++;
     return 0;
@@ -218,4 +226,71 @@ int store_secret(struct muc *svc)
     if (getrandom(svc->secret, sizeof svc->secret, 0) != (ssize_t)sizeof svc->secret)
         return -1;
     return myna_store_put(svc->t_meta, key, (size_t)n, svc->secret, sizeof svc->secret);
+}
+
+/* ---- XEP-0227: persistent rooms as host data ----
+ * No common extension of XEP-0227 describes rooms (Prosody 0.12 and ejabberd 23.01 export
+ * none), so Myna writes its own record, <room xmlns='urn:myna:muc:room:1' jid='ROOM'/>:
+ * configuration, subject and affiliations, enough for a Myna-to-Myna move or backup. */
+
+struct export_ctx {
+    struct muc *svc;
+    struct myna_export *out;
+    size_t plen;
+    int rc;
+};
+
+static int export_one(const void *key, size_t klen, const void *val, size_t len, void *data)
+{
+    struct export_ctx *x = data;
+    struct myna_arena *a = myna_arena_new();
+    struct myna_xml *root = myna_xml_parse(a, val, len, "");
+    if (root && myna_xml_is(root, NS_STORE, "room")) {
+        myna_xml_set_attrf(root, "jid", "%.*s@%s", (int)(klen - x->plen),
+                           (const char *)key + x->plen, x->svc->domain);
+        x->rc = myna_export_write(x->out, root);
+    }
+    myna_arena_free(a);
+    return x->rc;
+}
+
+static int export_rooms(struct myna_module *m, const struct myna_jid *user,
+                        struct myna_export *out, void *data)
+{
+    struct muc *svc = data;
+    struct export_ctx x = {svc, out, strlen(svc->domain) + 1, 0};
+    myna_store_iter(svc->t_rooms, svc->domain, x.plen, NULL, 0, false, 0, export_one, &x);
+    return x.rc;
+}
+
+static int import_room(struct myna_module *m, const struct myna_jid *user,
+                       const struct myna_xml *list, const struct myna_xml *el, void *data)
+{
+    struct muc *svc = data;
+    struct myna_arena *a = myna_arena_new();
+    struct myna_jid j;
+    const char *jid = myna_xml_attr(el, "jid");
+    int rc = -1;
+    /* The node is kept; the room moves to this service whatever its old domain was. */
+    if (!jid || myna_jid_parse(a, jid, &j) != 0 || !j.node || j.resource) {
+        myna_log(m, MYNA_LOG_WARN, "import: room '%s' refused: not a room JID",
+                 jid ? jid : "(none)");
+    } else if (room_find(svc, j.node)) {
+        myna_log(m, MYNA_LOG_WARN, "import: room %s@%s exists already: skipped", j.node,
+                 svc->domain);
+    } else if (myna_migration_dry_run(m)) {
+        rc = 0; /* checked; the live rooms stay as they are */
+    } else {
+        struct room *r = room_from_record(svc, j.node, el);
+        store_save(r);
+        rc = 0;
+    }
+    myna_arena_free(a);
+    return rc;
+}
+
+int store_migration_register(struct muc *svc)
+{
+    return myna_migration_register(svc->m, NS_STORE, "room", MYNA_MIGRATION_HOST, export_rooms,
+                                   import_room, svc);
 }

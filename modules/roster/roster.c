@@ -433,7 +433,8 @@ static int roster_load(struct myna_module *m)
     c->max_groups = myna_opt_int(m, "max_groups");
     if (c->store == NULL || c->slot < 0)
         return -1;
-    if (roster_iq_register(m) < 0 || presence_register(m) < 0)
+    if (roster_iq_register(m) < 0 || presence_register(m) < 0 ||
+        roster_migration_register(m) < 0)
         return -1;
     myna_stream_feature(m, feature_rosterver, (void *)NS_ROSTERVER);
     myna_stream_feature(m, feature_preapproval, (void *)NS_PREAPPROVAL);

@@ -69,6 +69,8 @@ uint64_t roster_version(struct roster_ctx *c, struct myna_arena *a, const char *
 /* Stores version + 1 in *ver; returns 0 or a store error. */
 int roster_version_bump(struct roster_ctx *c, struct myna_arena *a, const char *user,
                         uint64_t *ver);
+/* Stores `ver` as the version; returns 0 or a store error. */
+int roster_version_set(struct roster_ctx *c, const char *user, uint64_t ver);
 int roster_delete_user(struct roster_ctx *c, const char *user);
 
 /* roster.c */
@@ -93,6 +95,9 @@ enum myna_verdict subscription_inbound(struct myna_module *m, struct myna_stanza
 /* Removal of a roster item: cancels both directions (RFC 6121 §2.5.2). */
 void subscription_cancel_all(struct myna_module *m, const struct myna_jid *user,
                              const struct contact *ct);
+
+/* migrate.c (XEP-0227 export and import) */
+int roster_migration_register(struct myna_module *m);
 
 /* presence.c (RFC 6121 §4) */
 int presence_register(struct myna_module *m);

@@ -190,6 +190,18 @@ uint64_t roster_version(struct roster_ctx *c, struct myna_arena *a, const char *
     return strtoull(v, NULL, 10);
 }
 
+int roster_version_set(struct roster_ctx *c, const char *user, uint64_t ver)
+{
+    struct myna_arena *a = myna_arena_new();
+    char *k;
+    size_t kl = key_build(a, user, NULL, &k);
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)ver);
+    int rc = myna_store_put(c->store, k, kl, buf, (size_t)n);
+    myna_arena_free(a);
+    return rc;
+}
+
 int roster_version_bump(struct roster_ctx *c, struct myna_arena *a, const char *user,
                         uint64_t *ver)
 {

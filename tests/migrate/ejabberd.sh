@@ -1,0 +1,3 @@
+#!/bin/sh
+# XEP-0227 migration, scenario "ejabberd" (see tests/migrate/migrate.py).
+exec /usr/bin/python3 "${srcdir:-.}/tests/migrate/migrate.py" --builddir="$PWD" ejabberd
