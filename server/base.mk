@@ -17,4 +17,5 @@ mynactl_SOURCES = server/mynactl.c server/mynactl.h server/mynactl_check.c \
 	server/mynactl_pie.c server/mynactl_cert.c server/ctlproto.h
 mynactl_CPPFLAGS = $(AM_CPPFLAGS) -DMYNA_SBINDIR='"$(sbindir)"'
 mynactl_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(OPENSSL_CFLAGS) $(EXPAT_CFLAGS)
-mynactl_LDADD = server/libmynabase.la $(OPENSSL_LIBS) $(EXPAT_LIBS) $(PTHREAD_LIBS)
+mynactl_LDADD = server/libmynabase.la $(OPENSSL_LIBS) $(EXPAT_LIBS) $(PTHREAD_LIBS) \
+	$(RESOLV_LIBS)

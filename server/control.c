@@ -2,7 +2,8 @@
  * mynactl uses for live operations: one command line in, a reply out, then close.
  * Commands: "reload" (re-read the config; load/unload modules per host without dropping
  * connections; new certificates for new connections), "stats" (key=value lines),
- * "deluser JID", "user-created JID", and "import"/"export", which turn the connection
+ * "deluser JID", "user-created JID", "subdomains" (what modules claim, for mynactl check),
+ * and "import"/"export", which turn the connection
  * into a framed XEP-0227 stream (server/control_pie.c). mynad --batch serves one such
  * connection on its stdin instead of a socket, and exits when it ends.
  * Reload keeps retired configs and TLS contexts alive until exit, because open streams
@@ -216,6 +217,28 @@ static void do_stats(struct server *srv, char *out, size_t outlen)
     }
 }
 
+struct sub_out {
+    char *out;
+    size_t outlen, n;
+};
+
+static void print_subdomain(const char *key, void *value, void *data)
+{
+    struct subdomain *sd = value;
+    struct sub_out *so = data;
+    if (so->n < so->outlen)
+        so->n += (size_t)snprintf(so->out + so->n, so->outlen - so->n, "%s %s\n",
+                                  sd->owner->host->domain, sd->domain);
+}
+
+/* "subdomains": each sub-domain a module claims, with its host (for mynactl check). */
+static void do_subdomains(struct server *srv, char *out, size_t outlen)
+{
+    struct sub_out so = {out, outlen, 0};
+    out[0] = '\0';
+    hashmap_each(srv->subdomains, print_subdomain, &so);
+}
+
 static void close_user_session(struct myna_session *s, void *data)
 {
     myna_session_close(s, "not-authorized", "Account deleted");
@@ -347,6 +370,8 @@ static void client_io(void *data, unsigned events)
         do_reload(c->srv, out, sizeof out);
     else if (strcmp(c->buf, "stats") == 0)
         do_stats(c->srv, out, sizeof out);
+    else if (strcmp(c->buf, "subdomains") == 0)
+        do_subdomains(c->srv, out, sizeof out);
     else if (strncmp(c->buf, "deluser ", 8) == 0)
         do_user(c->srv, c->buf + 8, true, out, sizeof out);
     else if (strncmp(c->buf, "user-created ", 13) == 0)

@@ -331,7 +331,7 @@ int main(int argc, char **argv)
     }
     if (dropped > 0)
         log_info("main", "running as user %s", srv->cfg.user);
-    else if (geteuid() == 0)
+    else if (geteuid() == 0 && !batch)
         log_warn("main", "running as root: set `user` in %s (e.g. user = \"myna\";) so that "
                          "mynad gives root up after binding its ports", srv->cfg.path);
 

@@ -5,3 +5,4 @@ include tests/fuzz/tlsrec.mk
 include tests/e2e/local.mk
 include tests/moddev/local.mk
 include tests/migrate/local.mk
+include tests/ops/local.mk
