@@ -29,6 +29,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "loop.h"
+#include "moddesc.h"
 #include "router.h"
 #include "server.h"
 #include "pool.h"
@@ -228,6 +229,8 @@ static void usage(FILE *f)
                "  -V        print the version\n"
                "  --batch   no listeners: serve one mynactl connection on stdin, then exit\n"
                "            (mynactl import/export run it when mynad is not running)\n"
+               "  --check-modules  check every enabled module and its options, then exit\n"
+               "            (what mynactl check runs)\n"
                "Started as root, mynad switches to the config's `user` after binding its\n"
                "listeners.\n");
 }
@@ -235,15 +238,19 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     const char *cfgpath = NULL;
-    bool debug = false, batch = false;
+    bool debug = false, batch = false, check_modules = false;
     int opt;
     static const struct option longopts[] = {{"batch", no_argument, NULL, 'b'},
+                                             {"check-modules", no_argument, NULL, 'm'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     while ((opt = getopt_long(argc, argv, "c:dVh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'b':
             batch = true;
+            break;
+        case 'm':
+            check_modules = true;
             break;
         case 'c':
             cfgpath = optarg;
@@ -274,6 +281,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "mynad: %s\n", err);
         free(srv);
         return 1;
+    }
+    if (check_modules) {
+        /* As the user mynad runs as: module files must be readable by it. */
+        int drc = privs_drop(srv->cfg.user, err, sizeof err);
+        if (drc < 0)
+            printf("PROBLEM: %s\n", err);
+        rc = drc < 0 || moddesc_check_config(&srv->cfg, stdout) ? 1 : 0;
+        config_free(&srv->cfg);
+        free(srv);
+        return rc;
     }
     enum myna_log_level level = srv->cfg.log_level;
     if (batch && level > MYNA_LOG_WARN)

@@ -4,7 +4,10 @@
 
 #include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "config.h"
 
 int moddesc_open(const char *dir, const char *name, int dlflags, void **handle,
                  const struct myna_module_desc **desc, char *err, size_t errlen)
@@ -45,4 +48,56 @@ int moddesc_open(const char *dir, const char *name, int dlflags, void **handle,
     }
     dlclose(h);
     return -1;
+}
+
+/* Modules already checked (each once, whatever the number of hosts). */
+struct checked {
+    char **names;
+    size_t n;
+};
+
+static int check_module(const struct config *cfg, const char *name, struct checked *done,
+                        int depth, FILE *out)
+{
+    for (size_t i = 0; i < done->n; i++)
+        if (strcmp(done->names[i], name) == 0)
+            return 0;
+    done->names = realloc(done->names, (done->n + 1) * sizeof *done->names);
+    if (!done->names)
+        abort();
+    done->names[done->n++] = strdup(name);
+    void *handle;
+    const struct myna_module_desc *desc;
+    char err[4200];
+    /* Lazy binding where the module allows it: its calls into mynad are never made. */
+    if (moddesc_open(cfg->module_path, name, RTLD_LAZY | RTLD_LOCAL, &handle, &desc, err,
+                     sizeof err) < 0) {
+        fprintf(out, "PROBLEM: module %s: %s\n", name, err);
+        return 1;
+    }
+    int problems = 0;
+    if (config_module_check(cfg, name, desc->options, err, sizeof err) < 0) {
+        fprintf(out, "PROBLEM: module %s: %s\n", name, err);
+        problems++;
+    }
+    for (const char *const *dep = desc->depends; dep && *dep && depth < 16; dep++)
+        problems += check_module(cfg, *dep, done, depth + 1, out);
+    dlclose(handle);
+    return problems;
+}
+
+int moddesc_check_config(const struct config *cfg, FILE *out)
+{
+    struct checked done = {NULL, 0};
+    int problems = 0;
+    for (size_t i = 0; i < cfg->nhosts; i++)
+        for (char **m = cfg->hosts[i].modules; m && *m; m++)
+            problems += check_module(cfg, *m, &done, 0, out);
+    for (size_t i = 0; i < done.n; i++)
+        free(done.names[i]);
+    free(done.names);
+    if (problems == 0)
+        fprintf(out, "config OK (%zu modules checked)\n", done.n);
+    fflush(out);
+    return problems;
 }

@@ -490,9 +490,7 @@ int daemon_request(const char *data_dir, const char *cmd, char *reply, size_t le
     return 0;
 }
 
-/* The mynad next to this mynactl (a build tree, or the installed sbin directory), or
- * $MYNAD. */
-static void mynad_path(char *out, size_t len)
+void mynad_path(char *out, size_t len)
 {
     const char *env = getenv("MYNAD");
     if (env && *env) {

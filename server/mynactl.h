@@ -41,6 +41,9 @@ int daemon_request(const char *data_dir, const char *cmd, char *reply, size_t le
 /* A connection to mynad: the running one, or a mynad --batch started for this command
  * (*child gets its pid, else 0). -1 with a message printed on failure. */
 int daemon_or_batch(const char *config_path, const struct config *cfg, pid_t *child);
+/* The mynad next to this mynactl (a build tree, or the installed sbin directory), or
+ * $MYNAD. */
+void mynad_path(char *out, size_t len);
 /* Waits for a batch mynad; returns its exit status (or 1 if it died). */
 int batch_wait(pid_t child);
 

@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -26,7 +28,6 @@
 #include <openssl/x509v3.h>
 
 #include "server/config.h"
-#include "server/moddesc.h"
 #include "server/mynactl.h"
 
 #define EXPIRY_WARN_DAYS 30
@@ -73,42 +74,42 @@ static const char *ssl_error(char *buf, size_t len)
     return buf;
 }
 
-/* Modules already checked by check_module (each once, whatever the number of hosts). */
-struct checked {
-    char **names;
-    size_t n;
-};
+/* ---- modules ---- */
 
-/* Runs the checks mynad makes before calling a module's load(): the shared object opens,
- * is a Myna module of this ABI, and its config section passes its option table; then the
- * same for its dependencies. Symbols are resolved lazily: the module's calls into mynad
- * are never made here. */
-static int check_module(const struct config *cfg, const char *name, struct checked *done,
-                        int depth)
+/* mynad --check-modules: the option validation mynad runs, in mynad's process (see
+ * moddesc_check_config). Its lines are passed on; returns the number of problems. */
+static int check_modules(const char *config_path)
 {
-    for (size_t i = 0; i < done->n; i++)
-        if (strcmp(done->names[i], name) == 0)
-            return 0;
-    done->names = realloc(done->names, (done->n + 1) * sizeof *done->names);
-    if (!done->names)
-        abort();
-    done->names[done->n++] = strdup(name);
-    void *handle;
-    const struct myna_module_desc *desc;
-    char err[4200];
-    if (moddesc_open(cfg->module_path, name, RTLD_LAZY | RTLD_LOCAL, &handle, &desc, err,
-                     sizeof err) < 0) {
-        fprintf(stderr, "module %s: %s\n", name, err);
+    char mynad[PATH_MAX];
+    mynad_path(mynad, sizeof mynad);
+    int fds[2];
+    if (pipe(fds) != 0)
         return 1;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execl(mynad, mynad, "-c", config_path, "--check-modules", (char *)NULL);
+        printf("PROBLEM: cannot run %s to check the modules: %s\n", mynad, strerror(errno));
+        _exit(127);
     }
+    close(fds[1]);
     int problems = 0;
-    if (config_module_check(cfg, name, desc->options, err, sizeof err) < 0) {
-        fprintf(stderr, "module %s: %s\n", name, err);
-        problems++;
+    FILE *in = fdopen(fds[0], "r");
+    char line[8192];
+    while (in && fgets(line, sizeof line, in)) {
+        fputs(line, stdout);
+        problems += strncmp(line, "PROBLEM: ", 9) == 0;
     }
-    for (const char *const *dep = desc->depends; dep && *dep && depth < 16; dep++)
-        problems += check_module(cfg, *dep, done, depth + 1);
-    dlclose(handle);
+    if (in)
+        fclose(in);
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
+        (WEXITSTATUS(st) != 0 && problems == 0))
+        problems++;
     return problems;
 }
 
@@ -363,17 +364,8 @@ int cmd_check(const char *config_path)
         return EXIT_ERR;
     }
     struct findings f = {0, 0};
-    struct checked done = {NULL, 0};
-    int modproblems = 0;
-    for (size_t i = 0; i < cfg.nhosts; i++)
-        for (char **m = cfg.hosts[i].modules; m && *m; m++)
-            modproblems += check_module(&cfg, *m, &done, 0);
-    for (size_t i = 0; i < done.n; i++)
-        free(done.names[i]);
-    free(done.names);
+    int modproblems = check_modules(config_path);
     f.problems += modproblems;
-    if (modproblems == 0)
-        printf("config OK (%zu modules checked)\n", done.n);
 
     char probe[16];
     bool running = daemon_request(cfg.data_dir, "stats", probe, sizeof probe) == 0;

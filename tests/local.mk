@@ -6,3 +6,4 @@ include tests/e2e/local.mk
 include tests/moddev/local.mk
 include tests/migrate/local.mk
 include tests/ops/local.mk
+include tests/package/local.mk

@@ -14,10 +14,13 @@ Scenarios (argument 1):
           (checked in /proc), files it and mynactl create belong to that user, an unknown
           user or an unreadable key is refused at start, and mynactl check reports the key
           as the service user sees it.
+  unit    the systemd unit make builds passes `systemd-analyze verify`, and
+          `systemd-analyze security` rates its exposure 3.0 or lower.
 Exit codes as the e2e harness: 0 pass, 77 skip, 99 harness error, 1 failure.
 """
 import os
 import pwd
+import re
 import shutil
 import socket
 import ssl
@@ -319,7 +322,35 @@ def scenario_user(tmp, opts):
           b"does not exist" in r.stdout, r.stdout.decode()[-400:])
 
 
-SCENARIOS = {"check": scenario_check, "cert": scenario_cert, "user": scenario_user}
+def scenario_unit(tmp, opts):
+    unit = os.path.join(opts["builddir"], "contrib", "myna.service")
+    if not shutil.which("systemd-analyze"):
+        print("# systemd-analyze missing: unit not checked")
+        return
+    with open(unit) as f:
+        text = f.read()
+    check("the unit runs mynad as myna with the sandboxing options",
+          "User=myna" in text and "NoNewPrivileges=true" in text and
+          "ProtectSystem=strict" in text and "PrivateTmp=true" in text and
+          "StateDirectory=myna" in text and "ReadWritePaths=/var/lib/myna" in text and
+          "ExecReload=/bin/kill -HUP $MAINPID" in text, text)
+    # The installed mynad is not on this machine: point ExecStart at the built one.
+    mynad = os.path.join(opts["builddir"], "mynad")
+    local = os.path.join(tmp, "myna.service")
+    with open(local, "w") as f:
+        f.write(re.sub(r"^ExecStart=\S+/mynad", "ExecStart=" + mynad, text, flags=re.M))
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no", local],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    check("systemd-analyze verify accepts the unit", r.returncode == 0, r.stdout.decode())
+    r = subprocess.run(["systemd-analyze", "security", "--offline=true", local],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", r.stdout.decode())
+    check("systemd-analyze security: exposure 3.0 or lower (%s)" % (m.group(1) if m else "?"),
+          m and float(m.group(1)) <= 3.0, r.stdout.decode()[-800:])
+
+
+SCENARIOS = {"check": scenario_check, "cert": scenario_cert, "user": scenario_user,
+             "unit": scenario_unit}
 
 
 def main(argv):

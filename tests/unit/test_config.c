@@ -143,7 +143,7 @@ static void test_contrib_example(void **state)
     assert_int_equal(config_load(BASE_TEST_DATA "/../../../contrib/myna.conf", &c, err,
                                  sizeof(err)),
                      -1);
-    assert_non_null(strstr(err, "myna.conf:22: cannot read certificate "));
+    assert_non_null(strstr(err, "myna.conf:28: cannot read certificate "));
     assert_non_null(strstr(err, "contrib/certs/localhost.crt"));
 }
 
@@ -175,6 +175,8 @@ static const struct bad_case bad[] = {
     {HOST "store_map_mb = \"big\";\n", 2, "'store_map_mb' must be an integer"},
     {HOST "store_map_mb = 0;\n", 2, "'store_map_mb' must be between 1 and"},
     {HOST "data_dir = \"\";\n", 2, "'data_dir' is empty"},
+    {HOST "user = \"\";\n", 2, "'user' is empty"},
+    {HOST "user = 0;\n", 2, "'user' must be a string"},
     {HOST "allow_registration = 1;\n", 2, "'allow_registration' must be true or false"},
     {HOST "log = { level = \"loud\"; };\n", 2, "unknown log level 'loud'"},
     {HOST "log = { colour = true; };\n", 2, "unknown setting 'colour' in log"},
