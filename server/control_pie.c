@@ -47,6 +47,7 @@ struct pie_conn {
 };
 
 static void conn_io(void *data, unsigned events);
+static void report_line(void *ud, const char *line);
 
 static void conn_free(struct pie_conn *p)
 {
@@ -119,6 +120,12 @@ static void finish(struct pie_conn *p)
 {
     if (p->finished)
         return;
+    /* The summary goes straight to the socket: what it reports must be on disk first. */
+    if (p->imp && myna_store_env_dirty(p->srv->store)) {
+        int err = myna_store_env_flush(p->srv->store);
+        if (err != 0)
+            report_line(p, myna_store_strerror(err));
+    }
     struct myna_buf s;
     myna_buf_init(&s);
     myna_buf_appends(&s, "x\n");

@@ -8,8 +8,10 @@
  * is created just before the user's first module element (or at </user>), from the
  * plaintext password (hashed) or the stored SCRAM keys, and never over an existing one:
  * existing users are skipped whole. Work is cut into slices of about SLICE_MS so a running
- * server keeps serving; each slice's writes join the loop's batch (one transaction), or,
- * for a dry run, a savepoint that is discarded at the end of the slice.
+ * server keeps serving; each slice is a unit of work whose writes join the loop's batch
+ * (one transaction), or, for a dry run, are discarded at the end of the slice; each
+ * imported element and account is a unit of its own inside it, so a failed write (a full
+ * store) refuses that element only.
  */
 #include <openssl/crypto.h>
 #include <stdarg.h>
@@ -23,7 +25,6 @@
 #include "loop.h"
 #include "pie.h"
 #include "server.h"
-#include "store_tools.h"
 
 #define SLICE_MS 20
 #define REPORT_MAX 200
@@ -268,7 +269,13 @@ static bool ensure_account(struct pie_import *im)
         why = "no password and no usable SCRAM credentials before its data";
     }
     wipe_password(im);
-    int rc = why ? -1 : account_put(im->srv->accounts, im->user.node, im->user.domain, &acc, false);
+    int rc = -1;
+    if (!why && (rc = myna_store_env_unit_begin(im->srv->store)) == 0) {
+        rc = account_put(im->srv->accounts, im->user.node, im->user.domain, &acc, false);
+        int err = myna_store_env_unit_commit(im->srv->store);
+        if (rc == 0)
+            rc = err;
+    }
     if (rc == ACCOUNT_EXISTS) {
         im->existing++;
         im->user_refused = true;
@@ -416,7 +423,18 @@ static void on_tree(void *ud, struct myna_xml *list, struct myna_xml *el)
     if (!r)
         return;
     struct tally *t = tally_of(im, key, list != NULL);
-    int rc = r->imp(r->owner, im->in_user ? &im->user : NULL, list, el, r->data);
+    /* Each element is a unit of work: a write that fails (a full store) fails it alone. */
+    int rc = myna_store_env_unit_begin(im->srv->store);
+    if (rc == 0) {
+        rc = r->imp(r->owner, im->in_user ? &im->user : NULL, list, el, r->data);
+        int err = myna_store_env_unit_commit(im->srv->store);
+        if (err != 0 && rc == 0) {
+            report(im, "%s %s: <%s xmlns='%s'> not stored: %s", im->in_user ? "user" : "host",
+                   im->in_user ? im->user.bare : im->host->domain, key->name, key->ns,
+                   myna_store_strerror(err));
+            rc = err;
+        }
+    }
     if (rc == 0)
         t->ok++;
     else
@@ -483,12 +501,14 @@ void pie_import_begin(struct pie_import *im, const char *name)
     im->reader = xml_reader_new(NULL, &reader_cbs, im);
 }
 
-/* False when a dry run cannot keep its writes apart: then nothing may run. */
+/* A slice runs in a unit of work of its own: a dry run aborts it at the end, so nothing
+ * it wrote remains; a real import commits it into the loop's batch. False when the unit
+ * cannot be opened: then nothing may run. */
 static bool slice_begin(struct pie_import *im)
 {
     im->slice_start = loop_clock_ms();
-    if (im->dry_run && store_savepoint_begin(im->srv->store) != 0) {
-        xml_reader_abort(im->reader, "dry run: cannot open a savepoint in the store");
+    if (myna_store_env_unit_begin(im->srv->store) != 0) {
+        xml_reader_abort(im->reader, "cannot open a unit of work in the store");
         return false;
     }
     im->srv->migration_dry_run = im->dry_run;
@@ -498,8 +518,19 @@ static bool slice_begin(struct pie_import *im)
 static enum xml_read_status slice_end(struct pie_import *im, bool begun,
                                       enum xml_read_status st)
 {
-    if (im->dry_run && begun)
-        store_savepoint_end(im->srv->store, false);
+    if (begun && im->dry_run) {
+        myna_store_env_unit_abort(im->srv->store);
+    } else if (begun) {
+        int err = myna_store_env_unit_commit(im->srv->store);
+        if (err != 0 && st != XML_READ_ERROR && im->reader) {
+            /* The slice's writes are lost: stop rather than go on with a hole. */
+            char why[200];
+            snprintf(why, sizeof why, "the store refused the writes: %s",
+                     myna_store_strerror(err));
+            xml_reader_abort(im->reader, why);
+            st = XML_READ_ERROR;
+        }
+    }
     im->srv->migration_dry_run = false;
     if (st == XML_READ_ERROR && !im->failed) {
         im->failed = true;

@@ -78,17 +78,17 @@ static const char *contact_jid(struct myna_module *m, struct myna_arena *a,
 /* Versions other servers handed out must not come back (RFC 6121 §2.6.3: a client with a
  * cached roster of version V must not be told it is current): ours continue above the
  * imported one. */
-static void version_above(struct roster_ctx *c, struct myna_arena *a, const char *user,
-                          const struct myna_xml *query)
+static int version_above(struct roster_ctx *c, struct myna_arena *a, const char *user,
+                         const struct myna_xml *query)
 {
     const char *v = query ? myna_xml_attr(query, "version") : NULL;
     if (!v)
         v = query ? myna_xml_attr(query, "ver") : NULL;
     unsigned long long imported = v ? strtoull(v, NULL, 10) : 0;
     if (roster_version(c, a, user) <= imported)
-        roster_version_set(c, user, imported + 1);
-    else
-        roster_version_bump(c, a, user);
+        return roster_version_set(c, user, imported + 1);
+    uint64_t ver;
+    return roster_version_bump(c, a, user, &ver);
 }
 
 static int import_item(struct myna_module *m, const struct myna_jid *user,
@@ -149,8 +149,8 @@ static int import_item(struct myna_module *m, const struct myna_jid *user,
     ct.in_roster = true;
     rc = contact_put(c, user->bare, &ct);
     if (rc == 0)
-        version_above(c, a, user->bare, query);
-    else
+        rc = version_above(c, a, user->bare, query);
+    if (rc != 0)
         why = myna_store_strerror(rc);
 done:
     if (why)
