@@ -102,7 +102,8 @@ static int pubsub_load(struct myna_module *m)
         snprintf(c->domain, n, "%s.%s", label, myna_module_host(m));
     }
     if (!c->store || pep_register(c) < 0 || domain_register(c) < 0 ||
-        myna_event_subscribe(m, MYNA_EVENT_USER_DELETED, pep_user_deleted, c) < 0)
+        myna_event_subscribe(m, MYNA_EVENT_USER_DELETED, pep_user_deleted, c) < 0 ||
+        migrate_register(c) < 0)
         return -1;
     if (c->convert_avatars && avatar_register(c) < 0)
         return -1;

@@ -309,6 +309,9 @@ void bookmarks_published(struct ps_ctx *c, const struct ps_service *svc, const c
 /* Before a node of the account is read: migrates XEP-0049 bookmarks once (XEP-0411 §4). */
 void bookmarks_migrate(struct ps_ctx *c, const struct ps_service *svc, const char *node);
 
+/* ---- migrate.c (XEP-0227: PEP nodes, configuration, affiliations, items) ---- */
+int migrate_register(struct ps_ctx *c);
+
 /* ---- util ---- */
 /* Base64 (RFC 4648 §4) decoding into a (NULL on bad input; whitespace skipped). */
 unsigned char *ps_base64_decode(struct myna_arena *a, const char *text, size_t *len);

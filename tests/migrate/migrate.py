@@ -43,7 +43,7 @@ D = harness.DOMAIN
 D2 = "b." + D                  # a second host (the test certificate covers *.D)
 PY = "/usr/bin/python3"
 PW = {u: u + "-Old-Pass-1" for u in ("romeo", "juliet", "nurse", "benvolio", "tybalt")}
-MODULES = '"roster", "blocking", "offline", "private", "muc"'
+MODULES = '"roster", "blocking", "offline", "private", "muc", "pubsub"'
 failures = []
 
 
@@ -165,9 +165,13 @@ def login_ok(node, user, password, mech, domain=D):
 
 # ---- populating a server over XMPP ---------------------------------------------------------
 
-def populate(e, dom=D, offline=True):
+NS_NICK = "http://jabber.org/protocol/nick"
+
+
+def populate(e, dom=D, offline=True, pep=False):
     """The same data on any server: rosters in every subscription state with groups, a
-    vCard, private XML, and (optionally) three messages for the offline nurse."""
+    vCard, private XML, (optionally) three messages for the offline nurse and a PEP
+    nickname (XEP-0172) for romeo."""
     def login(u):
         return X.login(dict(e, domain=dom), u, PW[u], resource="pop")
     r, j = login("romeo"), login("juliet")
@@ -191,6 +195,12 @@ def populate(e, dom=D, offline=True):
              "</NICKNAME></vCard>")
     p = r.iq("set", "<query xmlns='jabber:iq:private'><notes xmlns='urn:example:notes'>"
              "<note>balcony at nine</note></notes></query>")
+    if pep:
+        n = r.iq("set", "<pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='%s'>"
+                 "<item id='current'><nick xmlns='%s'>Romy</nick></item></publish></pubsub>"
+                 % (NS_NICK, NS_NICK))
+        if n.get("type") != "result":
+            raise RuntimeError("PEP publish failed: %s" % X.show(n))
     if offline:
         for body in ("first", "second", "third"):
             r.send("<message to='%s' type='chat'><body>%s</body></message>"
@@ -202,6 +212,16 @@ def populate(e, dom=D, offline=True):
     j.close()
     if v.get("type") != "result" or p.get("type") != "result":
         raise RuntimeError("populating failed: vCard %s, private %s" % (X.show(v), X.show(p)))
+
+
+def pep_nick(node, user, password, dom=D):
+    """The PEP nickname an account has published, as the account reads it back."""
+    s = X.login(node.e(dom), user, password, resource="pep")
+    r = s.iq("get", "<pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='%s'/>"
+             "</pubsub>" % NS_NICK, J(user, dom))
+    s.close()
+    nick = r.find(".//{%s}nick" % NS_NICK)
+    return nick.text if nick is not None else X.show(r)
 
 
 def expected_romeo(dom=D):
@@ -253,7 +273,7 @@ class Prosody(harness.Prosody):
         super().write_config()
         with open(self.conf) as f:
             text = f.read()
-        text = text.replace('"posix" }', '"posix"; "vcard"; "private"; "offline" }')
+        text = text.replace('"posix" }', '"posix"; "vcard"; "private"; "offline"; "pep" }')
         with open(self.conf, "w") as f:
             f.write(text)
 
@@ -282,7 +302,7 @@ class Prosody(harness.Prosody):
             f.write(script)
         cfg = os.path.join(self.tmp, "migrator.cfg.lua")
         with open(cfg, "w") as f:
-            f.write('local vhost = { "accounts", "roster", "vcard", "private" }\n'
+            f.write('local vhost = { "accounts", "roster", "vcard", "private", "pep-pubsub" }\n'
                     'input { hosts = { ["%s"] = vhost }; type = "internal"; path = "%s" }\n'
                     'output { type = "xep0227" }\n' % (D, os.path.join(self.tmp, "data")))
         lua = shutil.which("lua5.4") or "lua"
@@ -298,7 +318,7 @@ def scenario_prosody(tmp, opts):
     pro.start_peer(users)
     try:
         populate({"ip": harness.IP, "starttls_port": pro.starttls_port, "direct_port": None,
-                  "domain": D, "cafile": os.path.join(pro.certdir, "ca.crt")})
+                  "domain": D, "cafile": os.path.join(pro.certdir, "ca.crt")}, pep=True)
     finally:
         pro.stop()
     export = os.path.join(tmp, "prosody-export")
@@ -315,6 +335,8 @@ def scenario_prosody(tmp, opts):
     # with "unsupported-datastore" if asked): they cannot come across from Prosody.
     check("Prosody 0.12's export carries no offline messages (documented limit)",
           "offline-messages" not in text)
+    check("Prosody's export holds romeo's PEP node (configuration and item)",
+          "<items node='%s'>" % NS_NICK in text and "pubsub#owner" in text, text[-1500:])
 
     myna = Myna(os.path.join(tmp, "myna"), opts)
     myna.prepare()
@@ -346,6 +368,8 @@ def scenario_prosody(tmp, opts):
         check("a second import skips the existing users",
               rc == 0 and "3 already existed" in out, out)
 
+        check("the PEP nickname came across", pep_nick(myna, "romeo", PW["romeo"]) == "Romy",
+              pep_nick(myna, "romeo", PW["romeo"]))
         check_romeo(myna, "nbxmpp", "Prosody", PW["romeo"], mech="SCRAM-SHA-1")
         check_juliet_nurse(myna, "Prosody", offline=False)
         # slixmpp cannot do the channel binding Myna offers and falls back to PLAIN: that
@@ -585,7 +609,7 @@ def scenario_roundtrip(tmp, opts):
         check("bulk adduser from stdin", rc == 0 and "created 3 accounts" in out, out)
         rc, out, _ = a.ctl("adduser", "-f", "-", stdin=lines.encode())
         check("bulk adduser skips existing accounts", rc == 2 and "3 already existed" in out, out)
-        populate(a.e())
+        populate(a.e(), pep=True)
         make_room(a.e())
         e1 = os.path.join(tmp, "a-live.xml")
         rc, out, err = a.ctl("export", e1)
@@ -601,7 +625,8 @@ def scenario_roundtrip(tmp, opts):
               "messages and the room",
               text.count("<scram-credentials") == 12 and "<vCard" in text and
               "urn:example:notes" in text and "<offline-messages>" in text and
-              "The Council" in text and "Verona matters" in text)
+              "The Council" in text and "Verona matters" in text and
+              "<items node='%s'>" % NS_NICK in text)
     finally:
         a.finish()
     e1b = os.path.join(tmp, "a-batch.xml")
@@ -635,6 +660,8 @@ def scenario_roundtrip(tmp, opts):
               rc == 0 and normalized(e2) == normalized(e1),
               "diff %s %s" % (e1, e2))
         check_romeo(b, "nbxmpp", "Myna", PW["romeo"], mech="SCRAM-SHA-256")
+        check("Myna -> Myna: the PEP nickname", pep_nick(b, "romeo", PW["romeo"]) == "Romy",
+              pep_nick(b, "romeo", PW["romeo"]))
         check_juliet_nurse(b, "Myna")
         check("the persistent room came across (name, persistent, members-only)",
               room_info(b) == ("The Council", True, True), room_info(b))
