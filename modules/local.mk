@@ -158,7 +158,7 @@ mod_LTLIBRARIES += modules/mam.la
 modules_mam_la_SOURCES = modules/common/dataform.h modules/common/dataform.c \
 	modules/mam/mam.h modules/mam/mam.c modules/mam/archive.c \
 	modules/mam/ids.c modules/mam/datetime.c modules/mam/query.c modules/mam/prefs.c \
-	modules/mam/hooks.c modules/mam/service.c
+	modules/mam/hooks.c modules/mam/service.c modules/mam/migrate.c
 modules_mam_la_CFLAGS = $(MODULE_CFLAGS) $(OPENSSL_CFLAGS)
 modules_mam_la_LDFLAGS = $(MODULE_LDFLAGS)
 modules_mam_la_LIBADD = $(OPENSSL_LIBS)

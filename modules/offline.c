@@ -494,6 +494,15 @@ static int import_message(struct myna_module *m, const struct myna_jid *user,
     size_t plen = user_prefix(a, user->bare, &prefix);
     struct myna_xml *copy = myna_xml_copy(a, el);
     myna_xml_set_attr(copy, "to", user->bare); /* ours now, whatever the old domain */
+    /* A stanza id by the account names a message of its old archive (XEP-0359): gone. */
+    for (struct myna_xml *c = copy->children, *next; c; c = next) {
+        next = c->next;
+        const char *by = c->type == MYNA_XML_ELEMENT && strcmp(c->name, "stanza-id") == 0 &&
+                                 strcmp(c->ns, "urn:xmpp:sid:0") == 0
+                             ? myna_xml_attr(c, "by") : NULL;
+        if (by && strcmp(by, user->bare) == 0)
+            myna_xml_remove(c);
+    }
     const char *why = NULL;
     int rc = queue_add(ctx(m), prefix, plen, copy, &why);
     if (rc != 0)

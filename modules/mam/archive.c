@@ -505,6 +505,44 @@ int archive_append(struct mam *c, const char *owner, const char *with, bool outg
     return 0;
 }
 
+/* The stamp of owner's newest record, waiting in memory or stored (0 if none). */
+static uint64_t newest_stamp(struct mam *c, const char *owner, char *prefix, size_t plen)
+{
+    for (size_t i = c->npend; i-- > 0;)
+        if (strcmp(c->pend[i].owner, owner) == 0)
+            return get_be64((const unsigned char *)c->pend[i].rec.data + 2);
+    struct first_rec f = {0};
+    myna_store_iter(c->msgs, prefix, plen, NULL, 0, true, 1, grab_record, &f);
+    return f.found ? f.r.stamp_ms : 0;
+}
+
+int archive_import(struct mam *c, const char *owner, const char *with, bool outgoing,
+                   const struct myna_xml *msg, uint64_t stamp_ms)
+{
+    size_t ol = strlen(owner), wl = with ? strlen(with) : 0;
+    if (ol + 1 + 8 > KEY_MAX || wl > 0xffff)
+        return MYNA_STORE_TOOBIG;
+    char prefix[KEY_MAX + 1];
+    memcpy(prefix, owner, ol + 1);
+    struct pending p = {.owner = (char *)owner, .with = wl ? (char *)with : NULL,
+                        .with_len = wl};
+    p.seq = next_seq(c, owner, prefix, ol + 1, &p.tombstone);
+    /* Stamps never go backwards within an archive (time filters search them): an
+     * imported stamp older than the archive's newest is raised to it. */
+    uint64_t newest = newest_stamp(c, owner, prefix, ol + 1);
+    if (stamp_ms < newest)
+        stamp_ms = newest;
+    myna_buf_init(&p.rec);
+    record_head(&p.rec, 'M', outgoing, stamp_ms, c->gen, wl);
+    myna_buf_append(&p.rec, with, wl);
+    myna_xml_serialize(msg, MYNA_NS_CLIENT, &p.rec);
+    /* Written now, in the importer's unit: never through the records waiting in memory,
+     * which a dry run's aborted unit must not take with it. */
+    pending_write_unit(c, &p);
+    myna_buf_free(&p.rec);
+    return myna_store_unit_error(c->msgs);
+}
+
 int archive_remove(struct mam *c, const char *owner)
 {
     struct myna_arena *a = myna_arena_new();

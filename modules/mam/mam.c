@@ -91,7 +91,8 @@ static int mam_load(struct myna_module *m)
         myna_event_subscribe(m, MYNA_EVENT_USER_DELETED, on_user_deleted, c) < 0 ||
         myna_disco_user_feature(m, NS_MAM) < 0 || myna_disco_user_feature(m, NS_MAM_EXTENDED) < 0 ||
         myna_disco_user_feature(m, NS_SID) < 0 ||
-        myna_service_publish(m, MYNA_ARCHIVE_SERVICE, &c->svc) < 0)
+        myna_service_publish(m, MYNA_ARCHIVE_SERVICE, &c->svc) < 0 ||
+        migrate_register(c) < 0)
         return -1;
     archive_expire_start(c);
     return 0;

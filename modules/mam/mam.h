@@ -105,6 +105,10 @@ uint64_t archive_seq_after(struct mam *c, const char *owner, uint64_t lo, uint64
 uint64_t archive_seq_before(struct mam *c, const char *owner, uint64_t lo, uint64_t hi,
                             uint64_t t);
 int archive_remove(struct mam *c, const char *owner);
+/* Writes a record with the stamp it had on another server (XEP-0227 import), at once, in
+ * the current unit; the stamp is raised to the archive's newest if older. */
+int archive_import(struct mam *c, const char *owner, const char *with, bool outgoing,
+                   const struct myna_xml *msg, uint64_t stamp_ms);
 /* Replaces the message of record seq (kept: stamp, generation, with, direction). */
 int archive_replace(struct mam *c, const char *owner, uint64_t seq, const struct myna_xml *msg);
 void archive_expire_start(struct mam *c);
@@ -147,5 +151,8 @@ void add_stanza_id(struct myna_xml *msg, const char *by, const char *id);
 
 /* service.c */
 void service_init(struct mam *c);
+
+/* migrate.c (XEP-0227: archives as Prosody writes them) */
+int migrate_register(struct mam *c);
 
 #endif

@@ -43,7 +43,7 @@ D = harness.DOMAIN
 D2 = "b." + D                  # a second host (the test certificate covers *.D)
 PY = "/usr/bin/python3"
 PW = {u: u + "-Old-Pass-1" for u in ("romeo", "juliet", "nurse", "benvolio", "tybalt")}
-MODULES = '"roster", "blocking", "offline", "private", "muc", "pubsub"'
+MODULES = '"roster", "blocking", "offline", "private", "muc", "pubsub", "mam"'
 failures = []
 
 
@@ -224,6 +224,23 @@ def pep_nick(node, user, password, dom=D):
     return nick.text if nick is not None else X.show(r)
 
 
+def mam_bodies(node, user, password, dom=D):
+    """The bodies and stamps of an account's archive, oldest first (XEP-0313 query)."""
+    s = X.login(node.e(dom), user, password, resource="mam")
+    s.send("<iq type='set' id='mamq'><query xmlns='urn:xmpp:mam:2' queryid='q1'/></iq>")
+    out = []
+    while True:
+        el = s.next()
+        if el.tag == X.q(X.NS_CLIENT, "iq") and el.get("id") == "mamq":
+            break
+        body = el.find(".//{jabber:client}message/{jabber:client}body")
+        delay = el.find(".//{urn:xmpp:delay}delay")
+        if body is not None:
+            out.append((body.text, delay.get("stamp") if delay is not None else None))
+    s.close()
+    return out
+
+
 def expected_romeo(dom=D):
     return {J("juliet", dom): {"name": "Juliet", "subscription": "both", "ask": False,
                                "groups": ["Capulets", "Lovers"]},
@@ -273,7 +290,7 @@ class Prosody(harness.Prosody):
         super().write_config()
         with open(self.conf) as f:
             text = f.read()
-        text = text.replace('"posix" }', '"posix"; "vcard"; "private"; "offline"; "pep" }')
+        text = text.replace('"posix" }', '"posix"; "vcard"; "private"; "offline"; "pep"; "mam" }')
         with open(self.conf, "w") as f:
             f.write(text)
 
@@ -302,7 +319,8 @@ class Prosody(harness.Prosody):
             f.write(script)
         cfg = os.path.join(self.tmp, "migrator.cfg.lua")
         with open(cfg, "w") as f:
-            f.write('local vhost = { "accounts", "roster", "vcard", "private", "pep-pubsub" }\n'
+            f.write('local vhost = { "accounts", "roster", "vcard", "private", "pep-pubsub", '
+                    '"archive-archive" }\n'
                     'input { hosts = { ["%s"] = vhost }; type = "internal"; path = "%s" }\n'
                     'output { type = "xep0227" }\n' % (D, os.path.join(self.tmp, "data")))
         lua = shutil.which("lua5.4") or "lua"
@@ -337,6 +355,7 @@ def scenario_prosody(tmp, opts):
           "offline-messages" not in text)
     check("Prosody's export holds romeo's PEP node (configuration and item)",
           "<items node='%s'>" % NS_NICK in text and "pubsub#owner" in text, text[-1500:])
+    check("Prosody's export holds message archives", "urn:xmpp:pie:0#mam" in text)
 
     myna = Myna(os.path.join(tmp, "myna"), opts)
     myna.prepare()
@@ -370,6 +389,10 @@ def scenario_prosody(tmp, opts):
 
         check("the PEP nickname came across", pep_nick(myna, "romeo", PW["romeo"]) == "Romy",
               pep_nick(myna, "romeo", PW["romeo"]))
+        arch = mam_bodies(myna, "romeo", PW["romeo"])
+        check("romeo's archive came across in order with its stamps",
+              [b for b, _ in arch] == ["first", "second", "third"] and all(t for _, t in arch),
+              arch)
         check_romeo(myna, "nbxmpp", "Prosody", PW["romeo"], mech="SCRAM-SHA-1")
         check_juliet_nurse(myna, "Prosody", offline=False)
         # slixmpp cannot do the channel binding Myna offers and falls back to PLAIN: that
@@ -593,12 +616,16 @@ def room_info(node):
 
 
 def normalized(path):
-    """An export without what legitimately differs: roster version counters."""
+    """An export without what legitimately differs: roster version counters, archive ids
+    and the stanza ids that name them (each archive makes its own)."""
     with open(path) as f:
-        return re.sub(r" version='\d+'", "", f.read())
+        text = re.sub(r" version='\d+'", "", f.read())
+    text = re.sub(r"(<result xmlns='urn:xmpp:mam:2') id='[^']*'", r"\1", text)
+    return re.sub(r"<stanza-id xmlns='urn:xmpp:sid:0'[^>]*/>", "", text)
 
 
 def scenario_roundtrip(tmp, opts):
+    archived_a = {}
     a = Myna(os.path.join(tmp, "a"), opts)
     a.prepare()
     a.run()
@@ -611,6 +638,7 @@ def scenario_roundtrip(tmp, opts):
         check("bulk adduser skips existing accounts", rc == 2 and "3 already existed" in out, out)
         populate(a.e(), pep=True)
         make_room(a.e())
+        archived_a["nurse"] = mam_bodies(a, "nurse", PW["nurse"])
         e1 = os.path.join(tmp, "a-live.xml")
         rc, out, err = a.ctl("export", e1)
         check("export while mynad runs", rc == 0 and "exported 6 users" in err, out + err)
@@ -626,7 +654,7 @@ def scenario_roundtrip(tmp, opts):
               text.count("<scram-credentials") == 12 and "<vCard" in text and
               "urn:example:notes" in text and "<offline-messages>" in text and
               "The Council" in text and "Verona matters" in text and
-              "<items node='%s'>" % NS_NICK in text)
+              "<items node='%s'>" % NS_NICK in text and "urn:xmpp:pie:0#mam" in text)
     finally:
         a.finish()
     e1b = os.path.join(tmp, "a-batch.xml")
@@ -662,6 +690,10 @@ def scenario_roundtrip(tmp, opts):
         check_romeo(b, "nbxmpp", "Myna", PW["romeo"], mech="SCRAM-SHA-256")
         check("Myna -> Myna: the PEP nickname", pep_nick(b, "romeo", PW["romeo"]) == "Romy",
               pep_nick(b, "romeo", PW["romeo"]))
+        arch = mam_bodies(b, "nurse", PW["nurse"])
+        check("Myna -> Myna: nurse's archive, in order, with the original stamps",
+              [x for x, _ in arch] == ["first", "second", "third"] and all(t for _, t in arch)
+              and arch == archived_a.get("nurse"), (arch, archived_a.get("nurse")))
         check_juliet_nurse(b, "Myna")
         check("the persistent room came across (name, persistent, members-only)",
               room_info(b) == ("The Council", True, True), room_info(b))
