@@ -121,11 +121,13 @@ def in_netns(node, tmp, with_dns):
     dns = os.path.join(tmp, "dns.py")
     with open(dns, "w") as f:
         f.write(DNS_SERVER)
-    script = "mount --bind %s /etc/resolv.conf && ip link set lo up && " % resolv
+    script = "mount --bind %s /etc/resolv.conf && ip link set lo up || exit 99; " % resolv
     if with_dns:
-        script += ("(%s %s 127.0.0.53 _xmpp-client._tcp.%s 5999 xmpp.%s > %s/dns.out 2>&1 &) && "
+        # The DNS server lives as long as this shell: killed when the check is done.
+        script += ("%s %s 127.0.0.53 _xmpp-client._tcp.%s 5999 xmpp.%s > %s/dns.out 2>&1 & "
+                   "dns=$!; trap 'kill $dns' EXIT; "
                    "for i in $(seq 50); do grep -q ready %s/dns.out 2>/dev/null && break; "
-                   "sleep 0.1; done && " % (MG.PY, dns, D, D, tmp, tmp))
+                   "sleep 0.1; done; " % (MG.PY, dns, D, D, tmp, tmp))
     script += "%s -c %s check" % (node.mynactl, node.conf)
     r = subprocess.run(["unshare", "-m", "-n", "sh", "-c", script], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=60,
