@@ -4,8 +4,10 @@
  * keeps the lists; myna_disco_info_build/items_build assemble them). The host announces
  * the identity server/im. A query without 'to' is about the sender's own account (RFC 6120
  * §10.3.3), like one to its bare JID. Nodes on accounts (PEP, XEP-0163 §6.2) are asked of
- * the "disco.user" service (disco.h) when a module provides it; any other node gives
- * item-not-found (XEP-0030 §3.2, §7). Nothing is stored.
+ * the "disco.user" service (disco.h) when a module provides it; nodes of the host are
+ * answered by the module serving them (myna_disco_node, e.g. the XEP-0050 command list).
+ * Any other node gives item-not-found on disco#info (XEP-0030 §3.2, §7) and an empty
+ * disco#items. Nothing is stored.
  */
 #include <string.h>
 
@@ -35,6 +37,24 @@ static int disco_target(struct myna_module *m, struct myna_stanza *st, struct my
     return 1;
 }
 
+/* A node of the host, served by the module that registered it: answered here. */
+static void host_node(struct myna_module *m, struct myna_stanza *st, const char *node,
+                      bool items)
+{
+    struct myna_xml *res = myna_iq_result_new(st);
+    struct myna_xml *q =
+        myna_xml_add_child(res, items ? NS_DISCO_ITEMS : NS_DISCO_INFO, "query");
+    myna_xml_set_attr(q, "node", node);
+    enum myna_error err;
+    if (myna_disco_node_build(m, &st->from, node, items, q, &err) == 0 ||
+        (items && err == MYNA_ERR_ITEM_NOT_FOUND)) {
+        /* XEP-0030 §4.2: items of an unknown node are an empty list. */
+        myna_iq_send_result(st, res);
+        return;
+    }
+    myna_reply_error(st, err, NULL);
+}
+
 static int disco_info(struct myna_module *m, struct myna_stanza *st, void *data)
 {
     (void)data;
@@ -46,8 +66,12 @@ static int disco_info(struct myna_module *m, struct myna_stanza *st, void *data)
     }
     const struct myna_xml *q = myna_xml_first_element(st->xml);
     const char *node = q ? myna_xml_attr(q, "node") : NULL;
+    if (node != NULL && t == 0) {
+        host_node(m, st, node, false);
+        return 0;
+    }
     if (node != NULL) {
-        /* Nodes of an account belong to the disco.user provider; the host has none. */
+        /* Nodes of an account belong to the disco.user provider. */
         const struct disco_user_service *svc = t ? myna_service_get(m, DISCO_USER_SERVICE)
                                                  : NULL;
         struct myna_xml *res = myna_iq_result_new(st);
@@ -82,6 +106,10 @@ static int disco_items(struct myna_module *m, struct myna_stanza *st, void *data
     }
     const struct myna_xml *q = myna_xml_first_element(st->xml);
     const char *node = q ? myna_xml_attr(q, "node") : NULL;
+    if (node != NULL && t == 0) {
+        host_node(m, st, node, true);
+        return 0;
+    }
     struct myna_xml *res = myna_iq_result_new(st);
     if (node != NULL) {
         /* Unknown node: an empty list, echoing the node (XEP-0030 §4.2). */

@@ -30,6 +30,7 @@
 #include "server.h"
 #include "session.h"
 #include "tls.h"
+#include "users.h"
 
 /* Long enough for any command on the longest JID (3 x 1023 bytes, RFC 7622 §3.1). */
 #define CMD_MAX 4096
@@ -239,11 +240,6 @@ static void do_subdomains(struct server *srv, char *out, size_t outlen)
     hashmap_each(srv->subdomains, print_subdomain, &so);
 }
 
-static void close_user_session(struct myna_session *s, void *data)
-{
-    myna_session_close(s, "not-authorized", "Account deleted");
-}
-
 /* "deluser JID": end the user's sessions, tell the modules (they delete their data),
  * delete the account and every "user@host\0" key. "user-created JID": tell the modules. */
 static void do_user(struct server *srv, const char *jid, bool delete, char *out, size_t outlen)
@@ -262,25 +258,16 @@ static void do_user(struct server *srv, const char *jid, bool delete, char *out,
         myna_arena_free(a);
         return;
     }
-    struct myna_event ev = {
-        .type = delete ? MYNA_EVENT_USER_DELETED : MYNA_EVENT_USER_CREATED, .user = &j};
     if (delete) {
-        struct user *u = user_find(srv, j.bare);
-        for (struct myna_session *s = u ? u->sessions : NULL, *next; s; s = next) {
-            next = s->next_of_user;
-            close_user_session(s, NULL);
-        }
-        events_emit(h, &ev);
-        int rc = account_purge(srv->store, srv->accounts, j.node, j.domain);
-        if (rc == 0)
-            rc = myna_store_env_unit_error(srv->store);
+        /* The same deletion as the module API's (users.c). */
+        int rc = users_delete(srv, h, &j);
         if (rc != 0)
             snprintf(out, outlen, "error: cannot delete %s: %s\n", j.bare,
                      myna_store_strerror(rc));
         else
             snprintf(out, outlen, "ok: deleted %s\n", j.bare);
-        log_info("control", "deleted user %s", j.bare);
     } else {
+        struct myna_event ev = {.type = MYNA_EVENT_USER_CREATED, .user = &j};
         events_emit(h, &ev);
         snprintf(out, outlen, "ok\n");
     }

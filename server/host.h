@@ -104,6 +104,21 @@ struct reg_migration {
     struct reg_migration *next;          /* in registration order */
 };
 
+struct reg_form {                        /* XEP-0128 forms of the host's disco#info */
+    struct myna_module *owner;
+    struct myna_arena *arena;            /* owns form */
+    struct myna_xml *form;
+    struct reg_form *next;
+};
+
+struct reg_node {                        /* disco nodes of the host (myna_disco_node) */
+    struct myna_module *owner;
+    char *node;
+    myna_disco_node_fn fn;
+    void *data;
+    struct reg_node *next;
+};
+
 struct subdomain {
     char *domain;
     struct myna_module *owner;
@@ -130,6 +145,8 @@ struct host {
     struct reg_timer *timers;
     struct reg_service *services;
     struct reg_migration *migrations;
+    struct reg_form *disco_forms;
+    struct reg_node *disco_nodes;
 };
 
 /* Creates the hosts and loads every enabled module on each. A module that fails to load

@@ -11,7 +11,8 @@ mynad_SOURCES = server/main.c server/server.h \
 	server/component.c server/component.h server/control.c server/control.h \
 	server/tlsrec.c server/tlsrec.h server/pool.c server/pool.h server/sm.c server/sm.h \
 	server/control_pie.c server/ctlproto.h server/pie.h server/pie_import.c \
-	server/pie_export.c server/store_tools.h
+	server/pie_export.c server/store_tools.h \
+	server/users.c server/users.h
 mynad_CFLAGS = -include $(top_builddir)/config.h $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(EXPAT_CFLAGS) $(LMDB_CFLAGS) $(LIBCONFIG_CFLAGS)
 mynad_LDADD = server/libmynabase.la xml/libmynaxml.la $(OPENSSL_LIBS) $(EXPAT_LIBS) \
 	$(PTHREAD_LIBS)

@@ -35,6 +35,7 @@
 #include "pool.h"
 #include "privs.h"
 #include "tls.h"
+#include "users.h"
 #include "xml/parser.h"
 #include "tlsrec.h"
 
@@ -369,6 +370,7 @@ int main(int argc, char **argv)
     }
     myna_store_env_on_fail(srv->store, commit_failed, srv);
     srv->jobs = jobs_new(srv->loop, 2);
+    srv->started_ms = loop_clock_ms();
     hosts_init(srv);
 
     srv->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -400,6 +402,7 @@ out:
     control_close(srv);
     if (srv->jobs)
         jobs_free(srv->jobs);
+    users_free(srv); /* after the pool: no worker touches a job any more */
     if (srv->loop)
         loop_free(srv->loop); /* runs deferred frees */
     srv->loop = NULL;         /* modules unloading now have no timers left to cancel */

@@ -11,10 +11,12 @@
 #include "hashmap.h"
 #include "host.h"
 #include "log.h"
+#include "loop.h"
 #include "router.h"
 #include "server.h"
 #include "session.h"
 #include "stanza.h"
+#include "users.h"
 
 int myna_send(struct myna_module *m, struct myna_xml *stanza)
 {
@@ -222,6 +224,42 @@ size_t myna_user_sessions(struct myna_module *m, const struct myna_jid *bare,
     return n;
 }
 
+struct host_sessions {
+    struct host *host;
+    uint64_t *ids;
+    size_t n, cap;
+};
+
+static void collect_session(const char *key, void *value, void *data)
+{
+    struct myna_session *s = value;
+    struct host_sessions *hs = data;
+    if (s->host != hs->host)
+        return;
+    if (hs->n == hs->cap) {
+        hs->cap = hs->cap ? 2 * hs->cap : 64;
+        hs->ids = xrealloc(hs->ids, hs->cap * sizeof *hs->ids);
+    }
+    hs->ids[hs->n++] = s->id;
+}
+
+size_t myna_host_sessions(struct myna_module *m, myna_session_fn fn, void *data)
+{
+    /* Ids first: fn may end sessions, which changes the table being walked. */
+    struct host_sessions hs = {.host = m->host};
+    hashmap_each(m->srv->sessions, collect_session, &hs);
+    size_t called = 0;
+    for (size_t i = 0; i < hs.n; i++) {
+        struct myna_session *s = myna_session_by_id(m, hs.ids[i]);
+        if (s && fn) {
+            fn(s, data);
+            called++;
+        }
+    }
+    free(hs.ids);
+    return called;
+}
+
 struct myna_session *myna_session_find(struct myna_module *m, const struct myna_jid *full)
 {
     return full->resource ? session_find(m->srv, full->full) : NULL;
@@ -230,6 +268,35 @@ struct myna_session *myna_session_find(struct myna_module *m, const struct myna_
 bool myna_user_exists(struct myna_module *m, const char *node)
 {
     return node && account_exists(m->srv->accounts, node, m->host->domain);
+}
+
+int myna_user_create(struct myna_module *m, const char *node, const char *password,
+                     myna_user_done_fn done, void *data)
+{
+    return users_set_password(m, node, password, true, done, data);
+}
+
+int myna_user_set_password(struct myna_module *m, const char *node, const char *password,
+                           myna_user_done_fn done, void *data)
+{
+    return users_set_password(m, node, password, false, done, data);
+}
+
+int myna_user_delete(struct myna_module *m, const char *node)
+{
+    struct myna_arena *a = myna_arena_new();
+    struct myna_jid bare;
+    int rc = MYNA_USER_BADNAME;
+    if (node && myna_jid_make(a, node, m->host->domain, NULL, &bare) == 0 &&
+        strcmp(bare.node, node) == 0)
+        rc = users_delete(m->srv, m->host, &bare);
+    myna_arena_free(a);
+    return rc;
+}
+
+uint64_t myna_server_uptime_ms(const struct myna_module *m)
+{
+    return loop_clock_ms() - m->srv->started_ms;
 }
 
 bool myna_is_local_host(struct myna_module *m, const char *host)

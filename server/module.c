@@ -16,6 +16,7 @@
 #include "router.h"
 #include "server.h"
 #include "session.h"
+#include "users.h"
 
 struct host *server_host(struct server *srv, const char *domain)
 {
@@ -161,6 +162,18 @@ static void free_nonza(struct reg_nonza *r)
     free(r);
 }
 
+static void free_form(struct reg_form *r)
+{
+    myna_arena_free(r->arena);
+    free(r);
+}
+
+static void free_node(struct reg_node *r)
+{
+    free(r->node);
+    free(r);
+}
+
 struct sub_drop {
     struct myna_module *m;
     char *keys[64];
@@ -243,6 +256,8 @@ void module_unload(struct myna_module *m)
     REG_REMOVE(struct reg_nonza, h->nonzas, m, free_nonza);
     REG_REMOVE(struct reg_service, h->services, m, free_service);
     REG_REMOVE(struct reg_migration, h->migrations, m, free_migration);
+    REG_REMOVE(struct reg_form, h->disco_forms, m, free_form);
+    REG_REMOVE(struct reg_node, h->disco_nodes, m, free_node);
     for (struct reg_timer **pp = &h->timers; *pp;) {
         struct reg_timer *t = *pp;
         if (t->owner == m) {
@@ -267,6 +282,7 @@ void module_unload(struct myna_module *m)
     hashmap_each(srv->users, sweep_user, &sw);
     drop_slots(srv, m);
     router_forget_module(srv, m);
+    users_forget_module(srv, m);
     for (struct myna_module **pp = &h->modules; *pp; pp = &(*pp)->next) {
         if (*pp == m) {
             *pp = m->next;
@@ -626,6 +642,9 @@ struct myna_xml *myna_disco_info_build(struct myna_module *m, const struct myna_
         struct myna_xml *f = myna_xml_add_child(q, NULL, "feature");
         myna_xml_set_attr(f, "var", r->a);
     }
+    /* XEP-0128 §2: extended information after the features. */
+    for (struct reg_form *r = h->disco_forms; r; r = r->next)
+        myna_xml_add_copy(q, r->form);
     return q;
 }
 
@@ -644,6 +663,74 @@ struct myna_xml *myna_disco_items_build(struct myna_module *m, const struct myna
             myna_xml_set_attr(it, "name", r->b);
     }
     return q;
+}
+
+/* The FORM_TYPE of a data form (XEP-0068 §3), or NULL. */
+static const char *form_type(const struct myna_xml *form)
+{
+    for (struct myna_xml *f = myna_xml_find(form, "jabber:x:data", "field"); f;
+         f = myna_xml_find_next(f, "jabber:x:data", "field")) {
+        const char *var = myna_xml_attr(f, "var");
+        if (var && strcmp(var, "FORM_TYPE") == 0)
+            return myna_xml_child_text(f, "jabber:x:data", "value");
+    }
+    return NULL;
+}
+
+int myna_disco_extension(struct myna_module *m, const struct myna_xml *form)
+{
+    const char *type = form ? form_type(form) : NULL;
+    if (!type || !myna_xml_is(form, "jabber:x:data", "x"))
+        return -1;
+    /* XEP-0128 §2: one form per FORM_TYPE; the first one stays. */
+    for (struct reg_form *r = m->host->disco_forms; r; r = r->next)
+        if (strcmp(form_type(r->form), type) == 0)
+            return -1;
+    struct reg_form *r = xcalloc(1, sizeof *r);
+    r->owner = m;
+    r->arena = myna_arena_new();
+    r->form = myna_xml_copy(r->arena, form);
+    struct reg_form **pp = &m->host->disco_forms;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = r;
+    return 0;
+}
+
+static struct reg_node *node_find(struct host *h, const char *node)
+{
+    for (struct reg_node *r = h->disco_nodes; r; r = r->next)
+        if (strcmp(r->node, node) == 0)
+            return r;
+    return NULL;
+}
+
+int myna_disco_node(struct myna_module *m, const char *node, myna_disco_node_fn fn,
+                    void *data)
+{
+    if (!node || !fn || node_find(m->host, node))
+        return -1;
+    struct reg_node *r = xcalloc(1, sizeof *r);
+    r->owner = m;
+    r->node = xstrdup(node);
+    r->fn = fn;
+    r->data = data;
+    r->next = m->host->disco_nodes;
+    m->host->disco_nodes = r;
+    return 0;
+}
+
+int myna_disco_node_build(struct myna_module *m, const struct myna_jid *requester,
+                          const char *node, bool items, struct myna_xml *query,
+                          enum myna_error *err)
+{
+    *err = MYNA_ERR_ITEM_NOT_FOUND;
+    struct reg_node *r = node ? node_find(m->host, node) : NULL;
+    if (!r)
+        return -1;
+    if (r->fn(r->owner, requester, node, items, query, err, r->data) < 0)
+        return -1;
+    return 0;
 }
 
 int myna_stream_feature(struct myna_module *m, myna_features_fn fn, void *data)

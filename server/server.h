@@ -18,6 +18,7 @@ struct tls;
 struct hashmap;
 struct host;
 struct listener;
+struct user_job;
 
 struct server {
     struct config cfg;
@@ -64,6 +65,8 @@ struct server {
     struct component *comp_list;   /* every open component stream */
     struct hashmap *metrics;       /* "module.counter" -> long long (myna_metric_add) */
     struct hashmap *components;    /* component domain -> authenticated struct component */
+    uint64_t started_ms;           /* loop clock when the server started (uptime) */
+    struct user_job *user_jobs;    /* account derivations on the job pool (users.c) */
     char readbuf[65536];           /* shared by all connections (loop thread only) */
 };
 

@@ -302,6 +302,27 @@ struct myna_xml *myna_disco_info_build(struct myna_module *m, const struct myna_
                                        struct myna_arena *a);
 struct myna_xml *myna_disco_items_build(struct myna_module *m, const struct myna_jid *user,
                                         struct myna_arena *a);
+/* Since 1.1. Adds a XEP-0128 extended-information form to the host's disco#info (a
+ * <x xmlns='jabber:x:data' type='result'/> whose hidden FORM_TYPE field names it, e.g.
+ * XEP-0157 contact addresses). The element is copied; the host lists one form per
+ * FORM_TYPE (XEP-0128 §2), the first registered. */
+int myna_disco_extension(struct myna_module *m, const struct myna_xml *form);
+/* Since 1.1. Serves node `node` of the host (XEP-0030 §3.2 info, §4.2 items), e.g. the
+ * XEP-0050 command list and each command's node. fn fills `query`, a disco#info
+ * (`items` false) or disco#items <query/> whose node attribute is already set, for
+ * `requester` (borrowed), and returns 0; or returns a negative value to refuse, with *err
+ * (preset to item-not-found) the condition answered. One module per node: a second
+ * registration of the same node on the host is refused (-1). */
+typedef int (*myna_disco_node_fn)(struct myna_module *m, const struct myna_jid *requester,
+                                  const char *node, bool items, struct myna_xml *query,
+                                  enum myna_error *err, void *data);
+int myna_disco_node(struct myna_module *m, const char *node, myna_disco_node_fn fn,
+                    void *data);
+/* Since 1.1. For the disco module: asks whoever serves host node `node` to fill `query`.
+ * Returns 0, or -1 with *err set (item-not-found when no module serves the node). */
+int myna_disco_node_build(struct myna_module *m, const struct myna_jid *requester,
+                          const char *node, bool items, struct myna_xml *query,
+                          enum myna_error *err);
 
 /* ---- Stream features ---- */
 
@@ -351,6 +372,10 @@ struct myna_session *myna_session_by_id(struct myna_module *m, uint64_t id);
 typedef void (*myna_session_fn)(struct myna_session *s, void *data);
 size_t myna_user_sessions(struct myna_module *m, const struct myna_jid *bare,
                           myna_session_fn fn, void *data);
+/* Since 1.1. Calls fn for each session bound on this host when the call starts (e.g. an
+ * announcement to every online user, XEP-0133 §4.23); a session that ends meanwhile is
+ * skipped, so fn may send, close sessions or do anything else. Returns how many fn got. */
+size_t myna_host_sessions(struct myna_module *m, myna_session_fn fn, void *data);
 /* Session of a local full JID, or NULL. */
 struct myna_session *myna_session_find(struct myna_module *m, const struct myna_jid *full);
 
@@ -381,6 +406,40 @@ const void *myna_service_get(struct myna_module *m, const char *name);
 /* ---- Users ---- */
 
 bool myna_user_exists(struct myna_module *m, const char *node);
+
+/* Accounts on this host, managed as `mynactl` does with the same account code (since 1.1;
+ * e.g. XEP-0133 service administration). Results are 0 or one of these, or a store error
+ * (myna/store.h). */
+#define MYNA_USER_EXISTS (-30201)      /* the account already exists */
+#define MYNA_USER_NOTFOUND (-30202)    /* no such account */
+#define MYNA_USER_BADPASSWORD (-30203) /* empty, or a character SASLprep prohibits (RFC 4013) */
+#define MYNA_USER_BADNAME (-30204)     /* not a prepared localpart (nodeprep, RFC 7622 §3.3) */
+
+/* The outcome of myna_user_create() or myna_user_set_password(), on the loop thread in a
+ * unit of work of its own (myna/store.h): writes made here join it. */
+typedef void (*myna_user_done_fn)(struct myna_module *m, int result, void *data);
+/* Since 1.1. Creates the account node@host with `password` (copied, wiped after use) as
+ * `mynactl adduser` does: SCRAM-SHA-1 and SCRAM-SHA-256 keys derived on the server's job
+ * pool (PBKDF2 stays off the loop), stored, then MYNA_EVENT_USER_CREATED emitted. Returns
+ * 0 once started: done is then called exactly once, with 0 or MYNA_USER_EXISTS (created
+ * meanwhile), MYNA_USER_BADPASSWORD or a store error; if the module unloads first, the
+ * account is still written but done is not called. Returns MYNA_USER_BADNAME,
+ * MYNA_USER_EXISTS or MYNA_USER_BADPASSWORD (empty) at once, without calling done. */
+int myna_user_create(struct myna_module *m, const char *node, const char *password,
+                     myna_user_done_fn done, void *data);
+/* Since 1.1. Replaces the password of node@host as `mynactl passwd` does; the same
+ * contract as myna_user_create (MYNA_USER_NOTFOUND instead of MYNA_USER_EXISTS). Open
+ * sessions stay; the next login needs the new password. */
+int myna_user_set_password(struct myna_module *m, const char *node, const char *password,
+                           myna_user_done_fn done, void *data);
+/* Since 1.1. Deletes the account node@host as `mynactl deluser` does on a running server:
+ * its sessions end (stream error not-authorized), MYNA_EVENT_USER_DELETED is emitted (each
+ * module deletes the user's data), then the account and every key "node@host\0..." in
+ * every table are deleted. Returns 0, MYNA_USER_NOTFOUND, MYNA_USER_BADNAME, or the store
+ * error that failed the current unit of work (then none of its writes stay). Sessions are
+ * closed under the caller: never call it while handling a stanza one of the user's own
+ * sessions sent (answer, then delete from a timer). */
+int myna_user_delete(struct myna_module *m, const char *node);
 /* True if `host` is a local virtual host (or a claimed sub-domain). */
 bool myna_is_local_host(struct myna_module *m, const char *host);
 
@@ -452,6 +511,8 @@ uint64_t myna_timer_add(struct myna_module *m, unsigned ms, unsigned repeat_ms,
 void myna_timer_cancel(struct myna_module *m, uint64_t id);
 /* Milliseconds of the monotonic clock, and wall-clock seconds since the epoch. */
 uint64_t myna_now_ms(void);
+/* Since 1.1. Milliseconds since this server process started (XEP-0012 §5 uptime). */
+uint64_t myna_server_uptime_ms(const struct myna_module *m);
 
 #ifdef __cplusplus
 }
