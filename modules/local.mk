@@ -183,3 +183,26 @@ TESTS += $(MAM_MORE_TESTS)
 EXTRA_DIST += $(MAM_MORE_TESTS) tests/modules/test_mam_retention.py \
 	tests/modules/test_mam_service.py tests/modules/test_mam_crash.py \
 	tests/modules/test_mam_durable.py
+# last: Last Activity (XEP-0012); publishes the "last" service (last.h).
+mod_LTLIBRARIES += modules/last.la
+modules_last_la_SOURCES = modules/last.c modules/last.h
+modules_last_la_CFLAGS = $(MODULE_CFLAGS)
+modules_last_la_LDFLAGS = $(MODULE_LDFLAGS)
+TESTS += tests/modules/last.sh
+EXTRA_DIST += tests/modules/last.sh tests/modules/test_last.py
+# contact_info: server contact addresses (XEP-0157) in the host's disco#info.
+mod_LTLIBRARIES += modules/contact_info.la
+modules_contact_info_la_SOURCES = modules/contact_info.c modules/common/dataform.h \
+	modules/common/dataform.c
+modules_contact_info_la_CFLAGS = $(MODULE_CFLAGS)
+modules_contact_info_la_LDFLAGS = $(MODULE_LDFLAGS)
+# extdisco: external services (XEP-0215); libcrypto for the TURN credentials' HMAC-SHA1.
+mod_LTLIBRARIES += modules/extdisco.la
+modules_extdisco_la_SOURCES = modules/extdisco.c
+modules_extdisco_la_CFLAGS = $(MODULE_CFLAGS) $(OPENSSL_CFLAGS)
+modules_extdisco_la_LDFLAGS = $(MODULE_LDFLAGS)
+modules_extdisco_la_LIBADD = $(OPENSSL_LIBS)
+# Both end to end, with a raw XEP-0114 component (complib.py) as a non-local requester.
+TESTS += tests/modules/serverinfo.sh
+EXTRA_DIST += tests/modules/serverinfo.sh tests/modules/test_serverinfo.py \
+	tests/modules/complib.py

@@ -40,7 +40,8 @@
 
 static const char *const default_modules[] = {"disco",  "ping",   "version", "time",
                                               "roster", "blocking", "carbons", "offline",
-                                              "private", "muc", "pubsub", "mam", NULL};
+                                              "private", "muc", "pubsub", "mam", "last",
+                                              "contact_info", "extdisco", NULL};
 
 static const char *const core_keys[] = {
     "data_dir", "store_map_mb", "log", "hosts", "listen", "modules", "limits",
