@@ -206,3 +206,11 @@ modules_extdisco_la_LIBADD = $(OPENSSL_LIBS)
 TESTS += tests/modules/serverinfo.sh
 EXTRA_DIST += tests/modules/serverinfo.sh tests/modules/test_serverinfo.py \
 	tests/modules/complib.py
+# adhoc: ad-hoc commands (XEP-0050) and service administration (XEP-0133).
+mod_LTLIBRARIES += modules/adhoc.la
+modules_adhoc_la_SOURCES = modules/adhoc/adhoc.h modules/adhoc/adhoc.c \
+	modules/adhoc/admin.c modules/common/dataform.h modules/common/dataform.c
+modules_adhoc_la_CFLAGS = $(MODULE_CFLAGS)
+modules_adhoc_la_LDFLAGS = $(MODULE_LDFLAGS)
+TESTS += tests/modules/adhoc.sh
+EXTRA_DIST += tests/modules/adhoc.sh tests/modules/test_adhoc.py
