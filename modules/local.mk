@@ -214,3 +214,12 @@ modules_adhoc_la_CFLAGS = $(MODULE_CFLAGS)
 modules_adhoc_la_LDFLAGS = $(MODULE_LDFLAGS)
 TESTS += tests/modules/adhoc.sh
 EXTRA_DIST += tests/modules/adhoc.sh tests/modules/test_adhoc.py
+# push: push notifications (XEP-0357) to app servers, published over pubsub; tested with
+# a component as the app server.
+mod_LTLIBRARIES += modules/push.la
+modules_push_la_SOURCES = modules/push/push.h modules/push/module.c modules/push/devices.c \
+	modules/push/notify.c modules/common/dataform.h modules/common/dataform.c
+modules_push_la_CFLAGS = $(MODULE_CFLAGS)
+modules_push_la_LDFLAGS = $(MODULE_LDFLAGS)
+TESTS += tests/modules/push.sh tests/modules/push_body.sh
+EXTRA_DIST += tests/modules/push.sh tests/modules/push_body.sh tests/modules/test_push.py
