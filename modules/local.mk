@@ -223,3 +223,8 @@ modules_push_la_CFLAGS = $(MODULE_CFLAGS)
 modules_push_la_LDFLAGS = $(MODULE_LDFLAGS)
 TESTS += tests/modules/push.sh tests/modules/push_body.sh
 EXTRA_DIST += tests/modules/push.sh tests/modules/push_body.sh tests/modules/test_push.py
+# Last activity, contact addresses and administration through the clients' own libraries.
+SERVICE_LIB_TESTS = tests/modules/services_slixmpp.sh tests/modules/services_nbxmpp.sh
+TESTS += $(SERVICE_LIB_TESTS)
+EXTRA_DIST += $(SERVICE_LIB_TESTS) tests/modules/test_services_slixmpp.py \
+	tests/modules/test_services_nbxmpp.py

@@ -48,6 +48,15 @@ seeds = [
  "<presence><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='https://n' ver='QgayPKawpkPSDYmwT/WM94uAlu0='/></presence>",
  "<iq type='set' id='ps6'><query xmlns='jabber:iq:private'><storage xmlns='storage:bookmarks'><conference jid='r@c.myna.test' autojoin='1'><nick>n</nick></conference></storage></query></iq>",
  "<iq type='set' id='ps7'><vCard xmlns='vcard-temp'><PHOTO><TYPE>image/png</TYPE><BINVAL>aGVsbG8=</BINVAL></PHOTO></vCard></iq>",
+ # Last activity, XEP-0319 idle, ad-hoc administration, push, external services.
+ "<iq type='get' id='l1' to='u12@myna.test/x'><query xmlns='jabber:iq:last'/></iq>",
+ "<presence><show>away</show><idle xmlns='urn:xmpp:idle:1' since='2024-01-01T10:00:00.5+02:00'/></presence>",
+ "<iq type='set' id='a1' to='myna.test'><command xmlns='http://jabber.org/protocol/commands' node='http://jabber.org/protocol/admin#announce' action='complete' sessionid='adhoc-1-1'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/admin</value></field><field var='announcement'><value>l1</value><value>l2</value></field></x></command></iq>",
+ "<iq type='set' id='a2' to='myna.test'><command xmlns='http://jabber.org/protocol/commands' node='http://jabber.org/protocol/admin#end-user-session'><x xmlns='jabber:x:data' type='submit'><field var='accountjids'><value>u12@myna.test/x</value></field></x></command></iq>",
+ "<iq type='get' id='a3' to='myna.test'><query xmlns='http://jabber.org/protocol/disco#items' node='http://jabber.org/protocol/commands'/></iq>",
+ "<iq type='set' id='p2'><enable xmlns='urn:xmpp:push:0' jid='bot.myna.test' node='n'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options</value></field><field var='secret'><value>s</value></field></x></enable></iq>",
+ "<iq type='set' id='p3'><disable xmlns='urn:xmpp:push:0' jid='bot.myna.test'/></iq>",
+ "<iq type='get' id='e1' to='myna.test'><credentials xmlns='urn:xmpp:extdisco:2'><service host='turn.myna.test' type='turn' port='3478'/></credentials></iq>",
 ]
 seeds = [x.replace("myna.test", M.D) for x in seeds]  # the harness's test domain
 
