@@ -67,6 +67,8 @@ static int record_get(struct myna_store *s, const char *bare, struct myna_arena 
     return 0;
 }
 
+/* Writes the record in a unit of its own (myna/store.h): the record is a side note of a
+ * login or logout, whose failure (a full store) must not fail the request it rides on. */
 static int record_put(struct myna_store *s, const char *bare, const struct last_record *r)
 {
     size_t sl = strlen(r->status);
@@ -77,7 +79,11 @@ static int record_put(struct myna_store *s, const char *bare, const struct last_
     put_be64(buf + 1, r->login);
     put_be64(buf + 9, r->logout);
     memcpy(buf + REC_HDR, r->status, sl);
-    int rc = myna_store_put(s, bare, strlen(bare) + 1, buf, REC_HDR + sl);
+    int rc = myna_store_unit_begin(s);
+    if (rc == 0) {
+        myna_store_put(s, bare, strlen(bare) + 1, buf, REC_HDR + sl);
+        rc = myna_store_unit_commit(s);
+    }
     free(buf);
     return rc;
 }

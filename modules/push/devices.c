@@ -139,7 +139,12 @@ uint32_t push_count_bump(struct push *p, const char *bare)
         n++;
     unsigned char b[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
                           (unsigned char)(n >> 8), (unsigned char)n};
-    myna_store_put(p->store, k, klen, b, sizeof b); /* a lost count only shows a lower one */
+    /* In a unit of its own: the count is a side note of the message's delivery, and a lost
+     * one only shows a lower count (myna/store.h). */
+    if (myna_store_unit_begin(p->store) == 0) {
+        myna_store_put(p->store, k, klen, b, sizeof b);
+        myna_store_unit_commit(p->store);
+    }
     myna_arena_free(a);
     return n;
 }
@@ -149,8 +154,11 @@ void push_count_reset(struct push *p, const char *bare)
     struct myna_arena *a = myna_arena_new();
     size_t klen;
     char *k = key(a, bare, 'C', NULL, NULL, &klen);
-    if (count_get(p, k, klen, a) != 0) /* only a write when there is something to reset */
+    /* Only a write when there is something to reset; in a unit of its own (a login). */
+    if (count_get(p, k, klen, a) != 0 && myna_store_unit_begin(p->store) == 0) {
         myna_store_del(p->store, k, klen);
+        myna_store_unit_commit(p->store);
+    }
     myna_arena_free(a);
 }
 
