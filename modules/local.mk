@@ -138,8 +138,8 @@ modules_pubsub_la_SOURCES = modules/pubsub/pubsub.h modules/pubsub/module.c \
 	modules/pubsub/errors.c modules/pubsub/ops.c modules/pubsub/owner.c \
 	modules/pubsub/notify.c modules/pubsub/caps.c modules/pubsub/pep.c \
 	modules/pubsub/domain.c modules/pubsub/avatar.c modules/pubsub/bookmarks.c \
-	modules/pubsub/util.c modules/pubsub/migrate.c modules/common/forms.c \
-	modules/common/forms.h
+	modules/pubsub/util.c modules/pubsub/migrate.c modules/common/dataform.c \
+	modules/common/dataform.h
 modules_pubsub_la_CFLAGS = $(MODULE_CFLAGS) $(OPENSSL_CFLAGS)
 modules_pubsub_la_LDFLAGS = $(MODULE_LDFLAGS)
 modules_pubsub_la_LIBADD = $(OPENSSL_LIBS)

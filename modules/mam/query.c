@@ -121,11 +121,6 @@ static bool parse_field(struct query *q, const struct df_field *f, struct refusa
     if (f->nvalues > 1)
         return refuse(r, MYNA_ERR_BAD_REQUEST, "a field has several values");
     const char *val = f->nvalues ? f->values[0] : NULL;
-    if (strcmp(var, "FORM_TYPE") == 0) {
-        if (!val || strcmp(val, NS_MAM) != 0)
-            return refuse(r, MYNA_ERR_BAD_REQUEST, "FORM_TYPE must be urn:xmpp:mam:2");
-        return true;
-    }
     if (!val)
         return true;
     if (strcmp(var, "with") == 0) {
@@ -151,8 +146,8 @@ static bool parse_field(struct query *q, const struct df_field *f, struct refusa
     return refuse(r, MYNA_ERR_FEATURE_NOT_IMPLEMENTED, "unknown form field");
 }
 
-/* The data form (XEP-0004, parsed by modules/common/dataform.c): of type submit, its
- * FORM_TYPE (when given) urn:xmpp:mam:2, each field at most once. */
+/* The data form (XEP-0004, parsed by modules/common/dataform.c, which also refuses repeated
+ * fields): of type submit, its FORM_TYPE (when given) urn:xmpp:mam:2. */
 static bool parse_form(struct query *q, const struct myna_xml *x, struct refusal *r)
 {
     struct dataform form;
@@ -162,6 +157,8 @@ static bool parse_form(struct query *q, const struct myna_xml *x, struct refusal
         return refuse(r, MYNA_ERR_BAD_REQUEST, "not a valid data form (XEP-0004)");
     if (strcmp(form.type, "submit") != 0)
         return refuse(r, MYNA_ERR_BAD_REQUEST, "the query form must be of type submit");
+    if (form.form_type && strcmp(form.form_type, NS_MAM) != 0)
+        return refuse(r, MYNA_ERR_BAD_REQUEST, "FORM_TYPE must be urn:xmpp:mam:2");
     for (const struct df_field *f = form.fields; f; f = f->next)
         if (!parse_field(q, f, r))
             return false;

@@ -154,7 +154,7 @@ static bool strs_sorted_unique(struct strs *s)
 }
 
 struct caps_form {
-    struct form f;
+    struct dataform f;
 };
 
 static int cmp_form(const void *x, const void *y)
@@ -165,18 +165,18 @@ static int cmp_form(const void *x, const void *y)
 
 static int cmp_field(const void *x, const void *y)
 {
-    return strcmp((*(const struct form_field *const *)x)->var,
-                  (*(const struct form_field *const *)y)->var);
+    return strcmp((*(const struct df_field *const *)x)->var,
+                  (*(const struct df_field *const *)y)->var);
 }
 
 /* Appends one §5.1 step-7 form; false when a field lacks its var. */
-static bool append_form(struct myna_arena *a, struct myna_buf *b, const struct form *f)
+static bool append_form(struct myna_arena *a, struct myna_buf *b, const struct dataform *f)
 {
     myna_buf_appends(b, f->form_type);
     myna_buf_appends(b, "<");
-    const struct form_field **fl = myna_arena_alloc(a, (f->nfields + 1) * sizeof *fl);
+    const struct df_field **fl = myna_arena_alloc(a, (f->nfields + 1) * sizeof *fl);
     size_t n = 0;
-    for (const struct form_field *x = f->fields; x; x = x->next)
+    for (const struct df_field *x = f->fields; x; x = x->next)
         if (x->var)
             fl[n++] = x;
     qsort(fl, n, sizeof *fl, cmp_field);
@@ -228,9 +228,9 @@ static bool build_s(struct myna_arena *a, const struct myna_xml *q, struct myna_
             if (!var)
                 return false;
             strs_add(a, &feats, var);
-        } else if (myna_xml_is(el, NS_DATA_FORMS, "x")) {
-            struct form f;
-            if (form_parse(a, el, &f) < 0)
+        } else if (myna_xml_is(el, DF_NS, "x")) {
+            struct dataform f;
+            if (df_parse(el, &f, PS_FORM_FIELDS, PS_FORM_VALUES) < 0)
                 return false;
             if (!f.form_type || !f.form_type_hidden)
                 continue; /* §5.4 3.6: ignored, processing continues */

@@ -159,13 +159,13 @@ static int parse_max(struct ps_ctx *c, const char *v, long long *out)
 }
 
 static int apply_one(struct ps_ctx *c, struct myna_arena *a, const struct field_def *d,
-                     const struct form_field *f, struct ps_config *cfg)
+                     const struct df_field *f, struct ps_config *cfg)
 {
     const char *v = f->nvalues ? f->values[0] : NULL;
     int i;
     switch (d->kind) {
     case K_BOOL:
-        return form_parse_bool(v, bool_slot(cfg, d->var)) ? 0 : -1;
+        return df_parse_bool(v, bool_slot(cfg, d->var)) ? 0 : -1;
     case K_MAX:
         return parse_max(c, v, &cfg->max_items);
     case K_TEXT: {
@@ -203,11 +203,11 @@ static int apply_one(struct ps_ctx *c, struct myna_arena *a, const struct field_
     return -1;
 }
 
-int config_apply(struct ps_ctx *c, struct myna_arena *a, const struct form *f,
+int config_apply(struct ps_ctx *c, struct myna_arena *a, const struct dataform *f,
                  struct ps_config *cfg, const char **bad)
 {
     struct ps_config next = *cfg;
-    for (const struct form_field *x = f->fields; x; x = x->next) {
+    for (const struct df_field *x = f->fields; x; x = x->next) {
         if (!x->var)
             continue; /* fixed fields carry no setting */
         const struct field_def *d = field_find(x->var);
@@ -220,17 +220,17 @@ int config_apply(struct ps_ctx *c, struct myna_arena *a, const struct form *f,
     return 0;
 }
 
-void config_load(struct ps_ctx *c, struct myna_arena *a, const struct form *f,
+void config_load(struct ps_ctx *c, struct myna_arena *a, const struct dataform *f,
                  struct ps_config *cfg)
 {
-    for (const struct form_field *x = f->fields; x; x = x->next) {
+    for (const struct df_field *x = f->fields; x; x = x->next) {
         const struct field_def *d = x->var ? field_find(x->var) : NULL;
         if (d && apply_one(c, a, d, x, cfg) < 0 && d->kind == K_MAX)
             cfg->max_items = c->max_items; /* the limit was lowered since */
     }
 }
 
-static bool groups_equal(const struct form_field *f, const struct ps_config *cfg)
+static bool groups_equal(const struct df_field *f, const struct ps_config *cfg)
 {
     if (f->nvalues != cfg->ngroups)
         return false;
@@ -244,10 +244,10 @@ static bool groups_equal(const struct form_field *f, const struct ps_config *cfg
     return true;
 }
 
-int config_preconditions(struct ps_ctx *c, struct myna_arena *a, const struct form *f,
+int config_preconditions(struct ps_ctx *c, struct myna_arena *a, const struct dataform *f,
                          const struct ps_config *cfg, const char **bad)
 {
-    for (const struct form_field *x = f->fields; x; x = x->next) {
+    for (const struct df_field *x = f->fields; x; x = x->next) {
         if (!x->var)
             continue;
         const struct field_def *d = field_find(x->var);
@@ -276,24 +276,25 @@ struct myna_xml *config_form(struct ps_ctx *c, struct myna_arena *a, struct myna
                              const struct ps_config *cfg, const char *type)
 {
     bool labelled = strcmp(type, "form") == 0;
-    struct myna_xml *x = form_new(a, parent, type, NS_PUBSUB_CONFIG);
+    struct myna_xml *x = parent ? df_new(parent, type, NS_PUBSUB_CONFIG, NULL)
+                                : df_new_root(a, type, NS_PUBSUB_CONFIG, NULL);
     for (size_t i = 0; i < NFIELDS; i++) {
         const struct field_def *d = &fields[i];
         static const char *const kind_type[] = {"boolean", "list-single", "text-single",
                                                 "text-single", "list-multi"};
-        struct myna_xml *f = form_add_field(x, d->var, labelled ? kind_type[d->kind] : NULL,
+        struct myna_xml *f = df_add_field(x, d->var, labelled ? kind_type[d->kind] : NULL,
                                             labelled ? d->label : NULL, NULL);
         if (d->kind == K_GROUPS) {
             for (size_t k = 0; k < cfg->ngroups; k++)
-                form_field_add_value(f, cfg->groups[k]);
+                df_add_value(f, cfg->groups[k]);
             continue;
         }
         const char *v = field_text(c, a, d, cfg);
         if (v)
-            form_field_add_value(f, v);
+            df_add_value(f, v);
         if (labelled && d->kind == K_LIST)
             for (size_t k = 0; d->options[k]; k++)
-                form_field_add_option(f, NULL, d->options[k]);
+                df_add_option(f, NULL, d->options[k]);
     }
     return x;
 }
@@ -301,14 +302,14 @@ struct myna_xml *config_form(struct ps_ctx *c, struct myna_arena *a, struct myna
 void config_meta_form(struct myna_xml *parent, const struct ps_service *svc,
                       const struct ps_node *n)
 {
-    struct myna_xml *x = form_new(NULL, parent, "result", NS_PUBSUB_META);
-    form_add_field(x, "pubsub#access_model", "list-single", NULL, access_values[n->cfg.access]);
+    struct myna_xml *x = df_new(parent, "result", NS_PUBSUB_META, NULL);
+    df_add_field(x, "pubsub#access_model", "list-single", NULL, access_values[n->cfg.access]);
     if (n->cfg.title)
-        form_add_field(x, "pubsub#title", "text-single", NULL, n->cfg.title);
+        df_add_field(x, "pubsub#title", "text-single", NULL, n->cfg.title);
     if (n->cfg.description)
-        form_add_field(x, "pubsub#description", "text-single", NULL, n->cfg.description);
+        df_add_field(x, "pubsub#description", "text-single", NULL, n->cfg.description);
     if (n->cfg.payload_type)
-        form_add_field(x, "pubsub#type", "text-single", NULL, n->cfg.payload_type);
+        df_add_field(x, "pubsub#type", "text-single", NULL, n->cfg.payload_type);
     if (svc->pep)
-        form_add_field(x, "pubsub#owner", "jid-multi", NULL, svc->jid);
+        df_add_field(x, "pubsub#owner", "jid-multi", NULL, svc->jid);
 }

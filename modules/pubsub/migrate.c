@@ -132,7 +132,7 @@ static bool node_name_ok(const char *node)
 /* The node, created with the PEP defaults (and `f` when given) if missing; an existing
  * node takes the configuration of `f`. 0, or -1 (quota, store). */
 static int node_ensure(struct ps_ctx *c, struct myna_arena *a, const struct ps_service *svc,
-                       const char *node, const struct form *f, struct ps_node *n)
+                       const char *node, const struct dataform *f, struct ps_node *n)
 {
     int rc = store_node_get(c, a, svc, node, n);
     if (rc == MYNA_STORE_NOTFOUND) {
@@ -160,9 +160,9 @@ static int import_owner(struct ps_ctx *c, struct myna_arena *a, const struct ps_
         return -1;
     struct ps_node n;
     if (strcmp(el->name, "configure") == 0) {
-        struct myna_xml *x = myna_xml_find(el, NS_DATA_FORMS, "x");
-        struct form f;
-        bool have = x && form_parse(a, x, &f) == 0;
+        struct myna_xml *x = myna_xml_find(el, DF_NS, "x");
+        struct dataform f;
+        bool have = x && df_parse(x, &f, PS_FORM_FIELDS, PS_FORM_VALUES) == 0;
         return node_ensure(c, a, svc, node, have ? &f : NULL, &n);
     }
     if (node_ensure(c, a, svc, node, NULL, &n) != 0)

@@ -119,15 +119,15 @@ static bool is_owner(struct ps_ctx *c, struct myna_stanza *st, const struct ps_s
 
 /* A form in `parent` (publish-options, configure): NULL and no answer when absent; on a
  * malformed one, answers bad-request and sets *bad. */
-static const struct form *form_in(struct myna_stanza *st, const struct myna_xml *parent,
+static const struct dataform *form_in(struct myna_stanza *st, const struct myna_xml *parent,
                                   const char *form_type, bool *bad)
 {
     *bad = false;
-    const struct myna_xml *x = parent ? myna_xml_find(parent, NS_DATA_FORMS, "x") : NULL;
+    const struct myna_xml *x = parent ? myna_xml_find(parent, DF_NS, "x") : NULL;
     if (!x)
         return NULL;
-    struct form *f = myna_arena_alloc(st->arena, sizeof *f);
-    if (form_parse(st->arena, x, f) < 0 || (f->form_type && strcmp(f->form_type, form_type))) {
+    struct dataform *f = myna_arena_alloc(st->arena, sizeof *f);
+    if (df_parse(x, f, PS_FORM_FIELDS, PS_FORM_VALUES) < 0 || (f->form_type && strcmp(f->form_type, form_type))) {
         *bad = true;
         ps_error(st, MYNA_ERR_BAD_REQUEST, NULL, "malformed data form");
         return NULL;
@@ -138,7 +138,7 @@ static const struct form *form_in(struct myna_stanza *st, const struct myna_xml 
 /* Creates a node (auto-create or create), subject to the creation right and the node
  * quota. On failure answers st and returns false. */
 static bool node_create(struct ps_ctx *c, struct myna_stanza *st, const struct ps_service *svc,
-                        const char *node, const struct form *f, bool options_as_conflict,
+                        const char *node, const struct dataform *f, bool options_as_conflict,
                         struct ps_node *n)
 {
     if (svc->pep ? strcmp(st->from.bare, svc->jid) != 0 : !domain_may_create(c, &st->from)) {
@@ -264,7 +264,7 @@ static void op_publish(struct ps_ctx *c, const struct ps_service *svc, struct my
     if (!node || !item_check(c, st, pub, &item, &payload))
         return;
     bool bad;
-    const struct form *f = form_in(st, opts, NS_PUBSUB_PUBLISH_OPTIONS, &bad);
+    const struct dataform *f = form_in(st, opts, NS_PUBSUB_PUBLISH_OPTIONS, &bad);
     if (bad)
         return;
     struct ps_node n;
@@ -399,7 +399,7 @@ static void op_retract(struct ps_ctx *c, const struct ps_service *svc, struct my
     }
     const char *na = myna_xml_attr(el, "notify");
     bool flag = false, notify = n.cfg.notify_retract;
-    if (na && form_parse_bool(na, &flag))
+    if (na && df_parse_bool(na, &flag))
         notify = flag;
     int rc = retract_apply(c, st->arena, svc, &n, id, notify);
     if (rc == MYNA_STORE_NOTFOUND) {
@@ -497,7 +497,7 @@ static void op_create(struct ps_ctx *c, const struct ps_service *svc, struct myn
         return;
     }
     bool bad;
-    const struct form *f = form_in(st, configure, NS_PUBSUB_CONFIG, &bad);
+    const struct dataform *f = form_in(st, configure, NS_PUBSUB_CONFIG, &bad);
     if (bad)
         return;
     struct ps_node n;

@@ -78,9 +78,9 @@ static int revoke_one(const char *jid, const char *subid, void *data)
 static void configure_set(struct ps_ctx *c, const struct ps_service *svc,
                           struct myna_stanza *st, const struct myna_xml *el, struct ps_node *n)
 {
-    const struct myna_xml *x = myna_xml_find(el, NS_DATA_FORMS, "x");
-    struct form f;
-    if (!x || form_parse(st->arena, x, &f) < 0 ||
+    const struct myna_xml *x = myna_xml_find(el, DF_NS, "x");
+    struct dataform f;
+    if (!x || df_parse(x, &f, PS_FORM_FIELDS, PS_FORM_VALUES) < 0 ||
         (f.form_type && strcmp(f.form_type, NS_PUBSUB_CONFIG) != 0)) {
         ps_error(st, MYNA_ERR_BAD_REQUEST, NULL, "malformed data form"); /* §8.2.5.2 */
         return;

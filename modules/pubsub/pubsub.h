@@ -14,10 +14,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/forms.h"
+#include "../common/dataform.h"
 #include "../disco.h"
 #include "../private.h"
 #include "myna/module.h"
+
+/* Bounds for parsing received data forms (configure, publish-options, XEP-0115 caps
+ * answers): far above what any of them has; the stanza size limit bounds them anyway. */
+#define PS_FORM_FIELDS 256
+#define PS_FORM_VALUES 1024
 
 #define NS_PUBSUB "http://jabber.org/protocol/pubsub"
 #define NS_PUBSUB_OWNER "http://jabber.org/protocol/pubsub#owner"
@@ -125,14 +130,14 @@ struct ps_item {
 void config_default(struct ps_ctx *c, const struct ps_service *svc, struct ps_config *cfg);
 /* Applies the fields of a pubsub#node_config (or publish-options) form to cfg. Returns 0,
  * or -1 with *bad = the offending field var (unknown field or invalid value). */
-int config_apply(struct ps_ctx *c, struct myna_arena *a, const struct form *f,
+int config_apply(struct ps_ctx *c, struct myna_arena *a, const struct dataform *f,
                  struct ps_config *cfg, const char **bad);
 /* Reads a stored configuration form leniently (values out of today's limits clamped). */
-void config_load(struct ps_ctx *c, struct myna_arena *a, const struct form *f,
+void config_load(struct ps_ctx *c, struct myna_arena *a, const struct dataform *f,
                  struct ps_config *cfg);
 /* XEP-0060 §7.1.5: every field of publish-options must equal the node's value. Returns 0,
  * or -1 with *bad = the field that differs or is unknown. */
-int config_preconditions(struct ps_ctx *c, struct myna_arena *a, const struct form *f,
+int config_preconditions(struct ps_ctx *c, struct myna_arena *a, const struct dataform *f,
                          const struct ps_config *cfg, const char **bad);
 /* The configuration as a form of type `type` ("form" for owners, "submit" for storage). */
 struct myna_xml *config_form(struct ps_ctx *c, struct myna_arena *a, struct myna_xml *parent,

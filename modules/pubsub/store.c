@@ -107,8 +107,8 @@ int store_node_get(struct ps_ctx *c, struct myna_arena *a, const struct ps_servi
     out->nitems = (uint32_t)get_be(b + 9, 4);
     config_default(c, svc, &out->cfg);
     struct myna_xml *x = myna_xml_parse(a, (const char *)b + 13, vl - 13, NS_PUBSUB_OWNER);
-    struct form f;
-    if (x && form_parse(a, x, &f) == 0)
+    struct dataform f;
+    if (x && df_parse(x, &f, PS_FORM_FIELDS, PS_FORM_VALUES) == 0)
         config_load(c, a, &f, &out->cfg);
     return 0;
 }

@@ -1,5 +1,4 @@
-/* tests/unit/test_pubsub.c — unit tests of the pubsub module's pure parts: XEP-0004 data
- * forms (modules/common/forms.c: the §3.2-3.3 checks and builders), the XEP-0115 §5
+/* tests/unit/test_pubsub.c — unit tests of the pubsub module's pure parts: the XEP-0115 §5
  * verification string with the specification's own examples (§5.2, §5.3) and the §5.4
  * ill-formed cases, the shared caps cache (verified answers only), and base64/SHA-1
  * helpers used for avatar ids (modules/pubsub/caps.c, util.c).
@@ -12,7 +11,6 @@
 
 #include <string.h>
 
-#include "modules/common/forms.h"
 #include "modules/pubsub/pubsub.h"
 
 static struct myna_xml *parse(struct myna_arena *a, const char *xml)
@@ -20,73 +18,6 @@ static struct myna_xml *parse(struct myna_arena *a, const char *xml)
     struct myna_xml *x = myna_xml_parse(a, xml, strlen(xml), MYNA_NS_CLIENT);
     assert_non_null(x);
     return x;
-}
-
-/* ---- forms ---- */
-
-static void test_form_parse(void **state)
-{
-    (void)state;
-    struct myna_arena *a = myna_arena_new();
-    struct form f;
-    assert_int_equal(form_parse(a, parse(a,
-        "<x xmlns='jabber:x:data' type='submit'>"
-        "<field var='FORM_TYPE' type='hidden'><value>urn:t</value></field>"
-        "<field var='one'><value>1</value></field>"
-        "<field var='many' type='list-multi'><value>a</value><value>b</value></field>"
-        "<field type='fixed'><value>a note</value></field>"
-        "<field var='empty'/></x>"), &f), 0);
-    assert_string_equal(f.type, "submit");
-    assert_string_equal(f.form_type, "urn:t");
-    assert_true(f.form_type_hidden);
-    assert_int_equal(f.nfields, 4);
-    assert_string_equal(form_value(&f, "one"), "1");
-    assert_int_equal(form_field(&f, "many")->nvalues, 2);
-    assert_string_equal(form_field(&f, "many")->values[1], "b");
-    assert_null(form_value(&f, "empty"));
-    assert_null(form_field(&f, "absent"));
-    /* §3.1-3.3 violations */
-    static const char *const bad[] = {
-        "<x xmlns='jabber:x:data'/>",                                   /* no type */
-        "<x xmlns='jabber:x:data' type='weird'/>",                      /* unknown type */
-        "<x xmlns='jabber:x:data' type='submit'><field><value>1</value></field></x>",
-        "<x xmlns='jabber:x:data' type='form'><field var='a' type='nope'/></x>",
-        "<x xmlns='jabber:x:data' type='submit'><field var='a'/><field var='a'/></x>",
-        "<x xmlns='jabber:x:data' type='submit'><field var='a' type='boolean'><value>1"
-        "</value><value>0</value></field></x>",
-        "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>a</value>"
-        "<value>b</value></field></x>",
-        "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>a</value>"
-        "</field><field var='FORM_TYPE'><value>a</value></field></x>",
-        "<x xmlns='urn:not-forms' type='submit'/>",
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(form_parse(a, parse(a, bad[i]), &f), FORM_EMALFORMED);
-    bool b = true;
-    assert_true(form_parse_bool("0", &b) && !b);
-    assert_true(form_parse_bool("true", &b) && b);
-    assert_false(form_parse_bool("yes", &b));
-    assert_false(form_parse_bool(NULL, &b));
-    myna_arena_free(a);
-}
-
-static void test_form_build(void **state)
-{
-    (void)state;
-    struct myna_arena *a = myna_arena_new();
-    struct myna_xml *x = form_new(a, NULL, "form", "urn:t");
-    struct myna_xml *fl = form_add_field(x, "choice", "list-single", "Pick", "b");
-    form_field_add_option(fl, "A", "a");
-    form_field_add_option(fl, NULL, "b");
-    form_add_field(x, "flag", "boolean", NULL, "true");
-    const char *s = myna_xml_to_string(x, "");
-    struct form f;
-    assert_int_equal(form_parse(a, parse(a, s), &f), 0);
-    assert_string_equal(f.type, "form");
-    assert_string_equal(f.form_type, "urn:t");
-    assert_string_equal(form_value(&f, "choice"), "b"); /* options are not values */
-    assert_string_equal(form_value(&f, "flag"), "true");
-    myna_arena_free(a);
 }
 
 /* ---- XEP-0115 ---- */
@@ -228,7 +159,6 @@ static void test_base64_sha1(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_form_parse),     cmocka_unit_test(test_form_build),
         cmocka_unit_test(test_caps_examples),  cmocka_unit_test(test_caps_ill_formed),
         cmocka_unit_test(test_caps_cache),     cmocka_unit_test(test_base64_sha1),
     };

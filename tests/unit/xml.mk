@@ -24,11 +24,11 @@ tests_unit_test_dataform_SOURCES = tests/unit/test_dataform.c modules/common/dat
 tests_unit_test_dataform_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_dataform_LDADD = xml/libmynaxml.la $(EXPAT_LIBS) $(CMOCKA_LIBS)
 
-# The pubsub module's pure parts: data forms, XEP-0115 verification strings and cache,
-# base64/SHA-1 helpers (compiled from the module's sources).
+# The pubsub module's pure parts: XEP-0115 verification strings and cache, base64/SHA-1
+# helpers (compiled from the module's sources, with the data-form helper they use).
 check_PROGRAMS += tests/unit/test_pubsub
 TESTS += tests/unit/test_pubsub
-tests_unit_test_pubsub_SOURCES = tests/unit/test_pubsub.c modules/common/forms.c \
+tests_unit_test_pubsub_SOURCES = tests/unit/test_pubsub.c modules/common/dataform.c \
 	modules/pubsub/caps.c modules/pubsub/util.c
 tests_unit_test_pubsub_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS)
 tests_unit_test_pubsub_LDADD = xml/libmynaxml.la $(EXPAT_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
