@@ -8,10 +8,11 @@
  * MYNA_ARCHIVE_SERVICE. Look it up with myna_service_get() each time it is needed (the mam
  * module may be unloaded or reloaded; never keep the pointer), check `version`, and always
  * pass the table itself as `svc`. Runs on the event loop thread like every module call.
- * Appends are written behind: they wait in memory for at most the mam module's
- * write_delay (100 ms by default) and then join the loop's group commit together. Every
- * read through this service (history, query) sees them at once; a crash of the process
- * within that delay loses them from the archive, never their ids to other messages.
+ * By default an append is written at once and joins the loop's group commit, so what is
+ * delivered after it is archived. With the mam module's write_delay > 0 appends wait in
+ * memory for at most that long and are written together; every read through this service
+ * (history, get, query) sees them at once, and a crash within that delay loses them from
+ * the archive, never their ids to other messages.
  */
 #ifndef MYNA_ARCHIVE_H
 #define MYNA_ARCHIVE_H
@@ -26,7 +27,9 @@ extern "C" {
 #endif
 
 #define MYNA_ARCHIVE_SERVICE "archive"
-#define MYNA_ARCHIVE_SERVICE_VERSION 1
+/* 1: append, history, query, remove, replace; 2 (still API 1.1): get, import. A member
+ * added in version N may be used only when the table's `version` is N or more. */
+#define MYNA_ARCHIVE_SERVICE_VERSION 2
 /* Bytes of an archive id, including the terminating NUL. Ids are short printable ASCII
  * strings (URL-safe base64), unique and never reused within one archive, and reveal
  * nothing about the archive (XEP-0313 §5.2, XEP-0359 §5). */
@@ -95,6 +98,22 @@ struct myna_archive_service {
      * MYNA_STORE_NOTFOUND when the id is unknown (or expired), or another negative error. */
     int (*replace)(const struct myna_archive_service *svc, const char *owner, const char *id,
                    const struct myna_xml *message);
+
+    /* Version 2. */
+
+    /* Calls fn once with the message of archive id `id` in `owner`'s archive (item as for
+     * history(); e.g. the message a XEP-0425 moderation names, to build its tombstone).
+     * Returns fn's value, or MYNA_STORE_NOTFOUND when the id is unknown or expired. */
+    int (*get)(const struct myna_archive_service *svc, const char *owner, const char *id,
+               myna_archive_item_fn fn, void *data);
+
+    /* append() for a message that was kept elsewhere before (e.g. a room's history from
+     * before the room was archived): it is archived with its original time `stamp_ms`
+     * (ms since the epoch), moved forward only as far as the archive's order needs (never
+     * before the archive's newest message, never after now). Same marking and returns as
+     * append(). */
+    int (*import)(const struct myna_archive_service *svc, const char *owner, const char *with,
+                  struct myna_xml *message, uint64_t stamp_ms, char id[MYNA_ARCHIVE_ID_SIZE]);
 };
 
 #ifdef __cplusplus

@@ -458,6 +458,17 @@ static uint64_t next_seq(struct mam *c, const char *owner, char *prefix, size_t 
     return f.found ? f.r.seq + 1 : 1;
 }
 
+/* The stamp of owner's newest record, waiting in memory or stored (0 if none). */
+static uint64_t newest_stamp(struct mam *c, const char *owner, char *prefix, size_t plen)
+{
+    for (size_t i = c->npend; i-- > 0;)
+        if (strcmp(c->pend[i].owner, owner) == 0)
+            return get_be64((const unsigned char *)c->pend[i].rec.data + 2);
+    struct first_rec f = {0};
+    myna_store_iter(c->msgs, prefix, plen, NULL, 0, true, 1, grab_record, &f);
+    return f.found ? f.r.stamp_ms : 0;
+}
+
 static char *dup_or_die(const char *s, size_t n)
 {
     char *d = malloc(n + 1);
@@ -469,7 +480,7 @@ static char *dup_or_die(const char *s, size_t n)
 }
 
 int archive_append(struct mam *c, const char *owner, const char *with, bool outgoing,
-                   const struct myna_xml *msg, uint64_t *seq, uint64_t *stamp)
+                   const struct myna_xml *msg, uint64_t at, uint64_t *seq, uint64_t *stamp)
 {
     size_t ol = strlen(owner), wl = with ? strlen(with) : 0;
     if (ol + 1 + 8 > KEY_MAX || wl > 0xffff)
@@ -487,6 +498,11 @@ int archive_append(struct mam *c, const char *owner, const char *with, bool outg
     uint64_t now = mam_now_ms(c);
     struct pending *p = &c->pend[c->npend];
     p->seq = next_seq(c, owner, prefix, ol + 1, &p->tombstone);
+    /* An imported message keeps its time where the archive's order allows (§3.1). */
+    if (at && at < now) {
+        uint64_t newest = newest_stamp(c, owner, prefix, ol + 1);
+        now = at > newest ? at : newest;
+    }
     p->owner = dup_or_die(owner, ol);
     p->with = wl ? dup_or_die(with, wl) : NULL;
     p->with_len = wl;
@@ -503,17 +519,6 @@ int archive_append(struct mam *c, const char *owner, const char *with, bool outg
     else if (!c->flush_timer)
         c->flush_timer = myna_timer_add(c->m, (unsigned)c->write_delay_ms, 0, flush_tick, c);
     return 0;
-}
-
-/* The stamp of owner's newest record, waiting in memory or stored (0 if none). */
-static uint64_t newest_stamp(struct mam *c, const char *owner, char *prefix, size_t plen)
-{
-    for (size_t i = c->npend; i-- > 0;)
-        if (strcmp(c->pend[i].owner, owner) == 0)
-            return get_be64((const unsigned char *)c->pend[i].rec.data + 2);
-    struct first_rec f = {0};
-    myna_store_iter(c->msgs, prefix, plen, NULL, 0, true, 1, grab_record, &f);
-    return f.found ? f.r.stamp_ms : 0;
 }
 
 int archive_import(struct mam *c, const char *owner, const char *with, bool outgoing,

@@ -51,7 +51,7 @@ static void archive_stanza(struct mam *c, struct myna_stanza *st, const char *ow
     if (!had_to)
         myna_xml_set_attr(x, "to", st->to.full);
     uint64_t seq;
-    int rc = archive_append(c, owner, peer->full, outgoing, x, &seq, NULL);
+    int rc = archive_append(c, owner, peer->full, outgoing, x, 0, &seq, NULL);
     if (!had_to)
         myna_xml_set_attr(x, "to", NULL);
     if (rc != 0) {

@@ -87,9 +87,10 @@ int record_decode(const void *key, size_t klen, const void *val, size_t len,
                   struct record *r);
 uint64_t mam_now_ms(struct mam *c);
 /* Appends msg (serialized now) to owner's archive, written behind; *seq gets its number
- * (its id is id_encode(..., *seq, c->gen)). */
+ * (its id is id_encode(..., *seq, c->gen)). Stamped now, or at `at` (ms, 0 = now) moved
+ * into [the archive's newest stamp, now] so that stamps stay in order. */
 int archive_append(struct mam *c, const char *owner, const char *with, bool outgoing,
-                   const struct myna_xml *msg, uint64_t *seq, uint64_t *stamp);
+                   const struct myna_xml *msg, uint64_t at, uint64_t *seq, uint64_t *stamp);
 /* Writes the records waiting in memory into the store. Every reader calls it first. */
 void archive_flush(struct mam *c);
 /* The oldest and newest live sequence numbers; *first > *last when the archive is empty. */

@@ -13,9 +13,15 @@ static struct mam *of(const struct myna_archive_service *svc)
     return (struct mam *)svc;
 }
 
-static int svc_append(const struct myna_archive_service *svc, const char *owner,
-                      const char *with, struct myna_xml *message,
-                      char id[MYNA_ARCHIVE_ID_SIZE])
+/* The oldest stamp queries still show (max_age), 0 = all. */
+static uint64_t age_cutoff(struct mam *c)
+{
+    return c->max_age_s > 0 ? mam_now_ms(c) - (uint64_t)c->max_age_s * 1000 : 0;
+}
+
+/* append and import: `at` is the import's stamp, 0 for now. */
+static int add(const struct myna_archive_service *svc, const char *owner, const char *with,
+               struct myna_xml *message, uint64_t at, char id[MYNA_ARCHIVE_ID_SIZE])
 {
     struct mam *c = of(svc);
     id[0] = '\0';
@@ -23,7 +29,7 @@ static int svc_append(const struct myna_archive_service *svc, const char *owner,
         return MYNA_STORE_ERROR;
     strip_stanza_ids(message, owner);
     uint64_t seq;
-    int rc = archive_append(c, owner, with, false, message, &seq, NULL);
+    int rc = archive_append(c, owner, with, false, message, at, &seq, NULL);
     if (rc != 0) {
         myna_log(c->m, MYNA_LOG_ERROR, "cannot archive a message of %s: %s", owner,
                  myna_store_strerror(rc));
@@ -33,6 +39,20 @@ static int svc_append(const struct myna_archive_service *svc, const char *owner,
     add_stanza_id(message, owner, id);
     myna_metric_add(c->m, "archived", 1);
     return 0;
+}
+
+static int svc_append(const struct myna_archive_service *svc, const char *owner,
+                      const char *with, struct myna_xml *message,
+                      char id[MYNA_ARCHIVE_ID_SIZE])
+{
+    return add(svc, owner, with, message, 0, id);
+}
+
+static int svc_import(const struct myna_archive_service *svc, const char *owner,
+                      const char *with, struct myna_xml *message, uint64_t stamp_ms,
+                      char id[MYNA_ARCHIVE_ID_SIZE])
+{
+    return add(svc, owner, with, message, stamp_ms ? stamp_ms : 1, id);
 }
 
 /* One history item, copied out of the store (inside its iteration) for the caller. */
@@ -63,7 +83,7 @@ static int svc_history(const struct myna_archive_service *svc, const char *owner
     archive_flush(c);
     archive_extent(c, owner, &lo, &hi);
     if (c->max_age_s > 0)
-        lo = archive_seq_after(c, owner, lo, hi, mam_now_ms(c) - (uint64_t)c->max_age_s * 1000);
+        lo = archive_seq_after(c, owner, lo, hi, age_cutoff(c));
     if (since_ms)
         lo = archive_seq_after(c, owner, lo, hi, since_ms);
     if (max == 0 || max > (size_t)c->max_page)
@@ -80,6 +100,23 @@ static int svc_history(const struct myna_archive_service *svc, const char *owner
             rc = fn(&h.item, data); /* outside the store's iteration: fn may do anything */
         myna_arena_free(h.a);
     }
+    return rc;
+}
+
+static int svc_get(const struct myna_archive_service *svc, const char *owner, const char *id,
+                   myna_archive_item_fn fn, void *data)
+{
+    struct mam *c = of(svc);
+    uint64_t seq;
+    archive_flush(c);
+    if (!owner || !id || !fn || !id_known(c, owner, id, &seq))
+        return MYNA_STORE_NOTFOUND;
+    struct history_item h = {c, owner, myna_arena_new(), {0}};
+    archive_read(c, owner, seq, history_copy, &h);
+    int rc = MYNA_STORE_NOTFOUND;
+    if (h.item.message && h.item.stamp_ms >= age_cutoff(c))
+        rc = fn(&h.item, data); /* outside the store's iteration, as for history */
+    myna_arena_free(h.a);
     return rc;
 }
 
@@ -114,4 +151,6 @@ void service_init(struct mam *c)
     c->svc.query = svc_query;
     c->svc.remove = svc_remove;
     c->svc.replace = svc_replace;
+    c->svc.get = svc_get;
+    c->svc.import = svc_import;
 }

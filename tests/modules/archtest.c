@@ -6,11 +6,15 @@
  *     <stanza-id by=ROOM/> reflected to the sender;
  *   chat message "history N [SINCE_MS]" to a room: the service's history read, each item
  *     sent back as a groupchat message with a XEP-0203 delay and its stanza-id;
+ *   chat message "import STAMP_MS TEXT" to a room: TEXT imported as a groupchat message
+ *     archived at STAMP_MS (version 2), reflected like an append;
  *   iq in urn:xmpp:mam:2 to a room: answered by the service's query, each result marked
  *     with a muc#user <x><item jid=WITH/></x> by the result callback;
  *   iq set <destroy xmlns='urn:myna:test:archive'/>: the room's archive removed;
  *   iq set <retract xmlns='urn:myna:test:archive' id=ID/>: that message replaced by a
- *     tombstone (as XEP-0425 moderation does), item-not-found for an unknown id.
+ *     tombstone (as XEP-0425 moderation does), item-not-found for an unknown id;
+ *   iq get <get xmlns='urn:myna:test:archive' id=ID/>: the archived message in the result
+ *     (version 2's get), item-not-found for an unknown id.
  * Every other iq get/set is answered service-unavailable. Built only for `make check`.
  */
 #include <stdio.h>
@@ -38,15 +42,28 @@ static void add_sid(struct myna_xml *msg, const char *by, const char *id)
     myna_xml_set_attr(sid, "id", id);
 }
 
+/* Archives a copy of the message (append, or import at `stamp_ms` when nonzero) and
+ * reflects it to the sender. */
 static void groupchat(struct myna_module *m, struct myna_stanza *st,
-                      const struct myna_archive_service *svc)
+                      const struct myna_archive_service *svc, uint64_t stamp_ms,
+                      const char *text)
 {
     struct myna_xml *copy = myna_xml_copy(st->arena, st->xml);
     myna_xml_set_attr(copy, "from", myna_arena_printf(st->arena, "%s/%s", st->to.bare,
                                                       st->from.node ? st->from.node : "x"));
     myna_xml_set_attr(copy, "to", NULL); /* stored without 'to' (XEP-0313 §5.1.2) */
+    myna_xml_set_attr(copy, "type", "groupchat");
+    if (text) {
+        struct myna_xml *body = myna_xml_find(copy, MYNA_NS_CLIENT, "body");
+        myna_xml_remove(body);
+        myna_xml_add_text(myna_xml_add_child(copy, NULL, "body"), text, strlen(text));
+    }
     char id[MYNA_ARCHIVE_ID_SIZE];
-    if (svc->append(svc, st->to.bare, st->from.bare, copy, id) != 0 || !id[0]) {
+    int rc = stamp_ms ? (svc->version >= 2 ? svc->import(svc, st->to.bare, st->from.bare, copy,
+                                                          stamp_ms, id)
+                                           : MYNA_STORE_ERROR)
+                      : svc->append(svc, st->to.bare, st->from.bare, copy, id);
+    if (rc != 0 || !id[0]) {
         myna_reply_error(st, MYNA_ERR_INTERNAL_SERVER_ERROR, "append failed");
         return;
     }
@@ -104,6 +121,16 @@ static void mark_result(struct myna_xml *result, const struct myna_archive_item 
     myna_xml_set_attr(myna_xml_add_child(x, NULL, "item"), "jid", item->with);
 }
 
+/* get's callback: the item's message (with its id and stamp as attributes) into `data`. */
+static int copy_item(const struct myna_archive_item *item, void *data)
+{
+    struct myna_xml *res = data;
+    myna_xml_set_attr(res, "id", item->id);
+    myna_xml_set_attrf(res, "stamp", "%llu", (unsigned long long)item->stamp_ms);
+    myna_xml_add_copy(res, item->message);
+    return 0;
+}
+
 static void room_iq(struct myna_module *m, struct myna_stanza *st,
                     const struct myna_archive_service *svc)
 {
@@ -117,6 +144,15 @@ static void room_iq(struct myna_module *m, struct myna_stanza *st,
             myna_iq_result(st, NULL);
         else
             myna_reply_error(st, MYNA_ERR_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+    if (q && strcmp(st->type, "get") == 0 && myna_xml_is(q, NS_TEST, "get") &&
+        svc->version >= 2) {
+        struct myna_xml *res = myna_xml_new(st->arena, NS_TEST, "get");
+        if (svc->get(svc, st->to.bare, myna_xml_attr(q, "id"), copy_item, res) == 0)
+            myna_iq_result(st, res);
+        else
+            myna_reply_error(st, MYNA_ERR_ITEM_NOT_FOUND, NULL);
         return;
     }
     if (q && strcmp(st->type, "set") == 0 && myna_xml_is(q, NS_TEST, "retract")) {
@@ -155,8 +191,13 @@ static void on_domain(struct myna_module *m, struct myna_stanza *st, void *data)
     const char *body = myna_xml_child_text(st->xml, MYNA_NS_CLIENT, "body");
     if (!body)
         return;
+    unsigned long long stamp;
+    int off = 0;
     if (strcmp(st->type, "groupchat") == 0)
-        groupchat(m, st, svc);
+        groupchat(m, st, svc, 0, NULL);
+    else if (strcmp(st->type, "chat") == 0 && sscanf(body, "import %llu %n", &stamp, &off) == 1 &&
+             off > 0)
+        groupchat(m, st, svc, stamp, body + off);
     else if (strcmp(st->type, "chat") == 0)
         history(m, st, body, svc);
 }

@@ -3,9 +3,13 @@ MUC service will use it, through the test module tests/modules/archtest.c (rooms
 JID there is a room with its own archive): append (stanza-id by the room on the reflected
 message, forged room ids stripped before storing), history for join (last N, since a time),
 MAM queries addressed to the room JID answered by the same query and paging code (with a
-per-result callback adding the sender's JID), separate archives per room, and removal.
+per-result callback adding the sender's JID), separate archives per room, removal, and the
+version 2 calls: get (one message by id) and import (a message with its original time,
+moved forward only as the archive's order needs).
 Run by mam_service.sh (modules mam and archtest).
 """
+import time
+
 import mamlib as A
 import modlib as M
 
@@ -102,6 +106,37 @@ def service():
              again.bodies[2] is None and again.bodies[3] == "lobby 03" and
              again.results[2][2].find("{urn:xmpp:message-retract:1}retracted") is not None,
              "after replace: %s" % again.bodies[:4])
+
+    # get (service version 2): one message by id, with its id and stamp.
+    g = u0.iq("get", "<get xmlns='urn:myna:test:archive' id='%s'/>" % ids[4], to=r1)
+    ge = g.find(M.q("urn:myna:test:archive", "get"))
+    M.expect(g.get("type") == "result" and ge.get("id") == ids[4] and
+             int(ge.get("stamp")) == stamp_ms(r.results[4][1]) and
+             ge.find(M.q(M.C, "message")).findtext(M.q(M.C, "body")) == "lobby 04",
+             "get: %s" % M.show(g))
+    g = u0.iq("get", "<get xmlns='urn:myna:test:archive' id='%s'/>" % ids[4], to=r2)
+    M.expect_error(g, "item-not-found", "get of another room's id")
+
+    # import (version 2): original times kept where the order allows, never in the future.
+    u2 = M.connect("u02", "c")  # its own archive keeps the chat commands
+    r3 = room("imported")
+    t0 = int(time.time() * 1000) - 3600 * 1000
+    before = int(time.time() * 1000)
+    for body in ("import %d old one" % t0, "import %d older still" % (t0 - 60000)):
+        u2.send("<message to='%s' type='chat'><body>%s</body></message>" % (r3, body))
+    say(u2, r3, "live")
+    u2.send("<message to='%s' type='chat'><body>import %d from the future</body></message>"
+            % (r3, before + 3600 * 1000))
+    M.barrier(u0)
+    after = int(time.time() * 1000)
+    imp = reflected(M.drain(u2), r3)
+    q3 = A.query(u2, to=r3)
+    st3 = [stamp_ms(s) for _, s, _ in q3.results]
+    M.expect(q3.bodies == ["old one", "older still", "live", "from the future"] and
+             q3.ids == [i for _, i in imp] and st3[0] == t0 and st3[1] == t0 and
+             before <= st3[2] <= st3[3] <= after + 1000,
+             "import: %s %s (t0 %d, now %d..%d)" % (q3.bodies, st3, t0, before, after))
+    u2.close()
 
     # Rooms are separate archives; removal takes one room only.
     q2 = A.query(u0, to=r2)
