@@ -91,20 +91,27 @@ EXTRA_DIST += tests/modules/stream_fuzz.sh tests/modules/test_stream_fuzz.py
 mod_LTLIBRARIES += modules/muc.la
 modules_muc_la_SOURCES = modules/common/dataform.h modules/common/dataform.c \
 	modules/muc/muc.h modules/muc/map.c modules/muc/service.c modules/muc/room.c \
-	modules/muc/store.c modules/muc/history.c modules/muc/occupant.c \
+	modules/muc/store.c modules/muc/history.c modules/muc/history_local.c \
+	modules/muc/history_archive.c modules/muc/mam.c modules/muc/occupant.c \
 	modules/muc/message.c modules/muc/invite.c modules/muc/admin.c \
 	modules/muc/roomconfig.c modules/muc/register.c modules/muc/moderate.c
 modules_muc_la_CFLAGS = $(MODULE_CFLAGS)
 modules_muc_la_LDFLAGS = $(MODULE_LDFLAGS)
 # MUC end to end: raw XML (every flow, status code and permission error), restart
 # durability, a 200-occupant room, python3-nbxmpp's MUC module, libstrophe and libpurple.
+# The same raw-XML flows once more with the mam module loaded (rooms kept in archives),
+# and the room archive itself: raw XML, the upgrade from local history, nbxmpp (Gajim).
 MUC_TESTS = tests/modules/muc.sh tests/modules/muc_admin.sh tests/modules/muc_restart.sh \
-	tests/modules/muc_big.sh tests/modules/nbxmpp_muc.sh tests/modules/strophe_muc.sh
+	tests/modules/muc_big.sh tests/modules/nbxmpp_muc.sh tests/modules/strophe_muc.sh \
+	tests/modules/muc_archived.sh tests/modules/muc_admin_archived.sh \
+	tests/modules/muc_mam.sh tests/modules/muc_mam_upgrade.sh \
+	tests/modules/nbxmpp_muc_mam.sh
 TESTS += $(MUC_TESTS)
 EXTRA_DIST += $(MUC_TESTS) tests/modules/muclib.py tests/modules/test_muc.py \
 	tests/modules/test_muc_admin.py tests/modules/test_muc_restart.py \
 	tests/modules/test_muc_big.py tests/modules/test_nbxmpp_muc.py \
-	tests/modules/purple_muc.sh
+	tests/modules/test_muc_mam.py tests/modules/test_muc_mam_upgrade.py \
+	tests/modules/test_nbxmpp_muc_mam.py tests/modules/purple_muc.sh
 check_PROGRAMS += tests/modules/strophe_muc
 tests_modules_strophe_muc_SOURCES = tests/modules/strophe_muc.c $(E2E_COMMON)
 tests_modules_strophe_muc_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/e2e

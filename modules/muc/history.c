@@ -1,110 +1,119 @@
-/* modules/muc/history.c — the room's message history (XEP-0045 §7.2.15 discussion
- * history), behind one small interface (append / send recent / replace / clear) so that
- * it can later be served by the shared archive service of the MAM module. For now a
- * bounded per-room store in the table "muc_history": key "ROOMJID\0" + 8-byte sequence,
- * value = 8-byte big-endian unix time, 1-byte stanza-id length, stanza-id, stanza text.
- * At most `history_max` messages are kept per room (older ones are deleted on append);
- * a temporary room's history is dropped when the room vanishes or is created again. */
-#include <stdio.h>
+/* modules/muc/history.c — what a room keeps of its messages, behind one interface: which
+ * messages count (XEP-0313 §5.1.2: a body, a subject change; XEP-0334 §4 hints), XEP-0359
+ * stanza ids, history on entering (XEP-0045 §7.2.15: maxstanzas, maxchars, seconds, since)
+ * and the lookups moderation needs. Two backends: a room that logs
+ * (muc#roomconfig_enablelogging) while the mam module is loaded on the host keeps
+ * everything in its XEP-0313 archive (history_archive.c, owner = the room's JID); any
+ * other room keeps its last messages in the bounded local store (history_local.c). A room
+ * that becomes archived has its local history moved into the archive on first use, so
+ * nothing said before is lost from history on entering.
+ */
 #include <stdlib.h>
 #include <string.h>
 
+#include <myna/im.h>
+
 #include "muc.h"
 
-#define HDR 9
-
-static size_t prefix(const struct room *r, char *buf, size_t cap)
+enum hist_kind history_kind(const struct myna_xml *msg)
 {
-    size_t n = strlen(r->jid) + 1;
-    if (n > cap)
-        return 0;
-    memcpy(buf, r->jid, n); /* includes the NUL separator */
-    return n;
+    unsigned hints = myna_im_hints(msg);
+    if (hints & (MYNA_HINT_NO_STORE | MYNA_HINT_NO_PERMANENT_STORE))
+        return HIST_NONE;
+    bool body = myna_xml_find(msg, MYNA_NS_CLIENT, "body") != NULL;
+    bool subject = myna_xml_find(msg, MYNA_NS_CLIENT, "subject") != NULL;
+    if (body && !subject)
+        return HIST_DISCUSSION;
+    if (body || subject || (hints & MYNA_HINT_STORE))
+        return HIST_EVENT;
+    return HIST_NONE;
 }
 
-void history_append(struct room *r, const struct myna_xml *msg, const char *stanza_id)
+/* The archive service of the host, version 2 or later (get, import), or NULL. */
+static const struct myna_archive_service *archive_service(const struct muc *svc)
 {
-    struct muc *svc = r->svc;
-    if (!svc->history_max || !r->cfg.history_len)
-        return;
-    char pre[512];
-    size_t plen = prefix(r, pre, sizeof pre);
-    size_t idlen = stanza_id ? strlen(stanza_id) : 0;
-    if (!plen || idlen > 255)
-        return;
+    const struct myna_archive_service *s = myna_service_get(svc->m, MYNA_ARCHIVE_SERVICE);
+    return s && s->version >= 2 ? s : NULL;
+}
+
+bool history_can_archive(const struct muc *svc)
+{
+    return archive_service(svc) != NULL;
+}
+
+const struct myna_archive_service *history_archive(struct room *r)
+{
+    const struct myna_archive_service *s = r->cfg.logging ? archive_service(r->svc) : NULL;
+    if (!s) {
+        r->hist_merged = false; /* look again when the room is archived again */
+        return NULL;
+    }
+    if (!r->hist_merged) {
+        r->hist_merged = true;
+        harch_merge_local(s, r);
+    }
+    return s;
+}
+
+static void add_stanza_id(struct room *r, struct myna_xml *msg, const char *id)
+{
+    struct myna_xml *s = myna_xml_add_child(msg, NS_SID, "stanza-id");
+    myna_xml_set_attr(s, "id", id);
+    myna_xml_set_attr(s, "by", r->jid);
+}
+
+void history_record(struct room *r, struct myna_xml *msg, const char *with,
+                    enum hist_kind kind)
+{
+    const struct myna_archive_service *s = history_archive(r);
+    if (s) {
+        if (kind == HIST_NONE || harch_append(s, r, msg, with))
+            return;
+        /* Not archived (logged by the backend): the room still gives it an id. */
+    }
+    const char *id = muc_new_stanza_id(r->svc, msg->arena);
+    add_stanza_id(r, msg, id);
+    if (!s && kind == HIST_DISCUSSION)
+        hlocal_append(r, msg, id);
+}
+
+/* Removes the stanza ids by the room (the stored copy may have one) before the right one
+ * is added. */
+static void strip_room_ids(struct room *r, struct myna_xml *msg)
+{
+    for (struct myna_xml *c = msg->children, *n; c; c = n) {
+        n = c->next;
+        const char *by = myna_xml_is(c, NS_SID, "stanza-id") ? myna_xml_attr(c, "by") : NULL;
+        if (by && strcmp(by, r->jid) == 0)
+            myna_xml_remove(c);
+    }
+}
+
+/* The history stanza for one item, as it is sent: to, stanza-id, XEP-0203 delay. */
+static struct myna_xml *history_stanza(struct room *r, const struct hist_item *it,
+                                       const struct myna_jid *to)
+{
+    struct myna_xml *m = it->msg;
+    myna_xml_set_attr(m, "to", to->full);
+    strip_room_ids(r, m);
+    add_stanza_id(r, m, it->id);
+    char stamp[32];
+    muc_stamp((long long)(it->stamp_ms / 1000), stamp);
+    struct myna_xml *d = myna_xml_add_child(m, NS_DELAY, "delay");
+    myna_xml_set_attr(d, "from", r->jid);
+    myna_xml_set_attr(d, "stamp", stamp);
+    return m;
+}
+
+/* §7.2.15: maxchars counts the characters of the complete stanzas sent. */
+static size_t stanza_chars(const struct myna_xml *m)
+{
     struct myna_buf b;
     myna_buf_init(&b);
-    unsigned char hdr[HDR];
-    unsigned long long t = (unsigned long long)muc_now();
-    for (int i = 0; i < 8; i++)
-        hdr[i] = (unsigned char)(t >> (56 - 8 * i));
-    hdr[8] = (unsigned char)idlen;
-    myna_buf_append(&b, hdr, HDR);
-    myna_buf_append(&b, stanza_id, idlen);
-    myna_xml_serialize(msg, MYNA_NS_CLIENT, &b);
-    uint64_t seq = 0;
-    /* A unit of its own: the message is broadcast whether or not history can keep it, so
-     * a full store must not fail the sender's request (myna/store.h, units of work). */
-    if (myna_store_unit_begin(svc->t_history) != 0) {
-        myna_buf_free(&b);
-        return;
-    }
-    int rc = myna_store_append(svc->t_history, pre, plen, b.data, b.len, &seq);
+    myna_xml_serialize(m, MYNA_NS_CLIENT, &b);
+    size_t n = b.len;
     myna_buf_free(&b);
-    if (rc == 0 && seq > svc->history_max) {
-        unsigned char key[520];
-        myna_store_seq_key(pre, plen, seq - svc->history_max, key);
-        rc = myna_store_del(svc->t_history, key, plen + 8);
-    }
-    int err = myna_store_unit_commit(svc->t_history);
-    if (err < 0)
-        myna_log(svc->m, err == MYNA_STORE_FULL ? MYNA_LOG_DEBUG : MYNA_LOG_ERROR,
-                 "history of %s: %s", r->jid, myna_store_strerror(err));
-}
-
-struct entry {
-    long long t;
-    const char *xml;
-    size_t len;
-};
-
-struct collect {
-    const struct history_req *q;
-    long long cutoff;
-    long total_chars;
-    long max;
-    struct entry *e;
-    size_t n;
-    struct myna_arena *a;
-};
-
-static long long be64(const unsigned char *p)
-{
-    unsigned long long v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return (long long)v;
-}
-
-static int collect_one(const void *key, size_t klen, const void *val, size_t len, void *data)
-{
-    (void)key, (void)klen;
-    struct collect *c = data;
-    const unsigned char *v = val;
-    if (len < HDR || len < HDR + (size_t)v[8])
-        return 0;
-    long long t = be64(v);
-    if (c->cutoff >= 0 && t < c->cutoff)
-        return 1; /* older from here on */
-    size_t off = HDR + v[8], xlen = len - off;
-    if (c->q->maxchars >= 0 && c->total_chars + (long)xlen > c->q->maxchars)
-        return 1;
-    c->total_chars += (long)xlen;
-    c->e[c->n].t = t;
-    c->e[c->n].xml = myna_arena_strndup(c->a, (const char *)v + off, xlen);
-    c->e[c->n].len = xlen;
-    c->n++;
-    return c->n >= (size_t)c->max;
+    return n;
 }
 
 void history_send(struct room *r, const struct history_req *q, const struct myna_jid *to)
@@ -114,98 +123,50 @@ void history_send(struct room *r, const struct history_req *q, const struct myna
         max = q->maxstanzas;
     if (max <= 0 || q->maxchars == 0)
         return;
-    char pre[512];
-    size_t plen = prefix(r, pre, sizeof pre);
-    if (!plen)
-        return;
-    struct myna_arena *a = myna_arena_new();
-    struct collect c = {.q = q, .cutoff = -1, .max = max, .a = a};
+    long long cutoff = -1;
     if (q->seconds >= 0)
-        c.cutoff = muc_now() - q->seconds;
-    if (q->since >= 0 && q->since > c.cutoff)
-        c.cutoff = q->since;
-    c.e = myna_arena_alloc(a, (size_t)max * sizeof *c.e);
-    myna_store_iter(r->svc->t_history, pre, plen, NULL, 0, true, (size_t)max, collect_one, &c);
-    for (size_t i = c.n; i-- > 0;) {
-        struct myna_xml *m = myna_xml_parse(a, c.e[i].xml, c.e[i].len, MYNA_NS_CLIENT);
-        if (!m)
+        cutoff = muc_now() - q->seconds;
+    if (q->since >= 0 && q->since > cutoff)
+        cutoff = q->since;
+    uint64_t since_ms = cutoff > 0 ? (uint64_t)cutoff * 1000 : 0;
+    struct myna_arena *a = myna_arena_new();
+    struct hist_item *items = NULL;
+    const struct myna_archive_service *s = history_archive(r);
+    size_t n = s ? harch_recent(s, r, (size_t)max, since_ms, a, &items)
+                 : hlocal_recent(r, (size_t)max, since_ms, a, &items);
+    size_t first = 0, chars = 0;
+    for (size_t i = n; i-- > 0;) {
+        history_stanza(r, &items[i], to);
+        if (q->maxchars < 0)
             continue;
-        myna_xml_set_attr(m, "to", to->full);
-        char stamp[32];
-        muc_stamp(c.e[i].t, stamp);
-        struct myna_xml *d = myna_xml_add_child(m, NS_DELAY, "delay");
-        myna_xml_set_attr(d, "from", r->jid);
-        myna_xml_set_attr(d, "stamp", stamp);
-        myna_send(r->svc->m, m);
+        chars += stanza_chars(items[i].msg);
+        if (chars > (size_t)q->maxchars) {
+            first = i + 1;
+            break;
+        }
     }
+    for (size_t i = first; i < n; i++)
+        myna_send(r->svc->m, items[i].msg);
     myna_arena_free(a);
 }
 
-struct find_sid {
-    const char *sid;
-    unsigned char key[520];
-    size_t klen;
-    long long t;
-    char *xml;
-    size_t len;
-    struct myna_arena *a;
-};
-
-static int find_one(const void *key, size_t klen, const void *val, size_t len, void *data)
+int history_get(struct room *r, const char *id, struct myna_arena *a, struct myna_xml **msg)
 {
-    struct find_sid *f = data;
-    const unsigned char *v = val;
-    if (len < HDR || len < HDR + (size_t)v[8] || klen > sizeof f->key)
-        return 0;
-    size_t idlen = v[8];
-    if (idlen != strlen(f->sid) || memcmp(v + HDR, f->sid, idlen) != 0)
-        return 0;
-    memcpy(f->key, key, klen);
-    f->klen = klen;
-    f->t = be64(v);
-    f->xml = myna_arena_strndup(f->a, (const char *)v + HDR + idlen, len - HDR - idlen);
-    f->len = len - HDR - idlen;
-    return 1;
+    const struct myna_archive_service *s = history_archive(r);
+    return s ? harch_get(s, r, id, a, msg) : hlocal_get(r, id, a, msg);
 }
 
-int history_replace(struct room *r, const char *stanza_id, struct myna_arena *a,
-                    const char **from, const char **occupant_id,
-                    struct myna_xml *(*make)(struct myna_arena *a, void *d), void *d)
+int history_replace(struct room *r, const char *id, const struct myna_xml *tomb)
 {
-    char pre[512];
-    size_t plen = prefix(r, pre, sizeof pre);
-    if (!plen || strlen(stanza_id) > 255)
-        return -1;
-    struct find_sid f = {.sid = stanza_id, .a = a};
-    myna_store_iter(r->svc->t_history, pre, plen, NULL, 0, true, 0, find_one, &f);
-    if (!f.xml)
-        return -1;
-    struct myna_xml *old = myna_xml_parse(a, f.xml, f.len, MYNA_NS_CLIENT);
-    if (!old)
-        return -1;
-    *from = myna_xml_attr(old, "from");
-    struct myna_xml *oid = myna_xml_find(old, NS_OCCUPANT_ID, "occupant-id");
-    *occupant_id = oid ? myna_xml_attr(oid, "id") : NULL;
-    struct myna_xml *tomb = make(a, d);
-    myna_xml_set_attr(tomb, "from", *from);
-    struct myna_buf b;
-    myna_buf_init(&b);
-    unsigned char hdr[HDR];
-    for (int i = 0; i < 8; i++)
-        hdr[i] = (unsigned char)((unsigned long long)f.t >> (56 - 8 * i));
-    hdr[8] = (unsigned char)strlen(stanza_id);
-    myna_buf_append(&b, hdr, HDR);
-    myna_buf_appends(&b, stanza_id);
-    myna_xml_serialize(tomb, MYNA_NS_CLIENT, &b);
-    myna_store_put(r->svc->t_history, f.key, f.klen, b.data, b.len);
-    myna_buf_free(&b);
-    return 0;
+    const struct myna_archive_service *s = history_archive(r);
+    return s ? harch_replace(s, r, id, tomb) : hlocal_replace(r, id, tomb);
 }
 
 void history_clear(struct room *r)
 {
-    char pre[512];
-    size_t plen = prefix(r, pre, sizeof pre);
-    if (plen)
-        myna_store_del_prefix(r->svc->t_history, pre, plen, NULL);
+    hlocal_clear(r);
+    /* Whatever the room's setting now: it may have logged before. */
+    const struct myna_archive_service *s = archive_service(r->svc);
+    if (s && s->remove(s, r->jid) < 0)
+        myna_log(r->svc->m, MYNA_LOG_ERROR, "the archive of %s could not be removed", r->jid);
 }

@@ -1,10 +1,10 @@
 /* modules/muc/message.c — messages in a room: groupchat broadcast (XEP-0045 §7.4; one
- * serialization shared by every recipient through myna_send_fanout), XEP-0359 stanza-id
- * on every room message (ids claiming to be by the room are stripped first), XEP-0421
- * occupant-id, subject changes (§8.1) and the subject on entering (§7.2.15), private
- * messages between occupants (§7.5), voice requests (§7.13, approved in §8.6), room
- * notices with status codes (§10.2.1), and removal of occupants whose server bounces
- * (code 333). */
+ * serialization shared by every recipient through myna_send_fanout), recorded first
+ * (history.c: the room's archive or history, and its XEP-0359 stanza-id; ids claiming to
+ * be by the room are stripped), XEP-0421 occupant-id, subject changes (§8.1) and the
+ * subject on entering (§7.2.15), private messages between occupants (§7.5; never
+ * recorded, XEP-0313 §5.1.2), voice requests (§7.13, approved in §8.6), room notices with
+ * status codes (§10.2.1), and removal of occupants whose server bounces (code 333). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,18 +21,6 @@ static void strip_forged(struct room *r, struct myna_xml *m)
             myna_xml_is(c, NS_MUC_USER, "x"))
             myna_xml_remove(c);
     }
-}
-
-static const char *add_ids(struct room *r, struct myna_xml *m, struct occupant *o)
-{
-    const char *sid = muc_new_stanza_id(r->svc, m->arena);
-    struct myna_xml *s = myna_xml_add_child(m, NS_SID, "stanza-id");
-    myna_xml_set_attr(s, "id", sid);
-    myna_xml_set_attr(s, "by", r->jid);
-    if (o)
-        myna_xml_set_attr(myna_xml_add_child(m, NS_OCCUPANT_ID, "occupant-id"), "id",
-                          o->occupant_id);
-    return sid;
 }
 
 void msg_send_subject(struct room *r, const struct myna_jid *to)
@@ -59,14 +47,11 @@ void msg_room_notice(struct room *r, const int *codes, size_t n)
     struct myna_xml *m = myna_xml_new(a, MYNA_NS_CLIENT, "message");
     myna_xml_set_attr(m, "from", r->jid);
     myna_xml_set_attr(m, "type", "groupchat");
-    const char *id = muc_new_stanza_id(r->svc, a);
-    myna_xml_set_attr(m, "id", id);
+    myna_xml_set_attr(m, "id", muc_new_stanza_id(r->svc, a));
     struct myna_xml *x = myna_xml_add_child(m, NS_MUC_USER, "x");
-    struct myna_xml *sid = myna_xml_add_child(m, NS_SID, "stanza-id");
-    myna_xml_set_attr(sid, "id", id);
-    myna_xml_set_attr(sid, "by", r->jid);
     for (size_t i = 0; i < n; i++)
         myna_xml_set_attrf(myna_xml_add_child(x, NULL, "status"), "code", "%d", codes[i]);
+    history_record(r, m, NULL, HIST_EVENT);
     size_t nr = 0;
     const struct myna_jid *to = room_recipients(r, &nr);
     if (nr)
@@ -120,17 +105,16 @@ static void groupchat(struct muc *svc, struct room *r, struct myna_stanza *st)
         return;
     }
     const char *subject = myna_xml_child_text(st->xml, MYNA_NS_CLIENT, "subject");
-    const char *body = myna_xml_child_text(st->xml, MYNA_NS_CLIENT, "body");
     if (subject && !subject_change(r, o, st, subject))
         return;
     struct myna_xml *m = myna_xml_copy(st->arena, st->xml);
     strip_forged(r, m);
     myna_xml_set_attr(m, "to", NULL);
     myna_xml_set_attr(m, "from", o->ojid);
-    const char *sid = add_ids(r, m, o);
-    /* History keeps what people said (§7.2.15), not subjects or chat states. */
-    if (body && !subject)
-        history_append(r, m, sid);
+    myna_xml_set_attr(myna_xml_add_child(m, NS_OCCUPANT_ID, "occupant-id"), "id",
+                      o->occupant_id);
+    /* Recorded before it is broadcast: the stanza-id occupants see is the archive's. */
+    history_record(r, m, st->from.full, history_kind(m));
     size_t n = 0;
     const struct myna_jid *to = room_recipients(r, &n);
     myna_send_fanout(svc->m, m, to, n);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include <myna.h>
+#include <myna/archive.h>
 
 #include "../common/dataform.h"
 
@@ -38,6 +39,8 @@
 #define NS_RETRACT1 "urn:xmpp:message-retract:1"
 #define NS_FASTEN "urn:xmpp:fasten:0"
 #define NS_CONFERENCE "jabber:x:conference"
+#define NS_MAM "urn:xmpp:mam:2"
+#define NS_MAM_EXTENDED "urn:xmpp:mam:2#extended"
 
 /* §5.1 roles and §5.2 affiliations, ordered by privilege so that comparisons work. */
 enum muc_role { ROLE_NONE, ROLE_VISITOR, ROLE_PARTICIPANT, ROLE_MODERATOR };
@@ -73,7 +76,8 @@ struct muc_config {
     char *name, *desc, *password;
     bool persistent, public_room, members_only, moderated, password_protected;
     bool nonanonymous;   /* whois = anyone */
-    bool change_subject, allow_invites, logging;
+    bool change_subject, allow_invites;
+    bool logging;        /* enablelogging: the room's archive (history.c) */
     enum muc_pm allow_pm;
     unsigned max_users;  /* 0 = the service limit */
     unsigned history_len;
@@ -125,6 +129,7 @@ struct room {
     struct myna_jid *rcpt;     /* every real session, for broadcasts; rebuilt when stale */
     size_t nrcpt;
     bool rcpt_valid;
+    bool hist_merged;          /* archived, and the local history was moved in (history.c) */
 };
 
 struct muc_bucket {
@@ -140,6 +145,7 @@ struct muc {
     size_t nadmins;
     unsigned max_rooms_per_user, max_occupants, history_max, max_nick, max_subject;
     unsigned join_burst, join_per_minute, items_page;
+    bool log_default;          /* new rooms log (are archived) when the archive is there */
     struct muc_map rooms;      /* node -> room */
     struct muc_map joined;     /* real full JID -> struct muc_joined */
     struct myna_store *t_rooms, *t_history, *t_meta;
@@ -201,21 +207,73 @@ int store_secret(struct muc *svc);
 /* Rooms in XEP-0227 exports and imports (host data). */
 int store_migration_register(struct muc *svc);
 
-/* ---- history.c: the room's message history, behind one small interface ---- */
+/* ---- history.c: the room's messages behind one interface (XEP-0045 §7.2.15 history,
+ * XEP-0313 room archive, XEP-0359 ids), with two backends: the mam module's archive
+ * service for rooms that log while the mam module is loaded (history_archive.c), the
+ * bounded local store otherwise (history_local.c) ---- */
 struct history_req {
     long maxstanzas, maxchars, seconds; /* -1 = not given */
     long long since;                    /* unix seconds, -1 = not given */
 };
-/* Appends a broadcast message (from set, no to) with its stanza-id. */
-void history_append(struct room *r, const struct myna_xml *msg, const char *stanza_id);
-/* Sends the recent history matching q to one real JID, oldest first, with delay. */
+enum hist_kind {
+    HIST_NONE,       /* kept nowhere: chat states, XEP-0334 no-store / no-permanent-store */
+    HIST_EVENT,      /* archived, not history on join: subject changes, notices, retractions */
+    HIST_DISCUSSION, /* archived and history on join: a body without a subject */
+};
+/* What a groupchat message from an occupant is (XEP-0313 §5.1.2, XEP-0334 §4). */
+enum hist_kind history_kind(const struct myna_xml *msg);
+/* The mam module's archive service is on this host (rooms that log are archived). */
+bool history_can_archive(const struct muc *svc);
+/* The archive service if the room's messages go to its archive (logging on and the mam
+ * module loaded on this host), else NULL. Never kept: looked up at each use. */
+const struct myna_archive_service *history_archive(struct room *r);
+/* Records a message the room is about to broadcast (from set, no to) and marks it with
+ * the room's <stanza-id/>. Archived rooms append events and discussion to the archive,
+ * whose id it gets (a HIST_NONE message gets none: every id a client sees can be used in
+ * MAM queries); other rooms give every message an id of their own and keep discussion in
+ * the local store. `with` is the sender's real full JID (NULL for the room itself). */
+void history_record(struct room *r, struct myna_xml *msg, const char *with,
+                    enum hist_kind kind);
+/* Sends the recent discussion matching q to one real JID, oldest first, with its
+ * stanza-id and a delay. */
 void history_send(struct room *r, const struct history_req *q, const struct myna_jid *to);
-/* Replaces the stored message with this stanza-id by `tombstone`; -1 if not found. The
- * found message's sender occupant JID is copied into *from (arena a). */
-int history_replace(struct room *r, const char *stanza_id, struct myna_arena *a,
-                    const char **from, const char **occupant_id,
-                    struct myna_xml *(*make)(struct myna_arena *a, void *d), void *d);
+/* The recorded message with stanza id `id`, copied into arena a; -1 if unknown. */
+int history_get(struct room *r, const char *id, struct myna_arena *a, struct myna_xml **msg);
+/* Replaces it by `tomb` (XEP-0425 tombstone), keeping its id and time; -1 if unknown. */
+int history_replace(struct room *r, const char *id, const struct myna_xml *tomb);
+/* Deletes everything kept for the room, in both backends (destruction, vanishing). */
 void history_clear(struct room *r);
+
+/* The backends (history_local.c, history_archive.c), through history.c only. One kept
+ * message; id and msg in the caller's arena. */
+struct hist_item {
+    uint64_t stamp_ms;
+    const char *id;
+    struct myna_xml *msg;
+};
+/* Newest `max` discussion items archived at or after since_ms (0 = any), oldest first. */
+size_t hlocal_recent(struct room *r, size_t max, uint64_t since_ms, struct myna_arena *a,
+                     struct hist_item **out);
+void hlocal_append(struct room *r, const struct myna_xml *msg, const char *id);
+int hlocal_get(struct room *r, const char *id, struct myna_arena *a, struct myna_xml **msg);
+int hlocal_replace(struct room *r, const char *id, const struct myna_xml *tomb);
+/* Every item, oldest first (for the move into the archive). */
+size_t hlocal_all(struct room *r, struct myna_arena *a, struct hist_item **out);
+void hlocal_clear(struct room *r);
+size_t harch_recent(const struct myna_archive_service *s, struct room *r, size_t max,
+                    uint64_t since_ms, struct myna_arena *a, struct hist_item **out);
+/* Appends; false (and msg unmarked) when the archive refused it. */
+bool harch_append(const struct myna_archive_service *s, struct room *r, struct myna_xml *msg,
+                  const char *with);
+int harch_get(const struct myna_archive_service *s, struct room *r, const char *id,
+              struct myna_arena *a, struct myna_xml **msg);
+int harch_replace(const struct myna_archive_service *s, struct room *r, const char *id,
+                  const struct myna_xml *tomb);
+/* Moves the local history of a room that is archived now into its archive. */
+void harch_merge_local(const struct myna_archive_service *s, struct room *r);
+
+/* ---- mam.c: XEP-0313 queries on a room's archive (access, real JIDs) ---- */
+void mam_iq(struct muc *svc, struct room *r, struct myna_stanza *st);
 
 /* ---- occupant.c: joining, presence, nick changes, leaving (§7.1-7.7, 7.14) ---- */
 void occ_presence(struct muc *svc, struct myna_stanza *st);

@@ -55,6 +55,9 @@ void room_default_config(struct muc *svc, struct muc_config *c)
     c->allow_invites = false;
     c->allow_pm = PM_ANYONE;
     c->history_len = svc->history_max < 20 ? svc->history_max : 20;
+    /* Logging means a XEP-0313 archive (history.c), so it is on by default only where
+     * the mam module offers one. */
+    c->logging = svc->log_default && history_can_archive(svc);
 }
 
 void room_config_free(struct muc_config *c)

@@ -56,7 +56,8 @@ static struct myna_xml *config_form(struct room *r, struct myna_xml *parent)
     bool_field(x, "muc#roomconfig_changesubject", "Participants may change the subject",
                c->change_subject);
     bool_field(x, "muc#roomconfig_allowinvites", "Participants may invite", c->allow_invites);
-    bool_field(x, "muc#roomconfig_enablelogging", "Public logging", c->logging);
+    bool_field(x, "muc#roomconfig_enablelogging",
+               "Log the room: an archive (XEP-0313) for anyone who may enter", c->logging);
     return x;
 }
 

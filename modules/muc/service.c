@@ -1,10 +1,11 @@
 /* modules/muc/service.c — the MUC service on its sub-domain (XEP-0045 §6 discovery: the
  * service's identity and features, public rooms in disco#items paged with XEP-0059 RSM,
- * each room's disco#info with the muc#roominfo form and feature vars; §10.1.4 unique room
- * names), the module's options, and the dispatch of every stanza to the service, a room
- * or an occupant. Also XEP-0410 self-ping, iq forwarding to occupants (§6.6: a query to
- * an occupant JID reaches the occupant's real JID, from the asker's room JID), occupant
- * and stanza ids, and sessions that end (they leave every room at once: no ghosts). */
+ * each room's disco#info with the muc#roominfo form and feature vars, and XEP-0313's when
+ * it keeps an archive; §10.1.4 unique room names), the module's options, and the dispatch
+ * of every stanza to the service, a room (MAM queries included) or an occupant. Also
+ * XEP-0410 self-ping, iq forwarding to occupants (§6.6: a query to an occupant JID
+ * reaches the occupant's real JID, from the asker's room JID), occupant and stanza ids,
+ * and sessions that end (they leave every room at once: no ghosts). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,9 @@ static const struct myna_option muc_options[] = {
     {.name = "max_occupants", .type = MYNA_OPT_INT, .def = "10000", .min = 1,
      .max = 1000000, .doc = "occupants per room, whatever the room's own maximum"},
     {.name = "history_max", .type = MYNA_OPT_INT, .def = "50", .min = 0, .max = 10000,
-     .doc = "messages of history kept per room"},
+     .doc = "messages of history sent on entering at most; kept per room without an archive"},
+    {.name = "room_logging", .type = MYNA_OPT_BOOL, .def = "true",
+     .doc = "new rooms log (keep a XEP-0313 archive) when the mam module is loaded"},
     {.name = "max_nick", .type = MYNA_OPT_INT, .def = "64", .min = 1, .max = 1023,
      .doc = "longest nickname in bytes"},
     {.name = "max_subject", .type = MYNA_OPT_INT, .def = "1024", .min = 1, .max = 100000,
@@ -321,6 +324,10 @@ static void room_info(struct room *r, struct myna_stanza *st, const char *node)
         c->public_room ? "muc_public" : "muc_hidden", NULL};
     for (size_t i = 0; features[i]; i++)
         add_feature(q, features[i]);
+    if (history_archive(r)) { /* XEP-0313 §7: the room is an archive */
+        add_feature(q, NS_MAM);
+        add_feature(q, NS_MAM_EXTENDED);
+    }
     struct myna_xml *x = df_new(q, "result", NS_MUC_ROOMINFO, NULL);
     df_add_field(x, "muc#roominfo_description", NULL, "Description", c->desc);
     df_add_field(x, "muc#roomconfig_roomname", NULL, "Name", c->name);
@@ -374,6 +381,8 @@ static void room_iq(struct muc *svc, struct myna_stanza *st)
         moderate_iq(svc, r, st);
     else if (get && myna_xml_is(q, NS_PING, "ping"))
         myna_iq_result(st, NULL);
+    else if (myna_xml_is(q, NS_MAM, NULL))
+        mam_iq(svc, r, st);
     else
         muc_error(st, MYNA_ERR_SERVICE_UNAVAILABLE, NULL);
 }
@@ -538,6 +547,7 @@ static int read_options(struct muc *svc)
     svc->max_rooms_per_user = (unsigned)myna_opt_int(m, "max_rooms_per_user");
     svc->max_occupants = (unsigned)myna_opt_int(m, "max_occupants");
     svc->history_max = (unsigned)myna_opt_int(m, "history_max");
+    svc->log_default = myna_opt_bool(m, "room_logging");
     svc->max_nick = (unsigned)myna_opt_int(m, "max_nick");
     svc->max_subject = (unsigned)myna_opt_int(m, "max_subject");
     svc->join_burst = (unsigned)myna_opt_int(m, "join_burst");

@@ -38,6 +38,9 @@ seeds = [
  "<iq type='get' id='m4' to='conference.myna.test'><query xmlns='http://jabber.org/protocol/disco#items'><set xmlns='http://jabber.org/protocol/rsm'><max>1</max><after>a</after></set></query></iq>",
  "<iq type='set' id='m5' to='fz@conference.myna.test'><moderate xmlns='urn:xmpp:message-moderate:1' id='x'><retract xmlns='urn:xmpp:message-retract:1'/></moderate></iq>",
  "<presence to='fz@conference.myna.test/nick' type='unavailable'/>",
+ # The room's archive (XEP-0313 on the room JID).
+ "<iq type='set' id='mm1' to='fz@conference.myna.test'><query xmlns='urn:xmpp:mam:2' queryid='q'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mam:2</value></field><field var='with'><value>u12@myna.test</value></field><field var='start'><value>2020-01-01T00:00:00Z</value></field></x><set xmlns='http://jabber.org/protocol/rsm'><max>5</max><before/></set><flip-page/></query></iq>",
+ "<iq type='get' id='mm2' to='fz@conference.myna.test'><metadata xmlns='urn:xmpp:mam:2'/></iq>",
  # Publish-subscribe (XEP-0060, PEP): publish-options, items, configure, the generic
  # service, caps, bookmarks in private XML, a vCard photo.
  "<iq type='set' id='ps1'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='urn:n'><item id='i'><e xmlns='urn:e'>v</e></item></publish><publish-options><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/pubsub#publish-options</value></field><field var='pubsub#access_model'><value>open</value></field><field var='pubsub#max_items'><value>max</value></field></x></publish-options></pubsub></iq>",
