@@ -57,6 +57,17 @@ METRICS = [
     ("chat 500 msg/s + MAM: p99", "chatmam-500", "latency_p99_ms", "ms", "low"),
     ("chat 2000 msg/s + MAM: server CPU/msg", "chatmam-2000", "server_cpu_ms_per_msg", "ms",
      "low"),
+    ("MUC 100 + room archive: server CPU/delivery", "muc-mam", "server_cpu_ms_per_delivery",
+     "ms", "low"),
+    ("MUC 100 + room archive: p99", "muc-mam", "latency_p99_ms", "ms", "low"),
+    ("MUC 100, 10x load + room archive: server CPU/delivery", "muc-100-high-mam",
+     "server_cpu_ms_per_delivery", "ms", "low"),
+    ("MUC 100, 10x load + room archive: p99", "muc-100-high-mam", "latency_p99_ms", "ms",
+     "low"),
+    ("MUC 1000 + room archive: server CPU/delivery", "muc-1000-mam",
+     "server_cpu_ms_per_delivery", "ms", "low"),
+    ("MUC 1000, 10x load + room archive: server CPU/delivery", "muc-1000-high-mam",
+     "server_cpu_ms_per_delivery", "ms", "low"),
 ]
 
 

@@ -11,7 +11,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 MODE=quick
 MUC_RUNS_ARG=
 SERVERS="myna prosody ejabberd"
-SCENARIOS="idle connections chat chatmax muc offline mam chatmam"
+SCENARIOS="idle connections chat chatmax muc offline mam chatmam mucmam"
 BUILD=${BUILD:-}
 WORK=${BENCH_WORK:-/tmp/myna-bench}
 OUT=$SRC/bench/results
@@ -21,7 +21,7 @@ PASSWORD=benchpass
 usage() {
     cat <<EOF
 usage: bench/run.sh [--quick|--full] [--servers "myna prosody ejabberd"]
-                    [--scenarios "idle connections chat chatmax muc offline mam chatmam"]
+                    [--scenarios "idle connections chat chatmax muc offline mam chatmam mucmam"]
                     [--build DIR] [--work DIR] [--out DIR] [--sasl scram|plain]
                     [--muc-runs "OCCUPANTS:MSG_PER_S:STEM ..."]
   --quick   connections 1000; chat 50 pairs at 500 msg/s for 10 s; muc 100 occupants at
@@ -30,6 +30,8 @@ usage: bench/run.sh [--quick|--full] [--servers "myna prosody ejabberd"]
   mam       the server restarted with its message archive (Myna mam, Prosody mod_mam,
             ejabberd mod_mam): 100000 messages archived, then 200 queries for the last 50
   chatmam   the chat scenario again with the archive on (compare server CPU/msg with chat)
+  mucmam    the muc runs again with the archive on: Myna's rooms then log into their
+            archives (compare server CPU/delivery with muc); Myna only for now
   --full    connections 1000, 10000 and 19500 (the 20000 file limit); chat 500 pairs at
             500 and 2000 msg/s for 30 s; chatmax steps of 10 s
   --muc-runs  MUC runs instead of the mode's (e.g. "100:1000:muc-100-sat" for saturation)
@@ -340,7 +342,8 @@ bench_server() {
         restart "$s" || return
         gen "$s" offline offline --messages "$OFFLINE_MSGS" --first $((USERS - 1))
     fi
-    if [[ " $SCENARIOS " == *" mam "* || " $SCENARIOS " == *" chatmam "* ]]; then
+    if [[ " $SCENARIOS " == *" mam "* || " $SCENARIOS " == *" chatmam "* ||
+          " $SCENARIOS " == *" mucmam "* ]]; then
         # The same server with its archive: a new config, then a restart per scenario.
         "${s}_stop"; MAM=yes; "${s}_setup" || { MAM=no; return; }
         if [[ " $SCENARIOS " == *" mam "* ]]; then
@@ -354,6 +357,19 @@ bench_server() {
                 gen "$s" "chatmam-$r" chat --pairs "$CHAT_PAIRS" --msg-rate "$r" \
                     --duration "$CHAT_DUR" --warmup 3
             done
+        fi
+        # Room archives: Myna's rooms log by default when its mam module is loaded. The
+        # peers would need mod_muc_mam (Prosody) or the rooms' mam option (ejabberd).
+        if [[ " $SCENARIOS " == *" mucmam "* && $s == myna ]]; then
+            local run occ rate stem
+            for run in $MUC_RUNS; do
+                IFS=: read -r occ rate stem <<< "$run"
+                restart "$s" || { MAM=no; return; }
+                gen "$s" "$stem-mam" muc --occupants "$occ" --senders 1 --msg-rate "$rate" \
+                    --duration "$MUC_DUR" --warmup 2
+            done
+        elif [[ " $SCENARIOS " == *" mucmam "* ]]; then
+            log "$s: mucmam is measured for Myna only (room archives not configured here)"
         fi
         "${s}_stop"; MAM=no; "${s}_setup"
     fi
