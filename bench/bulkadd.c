@@ -1,6 +1,6 @@
 /* bench/bulkadd.c: myna-bench-adduser, bulk accounts for benchmarks only. Writes
  * PREFIX<from>..PREFIX<to>@HOST with one password into DATA_DIR's "accounts" table through
- * server/accounts.c (the code mynactl uses). PBKDF2 runs once: every account shares the
+ * server/store/accounts.c (the code mynactl uses). PBKDF2 runs once: every account shares the
  * same salt, as Prosody's copied account files do in bench/run.sh. Never for real servers.
  * Usage: myna-bench-adduser DATA_DIR MAP_MB HOST PREFIX FROM TO PASSWORD */
 #include "config.h"
@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "server/accounts.h"
+#include "server/store/accounts.h"
 
 int main(int argc, char **argv)
 {

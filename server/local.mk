@@ -1,18 +1,23 @@
-# server/: the core. libmynabase (base.mk) holds what mynactl shares with mynad.
+# server/: mynad, one folder per layer (docs/architecture.md says what each folder may use).
+# libmynabase (base.mk) holds what mynactl shares with mynad.
 include server/base.mk
 
 sbin_PROGRAMS += mynad
-mynad_SOURCES = server/main.c server/server.h \
-	server/loop.c server/loop.h server/jobs.c server/jobs.h \
-	server/hashmap.c server/hashmap.h server/tls.c server/tls.h \
-	server/conn.c server/conn.h server/c2s.c server/c2s.h \
-	server/session.c server/session.h server/stanza.c server/stanza.h \
-	server/router.c server/router.h server/host.h server/module.c server/modapi.c \
-	server/component.c server/component.h server/control.c server/control.h \
-	server/tlsrec.c server/tlsrec.h server/pool.c server/pool.h server/sm.c server/sm.h \
-	server/control_pie.c server/ctlproto.h server/pie.h server/pie_import.c \
-	server/pie_export.c server/store_tools.h \
-	server/users.c server/users.h
+MYNAD_LOOP = server/loop/loop.c server/loop/loop.h server/loop/jobs.c server/loop/jobs.h \
+	server/loop/pool.c server/loop/pool.h server/loop/hashmap.c server/loop/hashmap.h
+MYNAD_NET = server/net/conn.c server/net/conn.h server/net/tls.c server/net/tls.h \
+	server/net/tlsrec.c server/net/tlsrec.h
+MYNAD_STREAM = server/stream/c2s.c server/stream/c2s.h server/stream/component.c \
+	server/stream/component.h server/stream/sm.c server/stream/sm.h
+MYNAD_ROUTE = server/route/router.c server/route/router.h server/route/session.c \
+	server/route/session.h server/route/stanza.c server/route/stanza.h
+MYNAD_MODHOST = server/modhost/host.h server/modhost/module.c server/modhost/modapi.c \
+	server/modhost/users.c server/modhost/users.h
+MYNAD_ADMIN = server/admin/control.c server/admin/control.h server/admin/control_pie.c \
+	server/admin/ctlproto.h server/admin/pie.h server/admin/pie_import.c \
+	server/admin/pie_export.c
+mynad_SOURCES = server/main.c server/server.h $(MYNAD_LOOP) $(MYNAD_NET) $(MYNAD_STREAM) \
+	$(MYNAD_ROUTE) $(MYNAD_MODHOST) $(MYNAD_ADMIN) server/store/store_tools.h
 mynad_CFLAGS = -include $(top_builddir)/config.h $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(EXPAT_CFLAGS) $(LMDB_CFLAGS) $(LIBCONFIG_CFLAGS)
 mynad_LDADD = server/libmynabase.la xml/libmynaxml.la $(OPENSSL_LIBS) $(EXPAT_LIBS) \
 	$(PTHREAD_LIBS)

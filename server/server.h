@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
 #include "myna/module.h"
+#include "server/base/config.h"
 
 struct loop;
 struct jobs;

@@ -2,7 +2,7 @@
  * stringprep profiles nodeprep/nameprep/resourceprep as the deployed network does).
  *
  * Public API. Parsed JIDs hold prepared (canonical) parts; two JIDs are equal exactly when
- * their prepared parts are byte-equal. Implemented in server/jid.c (libidn).
+ * their prepared parts are byte-equal. Implemented in server/base/jid.c (libidn).
  */
 #ifndef MYNA_JID_H
 #define MYNA_JID_H

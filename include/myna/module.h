@@ -9,7 +9,7 @@
  * Threading: every function here must be called from the event loop thread (the thread
  * that runs the module's callbacks). Stanzas passed to handlers are borrowed: valid until
  * the handler returns; copy (myna_xml_copy) anything kept longer.
- * Implemented in server/module.c and server/modapi.c.
+ * Implemented in server/modhost/module.c and server/modhost/modapi.c.
  */
 #ifndef MYNA_MODULE_H
 #define MYNA_MODULE_H

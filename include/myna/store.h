@@ -14,7 +14,7 @@
  * work (below): a failed write fails its own request, never another one in the batch.
  * Keys are byte strings ordered by memcmp; build them so that one user's data is
  * contiguous (e.g. "user@domain\0..."), which makes delete-user and export a prefix scan.
- * Implemented in server/store.c.
+ * Implemented in server/store/store.c.
  */
 #ifndef MYNA_STORE_H
 #define MYNA_STORE_H

@@ -1,6 +1,6 @@
 /* tests/e2e/e2e_adduser.c — test-only stand-in for `mynactl adduser` while mynactl is not
  * built: writes SCRAM credentials for user@host into DATA_DIR's "accounts" table through the
- * same server/accounts.c code mynactl uses. The harness prefers mynactl when it exists.
+ * same server/store/accounts.c code mynactl uses. The harness prefers mynactl when it exists.
  * Usage: e2e_adduser DATA_DIR MAP_MB user@host password */
 #include "config.h"
 
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/accounts.h"
+#include "server/store/accounts.h"
 
 int main(int argc, char **argv)
 {

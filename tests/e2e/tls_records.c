@@ -1,6 +1,6 @@
 /* tests/e2e/tls_records.c — the TLS 1.3 record layer under unusual and hostile record
  * streams, differentially: every case runs once against the compact record layer
- * (E2E_DIRECT_PORT, server/tlsrec.c) and once against OpenSSL's own
+ * (E2E_DIRECT_PORT, server/net/tlsrec.c) and once against OpenSSL's own
  * (E2E_DIRECT_OPENSSL_PORT, tls_record_layer = "openssl"). OpenSSL does the client
  * handshake; the keylog callback hands over the traffic secrets, and from then on this
  * program protects records itself (RFC 8446 §5.2, §7.1, §7.3, no Myna code), so it can send

@@ -1,5 +1,5 @@
 /* tests/fuzz/fuzz_tlsrec.c — libFuzzer target for the compact TLS 1.3 record layer
- * (server/tlsrec.c, included so the fuzzer can seal records of any shape with the peer's
+ * (server/net/tlsrec.c, included so the fuzzer can seal records of any shape with the peer's
  * keys: most random ciphertext would only reach the tag check).
  *
  * The input is a little program for a client: seal application data, handshake bytes,
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/tlsrec.c"
+#include "server/net/tlsrec.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

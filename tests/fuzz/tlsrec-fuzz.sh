@@ -12,7 +12,7 @@ if ! command -v clang >/dev/null 2>&1; then
 fi
 mkdir -p tests/fuzz
 if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -I"$src/include" -I"$src" \
-    "$src/tests/fuzz/fuzz_tlsrec.c" "$src/server/pool.c" "$src/server/log.c" \
+    "$src/tests/fuzz/fuzz_tlsrec.c" "$src/server/loop/pool.c" "$src/server/base/log.c" \
     "$src/xml/serialize.c" "$src/xml/arena.c" -lssl -lcrypto -o "$bin"; then
     echo "FAIL: cannot build $bin"
     exit 1

@@ -7,8 +7,8 @@ CLEANFILES += tests/fuzz/fuzz_tlsrec
 
 fuzz-tlsrec:
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -I$(top_srcdir)/include -I$(top_srcdir) \
-		$(top_srcdir)/tests/fuzz/fuzz_tlsrec.c $(top_srcdir)/server/pool.c \
-		$(top_srcdir)/server/log.c $(top_srcdir)/xml/serialize.c $(top_srcdir)/xml/arena.c \
+		$(top_srcdir)/tests/fuzz/fuzz_tlsrec.c $(top_srcdir)/server/loop/pool.c \
+		$(top_srcdir)/server/base/log.c $(top_srcdir)/xml/serialize.c $(top_srcdir)/xml/arena.c \
 		-lssl -lcrypto -o fuzz_tlsrec
 .PHONY: fuzz-tlsrec
 CLEANFILES += fuzz_tlsrec

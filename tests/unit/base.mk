@@ -23,10 +23,10 @@ tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_CFLAGS = $(BASE_TEST_CFLAGS)
 tests_unit_test_config_LDADD = $(BASE_TEST_LIBS)
 
-# The event loop (server/loop.c) on its own.
+# The event loop (server/loop/loop.c) on its own.
 check_PROGRAMS += tests/unit/test_loop
 TESTS += tests/unit/test_loop
-tests_unit_test_loop_SOURCES = tests/unit/test_loop.c server/loop.c server/loop.h
+tests_unit_test_loop_SOURCES = tests/unit/test_loop.c server/loop/loop.c server/loop/loop.h
 tests_unit_test_loop_CFLAGS = $(BASE_TEST_CFLAGS)
 tests_unit_test_loop_LDADD = $(BASE_TEST_LIBS) $(PTHREAD_LIBS)
 
@@ -36,16 +36,16 @@ EXTRA_DIST += tests/unit/data
 TESTS += tests/unit/jobs-tsan.sh
 EXTRA_DIST += tests/unit/jobs-tsan.sh tests/unit/test_jobs_tsan.c
 
-# The compact TLS 1.3 record layer (server/tlsrec.c, included by the test) on its own.
+# The compact TLS 1.3 record layer (server/net/tlsrec.c, included by the test) on its own.
 check_PROGRAMS += tests/unit/test_tlsrec
 TESTS += tests/unit/test_tlsrec
-tests_unit_test_tlsrec_SOURCES = tests/unit/test_tlsrec.c server/tls.c server/pool.c
+tests_unit_test_tlsrec_SOURCES = tests/unit/test_tlsrec.c server/net/tls.c server/loop/pool.c
 tests_unit_test_tlsrec_CFLAGS = $(BASE_TEST_CFLAGS)
 tests_unit_test_tlsrec_LDADD = $(BASE_TEST_LIBS) $(OPENSSL_LIBS)
 
-# Server TLS contexts (server/tls.c): the TLS 1.2 suites enabled.
+# Server TLS contexts (server/net/tls.c): the TLS 1.2 suites enabled.
 check_PROGRAMS += tests/unit/test_tls
 TESTS += tests/unit/test_tls
-tests_unit_test_tls_SOURCES = tests/unit/test_tls.c server/tls.c server/tlsrec.c server/pool.c
+tests_unit_test_tls_SOURCES = tests/unit/test_tls.c server/net/tls.c server/net/tlsrec.c server/loop/pool.c
 tests_unit_test_tls_CFLAGS = $(BASE_TEST_CFLAGS)
 tests_unit_test_tls_LDADD = $(BASE_TEST_LIBS) $(OPENSSL_LIBS)

@@ -9,9 +9,9 @@ OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 for cc in ${CC_TSAN:-clang gcc}; do
     command -v "$cc" >/dev/null 2>&1 || continue
-    if "$cc" -std=gnu11 -O1 -g -fsanitize=thread -I"$SRC" -I"$SRC/include" -I"$SRC/server" \
-        -o "$OUT/test_jobs_tsan" "$SRC/tests/unit/test_jobs_tsan.c" "$SRC/server/jobs.c" \
-        "$SRC/server/loop.c" "$SRC/server/log.c" -lpthread 2>"$OUT/cc.log"; then
+    if "$cc" -std=gnu11 -O1 -g -fsanitize=thread -I"$SRC" -I"$SRC/include" \
+        -o "$OUT/test_jobs_tsan" "$SRC/tests/unit/test_jobs_tsan.c" "$SRC/server/loop/jobs.c" \
+        "$SRC/server/loop/loop.c" "$SRC/server/base/log.c" -lpthread 2>"$OUT/cc.log"; then
         echo "# built with $cc -fsanitize=thread"
         TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}" "$OUT/test_jobs_tsan"
         rc=$?

@@ -1,4 +1,4 @@
-/* tests/unit/test_config.c — configuration loading and validation (server/config.c).
+/* tests/unit/test_config.c — configuration loading and validation (server/base/config.c).
  * The full and minimal configs in tests/unit/data parse with the right values and defaults;
  * contrib/myna.conf is accepted up to its (absent) certificate; each broken config gives
  * the right "FILE:LINE: message"; module sections are checked against option tables.
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "server/config.h"
+#include "server/base/config.h"
 
 static char tmpdir[64];
 

@@ -1,4 +1,4 @@
-/* tests/unit/test_jid.c — JID parsing and preparation (server/jid.c).
+/* tests/unit/test_jid.c — JID parsing and preparation (server/base/jid.c).
  * Tables of valid and invalid JIDs (RFC 7622 §3, RFC 6122 profiles), preparation examples,
  * length limits, comparison and copying.
  */

@@ -1,4 +1,4 @@
-/* tests/unit/test_jobs_tsan.c — the job pool (server/jobs.c) under ThreadSanitizer: jobs
+/* tests/unit/test_jobs_tsan.c — the job pool (server/loop/jobs.c) under ThreadSanitizer: jobs
  * run on workers, completions run on the loop thread, and jobs_free() racing with workers
  * that are finishing jobs is free of data races (the workers once read `stop` without the
  * lock). Built and run by tests/unit/jobs-tsan.sh with -fsanitize=thread; any report fails. */
@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "server/jobs.h"
-#include "server/loop.h"
+#include "server/loop/jobs.h"
+#include "server/loop/loop.h"
 
 #define ROUNDS 200
 #define JOBS 64

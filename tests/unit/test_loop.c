@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 
-#include "server/loop.h"
+#include "server/loop/loop.h"
 
 #define N 200
 

@@ -1,4 +1,4 @@
-/* tests/unit/test_scram.c — SCRAM server (server/scram.c).
+/* tests/unit/test_scram.c — SCRAM server (server/base/scram.c).
  * RFC 5802 §5 (SHA-1) and RFC 7677 §3 (SHA-256) test vectors end to end, a full client
  * computed here for -PLUS runs, and hostile input: wrong proofs, malformed messages,
  * channel binding mismatch, downgrade (RFC 5802 §6), unknown users, base64, SASLprep.
@@ -15,7 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "server/scram.h"
+#include "server/base/scram.h"
 
 static struct scram_credentials creds(enum scram_hash h, const char *salt64)
 {

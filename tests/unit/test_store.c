@@ -1,4 +1,4 @@
-/* tests/unit/test_store.c — LMDB store (server/store.c).
+/* tests/unit/test_store.c — LMDB store (server/store/store.c).
  * put/get/del, key limits, prefix iteration (forward, reverse, start, limit), append
  * sequences, del_prefix, batch visibility and on_durable order, map-full recovery, units of
  * work (failure isolation inside one batch, nesting, abort, reads of a unit's own writes,
@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "myna/store.h"
-#include "server/accounts.h"
+#include "server/store/accounts.h"
 
 struct fixture {
     char dir[64];

@@ -1,4 +1,4 @@
-/* tests/unit/test_tls.c — server TLS contexts (server/tls.c): what a TLS 1.2 client can
+/* tests/unit/test_tls.c — server TLS contexts (server/net/tls.c): what a TLS 1.2 client can
  * negotiate, whatever the certificate type. Every TLS 1.2 suite enabled must use ECDHE key
  * exchange (forward secrecy, no static RSA) and an AEAD cipher (no CBC, no SHA-1 MAC). The
  * certificates are made here (one RSA, one ECDSA host); clients are tested end to end in
@@ -18,8 +18,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "server/config.h"
-#include "server/tls.h"
+#include "server/base/config.h"
+#include "server/net/tls.h"
 
 static char dir[] = "/tmp/myna-test-tls-XXXXXX";
 

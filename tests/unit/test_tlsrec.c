@@ -1,4 +1,4 @@
-/* tests/unit/test_tlsrec.c — the compact TLS 1.3 record layer (server/tlsrec.c) from the
+/* tests/unit/test_tlsrec.c — the compact TLS 1.3 record layer (server/net/tlsrec.c) from the
  * inside, for what a client cannot reach in reasonable time: the §5.5 key usage limit in
  * both directions, sequence numbers at their end (§5.3), the one-answer rule for KeyUpdate
  * requests (§4.6.3), and that keys are wiped before their memory is released. Two tlsrec
@@ -19,15 +19,15 @@
 #include <openssl/ssl.h>
 
 #include "myna/xml.h"
-#include "server/log.h"
-#include "server/pool.h"
+#include "server/base/log.h"
+#include "server/loop/pool.h"
 
 /* Every release of memory by tlsrec.c goes through these, which check it was wiped. */
 void wiped_pool_free(void *p, size_t n);
 void wiped_free(void *p);
 #define pool_free wiped_pool_free
 #define free wiped_free
-#include "server/tlsrec.c"
+#include "server/net/tlsrec.c"
 #undef pool_free
 #undef free
 

@@ -1,0 +1,85 @@
+/* server/base/config.h — the server configuration, read with libconfig (see contrib/myna.conf).
+ * config_load() validates everything up front and reports the first problem as
+ * "FILE:LINE: message"; the running server never sees an invalid config. The struct owns
+ * all its strings; config_free() releases them. Relative paths are made absolute against
+ * the config file's directory. */
+#ifndef MYNA_CONFIG_H
+#define MYNA_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "myna/module.h"
+
+enum listen_type { LISTEN_C2S, LISTEN_S2S, LISTEN_COMPONENT, LISTEN_HTTP };
+enum listen_tls { TLS_STARTTLS, TLS_DIRECT, TLS_NONE };
+/* Who protects TLS 1.3 records after the handshake: server/net/tlsrec.c, or OpenSSL itself
+ * (keeps its ~12 KiB SSL object per connection; the reference implementation). */
+enum tls_record_layer { TLS_RECORDS_COMPACT, TLS_RECORDS_OPENSSL };
+
+struct config_listen {
+    enum listen_type type;
+    enum listen_tls tls;
+    char *address; /* "0.0.0.0", "::", "127.0.0.1" ... */
+    int port;
+    enum tls_record_layer record_layer; /* its own setting, or the top-level one */
+};
+
+struct config_host {
+    char *domain;      /* nameprep'd */
+    char *certificate; /* absolute path */
+    char *key;         /* absolute path */
+    char **modules;    /* NULL-terminated; the host's own list or a copy of the global one */
+};
+
+/* An external component (XEP-0114): its domain and shared secret. */
+struct config_component {
+    char *domain; /* nameprep'd */
+    char *secret;
+};
+
+struct config {
+    char *path;          /* absolute path of the file read */
+    char *data_dir;      /* absolute */
+    char *user;          /* account to run as when started as root, or NULL */
+    size_t store_map_mb;
+    enum myna_log_level log_level;
+    bool log_syslog;
+    struct config_host *hosts;
+    size_t nhosts;
+    struct config_listen *listens;
+    size_t nlistens;
+    struct config_component *components;
+    size_t ncomponents;
+    char *module_path;   /* directory of module .so files */
+    size_t c2s_stanza_size;
+    unsigned c2s_max_depth;
+    unsigned c2s_max_attrs;
+    unsigned auth_timeout;
+    unsigned max_sessions;
+    uint64_t c2s_rate;   /* bytes/s a client may send (token bucket) */
+    uint64_t c2s_burst;  /* bucket size in bytes */
+    bool allow_registration;
+    enum tls_record_layer tls_record_layer; /* default for listeners */
+    void *cfg;           /* the libconfig tree, kept for module sections (config_t *) */
+    void *strings;       /* texts made by config_module_get() for ints (private) */
+};
+
+/* Reads and validates `path`. On error returns -1 and writes "FILE:LINE: problem" into
+ * err (errlen bytes). */
+int config_load(const char *path, struct config *out, char *err, size_t errlen);
+void config_free(struct config *c);
+const struct config_host *config_find_host(const struct config *c, const char *domain);
+
+/* Module option access: validates the section named `module` against `opts` (unknown
+ * keys, wrong types, out-of-range values are errors "FILE:LINE: ..."), returning 0/-1.
+ * The section may be absent (all defaults). */
+int config_module_check(const struct config *c, const char *module,
+                        const struct myna_option *opts, char *err, size_t errlen);
+/* Value of an option, as validated text for strings/ints/bools, or the default; NULL when
+ * unset without default. Ints are returned via *ival, bools as 0/1 via *ival. */
+int config_module_get(const struct config *c, const char *module,
+                      const struct myna_option *opt, long long *ival, const char **sval);
+
+#endif

@@ -1,0 +1,240 @@
+/* server/net/tls.c — see tls.h. Each host's SSL_CTX shares settings: TLS >= 1.2 (TLS 1.2
+ * only with ECDHE key exchange and AEAD ciphers), no compression, no renegotiation, server
+ * cipher preference, release-buffers mode so an idle connection holds no 16 KiB records.
+ * SNI switches the SSL to the host's context. */
+#include "server/net/tls.h"
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <string.h>
+
+#include "server/base/config.h"
+#include "server/base/log.h"
+#include "server/net/tlsrec.h"
+
+#define TLS12_CIPHERS                                                                      \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                           \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                           \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+struct tls_host {
+    char *domain;
+    SSL_CTX *ctx;
+};
+
+struct tls {
+    struct tls_host *hosts;
+    size_t nhosts;
+};
+
+static int sni_cb(SSL *ssl, int *alert, void *arg)
+{
+    struct tls *t = arg;
+    const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (!name)
+        return SSL_TLSEXT_ERR_OK;
+    for (size_t i = 0; i < t->nhosts; i++) {
+        const char *d = t->hosts[i].domain;
+        size_t dl = strlen(d), nl = strlen(name);
+        /* Exact host, or a sub-domain of it (conference.example.org uses the host cert,
+         * which the admin should issue with *.domain). */
+        if (strcasecmp(name, d) == 0 ||
+            (nl > dl + 1 && name[nl - dl - 1] == '.' && strcasecmp(name + nl - dl, d) == 0)) {
+            SSL_set_SSL_CTX(ssl, t->hosts[i].ctx);
+            return SSL_TLSEXT_ERR_OK;
+        }
+    }
+    return SSL_TLSEXT_ERR_OK; /* unknown name: keep the default; the stream says host-unknown */
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Collects the TLS 1.3 application traffic secrets for the compact record layer
+ * (tlsrec.c). The secrets never reach a log. */
+static void keylog_cb(const SSL *ssl, const char *line)
+{
+    struct tls13_secrets *sec = SSL_get_app_data(ssl);
+    if (!sec)
+        return;
+    unsigned char *dst;
+    size_t *dlen;
+    if (strncmp(line, "CLIENT_TRAFFIC_SECRET_0 ", 24) == 0)
+        dst = sec->client, dlen = &sec->client_len;
+    else if (strncmp(line, "SERVER_TRAFFIC_SECRET_0 ", 24) == 0)
+        dst = sec->server, dlen = &sec->server_len;
+    else
+        return;
+    const char *hex = strrchr(line, ' ');
+    if (!hex)
+        return;
+    hex++;
+    size_t n = strlen(hex) / 2;
+    if (n > sizeof sec->client)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return;
+        dst[i] = (unsigned char)(hi << 4 | lo);
+    }
+    *dlen = n;
+}
+
+static void ssl_err(char *err, size_t errlen, const char *what, const char *path)
+{
+    char buf[256];
+    ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
+    snprintf(err, errlen, "%s %s: %s", what, path, buf);
+}
+
+static SSL_CTX *ctx_new(struct tls *t, const struct config_host *h, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        snprintf(err, errlen, "SSL_CTX_new failed");
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    /* TLS 1.2: forward secrecy (no static RSA key exchange) and AEAD only (no CBC with its
+     * MAC-then-encrypt and SHA-1); TLS 1.3 suites are all of this kind already. */
+    if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
+        ssl_err(err, errlen, "cannot set the TLS 1.2 ciphers for", h->domain);
+        goto fail;
+    }
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"myna", 4);
+    if (SSL_CTX_use_certificate_chain_file(ctx, h->certificate) != 1) {
+        ssl_err(err, errlen, "cannot load certificate", h->certificate);
+        goto fail;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, h->key, SSL_FILETYPE_PEM) != 1) {
+        ssl_err(err, errlen, "cannot load key", h->key);
+        goto fail;
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errlen, "key %s does not match certificate %s", h->key, h->certificate);
+        goto fail;
+    }
+    SSL_CTX_set_keylog_callback(ctx, keylog_cb);
+    /* No TLS 1.3 tickets: the record layer is handed over right after the handshake, with
+     * both sequence numbers at zero. */
+    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
+    SSL_CTX_set_tlsext_servername_arg(ctx, t);
+    return ctx;
+fail:
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+struct tls *tls_new(const struct config *cfg, char *err, size_t errlen)
+{
+    struct tls *t = xcalloc(1, sizeof *t);
+    t->hosts = xcalloc(cfg->nhosts, sizeof *t->hosts);
+    for (size_t i = 0; i < cfg->nhosts; i++) {
+        t->hosts[i].domain = xstrdup(cfg->hosts[i].domain);
+        t->hosts[i].ctx = ctx_new(t, &cfg->hosts[i], err, errlen);
+        t->nhosts++;
+        if (!t->hosts[i].ctx) {
+            tls_free(t);
+            return NULL;
+        }
+    }
+    return t;
+}
+
+void tls_free(struct tls *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->nhosts; i++) {
+        SSL_CTX_free(t->hosts[i].ctx);
+        free(t->hosts[i].domain);
+    }
+    free(t->hosts);
+    free(t);
+}
+
+SSL *tls_ssl_new(struct tls *t, int fd)
+{
+    SSL *ssl = SSL_new(t->hosts[0].ctx);
+    if (!ssl)
+        return NULL;
+    SSL_set_fd(ssl, fd);
+    SSL_set_accept_state(ssl);
+    return ssl;
+}
+
+/* RFC 5929 §4.1: the certificate's signature hash, but SHA-256 for MD5/SHA-1. */
+static int server_end_point(SSL *ssl, unsigned char *out, size_t outlen)
+{
+    X509 *cert = SSL_get_certificate(ssl);
+    if (!cert)
+        return -1;
+    int md_nid = NID_sha256, pk_nid;
+    if (X509_get_signature_info(cert, &md_nid, &pk_nid, NULL, NULL) != 1 ||
+        md_nid == NID_md5 || md_nid == NID_sha1 || md_nid == NID_undef)
+        md_nid = NID_sha256;
+    const EVP_MD *md = EVP_get_digestbynid(md_nid);
+    if (!md)
+        md = EVP_sha256();
+    unsigned len = 0;
+    if ((size_t)EVP_MD_get_size(md) > outlen || X509_digest(cert, md, out, &len) != 1)
+        return -1;
+    return (int)len;
+}
+
+int tls_channel_binding(SSL *ssl, const char *type, unsigned char *out, size_t outlen)
+{
+    if (!ssl || !type)
+        return -1;
+    if (strcmp(type, "tls-exporter") == 0) {
+        /* RFC 9266: only with TLS 1.3 or the extended master secret. */
+        if (SSL_version(ssl) < TLS1_3_VERSION && !SSL_get_extms_support(ssl))
+            return -1;
+        if (outlen < 32)
+            return -1;
+        static const char label[] = "EXPORTER-Channel-Binding";
+        if (SSL_export_keying_material(ssl, out, 32, label, sizeof label - 1, NULL, 0, 0) != 1)
+            return -1;
+        return 32;
+    }
+    if (strcmp(type, "tls-server-end-point") == 0)
+        return server_end_point(ssl, out, outlen);
+    if (strcmp(type, "tls-unique") == 0) {
+        /* RFC 5929 §3: undefined for TLS 1.3. Without the extended master secret (RFC 7627)
+         * a triple handshake lets an attacker relay it (RFC 9266 §1): not offered then.
+         * The first Finished of the handshake: the client's on a full handshake, ours on a
+         * resumed one. */
+        if (SSL_version(ssl) >= TLS1_3_VERSION || !SSL_get_extms_support(ssl))
+            return -1;
+        size_t n = SSL_session_reused(ssl) ? SSL_get_finished(ssl, out, outlen)
+                                           : SSL_get_peer_finished(ssl, out, outlen);
+        return n > 0 && n <= outlen ? (int)n : -1;
+    }
+    return -1;
+}
+
+const char *const *tls_channel_binding_types(SSL *ssl)
+{
+    static const char *const v13[] = {"tls-exporter", "tls-server-end-point", NULL};
+    static const char *const v12ems[] = {"tls-exporter", "tls-unique", "tls-server-end-point",
+                                         NULL};
+    static const char *const v12[] = {"tls-server-end-point", NULL};
+    if (SSL_version(ssl) >= TLS1_3_VERSION)
+        return v13;
+    return SSL_get_extms_support(ssl) ? v12ems : v12;
+}

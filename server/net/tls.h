@@ -1,0 +1,30 @@
+/* server/net/tls.h — TLS server contexts (OpenSSL): one SSL_CTX per virtual host, chosen by
+ * SNI; TLS 1.2 minimum, and TLS 1.2 only with ECDHE and AEAD ciphers; buffers released on
+ * idle connections; the keylog callback that hands TLS 1.3 traffic secrets to tlsrec.c;
+ * channel-binding data for SCRAM-PLUS (RFC 9266 tls-exporter, RFC 5929
+ * tls-server-end-point, and tls-unique when the extended master secret was used). */
+#ifndef MYNA_TLS_H
+#define MYNA_TLS_H
+
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct config;
+struct tls;
+
+/* Loads every host's certificate and key; on error returns NULL with a message in err. */
+struct tls *tls_new(const struct config *cfg, char *err, size_t errlen);
+void tls_free(struct tls *t);
+/* A new server-side SSL for an accepted socket, on the first host's context until SNI
+ * names another host. */
+SSL *tls_ssl_new(struct tls *t, int fd);
+/* Channel binding data of `type` ("tls-exporter", "tls-server-end-point", "tls-unique")
+ * for an established connection; returns length or -1 if unavailable. */
+int tls_channel_binding(SSL *ssl, const char *type, unsigned char *out, size_t outlen);
+/* The channel-binding types this connection can offer, in preference order (NULL-ended):
+ * TLS 1.3 tls-exporter, tls-server-end-point; TLS 1.2 adds tls-exporter and tls-unique only
+ * with the extended master secret. */
+const char *const *tls_channel_binding_types(SSL *ssl);
+
+#endif
