@@ -5,7 +5,8 @@ include server/base.mk
 sbin_PROGRAMS += mynad
 MYNAD_LOOP = server/loop/loop.c server/loop/loop.h server/loop/jobs.c server/loop/jobs.h \
 	server/loop/pool.c server/loop/pool.h server/loop/hashmap.c server/loop/hashmap.h
-MYNAD_NET = server/net/conn.c server/net/conn.h server/net/tls.c server/net/tls.h \
+MYNAD_NET = server/net/conn.c server/net/conn.h server/net/transport.h server/net/wbuf.c \
+	server/net/wbuf.h server/net/tls.c server/net/tls.h \
 	server/net/tlsrec.c server/net/tlsrec.h
 MYNAD_STREAM = server/stream/c2s.c server/stream/c2s.h server/stream/component.c \
 	server/stream/component.h server/stream/sm.c server/stream/sm.h

@@ -10,7 +10,7 @@
 #include "server/loop/loop.h"
 #include "server/modhost/host.h"
 #include "server/modhost/users.h"
-#include "server/net/conn.h"
+#include "server/net/wbuf.h"
 #include "server/route/router.h"
 #include "server/route/session.h"
 #include "server/route/stanza.h"
@@ -26,11 +26,7 @@ int myna_send(struct myna_module *m, struct myna_xml *stanza)
 
 void myna_session_send(struct myna_session *s, struct myna_xml *stanza)
 {
-    struct myna_buf b;
-    myna_buf_init(&b);
-    myna_xml_serialize(stanza, MYNA_NS_CLIENT, &b);
-    struct wbuf *w = wbuf_new(b.data, b.len);
-    myna_buf_free(&b);
+    struct wbuf *w = wbuf_serialize(stanza, MYNA_NS_CLIENT);
     session_write(s, w);
     wbuf_unref(w);
 }
@@ -344,11 +340,7 @@ size_t myna_send_fanout(struct myna_module *m, struct myna_xml *stanza,
                         : pub->kind == MYNA_PRESENCE ? MYNA_HOOK_PRESENCE_IN
                                                      : MYNA_HOOK_IQ_IN;
     /* Serialized once; each recipient's to='...' goes right after the element name. */
-    struct myna_buf b;
-    myna_buf_init(&b);
-    myna_xml_serialize(stanza, MYNA_NS_CLIENT, &b);
-    struct wbuf *shared = wbuf_new(b.data, b.len);
-    myna_buf_free(&b);
+    struct wbuf *shared = wbuf_serialize(stanza, MYNA_NS_CLIENT);
     size_t split = 1 + strlen(stanza->name);
     struct myna_buf piece;
     myna_buf_init(&piece);

@@ -32,39 +32,6 @@
 #define WQ_MAX_BYTES (8u << 20)
 #define WRITEV_MAX 64
 
-struct wbuf *wbuf_new(const void *data, size_t len)
-{
-    struct wbuf *b = xmalloc(sizeof *b + len);
-    b->refs = 1;
-    b->len = len;
-    memcpy(b->data, data, len);
-    return b;
-}
-
-struct wbuf *wbuf_ref(struct wbuf *b)
-{
-    b->refs++;
-    return b;
-}
-
-void wbuf_unref(struct wbuf *b)
-{
-    if (b && --b->refs == 0)
-        free(b);
-}
-
-struct wbuf *wbuf_splice(const struct wbuf *shared, size_t split, const char *piece,
-                         size_t plen)
-{
-    struct wbuf *w = xmalloc(sizeof *w + shared->len + plen);
-    w->refs = 1;
-    w->len = shared->len + plen;
-    memcpy(w->data, shared->data, split);
-    memcpy(w->data + split, piece, plen);
-    memcpy(w->data + split + plen, shared->data + split, shared->len - split);
-    return w;
-}
-
 static void conn_io(void *data, unsigned events);
 static void queue_raw(struct conn *c, const void *data, size_t len);
 static bool rate_consume(struct conn *c, size_t n);
@@ -727,3 +694,88 @@ const char *const *conn_channel_binding_types(const struct conn *c)
         return v13;
     return c->ssl ? tls_channel_binding_types(c->ssl) : none;
 }
+
+/* ---- the connection as a stream's transport ---- */
+
+static void tr_write(void *t, const void *data, size_t len)
+{
+    conn_write(t, data, len);
+}
+
+static void tr_write_buf(void *t, struct wbuf *b)
+{
+    conn_write_buf(t, b);
+}
+
+static void tr_write_splice(void *t, struct wbuf *shared, size_t split, const char *piece,
+                            size_t plen)
+{
+    conn_write_splice(t, shared, split, piece, plen);
+}
+
+static void tr_close(void *t)
+{
+    conn_close(t);
+}
+
+static void tr_abort(void *t, const char *why)
+{
+    conn_abort(t, why);
+}
+
+static int tr_start_tls(void *t)
+{
+    return conn_start_tls(t);
+}
+
+static bool tr_is_encrypted(const void *t)
+{
+    return conn_is_tls(t);
+}
+
+static int tr_channel_binding(const void *t, const char *type, unsigned char *out,
+                              size_t outlen)
+{
+    return conn_channel_binding(t, type, out, outlen);
+}
+
+static const char *const *tr_channel_binding_types(const void *t)
+{
+    return conn_channel_binding_types(t);
+}
+
+static void tr_set_rate(void *t, uint64_t rate, uint64_t burst)
+{
+    conn_set_rate(t, rate, burst);
+}
+
+static uint64_t tr_id(const void *t)
+{
+    return ((const struct conn *)t)->id;
+}
+
+static const char *tr_peer(const void *t)
+{
+    return ((const struct conn *)t)->peer;
+}
+
+static size_t tr_queued(const void *t)
+{
+    return ((const struct conn *)t)->wq_bytes;
+}
+
+const struct transport_ops conn_transport = {
+    .write = tr_write,
+    .write_buf = tr_write_buf,
+    .write_splice = tr_write_splice,
+    .close = tr_close,
+    .abort = tr_abort,
+    .start_tls = tr_start_tls,
+    .is_encrypted = tr_is_encrypted,
+    .channel_binding = tr_channel_binding,
+    .channel_binding_types = tr_channel_binding_types,
+    .set_rate = tr_set_rate,
+    .id = tr_id,
+    .peer = tr_peer,
+    .queued = tr_queued,
+};

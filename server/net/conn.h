@@ -5,7 +5,7 @@
  * reach the socket when no storage batch is open, i.e. after the writes made before them
  * are committed (conn_flush_all from the loop's before_sleep, one writev per connection).
  * Freed only through the loop's deferred queue, so no callback frees what its caller
- * still uses. */
+ * still uses. A stream reaches its connection through conn_transport (net/transport.h). */
 #ifndef MYNA_CONN_H
 #define MYNA_CONN_H
 
@@ -14,23 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "server/net/transport.h"
+#include "server/net/wbuf.h"
+
 struct server;
 struct conn;
 struct tlsrec;
 struct tls13_secrets;
-
-/* A refcounted, immutable byte buffer. */
-struct wbuf {
-    unsigned refs;
-    size_t len;
-    char data[];
-};
-struct wbuf *wbuf_new(const void *data, size_t len);
-struct wbuf *wbuf_ref(struct wbuf *b);
-void wbuf_unref(struct wbuf *b);
-/* A new buffer holding shared[0, split) + piece + shared[split, len). */
-struct wbuf *wbuf_splice(const struct wbuf *shared, size_t split, const char *piece,
-                         size_t plen);
 
 struct conn_ops {
     /* Plaintext bytes arrived. */
@@ -123,5 +113,7 @@ const char *const *conn_channel_binding_types(const struct conn *c);
 void conn_set_rate(struct conn *c, uint64_t rate, uint64_t burst);
 /* Heap bytes this connection holds (TLS and queue), approximately. */
 size_t conn_memory(const struct conn *c);
+/* The connection as a stream's transport (net/transport.h); t is the struct conn. */
+extern const struct transport_ops conn_transport;
 
 #endif

@@ -13,7 +13,7 @@
 #include "server/loop/hashmap.h"
 #include "server/loop/loop.h"
 #include "server/modhost/host.h"
-#include "server/net/conn.h"
+#include "server/net/wbuf.h"
 #include "server/route/session.h"
 #include "server/server.h"
 #include "server/store/accounts.h"
@@ -45,11 +45,7 @@ void router_deliver(struct server *srv, struct stanza_ctx *st, struct myna_sessi
     st->target = NULL;
     /* Every delivered stanza carries the sender's stamped from (RFC 6120 §8.1.2.1). */
     myna_xml_set_attr(pub->xml, "from", pub->from.full);
-    struct myna_buf b;
-    myna_buf_init(&b);
-    myna_xml_serialize(pub->xml, MYNA_NS_CLIENT, &b);
-    struct wbuf *w = wbuf_new(b.data, b.len);
-    myna_buf_free(&b);
+    struct wbuf *w = wbuf_serialize(pub->xml, MYNA_NS_CLIENT);
     session_write(s, w);
     wbuf_unref(w);
 }

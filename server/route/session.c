@@ -11,7 +11,7 @@
 #include "server/loop/hashmap.h"
 #include "server/loop/pool.h"
 #include "server/modhost/host.h"
-#include "server/net/conn.h"
+#include "server/net/wbuf.h"
 #include "server/server.h"
 #include "server/stream/c2s.h"
 

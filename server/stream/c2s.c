@@ -272,11 +272,7 @@ static bool csi_nonza(struct c2s *c, struct myna_xml *el)
 
 static void send_xml(struct c2s *c, const struct myna_xml *el)
 {
-    struct myna_buf b;
-    myna_buf_init(&b);
-    myna_xml_serialize(el, MYNA_NS_CLIENT, &b);
-    struct wbuf *w = wbuf_new(b.data, b.len);
-    myna_buf_free(&b);
+    struct wbuf *w = wbuf_serialize(el, MYNA_NS_CLIENT);
     c2s_write(c, w);
     wbuf_unref(w);
 }

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "server/base/log.h"
-#include "server/net/conn.h"
+#include "server/net/wbuf.h"
 
 struct sm *sm_new(void)
 {

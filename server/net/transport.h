@@ -1,0 +1,46 @@
+/* server/net/transport.h — what carries a stream's bytes, as the stream layer
+ * (server/stream/stream.c) sees it: a small table of operations on an opaque transport.
+ * A TCP connection, with or without TLS, implements it today (conn_transport, conn.c);
+ * WebSocket (RFC 7395) and BOSH (XEP-0206) sessions will implement the same table. Events
+ * going up (bytes arrived, TLS is up, the transport is gone) reach the stream through each
+ * transport's own callbacks, so this folder knows nothing of streams.
+ * Every write is held until the storage commit, whatever the transport (see conn.h). */
+#ifndef MYNA_TRANSPORT_H
+#define MYNA_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct wbuf;
+
+struct transport_ops {
+    /* Queues bytes (copied), a shared buffer (a reference is taken), or
+     * shared[0, split) + piece + shared[split, len) as one message. */
+    void (*write)(void *t, const void *data, size_t len);
+    void (*write_buf)(void *t, struct wbuf *b);
+    void (*write_splice)(void *t, struct wbuf *shared, size_t split, const char *piece,
+                         size_t plen);
+    /* Ends the transport once what is queued has been written; the owner hears of it. */
+    void (*close)(void *t);
+    /* Ends it at once, dropping what is queued. */
+    void (*abort)(void *t, const char *why);
+    /* Starts TLS (what is queued, i.e. <proceed/>, leaves first in plaintext): 0 or -1.
+     * NULL where the carrier owns TLS (wss://, https://): no STARTTLS is offered. */
+    int (*start_tls)(void *t);
+    bool (*is_encrypted)(const void *t);
+    /* Channel-binding data of `type` for SCRAM-PLUS (RFC 5929, RFC 9266): its length or
+     * -1; and the types offered, best first, NULL-terminated. */
+    int (*channel_binding)(const void *t, const char *type, unsigned char *out,
+                           size_t outlen);
+    const char *const *(*channel_binding_types)(const void *t);
+    /* Limits what the peer may send: bytes/s with bursts up to `burst`; 0 = unlimited. */
+    void (*set_rate)(void *t, uint64_t rate, uint64_t burst);
+    /* For logs and login throttling: an id never reused, and the peer as "ip:port". */
+    uint64_t (*id)(const void *t);
+    const char *(*peer)(const void *t);
+    /* Bytes queued and not yet written to the peer. */
+    size_t (*queued)(const void *t);
+};
+
+#endif
