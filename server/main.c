@@ -37,6 +37,7 @@
 #include "server/server.h"
 #include "server/stream/c2s.h"
 #include "server/stream/component.h"
+#include "server/stream/stream.h"
 #include "xml/parser.h"
 
 #define SHRINK_INTERVAL_MS 2000
@@ -164,7 +165,7 @@ static void commit_failed(uint64_t batch, int err, void *data)
 static void shrink_tick(void *data)
 {
     struct server *srv = data;
-    c2s_shrink_idle(srv, SHRINK_INTERVAL_MS);
+    stream_sweep(srv, SHRINK_INTERVAL_MS);
     loop_timer_add(srv->loop, SHRINK_INTERVAL_MS, shrink_tick, srv);
 }
 
@@ -191,8 +192,7 @@ static void begin_shutdown(struct server *srv)
             srv->listeners[i].fd = -1;
         }
     }
-    c2s_close_all(srv, "system-shutdown");
-    component_close_all(srv, false);
+    stream_close_all(srv, STREAM_ERR_SYSTEM_SHUTDOWN);
     shutdown_check(srv);
 }
 
@@ -396,9 +396,7 @@ out:
         if (srv->listeners[i].fd >= 0)
             close(srv->listeners[i].fd);
     /* Whatever is still connected goes now; sessions end before modules unload. */
-    while (srv->c2s_list)
-        c2s_abort(srv->c2s_list);
-    component_close_all(srv, true);
+    stream_abort_all(srv);
     control_close(srv);
     if (srv->jobs)
         jobs_free(srv->jobs);

@@ -60,9 +60,8 @@ struct server {
     size_t nsession_slots;
     struct slot_def *user_slots;
     size_t nuser_slots;
-    struct c2s *c2s_list;          /* every open c2s stream (for shutdown) */
+    struct stream *streams;        /* every stream with a transport (stream.c) */
     struct conn *flush_list;       /* connections with output held for the next flush */
-    struct component *comp_list;   /* every open component stream */
     struct hashmap *metrics;       /* "module.counter" -> long long (myna_metric_add) */
     struct hashmap *components;    /* component domain -> authenticated struct component */
     uint64_t started_ms;           /* loop clock when the server started (uptime) */

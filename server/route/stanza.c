@@ -1,6 +1,6 @@
 /* server/route/stanza.c — stanza parsing into struct myna_stanza, and the RFC 6120 error tables
- * (§8.3.3 stanza error conditions with their default types, §4.9.3 stream error
- * conditions). Errors are data: one row per condition. */
+ * (§8.3.3 stanza error conditions with their default types). Errors are data: one row per
+ * condition. */
 #include "server/route/stanza.h"
 
 #include <string.h>
@@ -48,38 +48,6 @@ const char *myna_error_condition(enum myna_error e)
 const char *myna_error_type(enum myna_error e)
 {
     return (unsigned)e < MYNA_ERR__COUNT ? error_rows[e].type : "cancel";
-}
-
-/* RFC 6120 §4.9.3. */
-static const char *const stream_conditions[] = {
-    "bad-format", "bad-namespace-prefix", "conflict", "connection-timeout", "host-gone",
-    "host-unknown", "improper-addressing", "internal-server-error", "invalid-from",
-    "invalid-namespace", "invalid-xml", "not-authorized", "not-well-formed",
-    "policy-violation", "remote-connection-failed", "reset", "resource-constraint",
-    "restricted-xml", "see-other-host", "system-shutdown", "undefined-condition",
-    "unsupported-encoding", "unsupported-feature", "unsupported-stanza-type",
-    "unsupported-version", NULL,
-};
-
-bool stream_condition_valid(const char *cond)
-{
-    for (size_t i = 0; stream_conditions[i]; i++)
-        if (strcmp(stream_conditions[i], cond) == 0)
-            return true;
-    return false;
-}
-
-void stream_error_serialize(struct myna_buf *b, const char *cond, const char *text)
-{
-    if (!stream_condition_valid(cond))
-        cond = "undefined-condition";
-    myna_buf_printf(b, "<stream:error><%s xmlns='%s'/>", cond, MYNA_NS_STREAMS);
-    if (text) {
-        myna_buf_printf(b, "<text xmlns='%s'>", MYNA_NS_STREAMS);
-        myna_buf_append_escaped(b, text, strlen(text));
-        myna_buf_appends(b, "</text>");
-    }
-    myna_buf_appends(b, "</stream:error>");
 }
 
 static const char *default_type(enum myna_stanza_kind k)

@@ -1,6 +1,7 @@
 /* server/route/stanza.h — stanzas in flight: the private state behind struct myna_stanza
  * (reply bookkeeping that guarantees each iq get/set one answer, the delivery target for
- * DELIVER hooks), building one from a parsed element, and the RFC 6120 error tables. */
+ * DELIVER hooks), building one from a parsed element, and the RFC 6120 stanza error table
+ * (stream errors are the stream layer's, server/stream/stream.h). */
 #ifndef MYNA_STANZA_H
 #define MYNA_STANZA_H
 
@@ -31,11 +32,6 @@ int stanza_init(struct stanza_ctx *ctx, struct server *srv, struct myna_xml *el,
  * parsed into a struct myna_stanza (bad addressing), answered on the stream they came on. */
 struct myna_xml *stanza_error_element(const struct myna_xml *el, const char *to,
                                       enum myna_error e);
-
-/* Stream error conditions (RFC 6120 §4.9.3). */
-bool stream_condition_valid(const char *cond);
-/* Serializes <stream:error><cond/><text/></stream:error> into b. */
-void stream_error_serialize(struct myna_buf *b, const char *cond, const char *text);
 
 /* After a stanza from a stream was handled in its unit of work (myna/store.h): if a write
  * of the unit failed and nothing answered the sender yet, answers with that error. */

@@ -3,12 +3,12 @@
  * A stream goes through phases, each with its own element handler:
  *   pre-auth (starttls, auth, response, abort) -> bind (iq bind, legacy session) ->
  *   session (stanzas to the router, nonzas to modules).
- * The stream restarts (new header) after STARTTLS and after SASL success. Anything out of
- * phase ends the stream with the RFC's error; a c2s is freed only after its connection
- * is gone and no job holds it (refs). */
+ * Headers, features assembly, STARTTLS, restarts and stream errors are the stream layer's
+ * (stream.c); this file decides what is client-specific. Anything out of phase ends the
+ * stream with the RFC's error; a c2s is freed only when its stream's last reference goes
+ * (the connection, each running job or delay). */
 #include "server/stream/c2s.h"
 
-#include <malloc.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,41 +20,31 @@
 #include "server/loop/jobs.h"
 #include "server/loop/loop.h"
 #include "server/loop/pool.h"
+#include "server/net/wbuf.h"
 #include "server/modhost/host.h"
-#include "server/net/conn.h"
-#include "server/net/tls.h"
 #include "server/route/router.h"
 #include "server/route/session.h"
 #include "server/route/stanza.h"
 #include "server/server.h"
 #include "server/store/accounts.h"
 #include "server/stream/sm.h"
-#include "xml/parser.h"
+#include "server/stream/stream.h"
 
 #define SASL_MAX_FAILURES 5
 #define SASL_MAX_PAYLOAD 8192
 
 enum c2s_phase {
-    PHASE_HEADER,  /* waiting for a stream header */
     PHASE_PREAUTH, /* features sent: STARTTLS and/or SASL */
     PHASE_SASL,    /* SCRAM exchange in progress (waiting for <response/>) */
     PHASE_BUSY,    /* waiting for a job or a failure delay; input is queued by TCP */
     PHASE_BIND,    /* authenticated, waiting for resource binding */
     PHASE_SESSION, /* bound */
-    PHASE_CLOSED,
 };
 
 struct c2s {
-    struct server *srv;
-    struct conn *conn;                 /* NULL once the connection is gone */
-    const struct config_listen *listen;
-    struct xml_parser *parser;
-    enum c2s_phase phase;
+    struct stream st;                  /* the stream layer's part (first) */
+    enum c2s_phase phase;              /* while the stream is open */
     struct host *host;                 /* from the stream header's 'to' */
-    char stream_id[24];
-    bool header_sent;                  /* our header for the current stream went out */
-    bool tls;                          /* TLS is active */
-    bool authenticated;
     char *user;                        /* authenticated node (prepared) */
     struct scram_server *scram;        /* during a SCRAM exchange */
     struct myna_session *session;
@@ -63,23 +53,18 @@ struct c2s {
     struct csi_held *held;             /* XEP-0352: presence held while inactive */
     bool inactive;                     /* the client said <inactive/> */
     unsigned sasl_failures;
-    uint64_t auth_timer;
-    uint64_t last_active;              /* loop ms of the last input */
-    unsigned refs;                     /* the connection + each running job */
-    struct c2s *next, *prev;           /* srv->c2s_list */
 };
 
-static const struct conn_ops c2s_conn_ops;
+#define C2S(s) ((struct c2s *)(s))
+
 static void csi_flush(struct c2s *c);
 
 /* ---- lifetime ---- */
 
-static void c2s_unref(struct c2s *c)
+static void c2s_free(struct stream *st)
 {
-    if (--c->refs > 0)
-        return;
+    struct c2s *c = C2S(st);
     pool_strfree(c->user);
-    c->conn = NULL;
     csi_flush(c); /* frees what is held; nothing is written any more */
     sm_free(c->sm);
     pool_free(c, sizeof *c);
@@ -92,6 +77,7 @@ static void c2s_end_session(struct c2s *c)
     if (c->session) {
         struct myna_session *s = c->session;
         c->session = NULL;
+        c->st.who = NULL;
         s->c2s = NULL;
         session_free(s);
     }
@@ -99,63 +85,35 @@ static void c2s_end_session(struct c2s *c)
     sm_reroute(c);
 }
 
-static void cancel_auth_timer(struct c2s *c)
+static void c2s_ended(struct stream *st)
 {
-    if (c->auth_timer) {
-        loop_timer_cancel(c->srv->loop, c->auth_timer);
-        c->auth_timer = 0; /* the timer holds no reference: it never outlives the conn */
-    }
-}
-
-static void conn_closed(struct conn *conn, const char *why)
-{
-    struct c2s *c = conn->owner;
-    log_debug("c2s", "conn=%llu peer=%s closed: %s", (unsigned long long)conn->id, conn->peer,
-              why);
-    c->conn = NULL;
-    c->phase = PHASE_CLOSED;
+    struct c2s *c = C2S(st);
     c2s_end_session(c);
-    cancel_auth_timer(c);
-    if (c->parser) {
-        /* The parser may be on the stack below us (closing from a callback): free later. */
-        loop_defer(c->srv->loop, (loop_fn)xml_parser_free, c->parser);
-        c->parser = NULL;
-    }
     if (c->scram) {
         scram_server_free(c->scram);
         c->scram = NULL;
     }
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        c->srv->c2s_list = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    loop_defer(c->srv->loop, (loop_fn)c2s_unref, c);
 }
 
 /* ---- output ---- */
 
 static void send_str(struct c2s *c, const char *s)
 {
-    if (c->conn)
-        conn_write(c->conn, s, strlen(s));
+    stream_write_str(&c->st, s);
 }
 
 static void send_buf(struct c2s *c, struct myna_buf *b)
 {
-    if (c->conn)
-        conn_write(c->conn, b->data, b->len);
+    stream_write(&c->st, b->data, b->len);
 }
 
 static void sm_request_ack(struct c2s *c);
-static void send_header(struct c2s *c);
 
 /* Every stanza to the client goes through here (not nonzas): stream management counts and
  * keeps what it has not seen acknowledged. */
 static void write_now(struct c2s *c, struct wbuf *b)
 {
-    conn_write_buf(c->conn, b);
+    stream_write_buf(&c->st, b);
     if (c->sm) {
         sm_sent(c->sm, b);
         sm_request_ack(c);
@@ -181,7 +139,7 @@ static void csi_flush(struct c2s *c)
     c->held = NULL;
     while (h) {
         struct csi_held *n = h->next;
-        if (c->conn && c->phase != PHASE_CLOSED)
+        if (stream_writable(&c->st))
             write_now(c, h->buf);
         wbuf_unref(h->buf);
         free(h->from);
@@ -226,7 +184,7 @@ static bool csi_hold(struct c2s *c, struct wbuf *b)
  * management counts and keeps what it has not seen acknowledged. */
 void c2s_write(struct c2s *c, struct wbuf *b)
 {
-    if (!c->conn || c->phase == PHASE_CLOSED)
+    if (!stream_writable(&c->st))
         return;
     if (c->inactive && csi_hold(c, b))
         return;
@@ -238,7 +196,7 @@ void c2s_write(struct c2s *c, struct wbuf *b)
 void c2s_write_splice(struct c2s *c, struct wbuf *shared, size_t split, const char *piece,
                       size_t plen)
 {
-    if (!c->conn || c->phase == PHASE_CLOSED)
+    if (!stream_writable(&c->st))
         return;
     if (c->sm || c->inactive || c->held) {
         struct wbuf *w = wbuf_splice(shared, split, piece, plen);
@@ -246,12 +204,12 @@ void c2s_write_splice(struct c2s *c, struct wbuf *shared, size_t split, const ch
         wbuf_unref(w);
         return;
     }
-    conn_write_splice(c->conn, shared, split, piece, plen);
+    stream_write_splice(&c->st, shared, split, piece, plen);
 }
 
 size_t c2s_queued_bytes(const struct c2s *c)
 {
-    return c->conn ? c->conn->wq_bytes : 0;
+    return stream_queued(&c->st);
 }
 
 /* Returns true if el was a CSI element (handled). */
@@ -285,8 +243,7 @@ static void send_xml(struct c2s *c, const struct myna_xml *el)
 
 static void sm_send_r(struct c2s *c)
 {
-    if (c->conn && c->phase != PHASE_CLOSED)
-        send_str(c, "<r xmlns='urn:xmpp:sm:3'/>");
+    send_str(c, "<r xmlns='urn:xmpp:sm:3'/>");
 }
 
 static void sm_timer_fire(void *data)
@@ -302,7 +259,7 @@ static void sm_request_ack(struct c2s *c)
     if (c->sm->len % SM_ASK_EVERY == 0)
         sm_send_r(c);
     else if (!c->sm->timer)
-        c->sm->timer = loop_timer_add(c->srv->loop, SM_ASK_AFTER_MS, sm_timer_fire, c);
+        c->sm->timer = loop_timer_add(c->st.srv->loop, SM_ASK_AFTER_MS, sm_timer_fire, c);
 }
 
 static void sm_enable(struct c2s *c)
@@ -324,24 +281,20 @@ static void sm_on_ack(struct c2s *c, struct myna_xml *el)
     char *end = NULL;
     unsigned long h = hs ? strtoul(hs, &end, 10) : 0;
     if (!hs || !*hs || *end || h > UINT32_MAX) {
-        c2s_close(c, "undefined-condition", "Bad 'h' in <a/>");
+        stream_error(&c->st, STREAM_ERR_UNDEFINED_CONDITION, "Bad 'h' in <a/>");
         return;
     }
     if (!sm_ack(c->sm, (uint32_t)h)) {
         /* XEP-0198 §4: acknowledging more than was sent is a stream error. */
-        if (c->conn && !c->header_sent)
-            send_header(c);
-        char buf[256];
+        char buf[128];
         snprintf(buf, sizeof buf,
-                 "<stream:error><undefined-condition xmlns='%s'/><handled-count-too-high "
-                 "xmlns='urn:xmpp:sm:3' h='%lu' send-count='%u'/></stream:error>",
-                 MYNA_NS_STREAMS, h, c->sm->out);
-        send_str(c, buf);
-        c2s_close(c, NULL, NULL);
+                 "<handled-count-too-high xmlns='urn:xmpp:sm:3' h='%lu' send-count='%u'/>", h,
+                 c->sm->out);
+        stream_error_app(&c->st, STREAM_ERR_UNDEFINED_CONDITION, NULL, buf);
         return;
     }
     if (!c->sm->len && c->sm->timer) {
-        loop_timer_cancel(c->srv->loop, c->sm->timer);
+        loop_timer_cancel(c->st.srv->loop, c->sm->timer);
         c->sm->timer = 0;
     }
 }
@@ -364,7 +317,7 @@ static bool sm_nonza(struct c2s *c, struct myna_xml *el)
     } else if (strcmp(el->name, "a") == 0 && c->sm) {
         sm_on_ack(c, el);
     } else if (strcmp(el->name, "r") != 0 && strcmp(el->name, "a") != 0) {
-        c2s_close(c, "unsupported-stanza-type", NULL);
+        stream_error(&c->st, STREAM_ERR_UNSUPPORTED_STANZA_TYPE, NULL);
     }
     return true;
 }
@@ -377,7 +330,7 @@ static void sm_reroute(struct c2s *c)
     if (!c->sm)
         return;
     if (c->sm->timer) {
-        loop_timer_cancel(c->srv->loop, c->sm->timer);
+        loop_timer_cancel(c->st.srv->loop, c->sm->timer);
         c->sm->timer = 0;
     }
     struct sm_item *it = sm_take(c->sm);
@@ -388,16 +341,16 @@ static void sm_reroute(struct c2s *c)
         struct stanza_ctx ctx;
         enum myna_error err;
         /* Each message goes again as a unit of its own (e.g. into offline storage). */
-        myna_store_env_unit_begin(c->srv->store);
+        myna_store_env_unit_begin(c->st.srv->store);
         if (el && myna_xml_attr(el, "from") && myna_xml_attr(el, "to") &&
-            stanza_init(&ctx, c->srv, el, NULL, NULL, &err) == 0) {
+            stanza_init(&ctx, c->st.srv, el, NULL, NULL, &err) == 0) {
             if (ctx.pub.kind == MYNA_MESSAGE && strcmp(ctx.pub.type, "error") != 0)
-                router_route(c->srv, &ctx);
+                router_route(c->st.srv, &ctx);
             else if (ctx.pub.kind == MYNA_IQ &&
                      (strcmp(ctx.pub.type, "get") == 0 || strcmp(ctx.pub.type, "set") == 0))
                 myna_reply_error(&ctx.pub, MYNA_ERR_RECIPIENT_UNAVAILABLE, NULL);
         }
-        myna_store_env_unit_commit(c->srv->store);
+        myna_store_env_unit_commit(c->st.srv->store);
         myna_arena_free(a);
         wbuf_unref(it->buf);
         free(it);
@@ -405,78 +358,12 @@ static void sm_reroute(struct c2s *c)
     }
 }
 
-static void send_header(struct c2s *c)
-{
-    unsigned char rnd[9];
-    RAND_bytes(rnd, sizeof rnd);
-    base64_encode(rnd, sizeof rnd, c->stream_id, sizeof c->stream_id);
-    struct myna_buf b;
-    myna_buf_init(&b);
-    myna_buf_appends(&b, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-                         "xmlns:stream='http://etherx.jabber.org/streams' id='");
-    myna_buf_appends(&b, c->stream_id);
-    if (c->host) {
-        myna_buf_appends(&b, "' from='");
-        myna_buf_append_escaped(&b, c->host->domain, strlen(c->host->domain));
-    }
-    myna_buf_appends(&b, "' version='1.0' xml:lang='en'>");
-    send_buf(c, &b);
-    myna_buf_free(&b);
-    c->header_sent = true;
-}
-
 void c2s_close(struct c2s *c, const char *condition, const char *text)
 {
-    if (c->phase == PHASE_CLOSED || !c->conn)
-        return;
-    /* RFC 6120 §4.9.1.1: an error before our header still needs a header. */
-    if (!c->header_sent)
-        send_header(c);
-    struct myna_buf b;
-    myna_buf_init(&b);
-    if (condition) {
-        stream_error_serialize(&b, condition, text);
-        log_info("c2s", "conn=%llu peer=%s jid=%s stream error: %s%s%s",
-                 (unsigned long long)c->conn->id, c->conn->peer,
-                 c->session ? c->session->jid.full : "-", condition, text ? ": " : "",
-                 text ? text : "");
-    }
-    myna_buf_appends(&b, "</stream:stream>");
-    send_buf(c, &b);
-    myna_buf_free(&b);
-    c->phase = PHASE_CLOSED;
-    if (c->parser)
-        xml_parser_stop(c->parser);
-    c2s_end_session(c);
-    conn_close(c->conn);
-}
-
-void c2s_abort(struct c2s *c)
-{
-    if (c->conn)
-        conn_abort(c->conn, "server exiting");
-}
-
-void c2s_close_all(struct server *srv, const char *condition)
-{
-    for (struct c2s *c = srv->c2s_list; c; c = c->next)
-        c2s_close(c, condition, NULL);
-}
-
-void c2s_shrink_idle(struct server *srv, uint64_t idle_ms)
-{
-    uint64_t now = loop_now(srv->loop);
-    size_t shrunk = 0;
-    for (struct c2s *c = srv->c2s_list; c; c = c->next) {
-        if (c->parser && now - c->last_active >= idle_ms &&
-            xml_parser_memory(c->parser) > 1024) {
-            xml_parser_shrink(c->parser);
-            shrunk++;
-        }
-    }
-    /* Freed parser buffers sit between live session data; hand the pages back. */
-    if (shrunk > 64)
-        malloc_trim(0);
+    if (condition)
+        stream_error(&c->st, stream_error_from_name(condition), text);
+    else
+        stream_close(&c->st);
 }
 
 /* ---- features ---- */
@@ -486,13 +373,13 @@ void c2s_shrink_idle(struct server *srv, uint64_t idle_ms)
  * imported from Prosody 0.12 have SHA-1 keys only, until their first PLAIN login). */
 static unsigned scram_hashes(const struct c2s *c)
 {
-    return c->host ? account_host_hashes(c->srv->accounts, c->host->domain) : ACCOUNT_ALL;
+    return c->host ? account_host_hashes(c->st.srv->accounts, c->host->domain) : ACCOUNT_ALL;
 }
 
 static void sasl_mechanisms(struct c2s *c, struct myna_buf *b)
 {
     myna_buf_printf(b, "<mechanisms xmlns='%s'>", MYNA_NS_SASL);
-    bool cb = c->tls && c->conn && conn_channel_binding_types(c->conn)[0];
+    bool cb = c->st.secured && stream_channel_binding_types(&c->st)[0];
     unsigned hashes = scram_hashes(c);
     bool sha256 = hashes & ACCOUNT_HAS(SCRAM_SHA256), sha1 = hashes & ACCOUNT_HAS(SCRAM_SHA1);
     if (cb && sha256)
@@ -503,92 +390,56 @@ static void sasl_mechanisms(struct c2s *c, struct myna_buf *b)
         myna_buf_appends(b, "<mechanism>SCRAM-SHA-256</mechanism>");
     if (sha1)
         myna_buf_appends(b, "<mechanism>SCRAM-SHA-1</mechanism>");
-    if (c->tls) /* PLAIN only under TLS */
+    if (c->st.secured) /* PLAIN only under TLS */
         myna_buf_appends(b, "<mechanism>PLAIN</mechanism>");
     myna_buf_appends(b, "</mechanisms>");
     if (cb) {
         /* XEP-0440: which channel-binding types this connection supports. */
         myna_buf_appends(b, "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'>");
-        for (const char *const *t = conn_channel_binding_types(c->conn); *t; t++)
+        for (const char *const *t = stream_channel_binding_types(&c->st); *t; t++)
             myna_buf_printf(b, "<channel-binding type='%s'/>", *t);
         myna_buf_appends(b, "</sasl-channel-binding>");
     }
 }
 
-static void send_features(struct c2s *c)
+static void c2s_features(struct stream *st, struct myna_buf *b)
 {
-    struct myna_buf b;
-    myna_buf_init(&b);
-    myna_buf_appends(&b, "<stream:features>");
-    if (!c->authenticated) {
-        if (!c->tls && c->listen->tls == TLS_STARTTLS)
-            myna_buf_printf(&b, "<starttls xmlns='%s'><required/></starttls>", MYNA_NS_TLS);
-        else
-            sasl_mechanisms(c, &b);
-    } else {
-        myna_buf_printf(&b, "<bind xmlns='%s'/>", MYNA_NS_BIND);
-        /* RFC 3921 session establishment, optional (RFC 6121 appendix E). */
-        myna_buf_printf(&b, "<session xmlns='%s'><optional/></session>", MYNA_NS_SESSION);
-        myna_buf_appends(&b, "<sm xmlns='urn:xmpp:sm:3'/>"); /* XEP-0198, acks only */
-        myna_buf_appends(&b, "<csi xmlns='urn:xmpp:csi:0'/>"); /* XEP-0352 */
-        struct myna_arena *a = myna_arena_new();
-        struct myna_xml *f = myna_xml_new(a, MYNA_NS_STREAM, "features");
-        stream_features_add(c->host, c->session, f);
-        for (struct myna_xml *x = f->children; x; x = x->next)
-            if (x->type == MYNA_XML_ELEMENT)
-                myna_xml_serialize(x, MYNA_NS_CLIENT, &b);
-        myna_arena_free(a);
-    }
-    myna_buf_appends(&b, "</stream:features>");
-    send_buf(c, &b);
-    myna_buf_free(&b);
-}
-
-/* ---- parser callbacks ---- */
-
-static const char *check_header(struct c2s *c, struct myna_xml *header, const char *default_ns)
-{
-    const char *to = myna_xml_attr(header, "to");
-    const char *version = myna_xml_attr(header, "version");
-    struct host *h = NULL;
-    if (to) {
-        const char *dom = myna_jid_nameprep(header->arena, to);
-        if (dom)
-            h = server_host(c->srv, dom);
-    }
-    if (!c->authenticated && h)
-        c->host = h; /* known before any error, so our header names it */
-    if (c->phase != PHASE_HEADER)
-        return "not-well-formed";
-    if (strcmp(default_ns, MYNA_NS_CLIENT) != 0)
-        return "invalid-namespace";
-    if (!h || (c->authenticated && h != c->host))
-        return "host-unknown";
-    /* RFC 6120 §4.7.5: no version or major version below 1 cannot do TLS/SASL. */
-    if (!version || atoi(version) < 1)
-        return "unsupported-version";
-    return NULL;
-}
-
-static void on_stream_open(void *ud, struct myna_xml *header, const char *default_ns)
-{
-    struct c2s *c = ud;
-    const char *cond = check_header(c, header, default_ns);
-    myna_arena_free(header->arena);
-    if (cond) {
-        c2s_close(c, cond, NULL);
+    struct c2s *c = C2S(st);
+    if (!st->authenticated) {
+        sasl_mechanisms(c, b);
         return;
     }
-    send_header(c);
-    send_features(c);
-    c->phase = c->authenticated ? PHASE_BIND : PHASE_PREAUTH;
+    myna_buf_printf(b, "<bind xmlns='%s'/>", MYNA_NS_BIND);
+    /* RFC 3921 session establishment, optional (RFC 6121 appendix E). */
+    myna_buf_printf(b, "<session xmlns='%s'><optional/></session>", MYNA_NS_SESSION);
+    myna_buf_appends(b, "<sm xmlns='urn:xmpp:sm:3'/>"); /* XEP-0198, acks only */
+    myna_buf_appends(b, "<csi xmlns='urn:xmpp:csi:0'/>"); /* XEP-0352 */
+    struct myna_arena *a = myna_arena_new();
+    struct myna_xml *f = myna_xml_new(a, MYNA_NS_STREAM, "features");
+    stream_features_add(c->host, c->session, f);
+    for (struct myna_xml *x = f->children; x; x = x->next)
+        if (x->type == MYNA_XML_ELEMENT)
+            myna_xml_serialize(x, MYNA_NS_CLIENT, b);
+    myna_arena_free(a);
 }
 
-static void restart_stream(struct c2s *c)
+/* The header's 'to' must be one of our hosts; after authentication, the same one. */
+static bool c2s_header(struct stream *st, const struct myna_xml *header, const char *to)
 {
-    c->phase = PHASE_HEADER;
-    c->header_sent = false;
-    xml_parser_reset(c->parser);
+    struct c2s *c = C2S(st);
+    struct host *h = to ? server_host(st->srv, to) : NULL;
+    if (st->authenticated)
+        return h && h == c->host;
+    if (h) {
+        c->host = h;
+        stream_set_domain(st, h->domain);
+    }
+    return h != NULL;
+}
+
+static void c2s_opened(struct stream *st)
+{
+    C2S(st)->phase = st->authenticated ? PHASE_BIND : PHASE_PREAUTH;
 }
 
 /* ---- SASL ---- */
@@ -626,7 +477,7 @@ static void sasl_failure_now(struct c2s *c, const char *cond)
         c->scram = NULL;
     }
     if (++c->sasl_failures >= SASL_MAX_FAILURES)
-        c2s_close(c, "policy-violation", "Too many authentication failures");
+        stream_error(&c->st, STREAM_ERR_POLICY_VIOLATION, "Too many authentication failures");
 }
 
 /* Failure delays grow per account and per address: 250 ms doubling to 8 s. */
@@ -658,7 +509,8 @@ static void authfail_clear(struct server *srv, const char *key)
 /* The address part of a peer "ip:port" as an authfail key. */
 static void ip_key(const struct c2s *c, char *key, size_t len)
 {
-    snprintf(key, len, "ip:%s", c->conn ? c->conn->peer : "?");
+    const char *peer = stream_peer(&c->st);
+    snprintf(key, len, "ip:%s", peer ? peer : "?");
     char *colon = strrchr(key, ':');
     if (colon && colon > key + 3)
         *colon = 0;
@@ -672,9 +524,9 @@ struct delayed_failure {
 static void delayed_failure_fire(void *data)
 {
     struct delayed_failure *d = data;
-    if (d->c->conn && d->c->phase == PHASE_BUSY)
+    if (stream_writable(&d->c->st) && d->c->phase == PHASE_BUSY)
         sasl_failure_now(d->c, d->cond);
-    c2s_unref(d->c);
+    stream_unref(&d->c->st);
     free(d);
 }
 
@@ -682,50 +534,51 @@ static void sasl_fail(struct c2s *c, const char *cond, const char *user)
 {
     char key[600];
     unsigned n = 0;
-    if (c->conn) {
+    if (stream_peer(&c->st)) {
         ip_key(c, key, sizeof key);
-        n = authfail_bump(c->srv, key);
+        n = authfail_bump(c->st.srv, key);
     }
     if (user && c->host) {
         snprintf(key, sizeof key, "user:%s@%s", user, c->host->domain);
-        unsigned m = authfail_bump(c->srv, key);
+        unsigned m = authfail_bump(c->st.srv, key);
         n = m > n ? m : n;
     }
     log_info("c2s", "conn=%llu peer=%s user=%s@%s authentication failed (%s)",
-             c->conn ? (unsigned long long)c->conn->id : 0ULL, c->conn ? c->conn->peer : "-",
+             (unsigned long long)stream_conn_id(&c->st),
+             stream_peer(&c->st) ? stream_peer(&c->st) : "-",
              user ? user : "?", c->host ? c->host->domain : "?", cond);
     unsigned shift = n > 6 ? 5 : (n ? n - 1 : 0);
     uint64_t delay = 250u << shift;
     struct delayed_failure *d = xmalloc(sizeof *d);
     d->c = c;
     d->cond = cond;
-    c->refs++;
+    stream_ref(&c->st);
     c->phase = PHASE_BUSY;
-    loop_timer_add(c->srv->loop, delay, delayed_failure_fire, d);
+    loop_timer_add(c->st.srv->loop, delay, delayed_failure_fire, d);
 }
 
 static void sasl_success(struct c2s *c, const char *user, const unsigned char *data, size_t len)
 {
     char key[600];
     snprintf(key, sizeof key, "user:%s@%s", user, c->host->domain);
-    authfail_clear(c->srv, key);
+    authfail_clear(c->st.srv, key);
     /* A success from an address halves its count: people behind one address who mistype
      * are not slowed for long, while guessing across many accounts still adds up. */
     ip_key(c, key, sizeof key);
-    struct authfail *f = hashmap_get(c->srv->authfail, key);
+    struct authfail *f = hashmap_get(c->st.srv->authfail, key);
     if (f)
         f->count /= 2;
     pool_strfree(c->user);
     c->user = pool_strdup(user);
-    c->authenticated = true;
     if (c->scram) {
         scram_server_free(c->scram);
         c->scram = NULL;
     }
-    log_info("c2s", "conn=%llu peer=%s authenticated as %s@%s", (unsigned long long)c->conn->id,
-             c->conn->peer, user, c->host->domain);
+    log_info("c2s", "conn=%llu peer=%s authenticated as %s@%s",
+             (unsigned long long)stream_conn_id(&c->st), stream_peer(&c->st), user,
+             c->host->domain);
     sasl_send(c, "success", data, len);
-    restart_stream(c);
+    stream_authenticated(&c->st);
 }
 
 /* Decodes the base64 text of <auth/> or <response/>; "=" and empty mean no data. */
@@ -785,10 +638,10 @@ static void plain_done(void *data)
     struct plain_job *j = data;
     struct c2s *c = j->c;
     if (j->upgrade && c->host &&
-        account_upgrade(c->srv->accounts, j->user, c->host->domain, &j->acc, &j->completed) == 0)
+        account_upgrade(c->st.srv->accounts, j->user, c->host->domain, &j->acc, &j->completed) == 0)
         log_info("c2s", "%s@%s: SCRAM credentials completed at PLAIN login", j->user,
                  c->host->domain);
-    if (c->conn && c->phase == PHASE_BUSY) {
+    if (stream_writable(&c->st) && c->phase == PHASE_BUSY) {
         if (j->ok)
             sasl_success(c, j->user, NULL, 0);
         else
@@ -796,7 +649,7 @@ static void plain_done(void *data)
     }
     free(j->password);
     free(j);
-    c2s_unref(c);
+    stream_unref(&c->st);
 }
 
 static void sasl_plain(struct c2s *c, const unsigned char *msg, size_t len)
@@ -822,7 +675,7 @@ static void sasl_plain(struct c2s *c, const unsigned char *msg, size_t len)
         sasl_failure_now(c, "invalid-authzid");
         return;
     }
-    if (account_get(c->srv->accounts, user, c->host->domain, &acc) != 0) {
+    if (account_get(c->st.srv->accounts, user, c->host->domain, &acc) != 0) {
         sasl_fail(c, "not-authorized", user);
         myna_arena_free(a);
         return;
@@ -833,9 +686,9 @@ static void sasl_plain(struct c2s *c, const unsigned char *msg, size_t len)
     j->password = xstrdup(p2 + 1);
     snprintf(j->user, sizeof j->user, "%s", user);
     myna_arena_free(a);
-    c->refs++;
+    stream_ref(&c->st);
     c->phase = PHASE_BUSY;
-    jobs_submit(c->srv->jobs, plain_work, plain_done, j);
+    jobs_submit(c->st.srv->jobs, plain_work, plain_done, j);
 }
 
 /* The channel-binding type the client asked for in its GS2 header ("p=type,..."). */
@@ -857,11 +710,11 @@ static void sasl_scram_start(struct c2s *c, enum scram_hash hash, bool plus,
     int cblen = -1;
     char typebuf[32];
     const char *type = NULL;
-    if (c->conn && conn_is_tls(c->conn)) {
+    if (c->st.secured) {
         type = plus ? gs2_cb_type(msg, len, typebuf, sizeof typebuf) : NULL;
         if (!type)
-            type = conn_channel_binding_types(c->conn)[0];
-        cblen = type ? conn_channel_binding(c->conn, type, cb, sizeof cb) : -1;
+            type = stream_channel_binding_types(&c->st)[0];
+        cblen = type ? stream_channel_binding(&c->st, type, cb, sizeof cb) : -1;
     }
     if (plus && cblen < 0) {
         sasl_failure_now(c, "malformed-request");
@@ -884,7 +737,7 @@ static void sasl_scram_start(struct c2s *c, enum scram_hash hash, bool plus,
         return;
     }
     struct account acc;
-    bool found = user && account_get(c->srv->accounts, user, c->host->domain, &acc) == 0;
+    bool found = user && account_get(c->st.srv->accounts, user, c->host->domain, &acc) == 0;
     if (found && !account_cred(&acc, hash)) {
         /* Only when the features predate an import: the mechanism is no longer offered.
          * No password was checked, so nothing counts against the user. */
@@ -908,8 +761,8 @@ static void sasl_scram_start(struct c2s *c, enum scram_hash hash, bool plus,
 
 static bool mech_offered(const struct c2s *c, const char *mech)
 {
-    bool cb = c->tls && c->conn && conn_channel_binding_types(c->conn)[0];
-    if (c->tls && strcmp(mech, "PLAIN") == 0)
+    bool cb = c->st.secured && stream_channel_binding_types(&c->st)[0];
+    if (c->st.secured && strcmp(mech, "PLAIN") == 0)
         return true;
     unsigned hashes = scram_hashes(c);
     bool sha256 = hashes & ACCOUNT_HAS(SCRAM_SHA256), sha1 = hashes & ACCOUNT_HAS(SCRAM_SHA1);
@@ -933,7 +786,7 @@ static void sasl_first(struct c2s *c, const char *mech, const unsigned char *msg
 
 static void handle_auth(struct c2s *c, struct myna_xml *el)
 {
-    if (!c->tls && c->listen->tls == TLS_STARTTLS) {
+    if (stream_tls_pending(&c->st)) {
         sasl_failure_now(c, "encryption-required");
         return;
     }
@@ -1019,15 +872,7 @@ static bool is_stanza(const struct myna_xml *el)
 static void phase_preauth(struct c2s *c, struct myna_xml *el)
 {
     if (myna_xml_is(el, MYNA_NS_TLS, "starttls")) {
-        if (c->tls || c->listen->tls != TLS_STARTTLS || c->phase != PHASE_PREAUTH) {
-            send_str(c, "<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
-            c2s_close(c, NULL, NULL);
-            return;
-        }
-        send_str(c, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
-        restart_stream(c);
-        if (conn_start_tls(c->conn) < 0)
-            conn_abort(c->conn, "STARTTLS failed");
+        stream_starttls(&c->st, c->phase == PHASE_PREAUTH);
         return;
     }
     if (strcmp(el->ns, MYNA_NS_SASL) == 0) {
@@ -1042,10 +887,10 @@ static void phase_preauth(struct c2s *c, struct myna_xml *el)
         return;
     }
     if (is_stanza(el)) {
-        c2s_close(c, "not-authorized", NULL); /* RFC 6120 §4.9.3.12 */
+        stream_error(&c->st, STREAM_ERR_NOT_AUTHORIZED, NULL); /* RFC 6120 §4.9.3.12 */
         return;
     }
-    c2s_close(c, "unsupported-stanza-type", NULL);
+    stream_error(&c->st, STREAM_ERR_UNSUPPORTED_STANZA_TYPE, NULL);
 }
 
 static void send_iq_error(struct c2s *c, struct myna_xml *el, enum myna_error e)
@@ -1070,9 +915,9 @@ static void phase_bind(struct c2s *c, struct myna_xml *el)
         if (sm_nonza(c, el))
             return;
         if (is_stanza(el))
-            c2s_close(c, "not-authorized", "Bind a resource first");
+            stream_error(&c->st, STREAM_ERR_NOT_AUTHORIZED, "Bind a resource first");
         else if (nonza_dispatch(c->host, NULL, el) != MYNA_HANDLED)
-            c2s_close(c, "unsupported-stanza-type", NULL);
+            stream_error(&c->st, STREAM_ERR_UNSUPPORTED_STANZA_TYPE, NULL);
         return;
     }
     if (!type || strcmp(type, "set") != 0 || !id) {
@@ -1090,13 +935,14 @@ static void phase_bind(struct c2s *c, struct myna_xml *el)
         send_iq_error(c, el, MYNA_ERR_BAD_REQUEST); /* RFC 6120 §7.7.2.1 */
         return;
     }
-    if (c->srv->nsessions >= c->srv->cfg.max_sessions) {
+    if (c->st.srv->nsessions >= c->st.srv->cfg.max_sessions) {
         send_iq_error(c, el, MYNA_ERR_RESOURCE_CONSTRAINT);
         return;
     }
-    cancel_auth_timer(c);
+    stream_established(&c->st);
     c->phase = PHASE_SESSION;
-    c->session = session_new(c->srv, c->host, c, &full);
+    c->session = session_new(c->st.srv, c->host, c, &full);
+    c->st.who = c->session->jid.full;
     struct myna_xml *r = myna_xml_new(el->arena, MYNA_NS_CLIENT, "iq");
     myna_xml_set_attr(r, "type", "result");
     myna_xml_set_attr(r, "id", id);
@@ -1104,8 +950,8 @@ static void phase_bind(struct c2s *c, struct myna_xml *el)
     struct myna_xml *j = myna_xml_add_child(b, MYNA_NS_BIND, "jid");
     myna_xml_add_text(j, c->session->jid.full, strlen(c->session->jid.full));
     send_xml(c, r);
-    log_info("c2s", "conn=%llu peer=%s bound %s", (unsigned long long)c->conn->id,
-             c->conn->peer, c->session->jid.full);
+    log_info("c2s", "conn=%llu peer=%s bound %s", (unsigned long long)stream_conn_id(&c->st),
+             stream_peer(&c->st), c->session->jid.full);
 }
 
 /* Records the session's broadcast presence for routing (RFC 6121 §4.2, §8.5.2). */
@@ -1133,11 +979,11 @@ static void phase_session(struct c2s *c, struct myna_xml *el)
         if (sm_nonza(c, el) || csi_nonza(c, el))
             return;
         if (strcmp(el->ns, MYNA_NS_CLIENT) == 0) {
-            c2s_close(c, "unsupported-stanza-type", NULL);
+            stream_error(&c->st, STREAM_ERR_UNSUPPORTED_STANZA_TYPE, NULL);
             return;
         }
         if (nonza_dispatch(c->host, s, el) != MYNA_HANDLED)
-            c2s_close(c, "unsupported-stanza-type", NULL);
+            stream_error(&c->st, STREAM_ERR_UNSUPPORTED_STANZA_TYPE, NULL);
         return;
     }
     if (c->sm)
@@ -1149,7 +995,7 @@ static void phase_session(struct c2s *c, struct myna_xml *el)
         if (myna_jid_parse(el->arena, from, &fj) < 0 ||
             (!myna_jid_equal(&fj, &s->jid) &&
              !(fj.resource == NULL && strcmp(fj.bare, s->jid.bare) == 0))) {
-            c2s_close(c, "invalid-from", NULL);
+            stream_error(&c->st, STREAM_ERR_INVALID_FROM, NULL);
             return;
         }
     }
@@ -1166,7 +1012,7 @@ static void phase_session(struct c2s *c, struct myna_xml *el)
     }
     struct stanza_ctx ctx;
     enum myna_error err;
-    if (stanza_init(&ctx, c->srv, el, &s->jid, s, &err) < 0) {
+    if (stanza_init(&ctx, c->st.srv, el, &s->jid, s, &err) < 0) {
         const char *type = myna_xml_attr(el, "type");
         if (!type || strcmp(type, "error") != 0)
             send_iq_error(c, el, err);
@@ -1175,16 +1021,13 @@ static void phase_session(struct c2s *c, struct myna_xml *el)
     myna_xml_set_attr(el, "from", s->jid.full);
     if (ctx.pub.kind == MYNA_PRESENCE)
         track_presence(s, &ctx.pub);
-    router_from_session(c->srv, &ctx);
+    router_from_session(c->st.srv, &ctx);
     stanza_check_unit(&ctx);
 }
 
-static void on_element(void *ud, struct myna_xml *el)
+static void c2s_element(struct stream *st, struct myna_xml *el)
 {
-    struct c2s *c = ud;
-    c->refs++; /* handlers may close the stream under us */
-    /* Each element is one unit of work: a failed write fails this request only. */
-    myna_store_env_unit_begin(c->srv->store);
+    struct c2s *c = C2S(st);
     switch (c->phase) {
     case PHASE_PREAUTH:
     case PHASE_SASL:
@@ -1192,7 +1035,7 @@ static void on_element(void *ud, struct myna_xml *el)
         break;
     case PHASE_BUSY:
         /* Pipelined input while we compute: only SASL abort makes sense; else wait. */
-        c2s_close(c, "policy-violation", "Data sent before the server answered");
+        stream_error(st, STREAM_ERR_POLICY_VIOLATION, "Data sent before the server answered");
         break;
     case PHASE_BIND:
         phase_bind(c, el);
@@ -1200,86 +1043,31 @@ static void on_element(void *ud, struct myna_xml *el)
     case PHASE_SESSION:
         phase_session(c, el);
         break;
-    case PHASE_HEADER:
-    case PHASE_CLOSED:
-        break;
     }
-    myna_store_env_unit_commit(c->srv->store);
-    myna_arena_free(el->arena);
-    c2s_unref(c);
 }
 
-static void on_stream_close(void *ud)
-{
-    struct c2s *c = ud;
-    /* RFC 6120 §4.4: answer the close and end the session. */
-    c2s_close(c, NULL, NULL);
-}
-
-static const struct xml_parser_callbacks parser_cb = {
-    .stream_open = on_stream_open,
-    .element = on_element,
-    .stream_close = on_stream_close,
+static const struct stream_kind c2s_kind = {
+    .name = "c2s",
+    .ns = MYNA_NS_CLIENT,
+    .rfc6120 = true,
+    .header = c2s_header,
+    .features = c2s_features,
+    .opened = c2s_opened,
+    .element = c2s_element,
+    .ended = c2s_ended,
+    .free = c2s_free,
 };
-
-/* ---- connection events ---- */
-
-static void on_data(struct conn *conn, const char *buf, size_t len)
-{
-    struct c2s *c = conn->owner;
-    if (c->phase == PHASE_CLOSED || !c->parser)
-        return;
-    c->last_active = loop_now(c->srv->loop);
-    c->refs++;
-    enum xml_parse_error e = xml_parser_feed(c->parser, buf, len);
-    if (e != XML_PARSE_OK && c->phase != PHASE_CLOSED)
-        c2s_close(c, xml_parse_condition(e), xml_parse_strerror(e));
-    c2s_unref(c);
-}
-
-static void on_tls_ready(struct conn *conn)
-{
-    struct c2s *c = conn->owner;
-    c->tls = true;
-}
-
-static const struct conn_ops c2s_conn_ops = {
-    .data = on_data,
-    .tls_ready = on_tls_ready,
-    .closed = conn_closed,
-};
-
-static void auth_timeout(void *data)
-{
-    struct c2s *c = data;
-    c->auth_timer = 0;
-    if (c->conn && c->phase != PHASE_SESSION)
-        c2s_close(c, "connection-timeout", "Authentication took too long");
-}
 
 void c2s_accept(struct server *srv, const struct config_listen *l, int fd, const char *peer)
 {
     struct c2s *c = pool_alloc(sizeof *c);
-    c->srv = srv;
-    c->listen = l;
-    c->refs = 1; /* the connection */
-    c->phase = PHASE_HEADER;
-    struct xml_parser_limits lim = {
+    struct stream_limits lim = {
         .max_stanza_bytes = srv->cfg.c2s_stanza_size,
         .max_depth = srv->cfg.c2s_max_depth,
         .max_attrs = srv->cfg.c2s_max_attrs,
+        .rate = srv->cfg.c2s_rate,
+        .burst = srv->cfg.c2s_burst,
+        .deadline_ms = (uint64_t)srv->cfg.auth_timeout * 1000,
     };
-    c->parser = xml_parser_new(&lim, &parser_cb, c);
-    c->conn = conn_new(srv, fd, peer, &c2s_conn_ops, c);
-    c->conn->keep_ssl = l->record_layer == TLS_RECORDS_OPENSSL;
-    conn_set_rate(c->conn, srv->cfg.c2s_rate, srv->cfg.c2s_burst);
-    c->last_active = loop_now(srv->loop);
-    c->next = srv->c2s_list;
-    if (c->next)
-        c->next->prev = c;
-    srv->c2s_list = c;
-    c->auth_timer = loop_timer_add(srv->loop, (uint64_t)srv->cfg.auth_timeout * 1000,
-                                   auth_timeout, c);
-    if (l->tls == TLS_DIRECT && conn_start_tls(c->conn) < 0)
-        conn_abort(c->conn, "TLS setup failed");
+    stream_accept(&c->st, srv, &c2s_kind, &lim, l, fd, peer);
 }

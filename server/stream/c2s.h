@@ -1,7 +1,7 @@
 /* server/stream/c2s.h — client-to-server streams (RFC 6120 §4-7): stream header, STARTTLS,
  * SASL (SCRAM-SHA-1/256 and -PLUS, PLAIN over TLS), resource binding, then stanzas to the
- * router. One struct c2s per connection; it owns the parser, the SASL state and the
- * session once bound. */
+ * router, on the stream layer (stream.h). One struct c2s per connection; it owns the SASL
+ * state and the session once bound. */
 #ifndef MYNA_C2S_H
 #define MYNA_C2S_H
 
@@ -15,11 +15,10 @@ struct c2s;
 
 /* Accepts a new client connection on a c2s listener. */
 void c2s_accept(struct server *srv, const struct config_listen *l, int fd, const char *peer);
-/* Sends a stream error (condition NULL = none) and </stream:stream>, then closes. The
- * session, if any, ends at once. */
+/* Sends a stream error (condition NULL = none; a name RFC 6120 does not define becomes
+ * undefined-condition) and </stream:stream>, then closes. The session, if any, ends at
+ * once. */
 void c2s_close(struct c2s *c, const char *condition, const char *text);
-/* Drops the connection at once (exit path). */
-void c2s_abort(struct c2s *c);
 void c2s_write(struct c2s *c, struct wbuf *b);
 /* c2s_write of shared[0, split) + piece + shared[split, len): a fan-out stanza with this
  * recipient's `to` spliced in. The shared bytes are queued by reference when nothing on
@@ -28,9 +27,5 @@ void c2s_write_splice(struct c2s *c, struct wbuf *shared, size_t split, const ch
                       size_t plen);
 /* Bytes queued for the client and not yet written to its socket. */
 size_t c2s_queued_bytes(const struct c2s *c);
-/* Closes every stream (shutdown). */
-void c2s_close_all(struct server *srv, const char *condition);
-/* Frees parser memory of streams idle for more than idle_ms (memory per idle session). */
-void c2s_shrink_idle(struct server *srv, uint64_t idle_ms);
 
 #endif

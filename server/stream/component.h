@@ -15,7 +15,5 @@ void component_accept(struct server *srv, const struct config_listen *l, int fd,
 bool component_route(struct server *srv, struct stanza_ctx *st);
 /* True if the domain is configured as a component (connected or not). */
 bool component_is_domain(struct server *srv, const char *domain);
-/* Sends </stream:stream> to every component stream (graceful shutdown). */
-void component_close_all(struct server *srv, bool abort_now);
 
 #endif

@@ -1,0 +1,541 @@
+/* server/stream/stream.c — the stream layer (see stream.h): RFC 6120 §4 streams, §5
+ * STARTTLS, §4.9 stream errors.
+ * States: HEADER (waiting for the peer's header) -> OPEN (elements go to the kind) ->
+ * HEADER again after a restart (STARTTLS, SASL) ... -> CLOSED (our closing tag is out, or
+ * the transport is gone; the parser is stopped, nothing more is written).
+ * Invariants: a stream is on srv->streams exactly while it has a transport; it is freed
+ * (kind->free) only after the transport is gone and no job, timer or callback holds it;
+ * kind->ended runs once, before the transport closes. */
+#include "server/stream/stream.h"
+
+#include <malloc.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "myna/jid.h"
+#include "myna/store.h"
+#include "server/base/config.h"
+#include "server/base/log.h"
+#include "server/base/scram.h"
+#include "server/loop/loop.h"
+#include "server/net/conn.h"
+#include "server/net/transport.h"
+#include "server/net/wbuf.h"
+#include "server/server.h"
+#include "xml/parser.h"
+
+/* ---- stream error conditions (RFC 6120 §4.9.3) ---- */
+
+static const char *const error_names[STREAM_ERR__COUNT] = {
+    [STREAM_ERR_BAD_FORMAT] = "bad-format",
+    [STREAM_ERR_BAD_NAMESPACE_PREFIX] = "bad-namespace-prefix",
+    [STREAM_ERR_CONFLICT] = "conflict",
+    [STREAM_ERR_CONNECTION_TIMEOUT] = "connection-timeout",
+    [STREAM_ERR_HOST_GONE] = "host-gone",
+    [STREAM_ERR_HOST_UNKNOWN] = "host-unknown",
+    [STREAM_ERR_IMPROPER_ADDRESSING] = "improper-addressing",
+    [STREAM_ERR_INTERNAL_SERVER_ERROR] = "internal-server-error",
+    [STREAM_ERR_INVALID_FROM] = "invalid-from",
+    [STREAM_ERR_INVALID_NAMESPACE] = "invalid-namespace",
+    [STREAM_ERR_INVALID_XML] = "invalid-xml",
+    [STREAM_ERR_NOT_AUTHORIZED] = "not-authorized",
+    [STREAM_ERR_NOT_WELL_FORMED] = "not-well-formed",
+    [STREAM_ERR_POLICY_VIOLATION] = "policy-violation",
+    [STREAM_ERR_REMOTE_CONNECTION_FAILED] = "remote-connection-failed",
+    [STREAM_ERR_RESET] = "reset",
+    [STREAM_ERR_RESOURCE_CONSTRAINT] = "resource-constraint",
+    [STREAM_ERR_RESTRICTED_XML] = "restricted-xml",
+    [STREAM_ERR_SEE_OTHER_HOST] = "see-other-host",
+    [STREAM_ERR_SYSTEM_SHUTDOWN] = "system-shutdown",
+    [STREAM_ERR_UNDEFINED_CONDITION] = "undefined-condition",
+    [STREAM_ERR_UNSUPPORTED_ENCODING] = "unsupported-encoding",
+    [STREAM_ERR_UNSUPPORTED_FEATURE] = "unsupported-feature",
+    [STREAM_ERR_UNSUPPORTED_STANZA_TYPE] = "unsupported-stanza-type",
+    [STREAM_ERR_UNSUPPORTED_VERSION] = "unsupported-version",
+};
+
+const char *stream_error_name(enum stream_error e)
+{
+    return (unsigned)e < STREAM_ERR__COUNT ? error_names[e] : "undefined-condition";
+}
+
+enum stream_error stream_error_from_name(const char *name)
+{
+    for (unsigned i = 0; name && i < STREAM_ERR__COUNT; i++)
+        if (strcmp(error_names[i], name) == 0)
+            return (enum stream_error)i;
+    return STREAM_ERR_UNDEFINED_CONDITION;
+}
+
+/* <stream:error><condition/>[<text/>][application condition]</stream:error> (§4.9.2). */
+static void error_serialize(struct myna_buf *b, enum stream_error e, const char *text,
+                            const char *app)
+{
+    myna_buf_printf(b, "<stream:error><%s xmlns='%s'/>", stream_error_name(e),
+                    MYNA_NS_STREAMS);
+    if (text) {
+        myna_buf_printf(b, "<text xmlns='%s'>", MYNA_NS_STREAMS);
+        myna_buf_append_escaped(b, text, strlen(text));
+        myna_buf_appends(b, "</text>");
+    }
+    if (app)
+        myna_buf_appends(b, app);
+    myna_buf_appends(b, "</stream:error>");
+}
+
+/* ---- lifetime ---- */
+
+static const struct xml_parser_callbacks parser_cb;
+
+void stream_ref(struct stream *st)
+{
+    st->refs++;
+}
+
+void stream_unref(struct stream *st)
+{
+    if (--st->refs > 0)
+        return;
+    if (st->parser) /* never bound to a transport */
+        xml_parser_free(st->parser);
+    st->kind->free(st);
+}
+
+static void deadline_fire(void *data)
+{
+    struct stream *st = data;
+    st->deadline_timer = 0;
+    if (st->tops && !st->established)
+        stream_error(st, STREAM_ERR_CONNECTION_TIMEOUT, "Authentication took too long");
+}
+
+static void cancel_deadline(struct stream *st)
+{
+    if (st->deadline_timer) {
+        loop_timer_cancel(st->srv->loop, st->deadline_timer);
+        st->deadline_timer = 0; /* it holds no reference: it never outlives the transport */
+    }
+}
+
+void stream_attach(struct stream *st, struct server *srv, const struct stream_kind *kind,
+                   const struct stream_limits *lim, const struct transport_ops *tops,
+                   void *t, enum stream_tls tls)
+{
+    st->kind = kind;
+    st->srv = srv;
+    st->refs = 1; /* the transport */
+    st->state = STREAM_HEADER;
+    st->tls = tls;
+    st->tops = tops;
+    st->t = t;
+    struct xml_parser_limits pl = {
+        .max_stanza_bytes = lim->max_stanza_bytes,
+        .max_depth = lim->max_depth,
+        .max_attrs = lim->max_attrs,
+    };
+    st->parser = xml_parser_new(&pl, &parser_cb, st);
+    if (lim->rate)
+        tops->set_rate(t, lim->rate, lim->burst);
+    st->last_in = loop_now(srv->loop);
+    st->next = srv->streams;
+    if (st->next)
+        st->next->prev = st;
+    srv->streams = st;
+    if (lim->deadline_ms)
+        st->deadline_timer = loop_timer_add(srv->loop, lim->deadline_ms, deadline_fire, st);
+}
+
+void stream_established(struct stream *st)
+{
+    st->established = true;
+    cancel_deadline(st);
+}
+
+static void unlink_stream(struct stream *st)
+{
+    if (st->prev)
+        st->prev->next = st->next;
+    else if (st->srv->streams == st)
+        st->srv->streams = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    st->next = st->prev = NULL;
+}
+
+static void end_once(struct stream *st)
+{
+    if (st->ended)
+        return;
+    st->ended = true;
+    st->kind->ended(st);
+}
+
+void stream_transport_gone(struct stream *st, const char *why)
+{
+    log_debug(st->kind->name, "conn=%llu peer=%s closed: %s",
+              (unsigned long long)stream_conn_id(st), stream_peer(st), why);
+    st->tops = NULL;
+    st->t = NULL;
+    st->state = STREAM_CLOSED;
+    end_once(st);
+    cancel_deadline(st);
+    if (st->parser) {
+        /* The parser may be on the stack below us (closing from a callback): free later. */
+        loop_defer(st->srv->loop, (loop_fn)xml_parser_free, st->parser);
+        st->parser = NULL;
+    }
+    unlink_stream(st);
+    loop_defer(st->srv->loop, (loop_fn)stream_unref, st);
+}
+
+/* ---- the TCP binding: a connection's events ---- */
+
+static void conn_data(struct conn *c, const char *buf, size_t len)
+{
+    stream_input(c->owner, buf, len);
+}
+
+static void conn_tls_ready(struct conn *c)
+{
+    stream_secured(c->owner);
+}
+
+static void conn_closed(struct conn *c, const char *why)
+{
+    stream_transport_gone(c->owner, why);
+}
+
+static const struct conn_ops stream_conn_ops = {
+    .data = conn_data,
+    .tls_ready = conn_tls_ready,
+    .closed = conn_closed,
+};
+
+void stream_accept(struct stream *st, struct server *srv, const struct stream_kind *kind,
+                   const struct stream_limits *lim, const struct config_listen *l, int fd,
+                   const char *peer)
+{
+    struct conn *c = conn_new(srv, fd, peer, &stream_conn_ops, st);
+    c->keep_ssl = l->record_layer == TLS_RECORDS_OPENSSL;
+    enum stream_tls tls = l->tls == TLS_DIRECT     ? STREAM_TLS_DIRECT
+                          : l->tls == TLS_STARTTLS ? STREAM_TLS_STARTTLS
+                                                   : STREAM_TLS_NONE;
+    stream_attach(st, srv, kind, lim, &conn_transport, c, tls);
+    if (tls == STREAM_TLS_DIRECT && conn_start_tls(c) < 0)
+        conn_abort(c, "TLS setup failed");
+}
+
+/* ---- output ---- */
+
+/* Bytes of the stream itself (header, error, closing tag): only the transport counts. */
+static void write_raw(struct stream *st, const void *data, size_t len)
+{
+    if (st->tops)
+        st->tops->write(st->t, data, len);
+}
+
+bool stream_writable(const struct stream *st)
+{
+    return st->tops && st->state != STREAM_CLOSED;
+}
+
+void stream_write(struct stream *st, const void *data, size_t len)
+{
+    if (stream_writable(st))
+        st->tops->write(st->t, data, len);
+}
+
+void stream_write_str(struct stream *st, const char *s)
+{
+    stream_write(st, s, strlen(s));
+}
+
+void stream_write_buf(struct stream *st, struct wbuf *b)
+{
+    if (stream_writable(st))
+        st->tops->write_buf(st->t, b);
+}
+
+void stream_write_splice(struct stream *st, struct wbuf *shared, size_t split,
+                         const char *piece, size_t plen)
+{
+    if (stream_writable(st))
+        st->tops->write_splice(st->t, shared, split, piece, plen);
+}
+
+size_t stream_queued(const struct stream *st)
+{
+    return st->tops ? st->tops->queued(st->t) : 0;
+}
+
+const char *stream_peer(const struct stream *st)
+{
+    return st->tops ? st->tops->peer(st->t) : NULL;
+}
+
+uint64_t stream_conn_id(const struct stream *st)
+{
+    return st->tops ? st->tops->id(st->t) : 0;
+}
+
+bool stream_tls_pending(const struct stream *st)
+{
+    return st->tls == STREAM_TLS_STARTTLS && !st->secured;
+}
+
+const char *const *stream_channel_binding_types(const struct stream *st)
+{
+    static const char *const none[] = {NULL};
+    return st->secured && st->tops ? st->tops->channel_binding_types(st->t) : none;
+}
+
+int stream_channel_binding(const struct stream *st, const char *type, unsigned char *out,
+                           size_t outlen)
+{
+    return st->tops && st->tops->is_encrypted(st->t)
+               ? st->tops->channel_binding(st->t, type, out, outlen)
+               : -1;
+}
+
+void stream_set_domain(struct stream *st, const char *domain)
+{
+    st->domain = domain;
+}
+
+/* Our header (RFC 6120 §4.7), with a new stream id. */
+static void write_header(struct stream *st)
+{
+    unsigned char rnd[9];
+    RAND_bytes(rnd, sizeof rnd);
+    base64_encode(rnd, sizeof rnd, st->id, sizeof st->id);
+    struct myna_buf b;
+    myna_buf_init(&b);
+    myna_buf_printf(&b, "<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s' id='%s'",
+                    st->kind->ns, MYNA_NS_STREAM, st->id);
+    if (st->domain) {
+        myna_buf_appends(&b, " from='");
+        myna_buf_append_escaped(&b, st->domain, strlen(st->domain));
+        myna_buf_appends(&b, "'");
+    }
+    if (st->kind->rfc6120)
+        myna_buf_appends(&b, " version='1.0' xml:lang='en'");
+    myna_buf_appends(&b, ">");
+    write_raw(st, b.data, b.len);
+    myna_buf_free(&b);
+    st->header_sent = true;
+}
+
+/* Stream features (RFC 6120 §4.3.2): while STARTTLS is required it is all we offer. */
+static void write_features(struct stream *st)
+{
+    struct myna_buf b;
+    myna_buf_init(&b);
+    myna_buf_appends(&b, "<stream:features>");
+    if (stream_tls_pending(st))
+        myna_buf_printf(&b, "<starttls xmlns='%s'><required/></starttls>", MYNA_NS_TLS);
+    else if (st->kind->features)
+        st->kind->features(st, &b);
+    myna_buf_appends(&b, "</stream:features>");
+    stream_write(st, b.data, b.len);
+    myna_buf_free(&b);
+}
+
+/* ---- closing ---- */
+
+/* Our closing tag is out: nothing more is read or written, the kind ends, the transport
+ * closes once the queue is written. */
+static void finish(struct stream *st)
+{
+    st->state = STREAM_CLOSED;
+    if (st->parser)
+        xml_parser_stop(st->parser);
+    end_once(st);
+    if (st->tops)
+        st->tops->close(st->t);
+}
+
+void stream_error_app(struct stream *st, enum stream_error e, const char *text,
+                      const char *app)
+{
+    if (st->state == STREAM_CLOSED || !st->tops)
+        return;
+    /* RFC 6120 §4.9.1.1: an error before our header still needs a header. */
+    if (!st->header_sent)
+        write_header(st);
+    log_info(st->kind->name, "conn=%llu peer=%s jid=%s stream error: %s%s%s",
+             (unsigned long long)stream_conn_id(st), stream_peer(st), st->who ? st->who : "-",
+             stream_error_name(e), text ? ": " : "", text ? text : "");
+    struct myna_buf b;
+    myna_buf_init(&b);
+    error_serialize(&b, e, text, app);
+    myna_buf_appends(&b, "</stream:stream>");
+    write_raw(st, b.data, b.len);
+    myna_buf_free(&b);
+    finish(st);
+}
+
+void stream_error(struct stream *st, enum stream_error e, const char *text)
+{
+    stream_error_app(st, e, text, NULL);
+}
+
+void stream_close(struct stream *st)
+{
+    if (st->state == STREAM_CLOSED || !st->tops)
+        return;
+    if (!st->header_sent)
+        write_header(st);
+    write_raw(st, "</stream:stream>", 16);
+    finish(st);
+}
+
+void stream_abort(struct stream *st, const char *why)
+{
+    if (st->tops)
+        st->tops->abort(st->t, why);
+    else
+        unlink_stream(st);
+}
+
+/* ---- negotiation ---- */
+
+void stream_restart(struct stream *st)
+{
+    st->state = STREAM_HEADER;
+    st->header_sent = false;
+    xml_parser_reset(st->parser);
+}
+
+void stream_authenticated(struct stream *st)
+{
+    st->authenticated = true;
+    stream_restart(st);
+}
+
+void stream_starttls(struct stream *st, bool in_order)
+{
+    if (!in_order || st->secured || st->tls != STREAM_TLS_STARTTLS || !st->tops->start_tls) {
+        stream_write_str(st, "<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+        stream_close(st); /* RFC 6120 §5.4.2.2 */
+        return;
+    }
+    stream_write_str(st, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    stream_restart(st);
+    if (st->tops->start_tls(st->t) < 0)
+        st->tops->abort(st->t, "STARTTLS failed");
+}
+
+void stream_secured(struct stream *st)
+{
+    st->secured = true;
+}
+
+/* ---- input ---- */
+
+/* Returns the error for a header this stream cannot accept, or -1. */
+static int check_header(struct stream *st, struct myna_xml *header, const char *default_ns)
+{
+    const char *to = myna_xml_attr(header, "to");
+    const char *dom = to ? myna_jid_nameprep(header->arena, to) : NULL;
+    /* First, so that even an error header names the domain when it is ours. */
+    bool served = st->kind->header(st, header, dom);
+    if (st->state != STREAM_HEADER)
+        return STREAM_ERR_NOT_WELL_FORMED;
+    if (strcmp(default_ns, st->kind->ns) != 0)
+        return STREAM_ERR_INVALID_NAMESPACE;
+    if (!served)
+        return STREAM_ERR_HOST_UNKNOWN;
+    /* RFC 6120 §4.7.5: no version, or a major version below 1, cannot do TLS or SASL. */
+    const char *version = myna_xml_attr(header, "version");
+    if (st->kind->rfc6120 && (!version || atoi(version) < 1))
+        return STREAM_ERR_UNSUPPORTED_VERSION;
+    return -1;
+}
+
+static void on_stream_open(void *ud, struct myna_xml *header, const char *default_ns)
+{
+    struct stream *st = ud;
+    int err = check_header(st, header, default_ns);
+    myna_arena_free(header->arena);
+    if (err >= 0) {
+        stream_error(st, (enum stream_error)err, NULL);
+        return;
+    }
+    write_header(st);
+    if (st->kind->rfc6120)
+        write_features(st);
+    st->state = STREAM_OPEN;
+    if (st->kind->opened)
+        st->kind->opened(st);
+}
+
+static void on_element(void *ud, struct myna_xml *el)
+{
+    struct stream *st = ud;
+    stream_ref(st); /* the kind may close the stream under us */
+    /* Each element is one unit of work: a failed write fails this request only. */
+    if (st->srv->store)
+        myna_store_env_unit_begin(st->srv->store);
+    if (st->state == STREAM_OPEN)
+        st->kind->element(st, el);
+    if (st->srv->store)
+        myna_store_env_unit_commit(st->srv->store);
+    myna_arena_free(el->arena);
+    stream_unref(st);
+}
+
+static void on_stream_close(void *ud)
+{
+    /* RFC 6120 §4.4: the peer closed; answer with our closing tag and end. */
+    stream_close(ud);
+}
+
+static const struct xml_parser_callbacks parser_cb = {
+    .stream_open = on_stream_open,
+    .element = on_element,
+    .stream_close = on_stream_close,
+};
+
+void stream_input(struct stream *st, const char *buf, size_t len)
+{
+    if (st->state == STREAM_CLOSED || !st->parser)
+        return;
+    st->last_in = loop_now(st->srv->loop);
+    stream_ref(st);
+    enum xml_parse_error e = xml_parser_feed(st->parser, buf, len);
+    if (e != XML_PARSE_OK && st->state != STREAM_CLOSED)
+        stream_error(st, stream_error_from_name(xml_parse_condition(e)), xml_parse_strerror(e));
+    stream_unref(st);
+}
+
+/* ---- all streams ---- */
+
+void stream_close_all(struct server *srv, enum stream_error e)
+{
+    for (struct stream *st = srv->streams, *next; st; st = next) {
+        next = st->next;
+        stream_error(st, e, NULL);
+    }
+}
+
+void stream_abort_all(struct server *srv)
+{
+    while (srv->streams)
+        stream_abort(srv->streams, "server exiting");
+}
+
+void stream_sweep(struct server *srv, uint64_t idle_ms)
+{
+    uint64_t now = loop_now(srv->loop);
+    size_t shrunk = 0;
+    for (struct stream *st = srv->streams; st; st = st->next) {
+        if (st->parser && now - st->last_in >= idle_ms && xml_parser_memory(st->parser) > 1024) {
+            xml_parser_shrink(st->parser);
+            shrunk++;
+        }
+    }
+    /* Freed parser buffers sit between live session data; hand the pages back. */
+    if (shrunk > 64)
+        malloc_trim(0);
+}
