@@ -35,6 +35,7 @@
 #include "server/net/tlsrec.h"
 #include "server/route/router.h"
 #include "server/server.h"
+#include "server/stream/authfail.h"
 #include "server/stream/c2s.h"
 #include "server/stream/component.h"
 #include "server/stream/stream.h"
@@ -416,7 +417,7 @@ out:
     hashmap_free(srv->users);
     hashmap_free(srv->sessions);
     hashmap_free(srv->session_ids);
-    hashmap_each(srv->authfail, free_value, NULL);
+    authfail_free(srv);
     router_free(srv);
     hashmap_each(srv->metrics, free_value, NULL);
     hashmap_free(srv->metrics);
