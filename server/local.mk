@@ -11,7 +11,7 @@ MYNAD_NET = server/net/conn.c server/net/conn.h server/net/transport.h server/ne
 MYNAD_STREAM = server/stream/stream.c server/stream/stream.h server/stream/sasl.c \
 	server/stream/sasl.h server/stream/authfail.c server/stream/authfail.h server/stream/c2s.c \
 	server/stream/c2s.h server/stream/component.c server/stream/component.h \
-	server/stream/sm.c server/stream/sm.h
+	server/stream/sm.c server/stream/sm.h server/stream/csi.c server/stream/csi.h
 MYNAD_ROUTE = server/route/router.c server/route/router.h server/route/session.c \
 	server/route/session.h server/route/stanza.c server/route/stanza.h
 MYNAD_MODHOST = server/modhost/host.h server/modhost/module.c server/modhost/modapi.c \

@@ -22,6 +22,7 @@
 #include "server/route/session.h"
 #include "server/route/stanza.h"
 #include "server/server.h"
+#include "server/stream/csi.h"
 #include "server/stream/sasl.h"
 #include "server/stream/sm.h"
 #include "server/stream/stream.h"
@@ -40,13 +41,10 @@ struct c2s {
     char *user;                        /* authenticated node (prepared) */
     struct myna_session *session;
     struct sm *sm;                     /* XEP-0198 state once enabled, else NULL */
-    struct csi_held *held;             /* XEP-0352: presence held while inactive */
-    bool inactive;                     /* the client said <inactive/> */
+    struct csi csi;                    /* XEP-0352 state */
 };
 
 #define C2S(s) ((struct c2s *)(s))
-
-static void csi_flush(struct c2s *c);
 
 /* ---- lifetime ---- */
 
@@ -55,109 +53,38 @@ static void c2s_free(struct stream *st)
     struct c2s *c = C2S(st);
     sasl_free(c->sasl);
     pool_strfree(c->user);
-    csi_flush(c); /* frees what is held; nothing is written any more */
+    csi_clear(&c->csi);
     sm_free(c->sm);
     pool_free(c, sizeof *c);
 }
 
-static void sm_reroute(struct c2s *c);
-
-static void c2s_end_session(struct c2s *c)
-{
-    if (c->session) {
-        struct myna_session *s = c->session;
-        c->session = NULL;
-        c->st.who = NULL;
-        s->c2s = NULL;
-        session_free(s);
-    }
-    /* After the session is gone, so nothing is routed back to it. */
-    sm_reroute(c);
-}
-
+/* The session ends with its stream; XEP-0198 decides what becomes of it and of what the
+ * client did not acknowledge (sm.c). */
 static void c2s_ended(struct stream *st)
 {
-    c2s_end_session(C2S(st));
+    struct c2s *c = C2S(st);
+    struct myna_session *s = c->session;
+    if (s) {
+        c->session = NULL;
+        st->who = NULL;
+        s->c2s = NULL;
+    }
+    sm_stream_ended(&c->sm, s);
 }
 
 /* ---- output ---- */
 
-static void send_str(struct c2s *c, const char *s)
-{
-    stream_write_str(&c->st, s);
-}
-
-static void sm_request_ack(struct c2s *c);
-
-/* Every stanza to the client goes through here (not nonzas): stream management counts and
- * keeps what it has not seen acknowledged. */
+/* After CSI: stream management counts and keeps what it has not seen acknowledged. */
 static void write_now(struct c2s *c, struct wbuf *b)
 {
     stream_write_buf(&c->st, b);
-    if (c->sm) {
+    if (c->sm)
         sm_sent(c->sm, b);
-        sm_request_ack(c);
-    }
 }
 
-/* ---- XEP-0352 client state indication ----
- * While the client is inactive, available/unavailable presence for it is held, only the
- * latest per sender, and written before anything else that goes to the client or when it
- * becomes active; so the client still sees an order the server could have produced. */
-
-#define CSI_MAX_HELD 256
-
-struct csi_held {
-    char *from;          /* the sender's full JID */
-    struct wbuf *buf;    /* its latest presence, serialized */
-    struct csi_held *next;
-};
-
-static void csi_flush(struct c2s *c)
+static void write_held(void *ud, struct wbuf *b)
 {
-    struct csi_held *h = c->held;
-    c->held = NULL;
-    while (h) {
-        struct csi_held *n = h->next;
-        if (stream_writable(&c->st))
-            write_now(c, h->buf);
-        wbuf_unref(h->buf);
-        free(h->from);
-        free(h);
-        h = n;
-    }
-}
-
-/* Holds b if it is presence that may wait; returns false to write it now. */
-static bool csi_hold(struct c2s *c, struct wbuf *b)
-{
-    if (b->len < 9 || memcmp(b->data, "<presence", 9) != 0)
-        return false;
-    struct myna_arena *a = myna_arena_new();
-    struct myna_xml *p = myna_xml_parse(a, b->data, b->len, MYNA_NS_CLIENT);
-    const char *type = p ? myna_xml_attr(p, "type") : NULL;
-    const char *from = p ? myna_xml_attr(p, "from") : NULL;
-    bool hold = p && from && (!type || strcmp(type, "unavailable") == 0);
-    size_t n = 0;
-    struct csi_held **pp = &c->held;
-    for (; hold && *pp; pp = &(*pp)->next, n++) {
-        if (strcmp((*pp)->from, from) == 0) { /* newer presence replaces the held one */
-            wbuf_unref((*pp)->buf);
-            (*pp)->buf = wbuf_ref(b);
-            myna_arena_free(a);
-            return true;
-        }
-    }
-    if (hold && n < CSI_MAX_HELD) {
-        struct csi_held *h = xcalloc(1, sizeof *h);
-        h->from = xstrdup(from);
-        h->buf = wbuf_ref(b);
-        *pp = h;
-    } else {
-        hold = false;
-    }
-    myna_arena_free(a);
-    return hold;
+    write_now(ud, b);
 }
 
 /* Every stanza to the client goes through here (not nonzas): CSI may hold it, stream
@@ -166,10 +93,10 @@ void c2s_write(struct c2s *c, struct wbuf *b)
 {
     if (!stream_writable(&c->st))
         return;
-    if (c->inactive && csi_hold(c, b))
+    if (c->csi.inactive && csi_hold(&c->csi, b))
         return;
-    if (c->held)
-        csi_flush(c);
+    if (c->csi.held)
+        csi_flush(&c->csi, write_held, c);
     write_now(c, b);
 }
 
@@ -178,7 +105,7 @@ void c2s_write_splice(struct c2s *c, struct wbuf *shared, size_t split, const ch
 {
     if (!stream_writable(&c->st))
         return;
-    if (c->sm || c->inactive || c->held) {
+    if (c->sm || c->csi.inactive || c->csi.held) {
         struct wbuf *w = wbuf_splice(shared, split, piece, plen);
         c2s_write(c, w);
         wbuf_unref(w);
@@ -192,22 +119,6 @@ size_t c2s_queued_bytes(const struct c2s *c)
     return stream_queued(&c->st);
 }
 
-/* Returns true if el was a CSI element (handled). */
-static bool csi_nonza(struct c2s *c, struct myna_xml *el)
-{
-    if (strcmp(el->ns, "urn:xmpp:csi:0") != 0 || c->phase != PHASE_SESSION)
-        return false;
-    if (strcmp(el->name, "inactive") == 0) {
-        c->inactive = true;
-    } else if (strcmp(el->name, "active") == 0) {
-        c->inactive = false;
-        csi_flush(c);
-    } else {
-        return false;
-    }
-    return true;
-}
-
 static void send_xml(struct c2s *c, const struct myna_xml *el)
 {
     struct wbuf *w = wbuf_serialize(el, MYNA_NS_CLIENT);
@@ -215,127 +126,14 @@ static void send_xml(struct c2s *c, const struct myna_xml *el)
     wbuf_unref(w);
 }
 
-/* ---- XEP-0198 stream management (acks; no resumption) ---- */
-
-#define NS_SM "urn:xmpp:sm:3"
-#define SM_ASK_EVERY 10     /* ask for an ack after this many unacknowledged stanzas */
-#define SM_ASK_AFTER_MS 1000 /* or this long after the first one */
-
-static void sm_send_r(struct c2s *c)
+struct stream *c2s_stream(struct c2s *c)
 {
-    send_str(c, "<r xmlns='urn:xmpp:sm:3'/>");
+    return &c->st;
 }
 
-static void sm_timer_fire(void *data)
+struct myna_session *c2s_session(const struct c2s *c)
 {
-    struct c2s *c = data;
-    c->sm->timer = 0;
-    if (c->sm->len)
-        sm_send_r(c);
-}
-
-static void sm_request_ack(struct c2s *c)
-{
-    if (c->sm->len % SM_ASK_EVERY == 0)
-        sm_send_r(c);
-    else if (!c->sm->timer)
-        c->sm->timer = loop_timer_add(c->st.srv->loop, SM_ASK_AFTER_MS, sm_timer_fire, c);
-}
-
-static void sm_enable(struct c2s *c)
-{
-    if (c->sm) {
-        send_str(c, "<failed xmlns='urn:xmpp:sm:3'><unexpected-request "
-                    "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>");
-        return;
-    }
-    c->sm = sm_new();
-    /* No resume attribute: a broken stream ends the session (its unacknowledged stanzas
-     * are routed again, see sm_reroute). */
-    send_str(c, "<enabled xmlns='urn:xmpp:sm:3'/>");
-}
-
-static void sm_on_ack(struct c2s *c, struct myna_xml *el)
-{
-    const char *hs = myna_xml_attr(el, "h");
-    char *end = NULL;
-    unsigned long h = hs ? strtoul(hs, &end, 10) : 0;
-    if (!hs || !*hs || *end || h > UINT32_MAX) {
-        stream_error(&c->st, STREAM_ERR_UNDEFINED_CONDITION, "Bad 'h' in <a/>");
-        return;
-    }
-    if (!sm_ack(c->sm, (uint32_t)h)) {
-        /* XEP-0198 §4: acknowledging more than was sent is a stream error. */
-        char buf[128];
-        snprintf(buf, sizeof buf,
-                 "<handled-count-too-high xmlns='urn:xmpp:sm:3' h='%lu' send-count='%u'/>", h,
-                 c->sm->out);
-        stream_error_app(&c->st, STREAM_ERR_UNDEFINED_CONDITION, NULL, buf);
-        return;
-    }
-    if (!c->sm->len && c->sm->timer) {
-        loop_timer_cancel(c->st.srv->loop, c->sm->timer);
-        c->sm->timer = 0;
-    }
-}
-
-/* Returns true if el was a stream management element (handled). */
-static bool sm_nonza(struct c2s *c, struct myna_xml *el)
-{
-    if (strcmp(el->ns, NS_SM) != 0)
-        return false;
-    if (strcmp(el->name, "enable") == 0) {
-        if (c->phase != PHASE_SESSION)
-            send_str(c, "<failed xmlns='urn:xmpp:sm:3'><unexpected-request "
-                        "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>");
-        else
-            sm_enable(c);
-    } else if (strcmp(el->name, "r") == 0 && c->sm) {
-        char buf[64];
-        snprintf(buf, sizeof buf, "<a xmlns='urn:xmpp:sm:3' h='%u'/>", c->sm->in);
-        send_str(c, buf);
-    } else if (strcmp(el->name, "a") == 0 && c->sm) {
-        sm_on_ack(c, el);
-    } else if (strcmp(el->name, "r") != 0 && strcmp(el->name, "a") != 0) {
-        stream_error(&c->st, STREAM_ERR_UNSUPPORTED_STANZA_TYPE, NULL);
-    }
-    return true;
-}
-
-/* The stream ended with stanzas the client never acknowledged (XEP-0198 §4): messages go
- * to the user again (another resource, or offline storage), iq requests get an error back
- * to their sender, presence is dropped. */
-static void sm_reroute(struct c2s *c)
-{
-    if (!c->sm)
-        return;
-    if (c->sm->timer) {
-        loop_timer_cancel(c->st.srv->loop, c->sm->timer);
-        c->sm->timer = 0;
-    }
-    struct sm_item *it = sm_take(c->sm);
-    while (it) {
-        struct sm_item *next = it->next;
-        struct myna_arena *a = myna_arena_new();
-        struct myna_xml *el = myna_xml_parse(a, it->buf->data, it->buf->len, MYNA_NS_CLIENT);
-        struct stanza_ctx ctx;
-        enum myna_error err;
-        /* Each message goes again as a unit of its own (e.g. into offline storage). */
-        myna_store_env_unit_begin(c->st.srv->store);
-        if (el && myna_xml_attr(el, "from") && myna_xml_attr(el, "to") &&
-            stanza_init(&ctx, c->st.srv, el, NULL, NULL, &err) == 0) {
-            if (ctx.pub.kind == MYNA_MESSAGE && strcmp(ctx.pub.type, "error") != 0)
-                router_route(c->st.srv, &ctx);
-            else if (ctx.pub.kind == MYNA_IQ &&
-                     (strcmp(ctx.pub.type, "get") == 0 || strcmp(ctx.pub.type, "set") == 0))
-                myna_reply_error(&ctx.pub, MYNA_ERR_RECIPIENT_UNAVAILABLE, NULL);
-        }
-        myna_store_env_unit_commit(c->st.srv->store);
-        myna_arena_free(a);
-        wbuf_unref(it->buf);
-        free(it);
-        it = next;
-    }
+    return c->session;
 }
 
 void c2s_close(struct c2s *c, const char *condition, const char *text)
@@ -358,8 +156,8 @@ static void c2s_features(struct stream *st, struct myna_buf *b)
     myna_buf_printf(b, "<bind xmlns='%s'/>", MYNA_NS_BIND);
     /* RFC 3921 session establishment, optional (RFC 6121 appendix E). */
     myna_buf_printf(b, "<session xmlns='%s'><optional/></session>", MYNA_NS_SESSION);
-    myna_buf_appends(b, "<sm xmlns='urn:xmpp:sm:3'/>"); /* XEP-0198, acks only */
-    myna_buf_appends(b, "<csi xmlns='urn:xmpp:csi:0'/>"); /* XEP-0352 */
+    myna_buf_appends(b, SM_FEATURE);
+    myna_buf_appends(b, CSI_FEATURE);
     struct myna_arena *a = myna_arena_new();
     struct myna_xml *f = myna_xml_new(a, MYNA_NS_STREAM, "features");
     stream_features_add(c->host, c->session, f);
@@ -440,6 +238,17 @@ static void send_iq_error(struct c2s *c, struct myna_xml *el, enum myna_error e)
     send_xml(c, stanza_error_element(el, c->session ? c->session->jid.full : NULL, e));
 }
 
+void c2s_attach_session(struct c2s *c, struct myna_session *s)
+{
+    stream_established(&c->st);
+    c->phase = PHASE_SESSION;
+    c->session = s;
+    s->c2s = c;
+    c->st.who = s->jid.full;
+    log_info("c2s", "conn=%llu peer=%s bound %s", (unsigned long long)stream_conn_id(&c->st),
+             stream_peer(&c->st), s->jid.full);
+}
+
 static void random_resource(char *buf, size_t len)
 {
     unsigned char rnd[6];
@@ -454,7 +263,7 @@ static void phase_bind(struct c2s *c, struct myna_xml *el)
     const char *id = myna_xml_attr(el, "id");
     struct myna_xml *bind = myna_xml_find(el, MYNA_NS_BIND, "bind");
     if (!myna_xml_is(el, MYNA_NS_CLIENT, "iq") || !bind) {
-        if (sm_nonza(c, el))
+        if (sm_element(&c->sm, c, el))
             return;
         if (is_stanza(el))
             stream_error(&c->st, STREAM_ERR_NOT_AUTHORIZED, "Bind a resource first");
@@ -481,10 +290,7 @@ static void phase_bind(struct c2s *c, struct myna_xml *el)
         send_iq_error(c, el, MYNA_ERR_RESOURCE_CONSTRAINT);
         return;
     }
-    stream_established(&c->st);
-    c->phase = PHASE_SESSION;
-    c->session = session_new(c->st.srv, c->host, c, &full);
-    c->st.who = c->session->jid.full;
+    c2s_attach_session(c, session_new(c->st.srv, c->host, c, &full));
     struct myna_xml *r = myna_xml_new(el->arena, MYNA_NS_CLIENT, "iq");
     myna_xml_set_attr(r, "type", "result");
     myna_xml_set_attr(r, "id", id);
@@ -492,8 +298,6 @@ static void phase_bind(struct c2s *c, struct myna_xml *el)
     struct myna_xml *j = myna_xml_add_child(b, MYNA_NS_BIND, "jid");
     myna_xml_add_text(j, c->session->jid.full, strlen(c->session->jid.full));
     send_xml(c, r);
-    log_info("c2s", "conn=%llu peer=%s bound %s", (unsigned long long)stream_conn_id(&c->st),
-             stream_peer(&c->st), c->session->jid.full);
 }
 
 /* Records the session's broadcast presence for routing (RFC 6121 §4.2, §8.5.2). */
@@ -518,7 +322,7 @@ static void phase_session(struct c2s *c, struct myna_xml *el)
 {
     struct myna_session *s = c->session;
     if (!is_stanza(el)) {
-        if (sm_nonza(c, el) || csi_nonza(c, el))
+        if (sm_element(&c->sm, c, el) || csi_element(&c->csi, el, write_held, c))
             return;
         if (strcmp(el->ns, MYNA_NS_CLIENT) == 0) {
             stream_error(&c->st, STREAM_ERR_UNSUPPORTED_STANZA_TYPE, NULL);
@@ -529,7 +333,7 @@ static void phase_session(struct c2s *c, struct myna_xml *el)
         return;
     }
     if (c->sm)
-        c->sm->in++; /* XEP-0198: every stanza counts, whatever becomes of it */
+        sm_received(c->sm);
     /* RFC 6120 §8.1.2.1: 'from' from a client must be its own JID, if present. */
     const char *from = myna_xml_attr(el, "from");
     if (from) {

@@ -10,6 +10,8 @@
 
 struct server;
 struct config_listen;
+struct myna_session;
+struct stream;
 struct wbuf;
 struct c2s;
 
@@ -27,5 +29,11 @@ void c2s_write_splice(struct c2s *c, struct wbuf *shared, size_t split, const ch
                       size_t plen);
 /* Bytes queued for the client and not yet written to its socket. */
 size_t c2s_queued_bytes(const struct c2s *c);
+
+/* For what runs on a client stream (sm.c): its stream layer part, its session (NULL before
+ * binding), and binding a session to it (resource binding; a resumed session). */
+struct stream *c2s_stream(struct c2s *c);
+struct myna_session *c2s_session(const struct c2s *c);
+void c2s_attach_session(struct c2s *c, struct myna_session *s);
 
 #endif

@@ -1,38 +1,38 @@
-/* server/stream/sm.h — the outbound queue of XEP-0198 stream management: every stanza written to
- * a session after <enable/> is kept (a reference to its shared bytes) until the client
- * acknowledges it with <a h='N'/>. Counters are 32-bit and wrap as the XEP says (§4). */
+/* server/stream/sm.h — XEP-0198 stream management on a client stream: the nonzas (<enable/>,
+ * <r/>, <a/>), the counters (32-bit, wrapping as §4 says), the queue of stanzas written and
+ * not yet acknowledged (references to their shared bytes), asking for acks, and what
+ * becomes of the session and of unacknowledged stanzas when the stream ends. Acks only
+ * today; resumption (§5) belongs here too: c2s.c hands every decision to these five calls
+ * (and binds a session through c2s_attach_session), so it can grow inside this file. */
 #ifndef MYNA_SM_H
 #define MYNA_SM_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 
+#include "myna/xml.h"
+
+struct c2s;
+struct myna_session;
 struct wbuf;
+struct sm;
 
-struct sm_item {
-    struct wbuf *buf;
-    struct sm_item *next;
-};
+#define SM_FEATURE "<sm xmlns='urn:xmpp:sm:3'/>"
 
-struct sm {
-    uint32_t in;          /* stanzas received from the client (our h) */
-    uint32_t out;         /* stanzas sent since enable */
-    uint32_t acked;       /* last h the client sent */
-    struct sm_item *head, *tail;
-    size_t len;           /* unacknowledged stanzas */
-    uint64_t timer;       /* pending ack request, or 0 */
-};
-
-struct sm *sm_new(void);
-/* Frees the queue (unreferencing what is left). */
-void sm_free(struct sm *s);
-/* Records one stanza sent. */
+/* An element in urn:xmpp:sm:3 on client stream c (*smp is created by <enable/> once a
+ * session is bound). Returns false when el is not in that namespace. */
+bool sm_element(struct sm **smp, struct c2s *c, struct myna_xml *el);
+/* A stanza arrived from the client: XEP-0198 counts every one, whatever becomes of it. */
+void sm_received(struct sm *s);
+/* A stanza went to the client: kept until acknowledged; asks for an ack after every 10
+ * unacknowledged stanzas, or 1 s after the first. */
 void sm_sent(struct sm *s, struct wbuf *b);
-/* Applies <a h='h'/>: drops acknowledged stanzas. Returns false if h acknowledges more than
- * was sent (XEP-0198 §4: a stream error). */
-bool sm_ack(struct sm *s, uint32_t h);
-/* Takes the unacknowledged stanzas, oldest first (the caller unrefs each buf and frees). */
-struct sm_item *sm_take(struct sm *s);
+/* The client stream ended with session s (NULL if none, already detached from the stream):
+ * the session ends, then what the client never acknowledged is routed again (§4: messages
+ * to other resources or offline storage, iq requests answered with an error, presence
+ * dropped). *smp may be NULL (no stream management). */
+void sm_stream_ended(struct sm **smp, struct myna_session *s);
+/* Frees the state (unreferencing what is left). NULL is allowed. */
+void sm_free(struct sm *s);
 
 #endif
