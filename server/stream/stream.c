@@ -1,8 +1,9 @@
 /* server/stream/stream.c — the stream layer (see stream.h): RFC 6120 §4 streams, §5
  * STARTTLS, §4.9 stream errors.
  * States: HEADER (waiting for the peer's header) -> OPEN (elements go to the kind) ->
- * HEADER again after a restart (STARTTLS, SASL) ... -> CLOSED (our closing tag is out, or
- * the transport is gone; the parser is stopped, nothing more is written).
+ * HEADER again after a restart (STARTTLS, SASL) ... -> CLOSING (we closed cleanly and wait
+ * for the peer's closing tag, RFC 6120 §4.4) -> CLOSED (closed both ways, after an error,
+ * or the transport is gone; the parser is stopped, nothing more is written).
  * Invariants: a stream is on srv->streams exactly while it has a transport; it is freed
  * (kind->free) only after the transport is gone and no job, timer or callback holds it;
  * kind->ended runs once, before the transport closes. */
@@ -105,16 +106,16 @@ void stream_unref(struct stream *st)
 static void deadline_fire(void *data)
 {
     struct stream *st = data;
-    st->deadline_timer = 0;
+    st->timer = 0;
     if (st->tops && !st->established)
         stream_error(st, STREAM_ERR_CONNECTION_TIMEOUT, "Authentication took too long");
 }
 
-static void cancel_deadline(struct stream *st)
+static void cancel_timer(struct stream *st)
 {
-    if (st->deadline_timer) {
-        loop_timer_cancel(st->srv->loop, st->deadline_timer);
-        st->deadline_timer = 0; /* it holds no reference: it never outlives the transport */
+    if (st->timer) {
+        loop_timer_cancel(st->srv->loop, st->timer);
+        st->timer = 0; /* it holds no reference: it never outlives the transport */
     }
 }
 
@@ -142,14 +143,16 @@ void stream_attach(struct stream *st, struct server *srv, const struct stream_ki
     if (st->next)
         st->next->prev = st;
     srv->streams = st;
+    st->close_ms = (uint32_t)(lim->close_ms ? lim->close_ms : STREAM_CLOSE_TIMEOUT_MS);
     if (lim->deadline_ms)
-        st->deadline_timer = loop_timer_add(srv->loop, lim->deadline_ms, deadline_fire, st);
+        st->timer = loop_timer_add(srv->loop, lim->deadline_ms, deadline_fire, st);
 }
 
 void stream_established(struct stream *st)
 {
     st->established = true;
-    cancel_deadline(st);
+    if (st->state != STREAM_CLOSING)
+        cancel_timer(st);
 }
 
 static void unlink_stream(struct stream *st)
@@ -179,7 +182,7 @@ void stream_transport_gone(struct stream *st, const char *why)
     st->t = NULL;
     st->state = STREAM_CLOSED;
     end_once(st);
-    cancel_deadline(st);
+    cancel_timer(st);
     if (st->parser) {
         /* The parser may be on the stack below us (closing from a callback): free later. */
         loop_defer(st->srv->loop, (loop_fn)xml_parser_free, st->parser);
@@ -237,7 +240,7 @@ static void write_raw(struct stream *st, const void *data, size_t len)
 
 bool stream_writable(const struct stream *st)
 {
-    return st->tops && st->state != STREAM_CLOSED;
+    return st->tops && (st->state == STREAM_HEADER || st->state == STREAM_OPEN);
 }
 
 void stream_write(struct stream *st, const void *data, size_t len)
@@ -343,11 +346,12 @@ static void write_features(struct stream *st)
 
 /* ---- closing ---- */
 
-/* Our closing tag is out: nothing more is read or written, the kind ends, the transport
+/* Closed both ways: nothing more is read or written, the kind ends, the transport
  * closes once the queue is written. */
 static void finish(struct stream *st)
 {
     st->state = STREAM_CLOSED;
+    cancel_timer(st);
     if (st->parser)
         xml_parser_stop(st->parser);
     end_once(st);
@@ -355,10 +359,16 @@ static void finish(struct stream *st)
         st->tops->close(st->t);
 }
 
+/* Our closing tag may still go out: not after an error or our own close. */
+static bool may_close(const struct stream *st)
+{
+    return st->tops && (st->state == STREAM_HEADER || st->state == STREAM_OPEN);
+}
+
 void stream_error_app(struct stream *st, enum stream_error e, const char *text,
                       const char *app)
 {
-    if (st->state == STREAM_CLOSED || !st->tops)
+    if (!may_close(st))
         return;
     /* RFC 6120 §4.9.1.1: an error before our header still needs a header. */
     if (!st->header_sent)
@@ -380,13 +390,46 @@ void stream_error(struct stream *st, enum stream_error e, const char *text)
     stream_error_app(st, e, text, NULL);
 }
 
-void stream_close(struct stream *st)
+/* Our closing tag without an error. */
+static void write_close(struct stream *st)
 {
-    if (st->state == STREAM_CLOSED || !st->tops)
-        return;
     if (!st->header_sent)
         write_header(st);
     write_raw(st, "</stream:stream>", 16);
+}
+
+static void close_timeout_fire(void *data)
+{
+    struct stream *st = data;
+    st->timer = 0;
+    if (st->state == STREAM_CLOSING) {
+        log_debug(st->kind->name, "conn=%llu peer=%s did not close its stream in time",
+                  (unsigned long long)stream_conn_id(st), stream_peer(st));
+        finish(st);
+    }
+}
+
+void stream_close(struct stream *st)
+{
+    if (!may_close(st))
+        return;
+    write_close(st);
+    /* RFC 6120 §4.4: the peer may still be sending; its data must not meet a closed
+     * socket (a reset can destroy what it has not read yet), so wait for its closing
+     * tag, within reason. */
+    st->state = STREAM_CLOSING;
+    cancel_timer(st);
+    st->timer = loop_timer_add(st->srv->loop, st->close_ms, close_timeout_fire, st);
+    end_once(st);
+}
+
+/* The transport ends right after our closing tag (the peer closed first, or STARTTLS
+ * failed). */
+static void close_now(struct stream *st)
+{
+    if (!may_close(st))
+        return;
+    write_close(st);
     finish(st);
 }
 
@@ -416,8 +459,9 @@ void stream_authenticated(struct stream *st)
 void stream_starttls(struct stream *st, bool in_order)
 {
     if (!in_order || st->secured || st->tls != STREAM_TLS_STARTTLS || !st->tops->start_tls) {
+        /* RFC 6120 §5.4.2.2: <failure/>, then the stream and the TCP connection end. */
         stream_write_str(st, "<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
-        stream_close(st); /* RFC 6120 §5.4.2.2 */
+        close_now(st);
         return;
     }
     stream_write_str(st, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
@@ -487,8 +531,11 @@ static void on_element(void *ud, struct myna_xml *el)
 
 static void on_stream_close(void *ud)
 {
-    /* RFC 6120 §4.4: the peer closed; answer with our closing tag and end. */
-    stream_close(ud);
+    struct stream *st = ud;
+    if (st->state == STREAM_CLOSING) /* the answer to our close */
+        finish(st);
+    else /* RFC 6120 §4.4: the peer closed; answer with our closing tag and end */
+        close_now(st);
 }
 
 static const struct xml_parser_callbacks parser_cb = {
@@ -504,7 +551,9 @@ void stream_input(struct stream *st, const char *buf, size_t len)
     st->last_in = loop_now(st->srv->loop);
     stream_ref(st);
     enum xml_parse_error e = xml_parser_feed(st->parser, buf, len);
-    if (e != XML_PARSE_OK && st->state != STREAM_CLOSED)
+    if (e != XML_PARSE_OK && st->state == STREAM_CLOSING)
+        finish(st); /* no error can follow our closing tag */
+    else if (e != XML_PARSE_OK)
         stream_error(st, stream_error_from_name(xml_parse_condition(e)), xml_parse_strerror(e));
     stream_unref(st);
 }

@@ -59,9 +59,10 @@ const char *stream_error_name(enum stream_error e);
 enum stream_error stream_error_from_name(const char *name);
 
 enum stream_state {
-    STREAM_HEADER, /* waiting for the peer's header (at the start and after each restart) */
-    STREAM_OPEN,   /* headers exchanged: elements flow */
-    STREAM_CLOSED, /* our closing tag is out, or the transport is gone: nothing more */
+    STREAM_HEADER,  /* waiting for the peer's header (at the start and after each restart) */
+    STREAM_OPEN,    /* headers exchanged: elements flow */
+    STREAM_CLOSING, /* we closed without an error: waiting for the peer's closing tag */
+    STREAM_CLOSED,  /* closed both ways, or after an error, or the transport is gone */
 };
 
 /* STARTTLS policy (RFC 6120 §5.3.1). */
@@ -78,7 +79,11 @@ struct stream_limits {
     uint64_t rate, burst;    /* bytes/s the peer may send and the bucket (0 = unlimited) */
     uint64_t deadline_ms;    /* the stream must be established by then (connection-timeout);
                               * 0 = no deadline */
+    uint64_t close_ms;       /* how long a close waits for the peer's closing tag (RFC 6120
+                              * §4.4); 0 = STREAM_CLOSE_TIMEOUT_MS */
 };
+
+#define STREAM_CLOSE_TIMEOUT_MS 10000
 
 /* What a kind of stream decides; everything else is the stream layer's. */
 struct stream_kind {
@@ -122,7 +127,8 @@ struct stream {
     char id[24];                      /* our stream id (RFC 6120 §4.7.3) */
     unsigned refs;                    /* the transport, each job or timer, each callback */
     uint64_t last_in;                 /* loop ms of the last input */
-    uint64_t deadline_timer;
+    uint32_t close_ms;                /* see stream_limits */
+    uint64_t timer;                   /* the negotiation deadline, then the close timeout */
     struct stream *next, *prev;       /* srv->streams */
 };
 
@@ -189,7 +195,9 @@ void stream_restart(struct stream *st);
 void stream_error(struct stream *st, enum stream_error e, const char *text);
 void stream_error_app(struct stream *st, enum stream_error e, const char *text,
                       const char *app);
-/* Ends the stream without an error (RFC 6120 §4.4). */
+/* Ends the stream without an error (RFC 6120 §4.4): our closing tag, kind->ended, then the
+ * transport closes when the peer's closing tag arrives, or after the close timeout;
+ * nothing more is written, and what the peer still sends is parsed but not acted on. */
 void stream_close(struct stream *st);
 /* Drops the transport at once (exit path). */
 void stream_abort(struct stream *st, const char *why);

@@ -49,3 +49,12 @@ TESTS += tests/unit/test_tls
 tests_unit_test_tls_SOURCES = tests/unit/test_tls.c server/net/tls.c server/net/tlsrec.c server/loop/pool.c
 tests_unit_test_tls_CFLAGS = $(BASE_TEST_CFLAGS)
 tests_unit_test_tls_LDADD = $(BASE_TEST_LIBS) $(OPENSSL_LIBS)
+
+# The stream layer (server/stream/stream.c) on a fake transport, with what it links to.
+check_PROGRAMS += tests/unit/test_stream
+TESTS += tests/unit/test_stream
+tests_unit_test_stream_SOURCES = tests/unit/test_stream.c server/stream/stream.c \
+	server/net/conn.c server/net/wbuf.c server/net/tls.c server/net/tlsrec.c \
+	server/loop/loop.c server/loop/pool.c
+tests_unit_test_stream_CFLAGS = $(BASE_TEST_CFLAGS) $(EXPAT_CFLAGS)
+tests_unit_test_stream_LDADD = $(BASE_TEST_LIBS) $(OPENSSL_LIBS) $(EXPAT_LIBS) $(PTHREAD_LIBS)
