@@ -41,7 +41,7 @@
 #include "server/stream/stream.h"
 #include "xml/parser.h"
 
-#define SHRINK_INTERVAL_MS 2000
+#define SWEEP_INTERVAL_MS 2000
 #define SHUTDOWN_GRACE_MS 3000
 
 struct listener {
@@ -163,11 +163,11 @@ static void commit_failed(uint64_t batch, int err, void *data)
     conn_drop_batch(data, batch);
 }
 
-static void shrink_tick(void *data)
+static void sweep_tick(void *data)
 {
     struct server *srv = data;
-    stream_sweep(srv, SHRINK_INTERVAL_MS);
-    loop_timer_add(srv->loop, SHRINK_INTERVAL_MS, shrink_tick, srv);
+    stream_sweep(srv, SWEEP_INTERVAL_MS);
+    loop_timer_add(srv->loop, SWEEP_INTERVAL_MS, sweep_tick, srv);
 }
 
 static void shutdown_check(void *data)
@@ -384,7 +384,7 @@ int main(int argc, char **argv)
         }
     } else {
         control_open(srv);
-        loop_timer_add(srv->loop, SHRINK_INTERVAL_MS, shrink_tick, srv);
+        loop_timer_add(srv->loop, SWEEP_INTERVAL_MS, sweep_tick, srv);
         log_info("main", "mynad %s started (%zu hosts, %zu listeners)", PACKAGE_VERSION,
                  srv->nhosts, srv->nlisteners);
     }

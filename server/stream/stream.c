@@ -144,6 +144,8 @@ void stream_attach(struct stream *st, struct server *srv, const struct stream_ki
         st->next->prev = st;
     srv->streams = st;
     st->close_ms = (uint32_t)(lim->close_ms ? lim->close_ms : STREAM_CLOSE_TIMEOUT_MS);
+    st->keepalive_ms = lim->keepalive_ms;
+    st->last_out = st->last_in;
     if (lim->deadline_ms)
         st->timer = loop_timer_add(srv->loop, lim->deadline_ms, deadline_fire, st);
 }
@@ -231,6 +233,12 @@ void stream_accept(struct stream *st, struct server *srv, const struct stream_ki
 
 /* ---- output ---- */
 
+static void wrote(struct stream *st)
+{
+    if (st->keepalive_ms)
+        st->last_out = loop_now(st->srv->loop);
+}
+
 /* Bytes of the stream itself (header, error, closing tag): only the transport counts. */
 static void write_raw(struct stream *st, const void *data, size_t len)
 {
@@ -245,8 +253,10 @@ bool stream_writable(const struct stream *st)
 
 void stream_write(struct stream *st, const void *data, size_t len)
 {
-    if (stream_writable(st))
-        st->tops->write(st->t, data, len);
+    if (!stream_writable(st))
+        return;
+    st->tops->write(st->t, data, len);
+    wrote(st);
 }
 
 void stream_write_str(struct stream *st, const char *s)
@@ -256,15 +266,19 @@ void stream_write_str(struct stream *st, const char *s)
 
 void stream_write_buf(struct stream *st, struct wbuf *b)
 {
-    if (stream_writable(st))
-        st->tops->write_buf(st->t, b);
+    if (!stream_writable(st))
+        return;
+    st->tops->write_buf(st->t, b);
+    wrote(st);
 }
 
 void stream_write_splice(struct stream *st, struct wbuf *shared, size_t split,
                          const char *piece, size_t plen)
 {
-    if (stream_writable(st))
-        st->tops->write_splice(st->t, shared, split, piece, plen);
+    if (!stream_writable(st))
+        return;
+    st->tops->write_splice(st->t, shared, split, piece, plen);
+    wrote(st);
 }
 
 size_t stream_queued(const struct stream *st)
@@ -306,25 +320,37 @@ void stream_set_domain(struct stream *st, const char *domain)
     st->domain = domain;
 }
 
-/* Our header (RFC 6120 §4.7), with a new stream id. */
+static void header_attr(struct myna_buf *b, const char *name, const char *value)
+{
+    if (!value)
+        return;
+    myna_buf_printf(b, " %s='", name);
+    myna_buf_append_escaped(b, value, strlen(value));
+    myna_buf_appends(b, "'");
+}
+
+/* Our header (RFC 6120 §4.7). The receiving entity names the stream with a new id each
+ * time (§4.7.3); the initiating entity sends none and says whom it wants. */
 static void write_header(struct stream *st)
 {
-    unsigned char rnd[9];
-    RAND_bytes(rnd, sizeof rnd);
-    base64_encode(rnd, sizeof rnd, st->id, sizeof st->id);
     struct myna_buf b;
     myna_buf_init(&b);
-    myna_buf_printf(&b, "<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s' id='%s'",
-                    st->kind->ns, MYNA_NS_STREAM, st->id);
-    if (st->domain) {
-        myna_buf_appends(&b, " from='");
-        myna_buf_append_escaped(&b, st->domain, strlen(st->domain));
-        myna_buf_appends(&b, "'");
+    myna_buf_printf(&b, "<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s'",
+                    st->kind->ns, MYNA_NS_STREAM);
+    if (!st->initiator) {
+        unsigned char rnd[9];
+        RAND_bytes(rnd, sizeof rnd);
+        base64_encode(rnd, sizeof rnd, st->id, sizeof st->id);
+        header_attr(&b, "id", st->id);
     }
+    header_attr(&b, "from", st->domain);
+    if (st->initiator)
+        header_attr(&b, "to", st->remote);
     if (st->kind->rfc6120)
         myna_buf_appends(&b, " version='1.0' xml:lang='en'");
     myna_buf_appends(&b, ">");
     write_raw(st, b.data, b.len);
+    wrote(st);
     myna_buf_free(&b);
     st->header_sent = true;
 }
@@ -448,6 +474,15 @@ void stream_restart(struct stream *st)
     st->state = STREAM_HEADER;
     st->header_sent = false;
     xml_parser_reset(st->parser);
+    if (st->initiator)
+        write_header(st);
+}
+
+void stream_initiate(struct stream *st, const char *remote)
+{
+    st->initiator = true;
+    st->remote = remote;
+    write_header(st);
 }
 
 void stream_authenticated(struct stream *st)
@@ -506,9 +541,11 @@ static void on_stream_open(void *ud, struct myna_xml *header, const char *defaul
         stream_error(st, (enum stream_error)err, NULL);
         return;
     }
-    write_header(st);
-    if (st->kind->rfc6120)
-        write_features(st);
+    if (!st->initiator) { /* the initiator's header went first; the receiver offers */
+        write_header(st);
+        if (st->kind->rfc6120)
+            write_features(st);
+    }
     st->state = STREAM_OPEN;
     if (st->kind->opened)
         st->kind->opened(st);
@@ -583,6 +620,10 @@ void stream_sweep(struct server *srv, uint64_t idle_ms)
             xml_parser_shrink(st->parser);
             shrunk++;
         }
+        /* RFC 6120 §4.6.1: whitespace between elements, so that a silent peer or NAT on
+         * the way does not take the connection for dead. */
+        if (st->keepalive_ms && st->state == STREAM_OPEN && now - st->last_out >= st->keepalive_ms)
+            stream_write(st, " ", 1);
     }
     /* Freed parser buffers sit between live session data; hand the pages back. */
     if (shrunk > 64)

@@ -81,6 +81,8 @@ struct stream_limits {
                               * 0 = no deadline */
     uint64_t close_ms;       /* how long a close waits for the peer's closing tag (RFC 6120
                               * §4.4); 0 = STREAM_CLOSE_TIMEOUT_MS */
+    uint32_t keepalive_ms;   /* a whitespace keepalive goes out when nothing else did for
+                              * this long (RFC 6120 §4.6.1); 0 = never */
 };
 
 #define STREAM_CLOSE_TIMEOUT_MS 10000
@@ -122,12 +124,16 @@ struct stream {
     bool established;                 /* fully set up: the negotiation deadline is off */
     bool header_sent;                 /* our header for the current stream went out */
     bool ended;                       /* kind->ended ran */
+    bool initiator;                   /* we opened the stream: our header goes first */
     const char *domain;               /* the local domain served (kind-owned), or NULL */
+    const char *remote;               /* the peer's domain when we initiated (kind-owned) */
     const char *who;                  /* the peer's address for logs (owner-owned), or NULL */
     char id[24];                      /* our stream id (RFC 6120 §4.7.3) */
     unsigned refs;                    /* the transport, each job or timer, each callback */
     uint64_t last_in;                 /* loop ms of the last input */
     uint32_t close_ms;                /* see stream_limits */
+    uint32_t keepalive_ms;            /* see stream_limits */
+    uint64_t last_out;                /* loop ms of the last output (with keepalives only) */
     uint64_t timer;                   /* the negotiation deadline, then the close timeout */
     struct stream *next, *prev;       /* srv->streams */
 };
@@ -150,6 +156,11 @@ void stream_secured(struct stream *st);
 /* The transport is gone (peer closed, error, or our close finished); the stream ends and
  * drops the transport's reference later in this loop iteration. */
 void stream_transport_gone(struct stream *st, const char *why);
+/* Makes st the initiating entity (an outgoing s2s stream, RFC 6120 §4.7): our header goes
+ * out now and after each restart, from st->domain (stream_set_domain first) to `remote`
+ * (kept; must outlive the stream), without an id; the peer's header answers it (the kind
+ * reads its id and 'from' in kind->header), and no features are sent by us. */
+void stream_initiate(struct stream *st, const char *remote);
 /* Turns the negotiation deadline (stream_limits.deadline_ms) off: the stream is set up. */
 void stream_established(struct stream *st);
 
@@ -203,7 +214,8 @@ void stream_close(struct stream *st);
 void stream_abort(struct stream *st, const char *why);
 
 /* Every stream of the server: closed with `e` (shutdown), aborted (exit), and the
- * periodic sweep that gives idle parsers' memory back. */
+ * periodic sweep: idle parsers give their memory back (idle_ms without input), and
+ * whitespace keepalives go out where they are due. */
 void stream_close_all(struct server *srv, enum stream_error e);
 void stream_abort_all(struct server *srv);
 void stream_sweep(struct server *srv, uint64_t idle_ms);

@@ -3,7 +3,8 @@
  * required, the RFC 6120 §4.9.3 error for a bad namespace, host or version, with our
  * header first), restarts, the close handshake of RFC 6120 §4.4 (a close we start waits
  * for the peer's closing tag or the close timeout; a close the peer starts is answered at
- * once), the negotiation deadline, and an application-specific error condition. The fake
+ * once), the negotiation deadline, an application-specific error condition, whitespace
+ * keepalives, and the initiating side of an outgoing stream (our header first). The fake
  * transport records every byte and call, as a WebSocket or BOSH transport would see them. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -189,6 +190,7 @@ static const struct stream_kind test_kind = {
 static struct server srv;
 static struct fake fake;
 static struct tstream ts;
+static struct stream_limits lim;
 
 static int setup(void **state)
 {
@@ -198,6 +200,7 @@ static int setup(void **state)
     memset(&fake, 0, sizeof fake);
     myna_buf_init(&fake.out);
     memset(&ts, 0, sizeof ts);
+    lim = (struct stream_limits){.max_stanza_bytes = 65536, .max_depth = 16, .max_attrs = 16};
     return 0;
 }
 
@@ -214,13 +217,8 @@ static int teardown(void **state)
 
 static void attach(enum stream_tls tls, uint64_t deadline_ms, uint64_t close_ms)
 {
-    struct stream_limits lim = {
-        .max_stanza_bytes = 65536,
-        .max_depth = 16,
-        .max_attrs = 16,
-        .deadline_ms = deadline_ms,
-        .close_ms = close_ms,
-    };
+    lim.deadline_ms = deadline_ms;
+    lim.close_ms = close_ms;
     stream_attach(&ts.st, &srv, &test_kind, &lim, &fake_ops, &fake, tls);
 }
 
@@ -489,6 +487,64 @@ static void test_transport_gone(void **state)
     assert_string_equal(ts.elements, "");
 }
 
+/* RFC 6120 §4.6.1: a space goes out when nothing else did for keepalive_ms. */
+static void test_keepalive(void **state)
+{
+    (void)state;
+    lim.keepalive_ms = 20;
+    attach(STREAM_TLS_NONE, 0, 0);
+    feed(CLIENT_HEADER);
+    clear_out();
+    stream_sweep(&srv, 1000000);
+    assert_string_equal(fake.out.data, ""); /* our header and features just went out */
+    run_for(40);
+    stream_sweep(&srv, 1000000);
+    assert_string_equal(fake.out.data, " ");
+    stream_sweep(&srv, 1000000);
+    assert_string_equal(fake.out.data, " ");
+    run_for(40);
+    stream_write_str(&ts.st, "<message/>"); /* output resets the clock */
+    stream_sweep(&srv, 1000000);
+    assert_string_equal(fake.out.data, " <message/>");
+}
+
+static void test_no_keepalive_by_default(void **state)
+{
+    (void)state;
+    attach(STREAM_TLS_NONE, 0, 0);
+    feed(CLIENT_HEADER);
+    clear_out();
+    run_for(40);
+    stream_sweep(&srv, 1000000);
+    assert_string_equal(fake.out.data, "");
+}
+
+/* An outgoing stream (s2s): our header goes first and again after a restart, without an
+ * id; the peer's header opens the stream without a reply, and its features reach the
+ * kind. */
+static void test_initiator(void **state)
+{
+    (void)state;
+    attach(STREAM_TLS_NONE, 0, 0);
+    stream_set_domain(&ts.st, "example.org");
+    stream_initiate(&ts.st, "remote.example");
+    const char *ours = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                       "xmlns:stream='http://etherx.jabber.org/streams' from='example.org' "
+                       "to='remote.example' version='1.0' xml:lang='en'>";
+    assert_string_equal(fake.out.data, ours);
+    clear_out();
+    feed("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
+         "id='peer-id' from='remote.example' to='example.org' version='1.0'>");
+    assert_int_equal(ts.st.state, STREAM_OPEN);
+    assert_int_equal(ts.opened, 1);
+    assert_string_equal(fake.out.data, "");
+    feed("<stream:features><f/></stream:features>");
+    assert_string_equal(ts.elements, "features,");
+    stream_restart(&ts.st);
+    assert_string_equal(fake.out.data, ours);
+    assert_int_equal(ts.st.state, STREAM_HEADER);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -507,6 +563,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_off_once_established, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transport_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keepalive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_keepalive_by_default, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_initiator, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
