@@ -204,13 +204,6 @@ static void c2s_authenticated(struct stream *st, const char *user)
 
 /* ---- phases ---- */
 
-static bool is_stanza(const struct myna_xml *el)
-{
-    return strcmp(el->ns, MYNA_NS_CLIENT) == 0 &&
-           (strcmp(el->name, "message") == 0 || strcmp(el->name, "presence") == 0 ||
-            strcmp(el->name, "iq") == 0);
-}
-
 static void phase_preauth(struct c2s *c, struct myna_xml *el)
 {
     if (sasl_busy(c->sasl)) {
@@ -226,7 +219,7 @@ static void phase_preauth(struct c2s *c, struct myna_xml *el)
         sasl_element(c->sasl, el);
         return;
     }
-    if (is_stanza(el)) {
+    if (stream_is_stanza(&c->st, el)) {
         stream_error(&c->st, STREAM_ERR_NOT_AUTHORIZED, NULL); /* RFC 6120 §4.9.3.12 */
         return;
     }
@@ -265,7 +258,7 @@ static void phase_bind(struct c2s *c, struct myna_xml *el)
     if (!myna_xml_is(el, MYNA_NS_CLIENT, "iq") || !bind) {
         if (sm_element(&c->sm, c, el))
             return;
-        if (is_stanza(el))
+        if (stream_is_stanza(&c->st, el))
             stream_error(&c->st, STREAM_ERR_NOT_AUTHORIZED, "Bind a resource first");
         else if (nonza_dispatch(c->host, NULL, el) != MYNA_HANDLED)
             stream_error(&c->st, STREAM_ERR_UNSUPPORTED_STANZA_TYPE, NULL);
@@ -321,7 +314,7 @@ static void track_presence(struct myna_session *s, struct myna_stanza *st)
 static void phase_session(struct c2s *c, struct myna_xml *el)
 {
     struct myna_session *s = c->session;
-    if (!is_stanza(el)) {
+    if (!stream_is_stanza(&c->st, el)) {
         if (sm_element(&c->sm, c, el) || csi_element(&c->csi, el, write_held, c))
             return;
         if (strcmp(el->ns, MYNA_NS_CLIENT) == 0) {

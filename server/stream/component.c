@@ -132,9 +132,7 @@ static void comp_element(struct stream *st, struct myna_xml *el)
             handshake(c, el);
         else
             stream_error(st, STREAM_ERR_NOT_AUTHORIZED, NULL);
-    } else if (strcmp(el->ns, MYNA_NS_COMPONENT) == 0 &&
-               (strcmp(el->name, "message") == 0 || strcmp(el->name, "presence") == 0 ||
-                strcmp(el->name, "iq") == 0)) {
+    } else if (stream_is_stanza(st, el)) {
         component_stanza(c, el);
     } else {
         stream_error(st, STREAM_ERR_UNSUPPORTED_STANZA_TYPE, NULL);

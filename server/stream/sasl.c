@@ -399,7 +399,7 @@ void sasl_features(const struct sasl *s, struct myna_buf *b)
 /* ---- the exchange ---- */
 
 /* Decodes the base64 text of <auth/> or <response/>; "=" and empty mean no data. */
-static int decode(struct myna_xml *el, unsigned char *out, size_t outlen, size_t *len)
+static int decode(const struct myna_xml *el, unsigned char *out, size_t outlen, size_t *len)
 {
     const char *t = myna_xml_text(el);
     size_t tl = strlen(t);
@@ -416,6 +416,16 @@ static int decode(struct myna_xml *el, unsigned char *out, size_t outlen, size_t
     return 0;
 }
 
+/* The payload of el into msg (SASL_MAX_PAYLOAD bytes); bad base64 is answered with
+ * <incorrect-encoding/> (RFC 6120 §6.4.5) and gives false. */
+static bool payload(struct sasl *s, const struct myna_xml *el, unsigned char *msg, size_t *len)
+{
+    if (decode(el, msg, SASL_MAX_PAYLOAD, len) == 0)
+        return true;
+    failure_now(s, "incorrect-encoding");
+    return false;
+}
+
 static void on_auth(struct sasl *s, struct myna_xml *el)
 {
     if (stream_tls_pending(s->st)) {
@@ -424,10 +434,8 @@ static void on_auth(struct sasl *s, struct myna_xml *el)
     }
     unsigned char msg[SASL_MAX_PAYLOAD];
     size_t len;
-    if (decode(el, msg, sizeof msg, &len) < 0) {
-        failure_now(s, "incorrect-encoding");
+    if (!payload(s, el, msg, &len))
         return;
-    }
     const struct sasl_mech *m = mech_find(s, myna_xml_attr(el, "mechanism"));
     if (!m) {
         failure_now(s, "invalid-mechanism");
@@ -447,10 +455,8 @@ static void on_response(struct sasl *s, struct myna_xml *el)
 {
     unsigned char msg[SASL_MAX_PAYLOAD];
     size_t len;
-    if (decode(el, msg, sizeof msg, &len) < 0) {
-        failure_now(s, "incorrect-encoding");
+    if (!payload(s, el, msg, &len))
         return;
-    }
     if (s->pending) {
         /* The first message of a mechanism started without initial response. */
         const struct sasl_mech *m = s->pending;

@@ -281,6 +281,13 @@ void stream_write_splice(struct stream *st, struct wbuf *shared, size_t split,
     wrote(st);
 }
 
+bool stream_is_stanza(const struct stream *st, const struct myna_xml *el)
+{
+    return strcmp(el->ns, st->kind->ns) == 0 &&
+           (strcmp(el->name, "message") == 0 || strcmp(el->name, "presence") == 0 ||
+            strcmp(el->name, "iq") == 0);
+}
+
 size_t stream_queued(const struct stream *st)
 {
     return st->tops ? st->tops->queued(st->t) : 0;

@@ -176,6 +176,8 @@ void stream_write_str(struct stream *st, const char *s);
 void stream_write_buf(struct stream *st, struct wbuf *b);
 void stream_write_splice(struct stream *st, struct wbuf *shared, size_t split,
                          const char *piece, size_t plen);
+/* el is a stanza: message, presence or iq in the stream's content namespace. */
+bool stream_is_stanza(const struct stream *st, const struct myna_xml *el);
 /* Bytes queued for the peer and not yet written. */
 size_t stream_queued(const struct stream *st);
 
