@@ -361,7 +361,10 @@ void myna_session_set_presence(struct myna_session *s, const struct myna_xml *pr
  * more than 8 MiB unread is dropped: a module delivering much at once (a stored backlog,
  * history) sends in steps while this is small. */
 size_t myna_session_queued_bytes(const struct myna_session *s);
-/* Ends a session with a stream error condition (RFC 6120 §4.9.3), e.g. "conflict". */
+/* Ends a session with a stream error condition (RFC 6120 §4.9.3), e.g. "conflict"; a name
+ * the RFC does not define becomes undefined-condition. condition NULL closes the stream
+ * without an error: the session ends at once, the connection when the client has closed
+ * its side too (RFC 6120 §4.4), or after 10 s. */
 void myna_session_close(struct myna_session *s, const char *condition, const char *text);
 /* A stable id for the session (not reused in the process lifetime). */
 uint64_t myna_session_id(const struct myna_session *s);
