@@ -75,6 +75,7 @@ struct conn *conn_new(struct server *srv, int fd, const char *peer, const struct
                       void *owner)
 {
     struct conn *c = pool_alloc(sizeof *c);
+    c->tr.ops = &conn_transport;
     c->id = ++srv->next_conn_id;
     c->fd = fd;
     c->ops = ops;
@@ -695,71 +696,71 @@ const char *const *conn_channel_binding_types(const struct conn *c)
     return c->ssl ? tls_channel_binding_types(c->ssl) : none;
 }
 
-/* ---- the connection as a stream's transport ---- */
+/* ---- the connection as a stream's transport (c->tr is its first member) ---- */
 
-static void tr_write(void *t, const void *data, size_t len)
+static void tr_write(struct transport *t, const void *data, size_t len)
 {
-    conn_write(t, data, len);
+    conn_write((struct conn *)t, data, len);
 }
 
-static void tr_write_buf(void *t, struct wbuf *b)
+static void tr_write_buf(struct transport *t, struct wbuf *b)
 {
-    conn_write_buf(t, b);
+    conn_write_buf((struct conn *)t, b);
 }
 
-static void tr_write_splice(void *t, struct wbuf *shared, size_t split, const char *piece,
-                            size_t plen)
+static void tr_write_splice(struct transport *t, struct wbuf *shared, size_t split,
+                            const char *piece, size_t plen)
 {
-    conn_write_splice(t, shared, split, piece, plen);
+    conn_write_splice((struct conn *)t, shared, split, piece, plen);
 }
 
-static void tr_close(void *t)
+static void tr_close(struct transport *t)
 {
-    conn_close(t);
+    conn_close((struct conn *)t);
 }
 
-static void tr_abort(void *t, const char *why)
+static void tr_abort(struct transport *t, const char *why)
 {
-    conn_abort(t, why);
+    conn_abort((struct conn *)t, why);
 }
 
-static int tr_start_tls(void *t)
+static int tr_start_tls(struct transport *t)
 {
-    return conn_start_tls(t);
+    return conn_start_tls((struct conn *)t);
 }
 
-static bool tr_is_encrypted(const void *t)
+static bool tr_is_encrypted(const struct transport *t)
 {
-    return conn_is_tls(t);
+    return conn_is_tls((const struct conn *)t);
 }
 
-static int tr_channel_binding(const void *t, const char *type, unsigned char *out,
+static int tr_channel_binding(const struct transport *t, const char *type, unsigned char *out,
                               size_t outlen)
 {
-    return conn_channel_binding(t, type, out, outlen);
+    return conn_channel_binding((const struct conn *)t, type, out, outlen);
 }
 
-static const char *const *tr_channel_binding_types(const void *t)
+static const char *const *tr_channel_binding_types(const struct transport *t)
 {
-    return conn_channel_binding_types(t);
+    return conn_channel_binding_types((const struct conn *)t);
 }
 
-static void tr_set_rate(void *t, uint64_t rate, uint64_t burst)
+static void tr_set_rate(struct transport *t, uint64_t rate, uint64_t burst)
 {
-    conn_set_rate(t, rate, burst);
+    conn_set_rate((struct conn *)t, rate, burst);
 }
 
-static uint64_t tr_id(const void *t)
+static uint64_t tr_id(const struct transport *t)
 {
     return ((const struct conn *)t)->id;
 }
 
-static const char *tr_peer(const void *t)
+static const char *tr_peer(const struct transport *t)
 {
     return ((const struct conn *)t)->peer;
 }
 
-static size_t tr_queued(const void *t)
+static size_t tr_queued(const struct transport *t)
 {
     return ((const struct conn *)t)->wq_bytes;
 }

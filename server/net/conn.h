@@ -40,6 +40,7 @@ struct wq_item {
 };
 
 struct conn {
+    struct transport tr;         /* first: a stream's view of this connection */
     uint64_t id;                 /* unique, never reused */
     int fd;
     SSL *ssl;                    /* during the handshake, and for TLS 1.2 sessions */
@@ -113,7 +114,7 @@ const char *const *conn_channel_binding_types(const struct conn *c);
 void conn_set_rate(struct conn *c, uint64_t rate, uint64_t burst);
 /* Heap bytes this connection holds (TLS and queue), approximately. */
 size_t conn_memory(const struct conn *c);
-/* The connection as a stream's transport (net/transport.h); t is the struct conn. */
+/* The connection as a stream's transport (net/transport.h): the ops of c->tr. */
 extern const struct transport_ops conn_transport;
 
 #endif

@@ -13,34 +13,41 @@
 #include <stdint.h>
 
 struct wbuf;
+struct transport_ops;
+
+/* The first member of every transport (struct conn, later a WebSocket or BOSH session), so
+ * that a stream holds one pointer and reaches both the transport and its operations. */
+struct transport {
+    const struct transport_ops *ops;
+};
 
 struct transport_ops {
     /* Queues bytes (copied), a shared buffer (a reference is taken), or
      * shared[0, split) + piece + shared[split, len) as one message. */
-    void (*write)(void *t, const void *data, size_t len);
-    void (*write_buf)(void *t, struct wbuf *b);
-    void (*write_splice)(void *t, struct wbuf *shared, size_t split, const char *piece,
+    void (*write)(struct transport *t, const void *data, size_t len);
+    void (*write_buf)(struct transport *t, struct wbuf *b);
+    void (*write_splice)(struct transport *t, struct wbuf *shared, size_t split, const char *piece,
                          size_t plen);
     /* Ends the transport once what is queued has been written; the owner hears of it. */
-    void (*close)(void *t);
+    void (*close)(struct transport *t);
     /* Ends it at once, dropping what is queued. */
-    void (*abort)(void *t, const char *why);
+    void (*abort)(struct transport *t, const char *why);
     /* Starts TLS (what is queued, i.e. <proceed/>, leaves first in plaintext): 0 or -1.
      * NULL where the carrier owns TLS (wss://, https://): no STARTTLS is offered. */
-    int (*start_tls)(void *t);
-    bool (*is_encrypted)(const void *t);
+    int (*start_tls)(struct transport *t);
+    bool (*is_encrypted)(const struct transport *t);
     /* Channel-binding data of `type` for SCRAM-PLUS (RFC 5929, RFC 9266): its length or
      * -1; and the types offered, best first, NULL-terminated. */
-    int (*channel_binding)(const void *t, const char *type, unsigned char *out,
+    int (*channel_binding)(const struct transport *t, const char *type, unsigned char *out,
                            size_t outlen);
-    const char *const *(*channel_binding_types)(const void *t);
+    const char *const *(*channel_binding_types)(const struct transport *t);
     /* Limits what the peer may send: bytes/s with bursts up to `burst`; 0 = unlimited. */
-    void (*set_rate)(void *t, uint64_t rate, uint64_t burst);
+    void (*set_rate)(struct transport *t, uint64_t rate, uint64_t burst);
     /* For logs and login throttling: an id never reused, and the peer as "ip:port". */
-    uint64_t (*id)(const void *t);
-    const char *(*peer)(const void *t);
+    uint64_t (*id)(const struct transport *t);
+    const char *(*peer)(const struct transport *t);
     /* Bytes queued and not yet written to the peer. */
-    size_t (*queued)(const void *t);
+    size_t (*queued)(const struct transport *t);
 };
 
 #endif

@@ -35,13 +35,13 @@ enum c2s_phase {
 
 struct c2s {
     struct stream st;                  /* the stream layer's part (first) */
-    enum c2s_phase phase;              /* while the stream is open */
     struct host *host;                 /* from the stream header's 'to' */
     struct sasl *sasl;                 /* until authenticated */
     char *user;                        /* authenticated node (prepared) */
     struct myna_session *session;
     struct sm *sm;                     /* XEP-0198 state once enabled, else NULL */
     struct csi csi;                    /* XEP-0352 state */
+    enum c2s_phase phase;              /* while the stream is open */
 };
 
 #define C2S(s) ((struct c2s *)(s))
@@ -66,7 +66,6 @@ static void c2s_ended(struct stream *st)
     struct myna_session *s = c->session;
     if (s) {
         c->session = NULL;
-        st->who = NULL;
         s->c2s = NULL;
     }
     sm_stream_ended(&c->sm, s);
@@ -237,7 +236,6 @@ void c2s_attach_session(struct c2s *c, struct myna_session *s)
     c->phase = PHASE_SESSION;
     c->session = s;
     s->c2s = c;
-    c->st.who = s->jid.full;
     log_info("c2s", "conn=%llu peer=%s bound %s", (unsigned long long)stream_conn_id(&c->st),
              stream_peer(&c->st), s->jid.full);
 }
@@ -380,6 +378,12 @@ static void c2s_element(struct stream *st, struct myna_xml *el)
     }
 }
 
+static const char *c2s_who(const struct stream *st)
+{
+    const struct myna_session *s = ((const struct c2s *)st)->session;
+    return s ? s->jid.full : NULL;
+}
+
 static const struct stream_kind c2s_kind = {
     .name = "c2s",
     .ns = MYNA_NS_CLIENT,
@@ -390,6 +394,7 @@ static const struct stream_kind c2s_kind = {
     .element = c2s_element,
     .ended = c2s_ended,
     .free = c2s_free,
+    .who = c2s_who,
 };
 
 void c2s_accept(struct server *srv, const struct config_listen *l, int fd, const char *peer)

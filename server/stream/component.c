@@ -174,7 +174,7 @@ void component_accept(struct server *srv, const struct config_listen *l, int fd,
 bool component_route(struct server *srv, struct stanza_ctx *st)
 {
     struct component *c = hashmap_get(srv->components, st->pub.to.domain);
-    if (!c || !c->st.tops)
+    if (!c || !c->st.tr)
         return false;
     myna_xml_set_attr(st->pub.xml, "from", st->pub.from.full);
     /* Written in the stream's default namespace (jabber:component:accept). */

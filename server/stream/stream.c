@@ -107,7 +107,7 @@ static void deadline_fire(void *data)
 {
     struct stream *st = data;
     st->timer = 0;
-    if (st->tops && !st->established)
+    if (st->tr && !st->established)
         stream_error(st, STREAM_ERR_CONNECTION_TIMEOUT, "Authentication took too long");
 }
 
@@ -120,16 +120,14 @@ static void cancel_timer(struct stream *st)
 }
 
 void stream_attach(struct stream *st, struct server *srv, const struct stream_kind *kind,
-                   const struct stream_limits *lim, const struct transport_ops *tops,
-                   void *t, enum stream_tls tls)
+                   const struct stream_limits *lim, struct transport *tr, enum stream_tls tls)
 {
     st->kind = kind;
     st->srv = srv;
     st->refs = 1; /* the transport */
     st->state = STREAM_HEADER;
     st->tls = tls;
-    st->tops = tops;
-    st->t = t;
+    st->tr = tr;
     struct xml_parser_limits pl = {
         .max_stanza_bytes = lim->max_stanza_bytes,
         .max_depth = lim->max_depth,
@@ -137,7 +135,7 @@ void stream_attach(struct stream *st, struct server *srv, const struct stream_ki
     };
     st->parser = xml_parser_new(&pl, &parser_cb, st);
     if (lim->rate)
-        tops->set_rate(t, lim->rate, lim->burst);
+        tr->ops->set_rate(tr, lim->rate, lim->burst);
     st->last_in = loop_now(srv->loop);
     st->next = srv->streams;
     if (st->next)
@@ -145,7 +143,7 @@ void stream_attach(struct stream *st, struct server *srv, const struct stream_ki
     srv->streams = st;
     st->close_ms = (uint32_t)(lim->close_ms ? lim->close_ms : STREAM_CLOSE_TIMEOUT_MS);
     st->keepalive_ms = lim->keepalive_ms;
-    st->last_out = st->last_in;
+    st->last_out = (uint32_t)st->last_in;
     if (lim->deadline_ms)
         st->timer = loop_timer_add(srv->loop, lim->deadline_ms, deadline_fire, st);
 }
@@ -180,8 +178,7 @@ void stream_transport_gone(struct stream *st, const char *why)
 {
     log_debug(st->kind->name, "conn=%llu peer=%s closed: %s",
               (unsigned long long)stream_conn_id(st), stream_peer(st), why);
-    st->tops = NULL;
-    st->t = NULL;
+    st->tr = NULL;
     st->state = STREAM_CLOSED;
     end_once(st);
     cancel_timer(st);
@@ -226,7 +223,7 @@ void stream_accept(struct stream *st, struct server *srv, const struct stream_ki
     enum stream_tls tls = l->tls == TLS_DIRECT     ? STREAM_TLS_DIRECT
                           : l->tls == TLS_STARTTLS ? STREAM_TLS_STARTTLS
                                                    : STREAM_TLS_NONE;
-    stream_attach(st, srv, kind, lim, &conn_transport, c, tls);
+    stream_attach(st, srv, kind, lim, &c->tr, tls);
     if (tls == STREAM_TLS_DIRECT && conn_start_tls(c) < 0)
         conn_abort(c, "TLS setup failed");
 }
@@ -236,26 +233,26 @@ void stream_accept(struct stream *st, struct server *srv, const struct stream_ki
 static void wrote(struct stream *st)
 {
     if (st->keepalive_ms)
-        st->last_out = loop_now(st->srv->loop);
+        st->last_out = (uint32_t)loop_now(st->srv->loop);
 }
 
 /* Bytes of the stream itself (header, error, closing tag): only the transport counts. */
 static void write_raw(struct stream *st, const void *data, size_t len)
 {
-    if (st->tops)
-        st->tops->write(st->t, data, len);
+    if (st->tr)
+        st->tr->ops->write(st->tr, data, len);
 }
 
 bool stream_writable(const struct stream *st)
 {
-    return st->tops && (st->state == STREAM_HEADER || st->state == STREAM_OPEN);
+    return st->tr && (st->state == STREAM_HEADER || st->state == STREAM_OPEN);
 }
 
 void stream_write(struct stream *st, const void *data, size_t len)
 {
     if (!stream_writable(st))
         return;
-    st->tops->write(st->t, data, len);
+    st->tr->ops->write(st->tr, data, len);
     wrote(st);
 }
 
@@ -268,7 +265,7 @@ void stream_write_buf(struct stream *st, struct wbuf *b)
 {
     if (!stream_writable(st))
         return;
-    st->tops->write_buf(st->t, b);
+    st->tr->ops->write_buf(st->tr, b);
     wrote(st);
 }
 
@@ -277,7 +274,7 @@ void stream_write_splice(struct stream *st, struct wbuf *shared, size_t split,
 {
     if (!stream_writable(st))
         return;
-    st->tops->write_splice(st->t, shared, split, piece, plen);
+    st->tr->ops->write_splice(st->tr, shared, split, piece, plen);
     wrote(st);
 }
 
@@ -290,17 +287,17 @@ bool stream_is_stanza(const struct stream *st, const struct myna_xml *el)
 
 size_t stream_queued(const struct stream *st)
 {
-    return st->tops ? st->tops->queued(st->t) : 0;
+    return st->tr ? st->tr->ops->queued(st->tr) : 0;
 }
 
 const char *stream_peer(const struct stream *st)
 {
-    return st->tops ? st->tops->peer(st->t) : NULL;
+    return st->tr ? st->tr->ops->peer(st->tr) : NULL;
 }
 
 uint64_t stream_conn_id(const struct stream *st)
 {
-    return st->tops ? st->tops->id(st->t) : 0;
+    return st->tr ? st->tr->ops->id(st->tr) : 0;
 }
 
 bool stream_tls_pending(const struct stream *st)
@@ -311,20 +308,25 @@ bool stream_tls_pending(const struct stream *st)
 const char *const *stream_channel_binding_types(const struct stream *st)
 {
     static const char *const none[] = {NULL};
-    return st->secured && st->tops ? st->tops->channel_binding_types(st->t) : none;
+    return st->secured && st->tr ? st->tr->ops->channel_binding_types(st->tr) : none;
 }
 
 int stream_channel_binding(const struct stream *st, const char *type, unsigned char *out,
                            size_t outlen)
 {
-    return st->tops && st->tops->is_encrypted(st->t)
-               ? st->tops->channel_binding(st->t, type, out, outlen)
+    return st->tr && st->tr->ops->is_encrypted(st->tr)
+               ? st->tr->ops->channel_binding(st->tr, type, out, outlen)
                : -1;
 }
 
 void stream_set_domain(struct stream *st, const char *domain)
 {
     st->domain = domain;
+}
+
+static const char *who(const struct stream *st)
+{
+    return st->kind->who ? st->kind->who(st) : NULL;
 }
 
 static void header_attr(struct myna_buf *b, const char *name, const char *value)
@@ -352,7 +354,7 @@ static void write_header(struct stream *st)
     }
     header_attr(&b, "from", st->domain);
     if (st->initiator)
-        header_attr(&b, "to", st->remote);
+        header_attr(&b, "to", who(st));
     if (st->kind->rfc6120)
         myna_buf_appends(&b, " version='1.0' xml:lang='en'");
     myna_buf_appends(&b, ">");
@@ -388,14 +390,14 @@ static void finish(struct stream *st)
     if (st->parser)
         xml_parser_stop(st->parser);
     end_once(st);
-    if (st->tops)
-        st->tops->close(st->t);
+    if (st->tr)
+        st->tr->ops->close(st->tr);
 }
 
 /* Our closing tag may still go out: not after an error or our own close. */
 static bool may_close(const struct stream *st)
 {
-    return st->tops && (st->state == STREAM_HEADER || st->state == STREAM_OPEN);
+    return st->tr && (st->state == STREAM_HEADER || st->state == STREAM_OPEN);
 }
 
 void stream_error_app(struct stream *st, enum stream_error e, const char *text,
@@ -407,7 +409,7 @@ void stream_error_app(struct stream *st, enum stream_error e, const char *text,
     if (!st->header_sent)
         write_header(st);
     log_info(st->kind->name, "conn=%llu peer=%s jid=%s stream error: %s%s%s",
-             (unsigned long long)stream_conn_id(st), stream_peer(st), st->who ? st->who : "-",
+             (unsigned long long)stream_conn_id(st), stream_peer(st), who(st) ? who(st) : "-",
              stream_error_name(e), text ? ": " : "", text ? text : "");
     struct myna_buf b;
     myna_buf_init(&b);
@@ -468,8 +470,8 @@ static void close_now(struct stream *st)
 
 void stream_abort(struct stream *st, const char *why)
 {
-    if (st->tops)
-        st->tops->abort(st->t, why);
+    if (st->tr)
+        st->tr->ops->abort(st->tr, why);
     else
         unlink_stream(st);
 }
@@ -485,10 +487,9 @@ void stream_restart(struct stream *st)
         write_header(st);
 }
 
-void stream_initiate(struct stream *st, const char *remote)
+void stream_initiate(struct stream *st)
 {
     st->initiator = true;
-    st->remote = remote;
     write_header(st);
 }
 
@@ -500,7 +501,7 @@ void stream_authenticated(struct stream *st)
 
 void stream_starttls(struct stream *st, bool in_order)
 {
-    if (!in_order || st->secured || st->tls != STREAM_TLS_STARTTLS || !st->tops->start_tls) {
+    if (!in_order || st->secured || st->tls != STREAM_TLS_STARTTLS || !st->tr->ops->start_tls) {
         /* RFC 6120 §5.4.2.2: <failure/>, then the stream and the TCP connection end. */
         stream_write_str(st, "<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
         close_now(st);
@@ -508,8 +509,8 @@ void stream_starttls(struct stream *st, bool in_order)
     }
     stream_write_str(st, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
     stream_restart(st);
-    if (st->tops->start_tls(st->t) < 0)
-        st->tops->abort(st->t, "STARTTLS failed");
+    if (st->tr->ops->start_tls(st->tr) < 0)
+        st->tr->ops->abort(st->tr, "STARTTLS failed");
 }
 
 void stream_secured(struct stream *st)
@@ -629,7 +630,8 @@ void stream_sweep(struct server *srv, uint64_t idle_ms)
         }
         /* RFC 6120 §4.6.1: whitespace between elements, so that a silent peer or NAT on
          * the way does not take the connection for dead. */
-        if (st->keepalive_ms && st->state == STREAM_OPEN && now - st->last_out >= st->keepalive_ms)
+        if (st->keepalive_ms && st->state == STREAM_OPEN &&
+            (uint32_t)now - st->last_out >= st->keepalive_ms)
             stream_write(st, " ", 1);
     }
     /* Freed parser buffers sit between live session data; hand the pages back. */

@@ -18,7 +18,7 @@
 
 struct server;
 struct config_listen;
-struct transport_ops;
+struct transport;
 struct wbuf;
 struct xml_parser;
 struct stream;
@@ -109,33 +109,35 @@ struct stream_kind {
     void (*ended)(struct stream *st);
     /* The last reference went: free the owner, which embeds the stream. */
     void (*free)(struct stream *st);
+    /* Who the peer is, for logs (a client's bound JID), and on a stream we initiated the
+     * domain our header is addressed to; NULL when not known. May be NULL. */
+    const char *(*who)(const struct stream *st);
 };
 
+/* Ordered so that no padding is left: every client session holds one. */
 struct stream {
     const struct stream_kind *kind;
     struct server *srv;
-    const struct transport_ops *tops; /* the transport, NULL once it is gone */
-    void *t;
+    struct transport *tr;             /* the transport, NULL once it is gone */
     struct xml_parser *parser;        /* NULL once the transport is gone */
+    const char *domain;               /* the local domain served (kind-owned), or NULL */
+    struct stream *next, *prev;       /* srv->streams */
+    uint64_t last_in;                 /* loop ms of the last input */
+    uint64_t timer;                   /* the negotiation deadline, then the close timeout */
+    char id[24];                      /* our stream id (RFC 6120 §4.7.3) */
     enum stream_state state;
     enum stream_tls tls;
+    unsigned refs;                    /* the transport, each job or timer, each callback */
+    uint32_t close_ms;                /* see stream_limits */
+    uint32_t keepalive_ms;            /* see stream_limits */
+    uint32_t last_out;                /* loop ms of the last output, modulo 2^32 (only the
+                                       * time since, under 24 days, is ever computed) */
     bool secured;                     /* TLS is up */
     bool authenticated;               /* SASL or the handshake succeeded */
     bool established;                 /* fully set up: the negotiation deadline is off */
     bool header_sent;                 /* our header for the current stream went out */
     bool ended;                       /* kind->ended ran */
     bool initiator;                   /* we opened the stream: our header goes first */
-    const char *domain;               /* the local domain served (kind-owned), or NULL */
-    const char *remote;               /* the peer's domain when we initiated (kind-owned) */
-    const char *who;                  /* the peer's address for logs (owner-owned), or NULL */
-    char id[24];                      /* our stream id (RFC 6120 §4.7.3) */
-    unsigned refs;                    /* the transport, each job or timer, each callback */
-    uint64_t last_in;                 /* loop ms of the last input */
-    uint32_t close_ms;                /* see stream_limits */
-    uint32_t keepalive_ms;            /* see stream_limits */
-    uint64_t last_out;                /* loop ms of the last output (with keepalives only) */
-    uint64_t timer;                   /* the negotiation deadline, then the close timeout */
-    struct stream *next, *prev;       /* srv->streams */
 };
 
 /* Binds st (zeroed by its owner) to a socket accepted on listener l: a connection
@@ -147,8 +149,7 @@ void stream_accept(struct stream *st, struct server *srv, const struct stream_ki
 /* Binds st to any transport (stream_accept for TCP; WebSocket and BOSH sessions later).
  * The transport reports to the stream with the three calls below. */
 void stream_attach(struct stream *st, struct server *srv, const struct stream_kind *kind,
-                   const struct stream_limits *lim, const struct transport_ops *tops,
-                   void *t, enum stream_tls tls);
+                   const struct stream_limits *lim, struct transport *tr, enum stream_tls tls);
 /* Bytes of the XML stream arrived. */
 void stream_input(struct stream *st, const char *buf, size_t len);
 /* TLS is up (direct TLS, or after <proceed/>). */
@@ -157,10 +158,10 @@ void stream_secured(struct stream *st);
  * drops the transport's reference later in this loop iteration. */
 void stream_transport_gone(struct stream *st, const char *why);
 /* Makes st the initiating entity (an outgoing s2s stream, RFC 6120 §4.7): our header goes
- * out now and after each restart, from st->domain (stream_set_domain first) to `remote`
- * (kept; must outlive the stream), without an id; the peer's header answers it (the kind
- * reads its id and 'from' in kind->header), and no features are sent by us. */
-void stream_initiate(struct stream *st, const char *remote);
+ * out now and after each restart, from st->domain (stream_set_domain first) to kind->who,
+ * without an id; the peer's header answers it (the kind reads its id and 'from' in
+ * kind->header), and no features are sent by us. */
+void stream_initiate(struct stream *st);
 /* Turns the negotiation deadline (stream_limits.deadline_ms) off: the stream is set up. */
 void stream_established(struct stream *st);
 

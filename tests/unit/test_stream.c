@@ -30,84 +30,85 @@
 /* ---- the fake transport ---- */
 
 struct fake {
+    struct transport tr; /* first, as in every transport */
     struct myna_buf out; /* everything written */
     int closed;          /* close() calls */
     int aborted;
     int tls_started;
 };
 
-static void f_write(void *t, const void *data, size_t len)
+static void f_write(struct transport *t, const void *data, size_t len)
 {
     myna_buf_append(&((struct fake *)t)->out, data, len);
 }
 
-static void f_write_buf(void *t, struct wbuf *b)
+static void f_write_buf(struct transport *t, struct wbuf *b)
 {
     f_write(t, b->data, b->len);
 }
 
-static void f_write_splice(void *t, struct wbuf *shared, size_t split, const char *piece,
-                           size_t plen)
+static void f_write_splice(struct transport *t, struct wbuf *shared, size_t split,
+                           const char *piece, size_t plen)
 {
     f_write(t, shared->data, split);
     f_write(t, piece, plen);
     f_write(t, shared->data + split, shared->len - split);
 }
 
-static void f_close(void *t)
+static void f_close(struct transport *t)
 {
     ((struct fake *)t)->closed++;
 }
 
-static void f_abort(void *t, const char *why)
+static void f_abort(struct transport *t, const char *why)
 {
     (void)why;
     ((struct fake *)t)->aborted++;
 }
 
-static int f_start_tls(void *t)
+static int f_start_tls(struct transport *t)
 {
     ((struct fake *)t)->tls_started++;
     return 0;
 }
 
-static bool f_is_encrypted(const void *t)
+static bool f_is_encrypted(const struct transport *t)
 {
     return ((const struct fake *)t)->tls_started > 0;
 }
 
-static int f_channel_binding(const void *t, const char *type, unsigned char *out,
+static int f_channel_binding(const struct transport *t, const char *type, unsigned char *out,
                              size_t outlen)
 {
     (void)t, (void)type, (void)out, (void)outlen;
     return -1;
 }
 
-static const char *const *f_channel_binding_types(const void *t)
+static const char *const *f_channel_binding_types(const struct transport *t)
 {
     (void)t;
     static const char *const none[] = {NULL};
     return none;
 }
 
-static void f_set_rate(void *t, uint64_t rate, uint64_t burst)
+static void f_set_rate(struct transport *t, uint64_t rate, uint64_t burst)
 {
     (void)t, (void)rate, (void)burst;
 }
 
-static uint64_t f_id(const void *t)
+static uint64_t f_id(const struct transport *t)
 {
     (void)t;
     return 7;
 }
 
-static const char *f_peer(const void *t)
+static const char *f_peer(const struct transport *t)
 {
     (void)t;
     return "192.0.2.1:5555";
 }
 
-static size_t f_queued(const void *t)
+static size_t f_queued(const struct transport *t)
 {
     return ((const struct fake *)t)->out.len;
 }
@@ -173,6 +174,14 @@ static void t_free(struct stream *st)
     ((struct tstream *)st)->freed++;
 }
 
+static const char *test_peer; /* whom our header is addressed to when we initiate */
+
+static const char *t_who(const struct stream *st)
+{
+    (void)st;
+    return test_peer;
+}
+
 static const struct stream_kind test_kind = {
     .name = "test",
     .ns = MYNA_NS_CLIENT,
@@ -183,6 +192,7 @@ static const struct stream_kind test_kind = {
     .element = t_element,
     .ended = t_ended,
     .free = t_free,
+    .who = t_who,
 };
 
 /* ---- fixtures ---- */
@@ -198,7 +208,9 @@ static int setup(void **state)
     memset(&srv, 0, sizeof srv);
     srv.loop = loop_new();
     memset(&fake, 0, sizeof fake);
+    fake.tr.ops = &fake_ops;
     myna_buf_init(&fake.out);
+    test_peer = NULL;
     memset(&ts, 0, sizeof ts);
     lim = (struct stream_limits){.max_stanza_bytes = 65536, .max_depth = 16, .max_attrs = 16};
     return 0;
@@ -207,7 +219,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    if (ts.st.tops)
+    if (ts.st.tr)
         stream_transport_gone(&ts.st, "test over");
     loop_free(srv.loop); /* runs the deferred unref */
     assert_int_equal(ts.freed, 1);
@@ -219,7 +231,7 @@ static void attach(enum stream_tls tls, uint64_t deadline_ms, uint64_t close_ms)
 {
     lim.deadline_ms = deadline_ms;
     lim.close_ms = close_ms;
-    stream_attach(&ts.st, &srv, &test_kind, &lim, &fake_ops, &fake, tls);
+    stream_attach(&ts.st, &srv, &test_kind, &lim, &fake.tr, tls);
 }
 
 static void feed(const char *s)
@@ -527,7 +539,8 @@ static void test_initiator(void **state)
     (void)state;
     attach(STREAM_TLS_NONE, 0, 0);
     stream_set_domain(&ts.st, "example.org");
-    stream_initiate(&ts.st, "remote.example");
+    test_peer = "remote.example";
+    stream_initiate(&ts.st);
     const char *ours = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
                        "xmlns:stream='http://etherx.jabber.org/streams' from='example.org' "
                        "to='remote.example' version='1.0' xml:lang='en'>";
