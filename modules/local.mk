@@ -189,7 +189,7 @@ MAM_MORE_TESTS = tests/modules/mam_count.sh tests/modules/mam_age.sh \
 TESTS += $(MAM_MORE_TESTS)
 EXTRA_DIST += $(MAM_MORE_TESTS) tests/modules/test_mam_retention.py \
 	tests/modules/test_mam_service.py tests/modules/test_mam_crash.py \
-	tests/modules/test_mam_durable.py
+	tests/modules/test_mam_durable.py tests/modules/crashlib.py
 # last: Last Activity (XEP-0012); publishes the "last" service (last.h).
 mod_LTLIBRARIES += modules/last.la
 modules_last_la_SOURCES = modules/last.c modules/last.h

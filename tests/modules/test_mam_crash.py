@@ -9,11 +9,7 @@ A clean stop (SIGTERM) writes what was waiting: nothing is lost.
 Usage: mam_crash.sh (make check), or test_mam_crash.py --builddir=DIR.
 """
 import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -21,24 +17,7 @@ os.environ["MODTEST_MODULES"] = "mam"
 os.environ["MODTEST_MYNA_CONF"] = "mam = { write_delay = 10000; };\n"
 sys.path.insert(0, HERE)
 import modharness  # noqa: E402,F401  (patches the harness's config writer)
-import harness  # noqa: E402
-
-
-def start_again(server):
-    """Starts mynad on the same config and data after it stopped or was killed."""
-    server.log = open(server.log_path, "ab")
-    server.proc = subprocess.Popen(server.command(), stdout=server.log, stderr=subprocess.STDOUT,
-                                   cwd=server.tmp, env=server.server_env())
-    if not harness.wait_port(server.starttls_port, server.proc, 30):
-        raise RuntimeError("mynad did not come back (exit %s)" % server.proc.poll())
-
-
-def stop_clean(server):
-    server.proc.send_signal(signal.SIGTERM)
-    rc = server.proc.wait(timeout=30)
-    server.log.close()
-    if rc != 0:
-        raise RuntimeError("mynad exited %d on SIGTERM" % rc)
+import crashlib  # noqa: E402
 
 
 def scenario(M, A):
@@ -96,51 +75,19 @@ def after_clean_stop(M, A, x1, x4):
     b.close()
 
 
-def main(argv):
-    opts = {"builddir": os.environ.get("E2E_BUILDDIR", os.getcwd())}
-    for arg in argv:
-        if arg.startswith("--builddir="):
-            opts["builddir"] = arg.split("=", 1)[1]
-    tmp = tempfile.mkdtemp(prefix="myna-mamcrash-")
-    server = None
-    rc = 1
-    try:
-        try:
-            server = harness.Myna(tmp, opts)
-        except FileNotFoundError as e:
-            print("SKIP: mynad not built (%s)" % e)
-            return 77
-        server.start()
-        os.environ.update(server.env())
-        import mamlib as A
-        import modlib as M
-        x1, x2, x3 = scenario(M, A)
-        server.proc.kill()  # SIGKILL: no unload, nothing flushed
-        server.proc.wait()
-        server.log.close()
-        start_again(server)
-        x4 = after_crash(M, A, x1, x2, x3)
-        print("PASS: SIGKILL: unwritten messages are gone, their ids are never reused",
-              flush=True)
-        stop_clean(server)
-        start_again(server)
-        after_clean_stop(M, A, x1, x4)
-        print("PASS: SIGTERM: messages waiting in memory are written", flush=True)
-        rc = 0
-    except Exception as e:  # noqa: BLE001
-        print("FAIL: %s: %s" % (type(e).__name__, e), flush=True)
-    finally:
-        problem = server.stop() if server else None
-        if problem:
-            print("FAIL: " + problem)
-            rc = 1
-        if rc != 0 and server:
-            with open(server.log_path, "rb") as f:
-                for line in f.read().decode("utf-8", "replace").splitlines()[-40:]:
-                    print("#   " + line)
-        shutil.rmtree(tmp, ignore_errors=True)
-    return rc
+def body(server):
+    import mamlib as A
+    import modlib as M
+    x1, x2, x3 = scenario(M, A)
+    crashlib.kill9(server)
+    crashlib.start_again(server)
+    x4 = after_crash(M, A, x1, x2, x3)
+    print("PASS: SIGKILL: unwritten messages are gone, their ids are never reused", flush=True)
+    crashlib.stop_clean(server)
+    crashlib.start_again(server)
+    after_clean_stop(M, A, x1, x4)
+    print("PASS: SIGTERM: messages waiting in memory are written", flush=True)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(crashlib.main(sys.argv[1:], "myna-mamcrash-", body))

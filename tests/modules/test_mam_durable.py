@@ -9,27 +9,15 @@ order, under the stanza-ids that were delivered.
 Usage: mam_durable.sh (make check), or test_mam_durable.py --builddir=DIR.
 """
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 os.environ["MODTEST_MODULES"] = "mam"
 sys.path.insert(0, HERE)
 import modharness  # noqa: E402,F401  (patches the harness's config writer)
-import harness  # noqa: E402
+import crashlib  # noqa: E402
 
 N = 200
-
-
-def start_again(server):
-    """Starts mynad on the same config and data after it was killed."""
-    server.log = open(server.log_path, "ab")
-    server.proc = subprocess.Popen(server.command(), stdout=server.log, stderr=subprocess.STDOUT,
-                                   cwd=server.tmp, env=server.server_env())
-    if not harness.wait_port(server.starttls_port, server.proc, 30):
-        raise RuntimeError("mynad did not come back (exit %s)" % server.proc.poll())
 
 
 def scenario(M, A):
@@ -50,57 +38,25 @@ def scenario(M, A):
     return bodies, ids
 
 
-def main(argv):
-    opts = {"builddir": os.environ.get("E2E_BUILDDIR", os.getcwd())}
-    for arg in argv:
-        if arg.startswith("--builddir="):
-            opts["builddir"] = arg.split("=", 1)[1]
-    tmp = tempfile.mkdtemp(prefix="myna-mamdurable-")
-    server = None
-    rc = 1
-    try:
-        try:
-            server = harness.Myna(tmp, opts)
-        except FileNotFoundError as e:
-            print("SKIP: mynad not built (%s)" % e)
-            return 77
-        server.start()
-        os.environ.update(server.env())
-        import mamlib as A
-        import modlib as M
-        bodies, ids = scenario(M, A)
-        server.proc.kill()  # SIGKILL the moment the last message arrived
-        server.proc.wait()
-        server.log.close()
-        start_again(server)
-        b = M.connect("u01", "b2")
-        r = A.query(b, set_xml="<set xmlns='http://jabber.org/protocol/rsm'><max>%d</max></set>"
-                    % (N + 10))
-        M.expect(r.bodies == bodies, "recipient's archive after SIGKILL: %d of %d messages"
-                 % (len(r.bodies), N))
-        M.expect(r.ids == ids, "recipient's archive ids differ from the delivered stanza-ids")
-        a = M.connect("u00", "a2")
-        r = A.query(a, set_xml="<set xmlns='http://jabber.org/protocol/rsm'><max>%d</max></set>"
-                    % (N + 10))
-        M.expect(r.bodies == bodies, "sender's archive after SIGKILL: %d of %d messages"
-                 % (len(r.bodies), N))
-        a.close(), b.close()
-        print("PASS: %d delivered messages are in both archives after SIGKILL" % N, flush=True)
-        rc = 0
-    except Exception as e:  # noqa: BLE001
-        print("FAIL: %s: %s" % (type(e).__name__, e), flush=True)
-    finally:
-        problem = server.stop() if server else None
-        if problem:
-            print("FAIL: " + problem)
-            rc = 1
-        if rc != 0 and server:
-            with open(server.log_path, "rb") as f:
-                for line in f.read().decode("utf-8", "replace").splitlines()[-40:]:
-                    print("#   " + line)
-        shutil.rmtree(tmp, ignore_errors=True)
-    return rc
+def body(server):
+    import mamlib as A
+    import modlib as M
+    bodies, ids = scenario(M, A)
+    crashlib.kill9(server)  # the moment the last message arrived
+    crashlib.start_again(server)
+    rsm = "<set xmlns='http://jabber.org/protocol/rsm'><max>%d</max></set>" % (N + 10)
+    b = M.connect("u01", "b2")
+    r = A.query(b, set_xml=rsm)
+    M.expect(r.bodies == bodies, "recipient's archive after SIGKILL: %d of %d messages"
+             % (len(r.bodies), N))
+    M.expect(r.ids == ids, "recipient's archive ids differ from the delivered stanza-ids")
+    a = M.connect("u00", "a2")
+    r = A.query(a, set_xml=rsm)
+    M.expect(r.bodies == bodies, "sender's archive after SIGKILL: %d of %d messages"
+             % (len(r.bodies), N))
+    a.close(), b.close()
+    print("PASS: %d delivered messages are in both archives after SIGKILL" % N, flush=True)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(crashlib.main(sys.argv[1:], "myna-mamdurable-", body))
