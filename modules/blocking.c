@@ -202,21 +202,35 @@ static enum myna_error parse_items(struct myna_stanza *st, struct myna_xml *payl
     return MYNA_ERR__COUNT;
 }
 
+/* The start of a block or unblock request: the user's own, its items valid (their
+ * count in *n). Returns the payload, or NULL once it has answered with the error. */
+static struct myna_xml *set_request(struct myna_stanza *st, struct myna_jid *user, size_t *n)
+{
+    if (!own_request(st)) {
+        myna_reply_error(st, MYNA_ERR_FORBIDDEN, NULL);
+        return NULL;
+    }
+    myna_jid_to_bare(&st->from, user);
+    struct myna_xml *payload = myna_xml_first_element(st->xml);
+    enum myna_error err = parse_items(st, payload, user->bare, n);
+    if (err != MYNA_ERR__COUNT) {
+        myna_reply_error(st, err, NULL);
+        return NULL;
+    }
+    return payload;
+}
+
 static int block_set(struct myna_module *m, struct myna_stanza *st, void *data)
 {
     (void)data;
     struct blocking_ctx *c = ctx_of(m);
-    if (!own_request(st)) {
-        myna_reply_error(st, MYNA_ERR_FORBIDDEN, NULL);
-        return 0;
-    }
     struct myna_jid user;
-    myna_jid_to_bare(&st->from, &user);
-    struct myna_xml *payload = myna_xml_first_element(st->xml);
     size_t n;
-    enum myna_error err = parse_items(st, payload, user.bare, &n);
-    if (err != MYNA_ERR__COUNT || n == 0) {
-        myna_reply_error(st, err != MYNA_ERR__COUNT ? err : MYNA_ERR_BAD_REQUEST, NULL);
+    struct myna_xml *payload = set_request(st, &user, &n);
+    if (payload == NULL)
+        return 0;
+    if (n == 0) { /* §3.3: a block names at least one JID */
+        myna_reply_error(st, MYNA_ERR_BAD_REQUEST, NULL);
         return 0;
     }
     if ((long long)(bl_list(c, st->arena, user.bare, NULL) + n) > c->max_items) {
@@ -249,19 +263,11 @@ static int unblock_set(struct myna_module *m, struct myna_stanza *st, void *data
 {
     (void)data;
     struct blocking_ctx *c = ctx_of(m);
-    if (!own_request(st)) {
-        myna_reply_error(st, MYNA_ERR_FORBIDDEN, NULL);
-        return 0;
-    }
     struct myna_jid user;
-    myna_jid_to_bare(&st->from, &user);
-    struct myna_xml *payload = myna_xml_first_element(st->xml);
     size_t n;
-    enum myna_error err = parse_items(st, payload, user.bare, &n);
-    if (err != MYNA_ERR__COUNT) {
-        myna_reply_error(st, err, NULL);
+    struct myna_xml *payload = set_request(st, &user, &n);
+    if (payload == NULL)
         return 0;
-    }
     int rc = 0;
     if (n == 0) { /* §3.4: unblock everything */
         char *k;

@@ -55,21 +55,34 @@ static void host_node(struct myna_module *m, struct myna_stanza *st, const char 
     myna_reply_error(st, err, NULL);
 }
 
+/* What both disco queries start with: whom they ask (disco_target) and which node.
+ * Answers the query itself (and returns -1) when the target is unknown or the node is
+ * the host's; else returns disco_target's 0 or 1. */
+static int disco_request(struct myna_module *m, struct myna_stanza *st, bool items,
+                         struct myna_jid *user, const char **node)
+{
+    int t = disco_target(m, st, user);
+    if (t < 0) {
+        myna_reply_error(st, MYNA_ERR_SERVICE_UNAVAILABLE, NULL);
+        return -1;
+    }
+    const struct myna_xml *q = myna_xml_first_element(st->xml);
+    *node = q ? myna_xml_attr(q, "node") : NULL;
+    if (*node != NULL && t == 0) {
+        host_node(m, st, *node, items);
+        return -1;
+    }
+    return t;
+}
+
 static int disco_info(struct myna_module *m, struct myna_stanza *st, void *data)
 {
     (void)data;
     struct myna_jid user;
-    int t = disco_target(m, st, &user);
-    if (t < 0) {
-        myna_reply_error(st, MYNA_ERR_SERVICE_UNAVAILABLE, NULL);
+    const char *node;
+    int t = disco_request(m, st, false, &user, &node);
+    if (t < 0)
         return 0;
-    }
-    const struct myna_xml *q = myna_xml_first_element(st->xml);
-    const char *node = q ? myna_xml_attr(q, "node") : NULL;
-    if (node != NULL && t == 0) {
-        host_node(m, st, node, false);
-        return 0;
-    }
     if (node != NULL) {
         /* Nodes of an account belong to the disco.user provider. */
         const struct disco_user_service *svc = t ? myna_service_get(m, DISCO_USER_SERVICE)
@@ -99,17 +112,10 @@ static int disco_items(struct myna_module *m, struct myna_stanza *st, void *data
 {
     (void)data;
     struct myna_jid user;
-    int t = disco_target(m, st, &user);
-    if (t < 0) {
-        myna_reply_error(st, MYNA_ERR_SERVICE_UNAVAILABLE, NULL);
+    const char *node;
+    int t = disco_request(m, st, true, &user, &node);
+    if (t < 0)
         return 0;
-    }
-    const struct myna_xml *q = myna_xml_first_element(st->xml);
-    const char *node = q ? myna_xml_attr(q, "node") : NULL;
-    if (node != NULL && t == 0) {
-        host_node(m, st, node, true);
-        return 0;
-    }
     struct myna_xml *res = myna_iq_result_new(st);
     if (node != NULL) {
         /* Unknown node: an empty list, echoing the node (XEP-0030 §4.2). */
