@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include <openssl/types.h>
+
 #include "myna/jid.h"
 #include "myna/store.h"
 #include "server/base/config.h"
@@ -46,6 +48,10 @@ int daemon_or_batch(const char *config_path, const struct config *cfg, pid_t *ch
 void mynad_path(char *out, size_t len);
 /* Waits for a batch mynad; returns its exit status (or 1 if it died). */
 int batch_wait(pid_t child);
+
+/* A PEM certificate or private key from a file; NULL if unreadable (mynactl_cert.c). */
+X509 *ctl_read_cert(const char *path);
+EVP_PKEY *ctl_read_key(const char *path);
 
 int cmd_check(const char *config_path);
 int cmd_import(const char *config_path, int argc, char **argv);

@@ -35,7 +35,7 @@ struct cand {
     EVP_PKEY *key;
 };
 
-static X509 *read_cert(const char *path)
+X509 *ctl_read_cert(const char *path)
 {
     FILE *f = fopen(path, "r");
     X509 *c = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
@@ -44,7 +44,7 @@ static X509 *read_cert(const char *path)
     return c;
 }
 
-static EVP_PKEY *read_key(const char *path)
+EVP_PKEY *ctl_read_key(const char *path)
 {
     FILE *f = fopen(path, "r");
     EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
@@ -68,7 +68,7 @@ static bool find_cand(const char *live, const char *domain, struct cand *best)
         char path[PATH_MAX + 32];
         snprintf(c.dir, sizeof c.dir, "%s/%s", live, e->d_name);
         snprintf(path, sizeof path, "%s/fullchain.pem", c.dir);
-        c.cert = read_cert(path);
+        c.cert = ctl_read_cert(path);
         if (!c.cert)
             continue;
         bool named = strcmp(e->d_name, domain) == 0;
@@ -91,7 +91,7 @@ static bool find_cand(const char *live, const char *domain, struct cand *best)
     if (found) {
         char path[PATH_MAX + 32];
         snprintf(path, sizeof path, "%s/privkey.pem", best->dir);
-        best->key = read_key(path);
+        best->key = ctl_read_key(path);
     }
     return found;
 }

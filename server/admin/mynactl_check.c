@@ -153,34 +153,16 @@ static char *claimed_subdomains(const char *config_path, const struct config *cf
 
 /* ---- certificates ---- */
 
-static X509 *load_cert(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    X509 *c = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-    if (f)
-        fclose(f);
-    return c;
-}
-
-static EVP_PKEY *load_key(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-    if (f)
-        fclose(f);
-    return k;
-}
-
 /* One host's certificate, for the host and the sub-domains in `subs` claimed on it. */
 static void check_cert(struct findings *f, const struct config_host *h, const char *subs)
 {
     char err[256];
-    X509 *cert = load_cert(h->certificate);
+    X509 *cert = ctl_read_cert(h->certificate);
     if (!cert)
         problem(f, "host %s: cannot read the certificate %s%s%s (as user %s: %s)", h->domain,
                 h->certificate, *ssl_error(err, sizeof err) ? ": " : "", err,
                 getuid() == 0 ? "root" : "the current user", strerror(errno));
-    EVP_PKEY *key = load_key(h->key);
+    EVP_PKEY *key = ctl_read_key(h->key);
     if (!key)
         problem(f, "host %s: cannot read the private key %s (it must be PEM, unencrypted, "
                    "readable by the user mynad runs as)%s%s", h->domain, h->key,

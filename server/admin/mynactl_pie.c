@@ -194,19 +194,30 @@ static int add_path(struct docs *d, const char *path)
 
 /* ---- frames ---- */
 
-static int write_all(int fd, const void *data, size_t len)
+/* Moves exactly `len` bytes to (`out`) or from the control socket; -1 if it broke. */
+static int transfer_all(int fd, void *data, size_t len, bool out)
 {
-    const char *p = data;
+    char *p = data;
     while (len) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
+        ssize_t n = out ? write(fd, p, len) : read(fd, p, len);
+        if (n < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
+        if (n <= 0)
             return -1;
-        p += w;
-        len -= (size_t)w;
+        p += n;
+        len -= (size_t)n;
     }
     return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+    return transfer_all(fd, (void *)data, len, true);
+}
+
+static int read_all(int fd, void *data, size_t len)
+{
+    return transfer_all(fd, data, len, false);
 }
 
 static int send_frame(int fd, enum ctl_frame type, const void *data, size_t len)
@@ -216,21 +227,6 @@ static int send_frame(int fd, enum ctl_frame type, const void *data, size_t len)
     if (write_all(fd, h, sizeof h) != 0)
         return -1;
     return len ? write_all(fd, data, len) : 0;
-}
-
-static int read_all(int fd, void *data, size_t len)
-{
-    char *p = data;
-    while (len) {
-        ssize_t r = read(fd, p, len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        len -= (size_t)r;
-    }
-    return 0;
 }
 
 /* Reads frames until the summary: problems to stderr, export bytes to `out` (if any).
