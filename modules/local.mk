@@ -146,7 +146,7 @@ modules_pubsub_la_SOURCES = modules/pubsub/pubsub.h modules/pubsub/module.c \
 	modules/pubsub/notify.c modules/pubsub/caps.c modules/pubsub/pep.c \
 	modules/pubsub/domain.c modules/pubsub/avatar.c modules/pubsub/bookmarks.c \
 	modules/pubsub/util.c modules/pubsub/migrate.c modules/common/dataform.c \
-	modules/common/dataform.h
+	modules/common/dataform.h modules/common/error_reply.c modules/common/error_reply.h
 modules_pubsub_la_CFLAGS = $(MODULE_CFLAGS) $(OPENSSL_CFLAGS)
 modules_pubsub_la_LDFLAGS = $(MODULE_LDFLAGS)
 modules_pubsub_la_LIBADD = $(OPENSSL_LIBS)
@@ -216,7 +216,8 @@ EXTRA_DIST += tests/modules/serverinfo.sh tests/modules/test_serverinfo.py \
 # adhoc: ad-hoc commands (XEP-0050) and service administration (XEP-0133).
 mod_LTLIBRARIES += modules/adhoc.la
 modules_adhoc_la_SOURCES = modules/adhoc/adhoc.h modules/adhoc/adhoc.c \
-	modules/adhoc/admin.c modules/common/dataform.h modules/common/dataform.c
+	modules/adhoc/admin.c modules/common/dataform.h modules/common/dataform.c \
+	modules/common/error_reply.h modules/common/error_reply.c
 modules_adhoc_la_CFLAGS = $(MODULE_CFLAGS)
 modules_adhoc_la_LDFLAGS = $(MODULE_LDFLAGS)
 TESTS += tests/modules/adhoc.sh

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/error_reply.h"
 #include "adhoc.h"
 
 #define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
@@ -33,17 +34,11 @@ static const struct myna_option adhoc_options[] = {
 void adhoc_error(struct myna_stanza *st, enum myna_error cond, const char *app,
                  const char *text)
 {
-    struct myna_xml *r = myna_error_reply(st, cond, text);
-    if (!r)
-        return;
-    struct myna_xml *err = myna_xml_find(r, MYNA_NS_CLIENT, "error");
+    struct myna_xml *err;
     /* The request is not echoed: it may be a long announcement. */
-    for (struct myna_xml *ch = myna_xml_first_element(r); ch;) {
-        struct myna_xml *next = myna_xml_find_next(ch, NULL, NULL);
-        if (ch != err)
-            myna_xml_remove(ch);
-        ch = next;
-    }
+    struct myna_xml *r = error_reply_bare(st, cond, text, &err);
+    if (r == NULL)
+        return;
     if (err && app)
         myna_xml_add_child(err, NS_COMMANDS, app); /* RFC 6120 §8.3.2: after the text */
     myna_iq_send_result(st, r);

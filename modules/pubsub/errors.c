@@ -4,22 +4,17 @@
  */
 #include <string.h>
 
+#include "../common/error_reply.h"
 #include "pubsub.h"
 
 static void send_error(struct myna_stanza *st, enum myna_error cond, const char *app,
                        const char *feature, const char *text)
 {
-    struct myna_xml *r = myna_error_reply(st, cond, text);
+    struct myna_xml *err;
+    /* The request's payload is not echoed back: it may be a large publish. */
+    struct myna_xml *r = error_reply_bare(st, cond, text, &err);
     if (r == NULL)
         return;
-    struct myna_xml *err = myna_xml_find(r, MYNA_NS_CLIENT, "error");
-    /* The request's payload is not echoed back: it may be a large publish. */
-    for (struct myna_xml *ch = myna_xml_first_element(r); ch;) {
-        struct myna_xml *next = myna_xml_find_next(ch, NULL, NULL);
-        if (ch != err)
-            myna_xml_remove(ch);
-        ch = next;
-    }
     if (err && app) {
         /* RFC 6120 §8.3.2: the application condition follows the defined condition
          * (and its text). */
