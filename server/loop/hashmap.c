@@ -1,4 +1,5 @@
-/* server/loop/hashmap.c — see hashmap.h. FNV-1a hashing; each entry holds its key inline. */
+/* server/loop/hashmap.c — see hashmap.h. SipHash-2-4 with a random key per map (keys come
+ * from peers: JIDs, addresses, names tried at login); each entry holds its key inline. */
 #include "server/loop/hashmap.h"
 
 #include <stdint.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 
 #include "server/base/log.h"
+#include "server/base/siphash.h"
 #include "server/loop/pool.h"
 
 struct entry {
@@ -19,14 +21,12 @@ struct hashmap {
     struct entry **buckets;
     size_t nbuckets;
     size_t count;
+    struct siphash_key key;
 };
 
-static uint32_t hash_str(const char *s)
+static uint32_t hash_str(const struct hashmap *h, const char *s)
 {
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
+    return (uint32_t)siphash24(&h->key, s, strlen(s));
 }
 
 struct hashmap *hashmap_new(void)
@@ -34,6 +34,7 @@ struct hashmap *hashmap_new(void)
     struct hashmap *h = xcalloc(1, sizeof *h);
     h->nbuckets = 16;
     h->buckets = xcalloc(h->nbuckets, sizeof *h->buckets);
+    siphash_key_new(&h->key);
     return h;
 }
 
@@ -63,7 +64,7 @@ static struct entry **find(const struct hashmap *h, const char *key, uint32_t ha
 
 void *hashmap_get(const struct hashmap *h, const char *key)
 {
-    struct entry **pe = find(h, key, hash_str(key));
+    struct entry **pe = find(h, key, hash_str(h, key));
     return *pe ? (*pe)->value : NULL;
 }
 
@@ -87,7 +88,7 @@ static void grow(struct hashmap *h)
 
 void *hashmap_put(struct hashmap *h, const char *key, void *value)
 {
-    uint32_t hash = hash_str(key);
+    uint32_t hash = hash_str(h, key);
     struct entry **pe = find(h, key, hash);
     if (*pe) {
         void *old = (*pe)->value;
@@ -108,7 +109,7 @@ void *hashmap_put(struct hashmap *h, const char *key, void *value)
 
 void *hashmap_del(struct hashmap *h, const char *key)
 {
-    struct entry **pe = find(h, key, hash_str(key));
+    struct entry **pe = find(h, key, hash_str(h, key));
     if (!*pe)
         return NULL;
     struct entry *e = *pe;
@@ -130,4 +131,17 @@ void hashmap_each(const struct hashmap *h, void (*fn)(const char *key, void *val
     for (size_t i = 0; i < h->nbuckets; i++)
         for (struct entry *e = h->buckets[i]; e; e = e->next)
             fn(e->key, e->value, data);
+}
+
+size_t hashmap_longest_chain(const struct hashmap *h)
+{
+    size_t longest = 0;
+    for (size_t i = 0; i < h->nbuckets; i++) {
+        size_t n = 0;
+        for (struct entry *e = h->buckets[i]; e; e = e->next)
+            n++;
+        if (n > longest)
+            longest = n;
+    }
+    return longest;
 }

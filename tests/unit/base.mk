@@ -58,3 +58,10 @@ tests_unit_test_stream_SOURCES = tests/unit/test_stream.c server/stream/stream.c
 	server/loop/loop.c server/loop/pool.c
 tests_unit_test_stream_CFLAGS = $(BASE_TEST_CFLAGS) $(EXPAT_CFLAGS)
 tests_unit_test_stream_LDADD = $(BASE_TEST_LIBS) $(OPENSSL_LIBS) $(EXPAT_LIBS) $(PTHREAD_LIBS)
+
+# Peer-keyed tables: SipHash and the hash map (server/loop/hashmap.c) under colliding keys.
+check_PROGRAMS += tests/unit/test_hashmap
+TESTS += tests/unit/test_hashmap
+tests_unit_test_hashmap_SOURCES = tests/unit/test_hashmap.c server/loop/hashmap.c server/loop/pool.c
+tests_unit_test_hashmap_CFLAGS = $(BASE_TEST_CFLAGS)
+tests_unit_test_hashmap_LDADD = $(BASE_TEST_LIBS)
