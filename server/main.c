@@ -166,7 +166,10 @@ static void commit_failed(uint64_t batch, int err, void *data)
 static void sweep_tick(void *data)
 {
     struct server *srv = data;
+    static unsigned ticks;
     stream_sweep(srv, SWEEP_INTERVAL_MS);
+    if (++ticks % 30 == 0)
+        authfail_sweep(srv); /* once a minute: counts live for minutes */
     loop_timer_add(srv->loop, SWEEP_INTERVAL_MS, sweep_tick, srv);
 }
 

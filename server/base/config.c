@@ -34,6 +34,15 @@
 #define DEF_MAX_ATTRS 64
 #define DEF_AUTH_TIMEOUT 30
 #define DEF_MAX_SESSIONS 19000
+#define DEF_AUTH_FAILURES_ADDRESS 10 /* password failures from one address before it waits */
+#define DEF_AUTH_FAILURES_ACCOUNT 30 /* password failures for one account before it waits */
+#define DEF_AUTH_LOCKOUT 300         /* seconds either waits */
+#define DEF_AUTH_TABLE_SIZE 65536    /* entries of the failure table */
+#define DEF_PREAUTH_STANZA_SIZE 10240
+#define DEF_PREAUTH_PER_ADDRESS 16   /* unauthenticated connections from one address */
+#define DEF_PREAUTH_TOTAL 2000       /* unauthenticated connections in all */
+#define DEF_SESSIONS_PER_ACCOUNT 64  /* bound resources of one account */
+#define DEF_SCRAM_ITERATIONS 4096    /* RFC 7677 §4: at least 4096 */
 #define DEF_C2S_RATE (1LL << 20)   /* bytes/s a client may send, averaged */
 #define DEF_C2S_BURST (4LL << 20)  /* bytes it may send at once above the rate */
 #define MODULE_NAME_MAX 64
@@ -45,7 +54,7 @@ static const char *const default_modules[] = {"disco",  "ping",   "version", "ti
 
 static const char *const core_keys[] = {
     "data_dir", "store_map_mb", "log", "hosts", "listen", "modules", "limits",
-    "allow_registration", "components", "tls_record_layer", "user", NULL,
+    "allow_registration", "components", "tls_record_layer", "user", "scram_iterations", NULL,
 };
 
 /* Strings made by config_module_get() for int/bool values; freed with the config. */
@@ -554,11 +563,19 @@ static int parse_limits(struct ctx *x, const config_setting_t *root)
 {
     static const char *const keys[] = {"c2s_stanza_size", "c2s_max_depth", "c2s_max_attrs",
                                        "auth_timeout", "max_sessions", "c2s_rate",
-                                       "c2s_burst", NULL};
+                                       "c2s_burst", "auth_failures_address",
+                                       "auth_failures_account", "auth_lockout",
+                                       "auth_table_size", "preauth_stanza_size",
+                                       "preauth_per_address", "preauth_total",
+                                       "sessions_per_account", NULL};
     config_setting_t *g;
     long long size = DEF_STANZA_SIZE, depth = DEF_MAX_DEPTH, attrs = DEF_MAX_ATTRS;
     long long timeout = DEF_AUTH_TIMEOUT, sessions = DEF_MAX_SESSIONS;
     long long rate = DEF_C2S_RATE, burst = DEF_C2S_BURST;
+    long long fail_addr = DEF_AUTH_FAILURES_ADDRESS, fail_acct = DEF_AUTH_FAILURES_ACCOUNT;
+    long long lockout = DEF_AUTH_LOCKOUT, table = DEF_AUTH_TABLE_SIZE;
+    long long pre_size = DEF_PREAUTH_STANZA_SIZE, pre_addr = DEF_PREAUTH_PER_ADDRESS;
+    long long pre_total = DEF_PREAUTH_TOTAL, per_account = DEF_SESSIONS_PER_ACCOUNT;
     if (get_group(x, root, "limits", &g) != 0)
         return -1;
     if (g && (check_members(x, g, keys, "limits") != 0 ||
@@ -568,8 +585,24 @@ static int parse_limits(struct ctx *x, const config_setting_t *root)
               get_int(x, g, "auth_timeout", 1, 3600, &timeout) != 0 ||
               get_int(x, g, "max_sessions", 1, 10000000, &sessions) != 0 ||
               get_int(x, g, "c2s_rate", 1024, 1LL << 40, &rate) != 0 ||
-              get_int(x, g, "c2s_burst", 1024, 1LL << 40, &burst) != 0))
+              get_int(x, g, "c2s_burst", 1024, 1LL << 40, &burst) != 0 ||
+              get_int(x, g, "auth_failures_address", 1, 1000000, &fail_addr) != 0 ||
+              get_int(x, g, "auth_failures_account", 1, 1000000, &fail_acct) != 0 ||
+              get_int(x, g, "auth_lockout", 1, 86400, &lockout) != 0 ||
+              get_int(x, g, "auth_table_size", 64, 100000000, &table) != 0 ||
+              get_int(x, g, "preauth_stanza_size", 4096, 64LL << 20, &pre_size) != 0 ||
+              get_int(x, g, "preauth_per_address", 1, 10000000, &pre_addr) != 0 ||
+              get_int(x, g, "preauth_total", 1, 10000000, &pre_total) != 0 ||
+              get_int(x, g, "sessions_per_account", 1, 10000000, &per_account) != 0))
         return -1;
+    x->c->auth_failures_address = (unsigned)fail_addr;
+    x->c->auth_failures_account = (unsigned)fail_acct;
+    x->c->auth_lockout = (unsigned)lockout;
+    x->c->auth_table_size = (size_t)table;
+    x->c->preauth_stanza_size = (size_t)pre_size;
+    x->c->preauth_per_address = (unsigned)pre_addr;
+    x->c->preauth_total = (unsigned)pre_total;
+    x->c->sessions_per_account = (unsigned)per_account;
     x->c->c2s_stanza_size = (size_t)size;
     x->c->c2s_max_depth = (unsigned)depth;
     x->c->c2s_max_attrs = (unsigned)attrs;
@@ -680,10 +713,11 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
     }
     config_setting_t *root = config_root_setting(cfg);
     const char *data_dir = DEF_DATA_DIR, *user = NULL;
-    long long map_mb = DEF_MAP_MB;
+    long long map_mb = DEF_MAP_MB, iterations = DEF_SCRAM_ITERATIONS;
     if (check_top_level(&x, root) != 0 || get_string(&x, root, "data_dir", &data_dir) != 0 ||
         get_string(&x, root, "user", &user) != 0 ||
         get_int(&x, root, "store_map_mb", 1, 16LL << 20, &map_mb) != 0 ||
+        get_int(&x, root, "scram_iterations", 4096, 10000000, &iterations) != 0 ||
         get_bool(&x, root, "allow_registration", &out->allow_registration) != 0 ||
         parse_log(&x, root) != 0 || parse_modules(&x, root, &global) != 0 ||
         parse_hosts(&x, root, global) != 0 || parse_components(&x, root) != 0 ||
@@ -702,6 +736,7 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
     out->user = user ? xstrdup(user) : NULL;
     out->data_dir = resolve_path(&x, data_dir);
     out->store_map_mb = (size_t)map_mb;
+    out->scram_iterations = (unsigned)iterations;
     rc = 0;
 done:
     strv_free(global);

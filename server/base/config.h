@@ -60,6 +60,17 @@ struct config {
     unsigned max_sessions;
     uint64_t c2s_rate;   /* bytes/s a client may send (token bucket) */
     uint64_t c2s_burst;  /* bucket size in bytes */
+    /* Login throttling (server/stream/authfail.c): password failures from one address or
+     * for one account before further attempts wait auth_lockout seconds; table bound. */
+    unsigned auth_failures_address;
+    unsigned auth_failures_account;
+    unsigned auth_lockout;
+    size_t auth_table_size;
+    size_t preauth_stanza_size;      /* largest element before authentication */
+    unsigned preauth_per_address;    /* unauthenticated connections from one address */
+    unsigned preauth_total;          /* unauthenticated connections in all */
+    unsigned sessions_per_account;   /* bound resources of one account */
+    unsigned scram_iterations;       /* PBKDF2 rounds for new and changed passwords */
     bool allow_registration;
     enum tls_record_layer tls_record_layer; /* default for listeners */
     void *cfg;           /* the libconfig tree, kept for module sections (config_t *) */

@@ -20,7 +20,8 @@
 #include "server/stream/authfail.h"
 #include "server/stream/stream.h"
 
-#define SASL_MAX_FAILURES 5
+#define SASL_MAX_FAILURES 5  /* password failures on one stream */
+#define SASL_MAX_OTHER 16    /* failures that checked no password (mechanism probing) */
 #define SASL_MAX_PAYLOAD 8192
 
 enum sasl_state { SASL_IDLE, SASL_EXCHANGE, SASL_BUSY, SASL_DONE };
@@ -52,7 +53,9 @@ struct sasl {
     const struct sasl_mech *mech;     /* the exchange running */
     struct scram_server *scram;
     char *user;                       /* the account named (prepared node), a candidate */
-    unsigned failures;
+    const char *mech_name;            /* of the last <auth/>, for logs (static) */
+    unsigned failures;                /* password failures */
+    unsigned other_failures;          /* failures that checked no password */
 };
 
 /* ---- answers ---- */
@@ -84,18 +87,52 @@ static void end_exchange(struct sasl *s)
     s->scram = NULL;
 }
 
-/* <failure/> now (RFC 6120 §6.4.5): the client may try again, up to SASL_MAX_FAILURES. */
-static void failure_now(struct sasl *s, const char *cond)
+/* Every failure is logged with its mechanism and reason (a client that probes mechanisms
+ * it cannot complete shows up in the log, and so does guessing). */
+static void log_failure(struct sasl *s, const char *cond, const char *user, bool checked)
+{
+    struct stream *st = s->st;
+    const char *peer = stream_peer(st);
+    log_info(st->kind->name,
+             "conn=%llu peer=%s user=%s@%s SASL failure mechanism=%s reason=%s%s",
+             (unsigned long long)stream_conn_id(st), peer ? peer : "-", user ? user : "?",
+             st->domain ? st->domain : "?", s->mech_name ? s->mech_name : "-", cond,
+             checked ? "" : " (no password checked, not throttled)");
+}
+
+/* <failure/> now (RFC 6120 §6.4.5), with an optional <text/>. The client may try again,
+ * up to SASL_MAX_FAILURES password failures (`checked`) and SASL_MAX_OTHER others. */
+static void failure_send(struct sasl *s, const char *cond, const char *text, bool checked)
 {
     struct myna_buf b;
     myna_buf_init(&b);
-    myna_buf_printf(&b, "<failure xmlns='%s'><%s/></failure>", MYNA_NS_SASL, cond);
+    myna_buf_printf(&b, "<failure xmlns='%s'><%s/>", MYNA_NS_SASL, cond);
+    if (text)
+        myna_buf_printf(&b, "<text xml:lang='en'>%s</text>", text);
+    myna_buf_appends(&b, "</failure>");
     stream_write(s->st, b.data, b.len);
     myna_buf_free(&b);
     s->state = SASL_IDLE;
     end_exchange(s);
-    if (++s->failures >= SASL_MAX_FAILURES)
+    if (checked ? ++s->failures >= SASL_MAX_FAILURES : ++s->other_failures >= SASL_MAX_OTHER)
         stream_error(s->st, STREAM_ERR_POLICY_VIOLATION, "Too many authentication failures");
+}
+
+/* A failure where no password was checked: logged, answered at once, never throttled. */
+static void failure_now(struct sasl *s, const char *cond)
+{
+    log_failure(s, cond, s->user, false);
+    failure_send(s, cond, NULL, false);
+}
+
+/* The address or the account is locked out (authfail.c): refused without a check. */
+static void failure_locked(struct sasl *s, const char *user)
+{
+    log_failure(s, "temporary-auth-failure", user, false);
+    log_info(s->st->kind->name, "conn=%llu: too many failed logins from this address or "
+             "for this account; refused for now", (unsigned long long)stream_conn_id(s->st));
+    failure_send(s, "temporary-auth-failure", "Too many failed logins; try again later",
+                 false);
 }
 
 struct delayed_failure {
@@ -108,7 +145,7 @@ static void delayed_failure_fire(void *data)
     struct delayed_failure *d = data;
     struct stream *st = d->s->st;
     if (stream_writable(st) && d->s->state == SASL_BUSY)
-        failure_now(d->s, d->cond);
+        failure_send(d->s, d->cond, NULL, true);
     stream_unref(st);
     free(d);
 }
@@ -119,9 +156,7 @@ static void fail(struct sasl *s, const char *cond, const char *user)
     struct stream *st = s->st;
     const char *peer = stream_peer(st);
     uint64_t delay = authfail_failed(st->srv, peer, user, st->domain);
-    log_info(st->kind->name, "conn=%llu peer=%s user=%s@%s authentication failed (%s)",
-             (unsigned long long)stream_conn_id(st), peer ? peer : "-", user ? user : "?",
-             st->domain ? st->domain : "?", cond);
+    log_failure(s, cond, user, true);
     struct delayed_failure *d = xmalloc(sizeof *d);
     d->s = s;
     d->cond = cond;
@@ -221,6 +256,11 @@ static void plain_start(struct sasl *s, const struct sasl_mech *m, const unsigne
         failure_now(s, "invalid-authzid");
         return;
     }
+    if (authfail_locked(s->st->srv, NULL, user, s->st->domain)) {
+        failure_locked(s, user);
+        myna_arena_free(a);
+        return;
+    }
     if (account_get(s->st->srv->accounts, user, s->st->domain, &acc) != 0) {
         fail(s, "not-authorized", user);
         myna_arena_free(a);
@@ -282,6 +322,11 @@ static void scram_start(struct sasl *s, const struct sasl_mech *m, const unsigne
     if (user && !authzid_ok(s, user, authzid)) {
         myna_arena_free(a);
         failure_now(s, "invalid-authzid");
+        return;
+    }
+    if (user && authfail_locked(st->srv, NULL, user, st->domain)) {
+        failure_locked(s, user);
+        myna_arena_free(a);
         return;
     }
     struct account acc;
@@ -437,8 +482,13 @@ static void on_auth(struct sasl *s, struct myna_xml *el)
     if (!payload(s, el, msg, &len))
         return;
     const struct sasl_mech *m = mech_find(s, myna_xml_attr(el, "mechanism"));
+    s->mech_name = m ? m->name : "(not offered)";
     if (!m) {
         failure_now(s, "invalid-mechanism");
+        return;
+    }
+    if (authfail_locked(s->st->srv, stream_peer(s->st), NULL, NULL)) {
+        failure_locked(s, NULL);
         return;
     }
     if (len == 0) {

@@ -68,6 +68,18 @@ def stream_error_condition(el):
     return "(no condition)"
 
 
+def sasl_condition(el):
+    """Condition of a SASL <failure/> (RFC 6120 §6.5), or the element's name otherwise."""
+    if el is None:
+        return None
+    if el.tag != q(NS_SASL, "failure"):
+        return el.tag.split("}")[-1]
+    for c in el:
+        if not c.tag.endswith("}text"):
+            return c.tag.split("}")[1]
+    return "(no condition)"
+
+
 def stanza_error_condition(el):
     err = el.find(q(NS_CLIENT, "error"))
     if err is None:
