@@ -25,7 +25,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "cannot open the store in %s\n", argv[1]);
         return 1;
     }
-    int rc = account_derive(argv[7], &acc);
+    int rc = account_derive(argv[7], 0, &acc);
     for (unsigned long i = from; rc == 0 && i <= to; i++) {
         char node[128];
         snprintf(node, sizeof node, "%s%lu", argv[4], i);

@@ -19,10 +19,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "server/admin/control.h"
 #include "server/base/config.h"
 #include "server/base/log.h"
 #include "server/base/privs.h"
+#include "server/base/scram.h"
 #include "server/loop/hashmap.h"
 #include "server/loop/jobs.h"
 #include "server/loop/loop.h"
@@ -35,6 +38,7 @@
 #include "server/net/tlsrec.h"
 #include "server/route/router.h"
 #include "server/server.h"
+#include "server/store/accounts.h"
 #include "server/stream/authfail.h"
 #include "server/stream/c2s.h"
 #include "server/stream/component.h"
@@ -367,6 +371,13 @@ int main(int argc, char **argv)
         log_error("main", "cannot open the accounts table");
         goto out;
     }
+    unsigned char secret[ACCOUNT_SECRET_LEN];
+    if (account_secret(srv->accounts, secret) != 0 || myna_store_env_flush(srv->store) != 0) {
+        log_error("main", "cannot read or store the SCRAM salt secret");
+        goto out;
+    }
+    scram_set_fake_secret(secret, sizeof secret, srv->cfg.scram_iterations);
+    OPENSSL_cleanse(secret, sizeof secret);
     srv->tls = tls_new(&srv->cfg, err, sizeof err);
     if (!srv->tls) {
         log_error("main", "%s", err);

@@ -185,7 +185,7 @@ static int cmd_setpass(struct ctl *c, int argc, char **argv, bool create)
         return EXIT_ERR;
     }
     struct account acc;
-    int rc = account_derive(password, &acc);
+    int rc = account_derive(password, c->cfg.scram_iterations, &acc);
     memset(password, 0, strlen(password));
     free(password);
     if (rc != 0) {
@@ -293,6 +293,7 @@ struct bulk {
     struct bulk_item *items;
     size_t n;
     size_t next;          /* next item to derive (under lock) */
+    unsigned iterations;  /* PBKDF2 rounds (the config's scram_iterations) */
     pthread_mutex_t lock;
 };
 
@@ -306,7 +307,7 @@ static void *bulk_worker(void *arg)
         if (i >= b->n)
             return NULL;
         struct bulk_item *it = &b->items[i];
-        it->rc = account_derive(it->password, &it->acc);
+        it->rc = account_derive(it->password, b->iterations, &it->acc);
         memset(it->password, 0, strlen(it->password));
     }
 }
@@ -390,7 +391,8 @@ static int cmd_adduser_bulk(struct ctl *c, const char *path)
         fprintf(stderr, "mynactl: %s: %s\n", path, strerror(errno));
         return EXIT_ERR;
     }
-    struct bulk b = {.items = calloc(BULK_CHUNK, sizeof(struct bulk_item))};
+    struct bulk b = {.items = calloc(BULK_CHUNK, sizeof(struct bulk_item)),
+                     .iterations = c->cfg.scram_iterations};
     struct bulk_counts k = {0};
     char probe[16];
     bool daemon = daemon_request(c->cfg.data_dir, "stats", probe, sizeof probe) == 0;

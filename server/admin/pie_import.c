@@ -261,7 +261,7 @@ static bool ensure_account(struct pie_import *im)
     const char *why = NULL;
     if (im->password) {
         /* A plaintext password is hashed like mynactl adduser does; both hashes. */
-        if (account_derive(im->password, &acc) != 0)
+        if (account_derive(im->password, im->srv->cfg.scram_iterations, &acc) != 0)
             why = "the password has characters SASLprep refuses (RFC 4013)";
     } else if (im->creds.hashes) {
         acc = im->creds;

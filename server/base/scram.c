@@ -3,8 +3,9 @@
  * RFC 5802 §3 (key derivation), §5.1 (attribute order and syntax), §6 (channel binding and
  * downgrade protection), RFC 7677 (SHA-256), RFC 4013 SASLprep via libidn, RFC 4648 strict
  * base64. The exchange is an explicit state machine: start -> challenge -> finish -> done;
- * any failure ends it. Unknown users get a salt derived from the name and a per-process
- * secret, so their challenge looks like a real one and stays the same between tries.
+ * any failure ends it. Unknown users get a salt derived from the name, the hash and the
+ * store's secret, and the iteration count of new accounts, so their challenge looks like a
+ * real one and stays the same between tries and across restarts.
  * Proofs are compared in constant time; nothing secret is logged.
  */
 #include "server/base/scram.h"
@@ -254,26 +255,51 @@ bool scram_check_password(const struct scram_credentials *cred, const char *pass
 
 /* ---- Fake salt for unknown users --------------------------------------------------- */
 
+/* The secret is the store's (scram_set_fake_secret, at startup), so a fake salt is the same
+ * after a restart, like a real one; until it is set (tools, tests) a per-process one. */
 static unsigned char fake_secret[32];
-static bool fake_secret_ok;
+static bool fake_secret_set;
+static unsigned fake_iterations = SCRAM_FAKE_ITERATIONS;
 static pthread_once_t fake_once = PTHREAD_ONCE_INIT;
 
 static void fake_secret_init(void)
 {
-    fake_secret_ok = RAND_bytes(fake_secret, sizeof(fake_secret)) == 1;
+    if (!fake_secret_set && RAND_bytes(fake_secret, sizeof(fake_secret)) != 1)
+        abort(); /* a guessable secret would tell accounts apart */
+}
+
+void scram_set_fake_secret(const unsigned char *secret, size_t len, unsigned iterations)
+{
+    pthread_once(&fake_once, fake_secret_init);
+    hmac(SCRAM_SHA256, secret, len, "myna fake salt", 14, fake_secret);
+    fake_secret_set = true;
+    if (iterations)
+        fake_iterations = iterations;
+}
+
+/* HMAC(secret, username || NUL || hash): like real accounts, one salt per hash, stable. */
+void scram_fake_salt(enum scram_hash h, const char *username, unsigned char *salt)
+{
+    unsigned char mac[32];
+    pthread_once(&fake_once, fake_secret_init);
+    size_t n = strlen(username);
+    char *msg = xmalloc(n + 2);
+    memcpy(msg, username, n);
+    msg[n] = '\0';
+    msg[n + 1] = (char)('0' + (int)h);
+    hmac(SCRAM_SHA256, fake_secret, sizeof(fake_secret), msg, n + 2, mac);
+    free(msg);
+    memcpy(salt, mac, SCRAM_SALT_LEN);
 }
 
 static void fake_credentials(enum scram_hash h, const char *username,
                              struct scram_credentials *c)
 {
-    unsigned char mac[32];
-    pthread_once(&fake_once, fake_secret_init);
     memset(c, 0, sizeof(*c));
-    hmac(SCRAM_SHA256, fake_secret, sizeof(fake_secret), username, strlen(username), mac);
     c->hash = h;
-    c->iterations = SCRAM_FAKE_ITERATIONS;
-    memcpy(c->salt, mac, 16);
-    c->salt_len = 16;
+    c->iterations = fake_iterations;
+    scram_fake_salt(h, username, c->salt);
+    c->salt_len = SCRAM_SALT_LEN;
     /* Keys stay random-looking garbage: the proof can never match, and fake is checked. */
     RAND_bytes(c->stored_key, sizeof(c->stored_key));
     RAND_bytes(c->server_key, sizeof(c->server_key));

@@ -37,6 +37,14 @@ int scram_credentials_make(enum scram_hash h, const char *password, const unsign
 /* Checks a plaintext password (SASL PLAIN) against stored credentials. Costs PBKDF2. */
 bool scram_check_password(const struct scram_credentials *cred, const char *password);
 
+/* Unknown users' salts (RFC 5802 §5.1 says nothing; an attacker must not tell them from
+ * real ones): HMAC-SHA-256 over the username and the hash under a secret kept in the store,
+ * so they differ per hash and survive restarts; `iterations` is what new accounts get.
+ * Called once at startup, before any exchange (thread-safe afterwards: read-only). */
+void scram_set_fake_secret(const unsigned char *secret, size_t len, unsigned iterations);
+/* The salt an unknown `username` gets for hash h (SCRAM_SALT_LEN bytes). */
+void scram_fake_salt(enum scram_hash h, const char *username, unsigned char *salt);
+
 /* The server side of one SCRAM exchange. */
 enum scram_step_result {
     SCRAM_CONTINUE = 0,   /* send `out` as a challenge and wait for the next response */

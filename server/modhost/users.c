@@ -24,6 +24,7 @@ struct user_job {
     char *node;
     char *password;          /* wiped and freed by the worker */
     bool create;
+    unsigned iterations;     /* PBKDF2 rounds (the config's, read on the loop) */
     struct myna_module *m;   /* NULL once the module has unloaded */
     myna_user_done_fn done;
     void *data;
@@ -79,7 +80,7 @@ static void job_free(struct user_job *j)
 static void job_work(void *data)
 {
     struct user_job *j = data;
-    j->rc = account_derive(j->password, &j->acc) == 0 ? 0 : MYNA_USER_BADPASSWORD;
+    j->rc = account_derive(j->password, j->iterations, &j->acc) == 0 ? 0 : MYNA_USER_BADPASSWORD;
     OPENSSL_cleanse(j->password, strlen(j->password));
     free(j->password);
     j->password = NULL;
@@ -162,6 +163,7 @@ int users_set_password(struct myna_module *m, const char *node, const char *pass
     j->node = xstrdup(node);
     j->password = xstrdup(password);
     j->create = create;
+    j->iterations = srv->cfg.scram_iterations;
     j->m = m;
     j->done = done;
     j->data = data;

@@ -15,22 +15,47 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 #include "server/base/log.h"
 
 #define ACCOUNT_RECORD_V1 1
 #define ACCOUNT_RECORD_MAX (2 + 2 * (1 + 4 + 1 + SCRAM_SALT_MAX + 2 * SCRAM_MAX_HASH))
 #define COUNTERS_LEN 8
 
-int account_derive(const char *password, struct account *out)
+int account_derive(const char *password, unsigned iterations, struct account *out)
 {
     memset(out, 0, sizeof *out);
-    if (scram_credentials_make(SCRAM_SHA1, password, NULL, 0, ACCOUNT_ITERATIONS,
-                               &out->sha1) != 0 ||
-        scram_credentials_make(SCRAM_SHA256, password, NULL, 0, ACCOUNT_ITERATIONS,
-                               &out->sha256) != 0)
+    if (!iterations)
+        iterations = ACCOUNT_ITERATIONS;
+    if (scram_credentials_make(SCRAM_SHA1, password, NULL, 0, iterations, &out->sha1) != 0 ||
+        scram_credentials_make(SCRAM_SHA256, password, NULL, 0, iterations, &out->sha256) != 0)
         return -1;
     out->hashes = ACCOUNT_ALL;
     return 0;
+}
+
+#define SECRET_KEY "#fake-salt-secret"
+
+int account_secret(struct myna_store *accounts, unsigned char out[ACCOUNT_SECRET_LEN])
+{
+    struct myna_arena *a = myna_arena_new();
+    void *val = NULL;
+    size_t len = 0;
+    int rc = myna_store_get(accounts, SECRET_KEY, strlen(SECRET_KEY), a, &val, &len);
+    if (rc == 0 && len == ACCOUNT_SECRET_LEN) {
+        memcpy(out, val, ACCOUNT_SECRET_LEN);
+        OPENSSL_cleanse(val, len);
+        myna_arena_free(a);
+        return 0;
+    }
+    myna_arena_free(a);
+    if (rc != 0 && rc != MYNA_STORE_NOTFOUND)
+        return rc;
+    if (RAND_bytes(out, ACCOUNT_SECRET_LEN) != 1)
+        return -1;
+    return myna_store_put(accounts, SECRET_KEY, strlen(SECRET_KEY), out, ACCOUNT_SECRET_LEN);
 }
 
 const struct scram_credentials *account_cred(const struct account *acc, enum scram_hash h)

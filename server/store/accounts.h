@@ -13,7 +13,8 @@
 #include "myna/store.h"
 #include "server/base/scram.h"
 
-#define ACCOUNT_ITERATIONS 4096
+#define ACCOUNT_ITERATIONS 4096 /* default of the config's scram_iterations */
+#define ACCOUNT_SECRET_LEN 32
 #define ACCOUNT_EXISTS (-30101)
 #define ACCOUNT_NOTFOUND (-30102)
 
@@ -27,9 +28,13 @@ struct account {
     unsigned hashes;                 /* ACCOUNT_HAS bits, never 0 for a stored account */
 };
 
-/* Derives both credentials for `password` (slow: PBKDF2 twice, ACCOUNT_ITERATIONS rounds).
- * 0, or -1 for a password SASLprep refuses. */
-int account_derive(const char *password, struct account *out);
+/* Derives both credentials for `password` (slow: PBKDF2 twice, `iterations` rounds, the
+ * config's scram_iterations). 0, or -1 for a password SASLprep refuses. */
+int account_derive(const char *password, unsigned iterations, struct account *out);
+/* The server's secret for unknown users' SCRAM salts (scram_set_fake_secret), key
+ * "#fake-salt-secret" of the accounts table (no '@': never an account); made and written
+ * into the current batch the first time. 0 or a store error. */
+int account_secret(struct myna_store *accounts, unsigned char out[ACCOUNT_SECRET_LEN]);
 /* The credential for hash h, or NULL when the account lacks it. */
 const struct scram_credentials *account_cred(const struct account *acc, enum scram_hash h);
 /* Checks a plaintext password against the strongest credential present (PBKDF2). */

@@ -32,7 +32,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "cannot open the store in %s\n", argv[1]);
         return 1;
     }
-    int rc = account_derive(argv[4], &acc) == 0 ? account_put(accounts, node, at + 1, &acc, false)
+    int rc = account_derive(argv[4], 0, &acc) == 0 ? account_put(accounts, node, at + 1, &acc, false)
                                                 : -1;
     if (rc == 0)
         rc = myna_store_env_flush(env);

@@ -261,6 +261,7 @@ limits = {{
     {os.environ.get("E2E_MYNA_LIMITS", "")}
 }};
 allow_registration = false;
+{os.environ.get("E2E_MYNA_CONFIG", "")}
 """)
 
     def command(self):

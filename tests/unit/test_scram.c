@@ -146,6 +146,32 @@ static void test_unknown_user(void **state)
     scram_server_free(s);
 }
 
+/* Unknown users' salts differ per hash like real ones, and depend only on the secret. */
+static void test_fake_salt_per_hash(void **state)
+{
+    (void)state;
+    unsigned char secret[32] = {1, 2, 3};
+    unsigned char s1[SCRAM_SALT_LEN], s256[SCRAM_SALT_LEN], again[SCRAM_SALT_LEN];
+    scram_set_fake_secret(secret, sizeof secret, 5000);
+    scram_fake_salt(SCRAM_SHA1, "nobody", s1);
+    scram_fake_salt(SCRAM_SHA256, "nobody", s256);
+    assert_memory_not_equal(s1, s256, SCRAM_SALT_LEN);
+    scram_set_fake_secret(secret, sizeof secret, 5000); /* a restart with the same store */
+    scram_fake_salt(SCRAM_SHA1, "nobody", again);
+    assert_memory_equal(s1, again, SCRAM_SALT_LEN);
+    secret[0] = 9; /* another server */
+    scram_set_fake_secret(secret, sizeof secret, 5000);
+    scram_fake_salt(SCRAM_SHA1, "nobody", again);
+    assert_memory_not_equal(s1, again, SCRAM_SALT_LEN);
+    /* The challenge carries the configured count, like a new account's. */
+    char out[256];
+    struct scram_server *s = begin(SCRAM_SHA256, false, NULL, NULL, NULL, sha256_first,
+                                   sha256_snonce, out, sizeof(out));
+    assert_non_null(strstr(out, "==,i=5000"));
+    scram_server_free(s);
+    scram_set_fake_secret(secret, sizeof secret, 4096);
+}
+
 static void expect_start(enum scram_hash h, bool plus, const char *cbdata, const char *msg,
                          enum scram_step_result want)
 {
@@ -401,6 +427,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc5802_sha1),     cmocka_unit_test(test_rfc7677_sha256),
         cmocka_unit_test(test_wrong_proof),      cmocka_unit_test(test_unknown_user),
+        cmocka_unit_test(test_fake_salt_per_hash),
         cmocka_unit_test(test_malformed_first),  cmocka_unit_test(test_saslname_authzid),
         cmocka_unit_test(test_malformed_final),  cmocka_unit_test(test_channel_binding),
         cmocka_unit_test(test_authzid_returned), cmocka_unit_test(test_plain_check),

@@ -667,7 +667,7 @@ static void test_accounts(void **state)
 {
     struct fixture *f = *state;
     struct account acc, got;
-    assert_int_equal(account_derive("pencil", &acc), 0);
+    assert_int_equal(account_derive("pencil", 0, &acc), 0);
     assert_int_equal(acc.sha1.iterations, ACCOUNT_ITERATIONS);
     assert_int_equal(account_put(f->t, "juliet", "example.com", &acc, false), 0);
     assert_int_equal(account_put(f->t, "juliet", "example.com", &acc, false), ACCOUNT_EXISTS);
@@ -692,7 +692,7 @@ static void test_accounts(void **state)
 
     /* Replace changes the credentials. */
     struct account acc2;
-    assert_int_equal(account_derive("other", &acc2), 0);
+    assert_int_equal(account_derive("other", 0, &acc2), 0);
     assert_int_equal(account_put(f->t, "juliet", "example.com", &acc2, true), 0);
     assert_int_equal(account_get(f->t, "juliet", "example.com", &got), 0);
     assert_true(scram_check_password(&got.sha1, "other"));
@@ -713,7 +713,7 @@ static void test_accounts_partial(void **state)
 {
     struct fixture *f = *state;
     struct account full, sha1only, got;
-    assert_int_equal(account_derive("pencil", &full), 0);
+    assert_int_equal(account_derive("pencil", 0, &full), 0);
     sha1only = full;
     assert_int_equal(scram_credentials_make(SCRAM_SHA1, "tiger", NULL, 0, 10000,
                                             &sha1only.sha1), 0);
