@@ -325,6 +325,7 @@ int main(int argc, char **argv)
     srv->session_ids = hashmap_new();
     srv->pending_iqs = hashmap_new();
     srv->authfail = hashmap_new();
+    srv->preauth = hashmap_new();
     srv->module_defs = hashmap_new();
     srv->components = hashmap_new();
     srv->metrics = hashmap_new();
@@ -437,6 +438,7 @@ out:
     hashmap_free(srv->metrics);
     hashmap_free(srv->pending_iqs);
     hashmap_free(srv->authfail);
+    hashmap_free(srv->preauth);
     hashmap_free(srv->module_defs);
     hashmap_free(srv->components);
     free(srv->listeners);

@@ -37,6 +37,8 @@ struct server {
     struct hashmap *session_ids;   /* decimal id -> struct myna_session */
     struct hashmap *pending_iqs;   /* id -> struct iq_request (server-originated iqs) */
     struct hashmap *authfail;      /* "ip:..." / "user:..." -> struct authfail */
+    struct hashmap *preauth;       /* "ip:..." -> unauthenticated c2s count (preauth.c) */
+    size_t npreauth;               /* unauthenticated c2s connections */
     struct hashmap *module_defs;   /* name -> struct module_def (loaded shared objects) */
     struct listener *listeners;
     size_t nlisteners;

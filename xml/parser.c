@@ -795,6 +795,12 @@ enum xml_parse_error xml_parser_feed(struct xml_parser *p, const char *data, siz
     return p->err;
 }
 
+void xml_parser_set_max_stanza(struct xml_parser *p, size_t bytes)
+{
+    if (bytes)
+        p->lim.max_stanza_bytes = bytes;
+}
+
 void xml_parser_reset(struct xml_parser *p)
 {
     if (p->in_feed) {

@@ -57,6 +57,10 @@ void xml_parser_free(struct xml_parser *p);
  * they must not call xml_parser_feed() on the same parser. */
 enum xml_parse_error xml_parser_feed(struct xml_parser *p, const char *data, size_t len);
 
+/* Changes max_stanza_bytes (0: unchanged), e.g. a small limit until the peer is
+ * authenticated; applies from the next element on. */
+void xml_parser_set_max_stanza(struct xml_parser *p, size_t bytes);
+
 /* Starts a new stream on the same connection (after STARTTLS or SASL success): forgets
  * all state, the next bytes must begin a new stream header. Safe to call from a callback;
  * the rest of the buffer being fed at that moment is discarded (the caller re-feeds

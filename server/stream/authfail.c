@@ -5,7 +5,6 @@
  * locked, so a flood of new names cannot push a locked address out. */
 #include "server/stream/authfail.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "server/loop/hashmap.h"
 #include "server/loop/loop.h"
 #include "server/server.h"
+#include "server/stream/preauth.h"
 
 #define AUTHFAIL_FORGET_MS (10 * 60 * 1000)
 
@@ -122,22 +122,9 @@ static unsigned bump(struct server *srv, const char *key, unsigned limit)
     return f->count;
 }
 
-/* The address part of a peer "ip:port" as a key; an IPv6 address by its /64. */
 static void ip_key(const char *peer, char *key, size_t len)
 {
-    char addr[INET6_ADDRSTRLEN + 8];
-    snprintf(addr, sizeof addr, "%s", peer);
-    char *colon = strrchr(addr, ':');
-    if (colon && colon > addr)
-        *colon = 0;
-    struct in6_addr a6;
-    if (inet_pton(AF_INET6, addr, &a6) == 1) {
-        memset(a6.s6_addr + 8, 0, 8);
-        inet_ntop(AF_INET6, &a6, addr, sizeof addr);
-        snprintf(key, len, "ip:%s/64", addr);
-        return;
-    }
-    snprintf(key, len, "ip:%s", addr);
+    peer_address_key(peer, key, len);
 }
 
 static bool is_locked(struct server *srv, const char *key)

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "server/base/log.h"
 #include "server/loop/loop.h"
@@ -23,6 +24,7 @@
 #include "server/route/stanza.h"
 #include "server/server.h"
 #include "server/stream/csi.h"
+#include "server/stream/preauth.h"
 #include "server/stream/sasl.h"
 #include "server/stream/sm.h"
 #include "server/stream/stream.h"
@@ -198,6 +200,7 @@ static void c2s_authenticated(struct stream *st, const char *user)
     struct c2s *c = C2S(st);
     pool_strfree(c->user);
     c->user = pool_strdup(user);
+    stream_set_stanza_limit(st, st->srv->cfg.c2s_stanza_size);
     stream_authenticated(st);
 }
 
@@ -248,6 +251,20 @@ static void random_resource(char *buf, size_t len)
              rnd[5]);
 }
 
+/* True if the account has limits.sessions_per_account bound resources already. */
+static bool account_full(const struct c2s *c, const char *bare)
+{
+    const struct user *u = user_find(c->st.srv, bare);
+    unsigned n = 0;
+    for (const struct myna_session *s = u ? u->sessions : NULL; s; s = s->next_of_user)
+        n++;
+    if (n < c->st.srv->cfg.sessions_per_account)
+        return false;
+    log_info("c2s", "conn=%llu %s: %u resources bound already (limits.sessions_per_account)",
+             (unsigned long long)stream_conn_id(&c->st), bare, n);
+    return true;
+}
+
 static void phase_bind(struct c2s *c, struct myna_xml *el)
 {
     const char *type = myna_xml_attr(el, "type");
@@ -277,7 +294,10 @@ static void phase_bind(struct c2s *c, struct myna_xml *el)
         send_iq_error(c, el, MYNA_ERR_BAD_REQUEST); /* RFC 6120 §7.7.2.1 */
         return;
     }
-    if (c->st.srv->nsessions >= c->st.srv->cfg.max_sessions) {
+    if (c->st.srv->nsessions >= c->st.srv->cfg.max_sessions ||
+        (!session_find(c->st.srv, full.full) && account_full(c, full.bare))) {
+        /* RFC 6120 §7.6.2.1: the account (or server) is at its limit of resources. A
+         * resource already bound is replaced (conflict), so it never counts. */
         send_iq_error(c, el, MYNA_ERR_RESOURCE_CONSTRAINT);
         return;
     }
@@ -399,9 +419,17 @@ static const struct stream_kind c2s_kind = {
 
 void c2s_accept(struct server *srv, const struct config_listen *l, int fd, const char *peer)
 {
+    char key[PREAUTH_KEY_MAX];
+    if (!preauth_admit(srv, peer, key)) {
+        close(fd);
+        return;
+    }
     struct c2s *c = pool_alloc(sizeof *c);
     struct stream_limits lim = {
-        .max_stanza_bytes = srv->cfg.c2s_stanza_size,
+        /* Until authentication only what SASL needs (limits.preauth_stanza_size). */
+        .max_stanza_bytes = srv->cfg.preauth_stanza_size < srv->cfg.c2s_stanza_size
+                                ? srv->cfg.preauth_stanza_size
+                                : srv->cfg.c2s_stanza_size,
         .max_depth = srv->cfg.c2s_max_depth,
         .max_attrs = srv->cfg.c2s_max_attrs,
         .rate = srv->cfg.c2s_rate,
@@ -409,5 +437,6 @@ void c2s_accept(struct server *srv, const struct config_listen *l, int fd, const
         .deadline_ms = (uint64_t)srv->cfg.auth_timeout * 1000,
     };
     c->sasl = sasl_new(&c->st, SASL_C2S, c2s_authenticated);
+    sasl_hold_preauth(c->sasl, key);
     stream_accept(&c->st, srv, &c2s_kind, &lim, l, fd, peer);
 }

@@ -18,6 +18,7 @@
 #include "server/server.h"
 #include "server/store/accounts.h"
 #include "server/stream/authfail.h"
+#include "server/stream/preauth.h"
 #include "server/stream/stream.h"
 
 #define SASL_MAX_FAILURES 5  /* password failures on one stream */
@@ -56,6 +57,7 @@ struct sasl {
     const char *mech_name;            /* of the last <auth/>, for logs (static) */
     unsigned failures;                /* password failures */
     unsigned other_failures;          /* failures that checked no password */
+    char *preauth_key;                /* the stream's preauth.c slot, or NULL */
 };
 
 /* ---- answers ---- */
@@ -550,10 +552,19 @@ struct sasl *sasl_new(struct stream *st, unsigned use, sasl_done_fn done)
     return s;
 }
 
+void sasl_hold_preauth(struct sasl *s, const char *key)
+{
+    s->preauth_key = xstrdup(key);
+}
+
 void sasl_free(struct sasl *s)
 {
     if (!s)
         return;
+    if (s->preauth_key) {
+        preauth_release(s->st->srv, s->preauth_key);
+        free(s->preauth_key);
+    }
     end_exchange(s);
     free(s->user);
     free(s);

@@ -1,6 +1,7 @@
 /* server/stream/sasl.h — SASL on a stream (RFC 6120 §6): the mechanism registry shared by
  * every kind of stream, the <auth/>, <response/>, <abort/> exchange, <failure/> answers
- * slowed by login throttling (authfail.c), and at most 5 failures per stream.
+ * slowed by login throttling (authfail.c), every failure logged, and at most 5 password
+ * failures (16 others) per stream.
  * Mechanisms: SCRAM-SHA-1 and SCRAM-SHA-256 (RFC 5802, RFC 7677) with their -PLUS
  * variants (channel binding offered per transport, XEP-0440; a SCRAM hash only while every
  * account of the host has keys for it), PLAIN (RFC 4616) under TLS only, which also
@@ -36,5 +37,9 @@ void sasl_element(struct sasl *s, struct myna_xml *el);
 bool sasl_idle(const struct sasl *s);
 /* A password check or a failure delay runs: the peer must wait for our answer. */
 bool sasl_busy(const struct sasl *s);
+/* The stream holds an unauthenticated-connection slot under `key` (preauth.c); sasl_free
+ * gives it back. A struct sasl lives exactly as long as its stream is unauthenticated, so
+ * the slot ends with authentication or with the stream. */
+void sasl_hold_preauth(struct sasl *s, const char *key);
 
 #endif

@@ -499,6 +499,12 @@ void stream_authenticated(struct stream *st)
     stream_restart(st);
 }
 
+void stream_set_stanza_limit(struct stream *st, size_t bytes)
+{
+    if (st->parser)
+        xml_parser_set_max_stanza(st->parser, bytes);
+}
+
 void stream_starttls(struct stream *st, bool in_order)
 {
     if (!in_order || st->secured || st->tls != STREAM_TLS_STARTTLS || !st->tr->ops->start_tls) {

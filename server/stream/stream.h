@@ -199,6 +199,9 @@ void stream_starttls(struct stream *st, bool in_order);
 /* SASL succeeded: the stream restarts (RFC 6120 §6.4.6), and later headers must name the
  * same domain. */
 void stream_authenticated(struct stream *st);
+/* Changes the stanza size limit from the next element on (a kind allows less before
+ * authentication than after it). */
+void stream_set_stanza_limit(struct stream *st, size_t bytes);
 /* A new stream on the same transport: the next bytes are a header (RFC 6120 §4.3.3). */
 void stream_restart(struct stream *st);
 
