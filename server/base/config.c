@@ -42,6 +42,7 @@
 #define DEF_PREAUTH_PER_ADDRESS 16   /* unauthenticated connections from one address */
 #define DEF_PREAUTH_TOTAL 2000       /* unauthenticated connections in all */
 #define DEF_SESSIONS_PER_ACCOUNT 64  /* bound resources of one account */
+#define DEF_COMPONENT_RATE (10LL << 20) /* bytes/s a component may send */
 #define DEF_SCRAM_ITERATIONS 4096    /* RFC 7677 §4: at least 4096 */
 #define DEF_C2S_RATE (1LL << 20)   /* bytes/s a client may send, averaged */
 #define DEF_C2S_BURST (4LL << 20)  /* bytes it may send at once above the rate */
@@ -484,10 +485,19 @@ static int parse_record_layer(struct ctx *x, const config_setting_t *g,
     return 0;
 }
 
+static bool is_loopback(const char *address)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, address, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, address, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
 static int parse_listener(struct ctx *x, config_setting_t *l, struct config_listen *out)
 {
     static const char *const keys[] = {"type", "address", "port", "tls", "tls_record_layer",
-                                       NULL};
+                                       "insecure", NULL};
     static const struct name_map types[] = {
         {"c2s", LISTEN_C2S}, {"s2s", LISTEN_S2S}, {"component", LISTEN_COMPONENT},
         {"http", LISTEN_HTTP}, {NULL, 0},
@@ -495,11 +505,12 @@ static int parse_listener(struct ctx *x, config_setting_t *l, struct config_list
     static const struct name_map tlss[] = {
         {"starttls", TLS_STARTTLS}, {"direct", TLS_DIRECT}, {"none", TLS_NONE}, {NULL, 0},
     };
-    const char *type = NULL, *address = "0.0.0.0", *tls = NULL;
+    const char *type = NULL, *address = NULL, *tls = NULL;
     long long port = -1;
     if (want_type(x, l, CONFIG_TYPE_GROUP) != 0 || check_members(x, l, keys, "listener") != 0 ||
         get_string(x, l, "type", &type) != 0 || get_string(x, l, "address", &address) != 0 ||
-        get_string(x, l, "tls", &tls) != 0 || get_int(x, l, "port", 1, 65535, &port) != 0)
+        get_string(x, l, "tls", &tls) != 0 || get_int(x, l, "port", 1, 65535, &port) != 0 ||
+        get_bool(x, l, "insecure", &out->insecure) != 0)
         return -1;
     if (!type)
         return fail_at(x, l, "listener without 'type' (c2s, s2s, component, http)");
@@ -507,6 +518,9 @@ static int parse_listener(struct ctx *x, config_setting_t *l, struct config_list
     if (t < 0)
         return fail_at(x, config_setting_get_member(l, "type"),
                        "unknown listener type '%s' (c2s, s2s, component, http)", type);
+    /* Components authenticate with a shared secret over plaintext: local by default. */
+    if (!address)
+        address = t == LISTEN_COMPONENT ? "127.0.0.1" : "0.0.0.0";
     out->type = (enum listen_type)t;
     if (port < 0)
         return fail_at(x, l, "listener without 'port'");
@@ -526,6 +540,12 @@ static int parse_listener(struct ctx *x, config_setting_t *l, struct config_list
         return fail_at(x, config_setting_get_member(l, "tls"),
                        "tls = \"starttls\" is only for c2s and s2s listeners");
     out->tls = (enum listen_tls)s;
+    /* Without TLS a client's password crosses the network in the clear (PLAIN is never
+     * offered, but SCRAM without channel binding can be relayed) and its messages too. */
+    if (t == LISTEN_C2S && s == TLS_NONE && (!out->insecure || !is_loopback(address)))
+        return fail_at(x, config_setting_get_member(l, "tls"),
+                       "a c2s listener without TLS is only allowed on a loopback address "
+                       "(127.0.0.0/8, ::1) and with insecure = true");
     out->record_layer = x->c->tls_record_layer;
     return parse_record_layer(x, l, &out->record_layer);
 }
@@ -537,7 +557,7 @@ static int parse_listeners(struct ctx *x, const config_setting_t *root)
         /* Default: clients on the standard port, STARTTLS (RFC 6120 §5). */
         x->c->listens = xcalloc(1, sizeof(*x->c->listens));
         x->c->listens[0] = (struct config_listen){LISTEN_C2S, TLS_STARTTLS, xstrdup("0.0.0.0"),
-                                                  5222, x->c->tls_record_layer};
+                                                  5222, x->c->tls_record_layer, false};
         x->c->nlistens = 1;
         return 0;
     }
@@ -567,7 +587,7 @@ static int parse_limits(struct ctx *x, const config_setting_t *root)
                                        "auth_failures_account", "auth_lockout",
                                        "auth_table_size", "preauth_stanza_size",
                                        "preauth_per_address", "preauth_total",
-                                       "sessions_per_account", NULL};
+                                       "sessions_per_account", "component_rate", NULL};
     config_setting_t *g;
     long long size = DEF_STANZA_SIZE, depth = DEF_MAX_DEPTH, attrs = DEF_MAX_ATTRS;
     long long timeout = DEF_AUTH_TIMEOUT, sessions = DEF_MAX_SESSIONS;
@@ -576,6 +596,7 @@ static int parse_limits(struct ctx *x, const config_setting_t *root)
     long long lockout = DEF_AUTH_LOCKOUT, table = DEF_AUTH_TABLE_SIZE;
     long long pre_size = DEF_PREAUTH_STANZA_SIZE, pre_addr = DEF_PREAUTH_PER_ADDRESS;
     long long pre_total = DEF_PREAUTH_TOTAL, per_account = DEF_SESSIONS_PER_ACCOUNT;
+    long long comp_rate = DEF_COMPONENT_RATE;
     if (get_group(x, root, "limits", &g) != 0)
         return -1;
     if (g && (check_members(x, g, keys, "limits") != 0 ||
@@ -593,7 +614,8 @@ static int parse_limits(struct ctx *x, const config_setting_t *root)
               get_int(x, g, "preauth_stanza_size", 4096, 64LL << 20, &pre_size) != 0 ||
               get_int(x, g, "preauth_per_address", 1, 10000000, &pre_addr) != 0 ||
               get_int(x, g, "preauth_total", 1, 10000000, &pre_total) != 0 ||
-              get_int(x, g, "sessions_per_account", 1, 10000000, &per_account) != 0))
+              get_int(x, g, "sessions_per_account", 1, 10000000, &per_account) != 0 ||
+              get_int(x, g, "component_rate", 1024, 1LL << 40, &comp_rate) != 0))
         return -1;
     x->c->auth_failures_address = (unsigned)fail_addr;
     x->c->auth_failures_account = (unsigned)fail_acct;
@@ -603,6 +625,7 @@ static int parse_limits(struct ctx *x, const config_setting_t *root)
     x->c->preauth_per_address = (unsigned)pre_addr;
     x->c->preauth_total = (unsigned)pre_total;
     x->c->sessions_per_account = (unsigned)per_account;
+    x->c->component_rate = (uint64_t)comp_rate;
     x->c->c2s_stanza_size = (size_t)size;
     x->c->c2s_max_depth = (unsigned)depth;
     x->c->c2s_max_attrs = (unsigned)attrs;

@@ -24,6 +24,7 @@ struct config_listen {
     char *address; /* "0.0.0.0", "::", "127.0.0.1" ... */
     int port;
     enum tls_record_layer record_layer; /* its own setting, or the top-level one */
+    bool insecure; /* tls = "none" on a c2s listener: allowed on loopback only with it */
 };
 
 struct config_host {
@@ -70,6 +71,7 @@ struct config {
     unsigned preauth_per_address;    /* unauthenticated connections from one address */
     unsigned preauth_total;          /* unauthenticated connections in all */
     unsigned sessions_per_account;   /* bound resources of one account */
+    uint64_t component_rate;         /* bytes/s a component may send (and its bucket) */
     unsigned scram_iterations;       /* PBKDF2 rounds for new and changed passwords */
     bool allow_registration;
     enum tls_record_layer tls_record_layer; /* default for listeners */

@@ -5,7 +5,9 @@
  * domain: stanzas to the domain or any JID in it go to the component, stanzas it sends
  * from that domain are routed like any other. One connection per domain; a new one that
  * authenticates replaces the old (conflict). Stanzas use jabber:client internally; the
- * component namespace is mapped on the way in and out. */
+ * component namespace is mapped on the way in and out. Until the handshake: the
+ * pre-login stanza size, limits.auth_timeout, and wrong secrets throttled like passwords
+ * (authfail.c, per address and per domain); always limits.component_rate. */
 #include "server/stream/component.h"
 
 #include <openssl/crypto.h>
@@ -20,7 +22,10 @@
 #include "server/route/router.h"
 #include "server/route/stanza.h"
 #include "server/server.h"
+#include "server/stream/authfail.h"
 #include "server/stream/stream.h"
+
+#define COMPONENT_STANZA_MAX (1u << 20) /* trusted peers, but still bounded */
 
 struct component {
     struct stream st;                   /* the stream layer's part (first) */
@@ -53,8 +58,25 @@ static bool comp_header(struct stream *st, const struct myna_xml *header, const 
     return c->cfg != NULL;
 }
 
+/* A wrong secret, or an address or domain locked out by earlier ones (authfail.c: the
+ * domain counts like an account, under the empty node). One guess per connection. */
+static void refuse(struct component *c, bool count)
+{
+    struct stream *st = &c->st;
+    if (count)
+        authfail_failed(st->srv, stream_peer(st), "", c->cfg->domain);
+    log_info("component", "conn=%llu peer=%s handshake for %s refused%s",
+             (unsigned long long)stream_conn_id(st), stream_peer(st), c->cfg->domain,
+             count ? "" : " (too many failures: locked for now)");
+    stream_error(st, STREAM_ERR_NOT_AUTHORIZED, NULL);
+}
+
 static void handshake(struct component *c, struct myna_xml *el)
 {
+    if (authfail_locked(c->st.srv, stream_peer(&c->st), "", c->cfg->domain)) {
+        refuse(c, false);
+        return;
+    }
     /* XEP-0114 §3: lowercase hex SHA-1 of stream id + secret. */
     char buf[512];
     snprintf(buf, sizeof buf, "%s%s", c->st.id, c->cfg->secret);
@@ -70,9 +92,11 @@ static void handshake(struct component *c, struct myna_xml *el)
     for (size_t i = 0; i < gl && i < sizeof lower - 1; i++)
         lower[i] = (char)(got[i] >= 'A' && got[i] <= 'F' ? got[i] + 32 : got[i]);
     if (gl != SHA_DIGEST_LENGTH * 2 || CRYPTO_memcmp(lower, hex, sizeof hex - 1) != 0) {
-        stream_error(&c->st, STREAM_ERR_NOT_AUTHORIZED, NULL);
+        refuse(c, true);
         return;
     }
+    authfail_succeeded(c->st.srv, stream_peer(&c->st), "", c->cfg->domain);
+    stream_set_stanza_limit(&c->st, COMPONENT_STANZA_MAX);
     struct component *old = hashmap_get(c->st.srv->components, c->cfg->domain);
     if (old && old != c)
         stream_error(&old->st, STREAM_ERR_CONFLICT, "Replaced by new connection");
@@ -164,9 +188,13 @@ void component_accept(struct server *srv, const struct config_listen *l, int fd,
 {
     struct component *c = xcalloc(1, sizeof *c);
     struct stream_limits lim = {
-        .max_stanza_bytes = 1u << 20, /* trusted peers, but still bounded */
+        /* Before the handshake as little as for a client before login. */
+        .max_stanza_bytes = srv->cfg.preauth_stanza_size,
         .max_depth = srv->cfg.c2s_max_depth,
         .max_attrs = srv->cfg.c2s_max_attrs,
+        .rate = srv->cfg.component_rate,
+        .burst = srv->cfg.component_rate,
+        .deadline_ms = (uint64_t)srv->cfg.auth_timeout * 1000,
     };
     stream_accept(&c->st, srv, &component_kind, &lim, l, fd, peer);
 }

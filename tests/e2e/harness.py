@@ -228,7 +228,7 @@ class Myna(Server):
 
     def write_config(self):
         c = self.certdir
-        plain = (',\n    {{ type = "c2s"; address = "{}"; port = {}; tls = "none"; }}'.format(
+        plain = (',\n    {{ type = "c2s"; address = "{}"; port = {}; tls = "none"; insecure = true; }}'.format(
             IP, self.plain_port) if self.plain_port else "")
         with open(self.conf, "w") as f:
             # E2E_TLS_RECORD_LAYER=openssl runs a whole test on OpenSSL's record layer.
@@ -253,11 +253,6 @@ modules = {{
     enabled = [ "disco", "ping", "version", "time" ];
 }};
 limits = {{
-    c2s_stanza_size = {STANZA_LIMIT};
-    c2s_max_depth = 64;
-    c2s_max_attrs = 64;
-    auth_timeout = 30;
-    max_sessions = 1000;
     {self.test_limits()}
 }};
 allow_registration = false;
@@ -268,7 +263,9 @@ allow_registration = false;
         """E2E_MYNA_LIMITS, plus lifted limits that would get in the way of tests that log
         many clients in from 127.0.0.1 at once (unless the test sets them itself)."""
         extra = os.environ.get("E2E_MYNA_LIMITS", "")
-        lifted = {"preauth_per_address": 1000, "preauth_total": 1000,
+        lifted = {"c2s_stanza_size": STANZA_LIMIT, "c2s_max_depth": 64, "c2s_max_attrs": 64,
+                  "auth_timeout": 30, "max_sessions": 1000,
+                  "preauth_per_address": 1000, "preauth_total": 1000,
                   "auth_failures_address": 1000}
         return extra + "".join(" %s = %d;" % (k, v) for k, v in lifted.items()
                                if k not in extra)

@@ -88,6 +88,7 @@ static void test_good(void **state)
     assert_int_equal(c.listens[3].type, LISTEN_COMPONENT);
     assert_int_equal(c.listens[3].tls, TLS_NONE);
     assert_int_equal(c.listens[3].port, 5347);
+    assert_string_equal(c.listens[3].address, "127.0.0.1"); /* components: local by default */
     /* The top-level tls_record_layer is every listener's default; a listener may differ. */
     assert_int_equal(c.tls_record_layer, TLS_RECORDS_OPENSSL);
     assert_int_equal(c.listens[0].record_layer, TLS_RECORDS_COMPACT);
@@ -220,6 +221,13 @@ static const struct bad_case bad[] = {
     {HOST "listen = (\n { type = \"c2s\"; port = 5222; tls_record_layer = 1; }\n);\n", 3,
      "'tls_record_layer' must be a string"},
     {HOST "listen = (\n { port = 5222; }\n);\n", 3, "listener without 'type'"},
+    /* Plaintext c2s: only on loopback, only with insecure = true. */
+    {HOST "listen = (\n { type = \"c2s\"; port = 5222; tls = \"none\"; }\n);\n", 3,
+     "a c2s listener without TLS is only allowed on a loopback address"},
+    {HOST "listen = (\n { type = \"c2s\"; port = 5222; address = \"127.0.0.1\";\n"
+          "   tls = \"none\"; }\n);\n", 4, "with insecure = true"},
+    {HOST "listen = (\n { type = \"c2s\"; port = 5222; address = \"192.0.2.1\";\n"
+          "   tls = \"none\"; insecure = true; }\n);\n", 4, "only allowed on a loopback"},
     {HOST "listen = (\n { type = \"c2s\"; port = 5222; },\n { type = \"s2s\"; port = 5222; }\n);\n",
      4, "two listeners on 0.0.0.0 port 5222"},
     {HOST "limits = {\n c2s_max_depth = 0;\n};\n", 3, "'c2s_max_depth' must be between"},
