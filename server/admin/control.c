@@ -2,7 +2,7 @@
  * mynactl uses for live operations: one command line in, a reply out, then close.
  * Commands: "reload" (re-read the config; load/unload modules per host without dropping
  * connections; new certificates for new connections), "stats" (key=value lines),
- * "deluser JID", "user-created JID", "subdomains" (what modules claim, for mynactl check),
+ * "deluser JID", "user-created JID", "password-changed JID", "subdomains" (what modules claim, for mynactl check),
  * and "import"/"export", which turn the connection
  * into a framed XEP-0227 stream (server/admin/control_pie.c). mynad --batch serves one such
  * connection on its stdin instead of a socket, and exits when it ends.
@@ -240,9 +240,14 @@ static void do_subdomains(struct server *srv, char *out, size_t outlen)
     hashmap_each(srv->subdomains, print_subdomain, &so);
 }
 
+enum user_cmd { USER_DELETE, USER_CREATED, USER_PASSWORD_CHANGED };
+
 /* "deluser JID": end the user's sessions, tell the modules (they delete their data),
- * delete the account and every "user@host\0" key. "user-created JID": tell the modules. */
-static void do_user(struct server *srv, const char *jid, bool delete, char *out, size_t outlen)
+ * delete the account and every "user@host\0" key. "user-created JID": tell the modules.
+ * "password-changed JID" (mynactl passwd wrote the new keys): end the user's sessions,
+ * which were opened with the old password (RFC 6120 §4.9.3.17 <reset/>). */
+static void do_user(struct server *srv, const char *jid, enum user_cmd cmd, char *out,
+                    size_t outlen)
 {
     struct myna_arena *a = myna_arena_new();
     struct myna_jid j;
@@ -258,7 +263,11 @@ static void do_user(struct server *srv, const char *jid, bool delete, char *out,
         myna_arena_free(a);
         return;
     }
-    if (delete) {
+    if (cmd == USER_PASSWORD_CHANGED) {
+        unsigned n = users_end_sessions(srv, j.bare, NULL, "reset", "Password changed");
+        log_info("control", "password of %s changed: %u session(s) ended", j.bare, n);
+        snprintf(out, outlen, "ok: %u session(s) ended\n", n);
+    } else if (cmd == USER_DELETE) {
         /* The same deletion as the module API's (users.c). */
         int rc = users_delete(srv, h, &j);
         if (rc != 0)
@@ -360,9 +369,11 @@ static void client_io(void *data, unsigned events)
     else if (strcmp(c->buf, "subdomains") == 0)
         do_subdomains(c->srv, out, sizeof out);
     else if (strncmp(c->buf, "deluser ", 8) == 0)
-        do_user(c->srv, c->buf + 8, true, out, sizeof out);
+        do_user(c->srv, c->buf + 8, USER_DELETE, out, sizeof out);
     else if (strncmp(c->buf, "user-created ", 13) == 0)
-        do_user(c->srv, c->buf + 13, false, out, sizeof out);
+        do_user(c->srv, c->buf + 13, USER_CREATED, out, sizeof out);
+    else if (strncmp(c->buf, "password-changed ", 17) == 0)
+        do_user(c->srv, c->buf + 17, USER_PASSWORD_CHANGED, out, sizeof out);
     else if (strcmp(c->buf, "trim") == 0) {
         malloc_trim(0);
         do_stats(c->srv, out, sizeof out);

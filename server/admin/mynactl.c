@@ -208,11 +208,19 @@ static int cmd_setpass(struct ctl *c, int argc, char **argv, bool create)
         return EXIT_ERR;
     }
     printf("%s %s\n", create ? "created" : "password changed for", j.bare);
-    if (create) {
-        /* Let a running mynad tell its modules (MYNA_EVENT_USER_CREATED). */
-        char cmd[2100], reply[256];
-        snprintf(cmd, sizeof cmd, "user-created %s", j.bare);
-        daemon_request(c->cfg.data_dir, cmd, reply, sizeof reply);
+    /* A running mynad tells its modules (MYNA_EVENT_USER_CREATED), or ends the sessions
+     * opened with the old password. */
+    char cmd[2100], reply[256];
+    snprintf(cmd, sizeof cmd, "%s %s", create ? "user-created" : "password-changed", j.bare);
+    int drc = daemon_request(c->cfg.data_dir, cmd, reply, sizeof reply);
+    if (!create) {
+        unsigned n = 0;
+        if (drc == 0 && sscanf(reply, "ok: %u", &n) == 1)
+            printf("%u session(s) of %s ended\n", n, j.bare);
+        else if (drc != 0)
+            printf("mynad is not running: no session of %s to end\n", j.bare);
+        else
+            printf("mynad did not end the sessions of %s: %s", j.bare, reply);
     }
     return EXIT_OK;
 }

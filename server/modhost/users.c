@@ -33,15 +33,27 @@ struct user_job {
     struct user_job *prev, *next;
 };
 
+unsigned users_end_sessions(struct server *srv, const char *bare,
+                            const struct myna_session *except, const char *condition,
+                            const char *text)
+{
+    unsigned n = 0;
+    struct user *u = user_find(srv, bare);
+    for (struct myna_session *s = u ? u->sessions : NULL, *next; s; s = next) {
+        next = s->next_of_user;
+        if (s != except) {
+            myna_session_close(s, condition, text);
+            n++;
+        }
+    }
+    return n;
+}
+
 int users_delete(struct server *srv, struct host *h, const struct myna_jid *bare)
 {
     if (!account_exists(srv->accounts, bare->node, h->domain))
         return MYNA_USER_NOTFOUND;
-    struct user *u = user_find(srv, bare->bare);
-    for (struct myna_session *s = u ? u->sessions : NULL, *next; s; s = next) {
-        next = s->next_of_user;
-        myna_session_close(s, "not-authorized", "Account deleted");
-    }
+    users_end_sessions(srv, bare->bare, NULL, "not-authorized", "Account deleted");
     struct myna_event ev = {.type = MYNA_EVENT_USER_DELETED, .user = bare};
     events_emit(h, &ev);
     int rc = account_purge(srv->store, srv->accounts, bare->node, h->domain);

@@ -12,6 +12,12 @@
 struct server;
 struct host;
 
+/* Ends every session of `bare` (a prepared bare JID) but `except` (NULL: all) with the
+ * stream error `condition` and `text`. Returns how many it ended. */
+unsigned users_end_sessions(struct server *srv, const char *bare,
+                            const struct myna_session *except, const char *condition,
+                            const char *text);
+
 /* Ends the sessions of `bare` (a prepared user@host of host h), emits USER_DELETED on h,
  * then deletes the account and every "user@host\0" key. 0, MYNA_USER_NOTFOUND or the error
  * that failed the current unit of work. */
