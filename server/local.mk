@@ -16,7 +16,7 @@ MYNAD_STREAM = server/stream/stream.c server/stream/stream.h server/stream/sasl.
 MYNAD_ROUTE = server/route/router.c server/route/router.h server/route/session.c \
 	server/route/session.h server/route/stanza.c server/route/stanza.h
 MYNAD_MODHOST = server/modhost/host.h server/modhost/module.c server/modhost/modapi.c \
-	server/modhost/users.c server/modhost/users.h
+	server/modhost/users.c server/modhost/users.h server/modhost/hash.c
 MYNAD_ADMIN = server/admin/control.c server/admin/control.h server/admin/control_pie.c \
 	server/admin/ctlproto.h server/admin/pie.h server/admin/pie_import.c \
 	server/admin/pie_export.c

@@ -517,6 +517,14 @@ uint64_t myna_now_ms(void);
 /* Since 1.1. Milliseconds since this server process started (XEP-0012 §5 uptime). */
 uint64_t myna_server_uptime_ms(const struct myna_module *m);
 
+/* ---- Hash tables ---- */
+
+/* Since 1.1. A keyed 64-bit hash of len bytes (SipHash-2-4 under a random key chosen when
+ * the server starts) for a module's hash tables whose keys come from peers (JIDs, room
+ * names, node names): without the key no one can choose keys that share a bucket. Not a
+ * MAC, and different in every process: never store it. Safe from any thread. */
+uint64_t myna_hash(const void *data, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

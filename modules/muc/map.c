@@ -1,16 +1,15 @@
 /* modules/muc/map.c — a small string-keyed hash map (chained, power-of-two buckets,
- * grows at load 1) for rooms, nicks and real JIDs. Keys are copied; values are borrowed. */
+ * grows at load 1, keyed hash) for rooms, nicks and real JIDs. Keys are copied; values are
+ * borrowed. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "muc.h"
 
+/* Room names, nicks and JIDs come from peers: a keyed hash (myna_hash). */
 static size_t hash(const char *s)
 {
-    size_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
+    return (size_t)myna_hash(s, strlen(s));
 }
 
 static void grow(struct muc_map *m)

@@ -33,10 +33,8 @@ static struct {
 
 static unsigned bucket_of(const char *key)
 {
-    unsigned h = 2166136261u; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return h % CAPS_BUCKETS;
+    /* "node#ver" comes from peers: a keyed hash, so no one can fill one bucket. */
+    return (unsigned)(myna_hash(key, strlen(key)) % CAPS_BUCKETS);
 }
 
 static void entry_free(struct caps_entry *e)

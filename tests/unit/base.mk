@@ -62,6 +62,7 @@ tests_unit_test_stream_LDADD = $(BASE_TEST_LIBS) $(OPENSSL_LIBS) $(EXPAT_LIBS) $
 # Peer-keyed tables: SipHash and the hash map (server/loop/hashmap.c) under colliding keys.
 check_PROGRAMS += tests/unit/test_hashmap
 TESTS += tests/unit/test_hashmap
-tests_unit_test_hashmap_SOURCES = tests/unit/test_hashmap.c server/loop/hashmap.c server/loop/pool.c
+tests_unit_test_hashmap_SOURCES = tests/unit/test_hashmap.c server/loop/hashmap.c server/loop/pool.c \
+	server/modhost/hash.c modules/muc/map.c
 tests_unit_test_hashmap_CFLAGS = $(BASE_TEST_CFLAGS)
-tests_unit_test_hashmap_LDADD = $(BASE_TEST_LIBS)
+tests_unit_test_hashmap_LDADD = $(BASE_TEST_LIBS) $(PTHREAD_LIBS)

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "modules/muc/muc.h"
 #include "server/base/siphash.h"
 #include "server/loop/hashmap.h"
 
@@ -60,11 +61,48 @@ static void test_collisions_spread(void **state)
     hashmap_free(h);
 }
 
+static uint64_t fnv1a64(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static void test_module_map_keyed(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    static char keys[N][32];
+    int n = 0;
+    for (unsigned i = 0; n < N; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "room%u@conference.x", i);
+        if ((fnv1a64(k) & 0xfff) == 0x123)
+            memcpy(keys[n++], k, sizeof k);
+    }
+    struct muc_map m = {0};
+    for (int i = 0; i < N; i++)
+        muc_map_put(&m, keys[i], keys[i]);
+    size_t longest = 0;
+    for (size_t b = 0; b < m.nb; b++) {
+        size_t len = 0;
+        for (struct muc_map_ent *e = m.b[b]; e; e = e->next)
+            len++;
+        longest = len > longest ? len : longest;
+    }
+    assert_true(longest < 16);
+    for (int i = 0; i < N; i++)
+        assert_ptr_equal(muc_map_get(&m, keys[i]), keys[i]);
+    muc_map_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_siphash_vector),
         cmocka_unit_test(test_collisions_spread),
+        cmocka_unit_test(test_module_map_keyed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

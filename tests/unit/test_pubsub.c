@@ -13,6 +13,15 @@
 
 #include "modules/pubsub/pubsub.h"
 
+/* The module API's keyed hash (server/modhost/modapi.c), which caps.c uses for buckets. */
+uint64_t myna_hash(const void *data, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *p = data; len--; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return h;
+}
+
 static struct myna_xml *parse(struct myna_arena *a, const char *xml)
 {
     struct myna_xml *x = myna_xml_parse(a, xml, strlen(xml), MYNA_NS_CLIENT);
