@@ -7,6 +7,7 @@ server_libmynabase_la_SOURCES = \
 	server/base/log.c server/base/log.h server/base/config.c server/base/config.h \
 	server/base/jid.c server/base/scram.c server/base/scram.h \
 	server/base/privs.c server/base/privs.h server/base/siphash.c server/base/siphash.h \
+	server/base/plain.c server/base/plain.h \
 	server/store/store.c server/store/store_tools.h server/store/accounts.c \
 	server/store/accounts.h server/modhost/moddesc.c server/modhost/moddesc.h
 server_libmynabase_la_CFLAGS = $(AM_CFLAGS) -fPIC $(LMDB_CFLAGS) $(LIBCONFIG_CFLAGS) \

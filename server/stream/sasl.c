@@ -12,6 +12,7 @@
 
 #include "myna/jid.h"
 #include "server/base/log.h"
+#include "server/base/plain.h"
 #include "server/base/scram.h"
 #include "server/loop/jobs.h"
 #include "server/loop/loop.h"
@@ -238,15 +239,13 @@ static void plain_done(void *data)
 static void plain_start(struct sasl *s, const struct sasl_mech *m, const unsigned char *msg,
                         size_t len)
 {
-    const char *authzid = (const char *)msg;
-    const char *p1 = memchr(msg, 0, len);
-    const char *p2 = p1 ? memchr(p1 + 1, 0, len - (size_t)(p1 + 1 - (const char *)msg)) : NULL;
-    if (!p1 || !p2 || strlen(p2 + 1) != len - (size_t)(p2 + 1 - (const char *)msg)) {
+    const char *authzid, *authcid, *passwd;
+    if (sasl_plain_parse(msg, len, &authzid, &authcid, &passwd) != 0) {
         failure_now(s, "malformed-request");
         return;
     }
     struct myna_arena *a = myna_arena_new();
-    const char *user = myna_jid_nodeprep(a, p1 + 1);
+    const char *user = myna_jid_nodeprep(a, authcid);
     struct account acc;
     if (!user || !*user) {
         myna_arena_free(a);
@@ -271,7 +270,7 @@ static void plain_start(struct sasl *s, const struct sasl_mech *m, const unsigne
     struct plain_job *j = xcalloc(1, sizeof *j);
     j->s = s;
     j->acc = acc;
-    j->password = xstrdup(p2 + 1);
+    j->password = xstrdup(passwd);
     snprintf(j->user, sizeof j->user, "%s", user);
     myna_arena_free(a);
     stream_ref(s->st);
