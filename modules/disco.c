@@ -143,6 +143,9 @@ static int disco_load(struct myna_module *m)
         return -1;
     myna_disco_user_feature(m, NS_DISCO_INFO);
     myna_disco_user_feature(m, NS_DISCO_ITEMS);
+    /* XEP-0077 password change and account removal are the core's, on every host
+     * (server/stream/register.c); clients look for the feature before offering them. */
+    myna_disco_feature(m, "jabber:iq:register");
     return myna_disco_identity(m, "server", "im", "Myna");
 }
 

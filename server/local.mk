@@ -10,7 +10,8 @@ MYNAD_NET = server/net/conn.c server/net/conn.h server/net/transport.h server/ne
 	server/net/tlsrec.c server/net/tlsrec.h
 MYNAD_STREAM = server/stream/stream.c server/stream/stream.h server/stream/sasl.c \
 	server/stream/sasl.h server/stream/authfail.c server/stream/authfail.h \
-	server/stream/preauth.c server/stream/preauth.h server/stream/c2s.c \
+	server/stream/preauth.c server/stream/preauth.h server/stream/register.c \
+	server/stream/register.h server/stream/c2s.c \
 	server/stream/c2s.h server/stream/component.c server/stream/component.h \
 	server/stream/sm.c server/stream/sm.h server/stream/csi.c server/stream/csi.h
 MYNAD_ROUTE = server/route/router.c server/route/router.h server/route/session.c \

@@ -326,6 +326,7 @@ int main(int argc, char **argv)
     srv->pending_iqs = hashmap_new();
     srv->authfail = hashmap_new();
     srv->preauth = hashmap_new();
+    srv->registrations = hashmap_new();
     srv->module_defs = hashmap_new();
     srv->components = hashmap_new();
     srv->metrics = hashmap_new();
@@ -439,6 +440,7 @@ out:
     hashmap_free(srv->pending_iqs);
     hashmap_free(srv->authfail);
     hashmap_free(srv->preauth);
+    hashmap_free(srv->registrations);
     hashmap_free(srv->module_defs);
     hashmap_free(srv->components);
     free(srv->listeners);

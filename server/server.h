@@ -39,6 +39,7 @@ struct server {
     struct hashmap *authfail;      /* "ip:..." / "user:..." -> struct authfail */
     struct hashmap *preauth;       /* "ip:..." -> unauthenticated c2s count (preauth.c) */
     size_t npreauth;               /* unauthenticated c2s connections */
+    struct hashmap *registrations; /* "ip:..." -> loop ms of its last registration */
     struct hashmap *module_defs;   /* name -> struct module_def (loaded shared objects) */
     struct listener *listeners;
     size_t nlisteners;

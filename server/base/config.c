@@ -43,6 +43,7 @@
 #define DEF_PREAUTH_TOTAL 2000       /* unauthenticated connections in all */
 #define DEF_SESSIONS_PER_ACCOUNT 64  /* bound resources of one account */
 #define DEF_COMPONENT_RATE (10LL << 20) /* bytes/s a component may send */
+#define DEF_REGISTRATION_INTERVAL 300  /* seconds between registrations from an address */
 #define DEF_SCRAM_ITERATIONS 4096    /* RFC 7677 §4: at least 4096 */
 #define DEF_C2S_RATE (1LL << 20)   /* bytes/s a client may send, averaged */
 #define DEF_C2S_BURST (4LL << 20)  /* bytes it may send at once above the rate */
@@ -55,7 +56,8 @@ static const char *const default_modules[] = {"disco",  "ping",   "version", "ti
 
 static const char *const core_keys[] = {
     "data_dir", "store_map_mb", "log", "hosts", "listen", "modules", "limits",
-    "allow_registration", "components", "tls_record_layer", "user", "scram_iterations", NULL,
+    "allow_registration", "components", "tls_record_layer", "user", "scram_iterations",
+    "registration_allow", NULL,
 };
 
 /* Strings made by config_module_get() for int/bool values; freed with the config. */
@@ -308,6 +310,67 @@ static int parse_module_list(struct ctx *x, const config_setting_t *s, char ***o
         v[i] = xstrdup(name);
     }
     *out = v;
+    return 0;
+}
+
+/* "ADDRESS[/BITS]" into a range; false if it is not one. */
+static bool parse_range(const char *s, struct config_range *r)
+{
+    char addr[INET6_ADDRSTRLEN + 1];
+    const char *slash = strchr(s, '/');
+    size_t n = slash ? (size_t)(slash - s) : strlen(s);
+    if (n >= sizeof addr)
+        return false;
+    memcpy(addr, s, n);
+    addr[n] = 0;
+    memset(r, 0, sizeof *r);
+    if (inet_pton(AF_INET, addr, r->addr) == 1)
+        r->family = 4;
+    else if (inet_pton(AF_INET6, addr, r->addr) == 1)
+        r->family = 6;
+    else
+        return false;
+    unsigned max = r->family == 4 ? 32 : 128;
+    r->bits = max;
+    if (slash) {
+        char *end;
+        long b = strtol(slash + 1, &end, 10);
+        if (!slash[1] || *end || b < 0 || (unsigned long)b > max)
+            return false;
+        r->bits = (unsigned)b;
+    }
+    return true;
+}
+
+/* registration_allow: IP ranges ("192.0.2.0/24", "2001:db8::/32", "::1") and host
+ * domains (one of `hosts`) where in-band registration is open. */
+static int parse_registration_allow(struct ctx *x, const config_setting_t *root)
+{
+    config_setting_t *s = config_setting_get_member(root, "registration_allow");
+    if (!s)
+        return 0;
+    int t = config_setting_type(s);
+    if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+        return fail_at(x, s, "'registration_allow' must be an array of IP ranges and host "
+                             "domains [ \"192.0.2.0/24\", \"example.org\" ]");
+    int n = config_setting_length(s);
+    x->c->reg_ranges = xcalloc((size_t)n + 1, sizeof *x->c->reg_ranges);
+    x->c->reg_hosts = xcalloc((size_t)n + 1, sizeof *x->c->reg_hosts);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        const char *v = config_setting_get_string(e);
+        if (config_setting_type(e) != CONFIG_TYPE_STRING || !v)
+            return fail_at(x, e, "registration_allow entries must be strings");
+        struct config_range r;
+        if (parse_range(v, &r)) {
+            x->c->reg_ranges[x->c->nreg_ranges++] = r;
+        } else if (config_find_host(x->c, v)) {
+            x->c->reg_hosts[x->c->nreg_hosts++] = xstrdup(v);
+        } else {
+            return fail_at(x, e, "'%s' in registration_allow is neither an IP range "
+                                 "(ADDRESS or ADDRESS/BITS) nor one of the hosts", v);
+        }
+    }
     return 0;
 }
 
@@ -587,7 +650,8 @@ static int parse_limits(struct ctx *x, const config_setting_t *root)
                                        "auth_failures_account", "auth_lockout",
                                        "auth_table_size", "preauth_stanza_size",
                                        "preauth_per_address", "preauth_total",
-                                       "sessions_per_account", "component_rate", NULL};
+                                       "sessions_per_account", "component_rate",
+                                       "registration_interval", NULL};
     config_setting_t *g;
     long long size = DEF_STANZA_SIZE, depth = DEF_MAX_DEPTH, attrs = DEF_MAX_ATTRS;
     long long timeout = DEF_AUTH_TIMEOUT, sessions = DEF_MAX_SESSIONS;
@@ -596,7 +660,7 @@ static int parse_limits(struct ctx *x, const config_setting_t *root)
     long long lockout = DEF_AUTH_LOCKOUT, table = DEF_AUTH_TABLE_SIZE;
     long long pre_size = DEF_PREAUTH_STANZA_SIZE, pre_addr = DEF_PREAUTH_PER_ADDRESS;
     long long pre_total = DEF_PREAUTH_TOTAL, per_account = DEF_SESSIONS_PER_ACCOUNT;
-    long long comp_rate = DEF_COMPONENT_RATE;
+    long long comp_rate = DEF_COMPONENT_RATE, reg_interval = DEF_REGISTRATION_INTERVAL;
     if (get_group(x, root, "limits", &g) != 0)
         return -1;
     if (g && (check_members(x, g, keys, "limits") != 0 ||
@@ -615,7 +679,8 @@ static int parse_limits(struct ctx *x, const config_setting_t *root)
               get_int(x, g, "preauth_per_address", 1, 10000000, &pre_addr) != 0 ||
               get_int(x, g, "preauth_total", 1, 10000000, &pre_total) != 0 ||
               get_int(x, g, "sessions_per_account", 1, 10000000, &per_account) != 0 ||
-              get_int(x, g, "component_rate", 1024, 1LL << 40, &comp_rate) != 0))
+              get_int(x, g, "component_rate", 1024, 1LL << 40, &comp_rate) != 0 ||
+              get_int(x, g, "registration_interval", 0, 86400 * 365, &reg_interval) != 0))
         return -1;
     x->c->auth_failures_address = (unsigned)fail_addr;
     x->c->auth_failures_account = (unsigned)fail_acct;
@@ -626,6 +691,7 @@ static int parse_limits(struct ctx *x, const config_setting_t *root)
     x->c->preauth_total = (unsigned)pre_total;
     x->c->sessions_per_account = (unsigned)per_account;
     x->c->component_rate = (uint64_t)comp_rate;
+    x->c->registration_interval = (unsigned)reg_interval;
     x->c->c2s_stanza_size = (size_t)size;
     x->c->c2s_max_depth = (unsigned)depth;
     x->c->c2s_max_attrs = (unsigned)attrs;
@@ -746,7 +812,7 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
         parse_hosts(&x, root, global) != 0 || parse_components(&x, root) != 0 ||
         parse_record_layer(&x, root, &out->tls_record_layer) != 0 ||
         parse_listeners(&x, root) != 0 ||
-        parse_limits(&x, root) != 0)
+        parse_limits(&x, root) != 0 || parse_registration_allow(&x, root) != 0)
         goto done;
     if (!*data_dir) {
         fail_at(&x, config_setting_get_member(root, "data_dir"), "'data_dir' is empty");
@@ -780,6 +846,10 @@ void config_free(struct config *c)
         strv_free(c->hosts[i].modules);
     }
     free(c->hosts);
+    for (size_t i = 0; c->reg_hosts && i < c->nreg_hosts; i++)
+        free(c->reg_hosts[i]);
+    free(c->reg_hosts);
+    free(c->reg_ranges);
     for (size_t i = 0; i < c->nlistens; i++)
         free(c->listens[i].address);
     free(c->listens);

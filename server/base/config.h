@@ -40,6 +40,13 @@ struct config_component {
     char *secret;
 };
 
+/* An address range (registration_allow): `bits` leading bits of `addr` must match. */
+struct config_range {
+    int family; /* 4 or 6 */
+    unsigned char addr[16];
+    unsigned bits;
+};
+
 struct config {
     char *path;          /* absolute path of the file read */
     char *data_dir;      /* absolute */
@@ -74,6 +81,13 @@ struct config {
     uint64_t component_rate;         /* bytes/s a component may send (and its bucket) */
     unsigned scram_iterations;       /* PBKDF2 rounds for new and changed passwords */
     bool allow_registration;
+    /* registration_allow: when there are ranges, only addresses in them may register;
+     * when there are hosts, only on those hosts. Both empty: anyone, on every host. */
+    struct config_range *reg_ranges;
+    size_t nreg_ranges;
+    char **reg_hosts;
+    size_t nreg_hosts;
+    unsigned registration_interval; /* seconds between registrations from one address */
     enum tls_record_layer tls_record_layer; /* default for listeners */
     void *cfg;           /* the libconfig tree, kept for module sections (config_t *) */
     void *strings;       /* texts made by config_module_get() for ints (private) */

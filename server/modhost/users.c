@@ -27,6 +27,7 @@ struct user_job {
     unsigned iterations;     /* PBKDF2 rounds (the config's, read on the loop) */
     struct myna_module *m;   /* NULL once the module has unloaded */
     myna_user_done_fn done;
+    users_done_fn core_done; /* instead of m/done, for the core (in-band registration) */
     void *data;
     struct account acc;      /* the worker's result */
     int rc;                  /* the worker's result: 0 or MYNA_USER_BADPASSWORD */
@@ -145,6 +146,8 @@ static void job_done(void *data)
                  myna_store_strerror(rc));
     if (j->m)
         j->done(j->m, rc, j->data);
+    else if (j->core_done)
+        j->core_done(rc, j->data);
     int err = myna_store_env_unit_commit(srv->store);
     if (err != 0)
         log_warn("users", "account %s@%s: writes after the change failed: %s", j->node,
@@ -152,39 +155,53 @@ static void job_done(void *data)
     job_free(j);
 }
 
-int users_set_password(struct myna_module *m, const char *node, const char *password,
-                       bool create, myna_user_done_fn done, void *data)
+/* Checks node and password, then derives on the job pool (job_work, job_done). */
+static int submit(struct server *srv, const char *domain, const char *node,
+                  const char *password, bool create, struct user_job *proto)
 {
-    struct server *srv = m->srv;
     struct myna_arena *a = myna_arena_new();
     const char *prepped = node ? myna_jid_nodeprep(a, node) : NULL;
     bool valid = prepped && *prepped && strcmp(prepped, node) == 0;
     myna_arena_free(a);
-    if (!valid || !done)
+    if (!valid)
         return MYNA_USER_BADNAME;
     if (!password || !*password)
         return MYNA_USER_BADPASSWORD;
-    bool exists = account_exists(srv->accounts, node, m->host->domain);
+    bool exists = account_exists(srv->accounts, node, domain);
     if (create && exists)
         return MYNA_USER_EXISTS;
     if (!create && !exists)
         return MYNA_USER_NOTFOUND;
     struct user_job *j = xcalloc(1, sizeof *j);
+    *j = *proto;
     j->srv = srv;
-    j->domain = xstrdup(m->host->domain);
+    j->domain = xstrdup(domain);
     j->node = xstrdup(node);
     j->password = xstrdup(password);
     j->create = create;
     j->iterations = srv->cfg.scram_iterations;
-    j->m = m;
-    j->done = done;
-    j->data = data;
     j->next = srv->user_jobs;
     if (j->next)
         j->next->prev = j;
     srv->user_jobs = j;
     jobs_submit(srv->jobs, job_work, job_done, j);
     return 0;
+}
+
+int users_set_password(struct myna_module *m, const char *node, const char *password,
+                       bool create, myna_user_done_fn done, void *data)
+{
+    if (!done)
+        return MYNA_USER_BADNAME;
+    struct user_job proto = {.m = m, .done = done, .data = data};
+    return submit(m->srv, m->host->domain, node, password, create, &proto);
+}
+
+int users_change(struct server *srv, const char *domain, const char *node,
+                 const char *password, bool create, users_done_fn done, void *data)
+{
+    struct user_job proto = {.core_done = done, .data = data};
+    return submit(srv, domain, node, password, create, &proto);
 }
 
 void users_forget_module(struct server *srv, struct myna_module *m)

@@ -29,6 +29,12 @@ int users_delete(struct server *srv, struct host *h, const struct myna_jid *bare
 int users_set_password(struct myna_module *m, const char *node, const char *password,
                        bool create, myna_user_done_fn done, void *data);
 
+/* The same for the core (in-band registration, server/stream/register.c): done(rc, data)
+ * is always called once, on the loop, in a unit of work, when 0 was returned. */
+typedef void (*users_done_fn)(int result, void *data);
+int users_change(struct server *srv, const char *domain, const char *node,
+                 const char *password, bool create, users_done_fn done, void *data);
+
 /* A module unloads: its pending jobs still complete, without calling it. */
 void users_forget_module(struct server *srv, struct myna_module *m);
 /* At exit, after the job pool has stopped: frees the jobs that never completed. */

@@ -25,6 +25,7 @@
 #include "server/server.h"
 #include "server/stream/csi.h"
 #include "server/stream/preauth.h"
+#include "server/stream/register.h"
 #include "server/stream/sasl.h"
 #include "server/stream/sm.h"
 #include "server/stream/stream.h"
@@ -152,6 +153,8 @@ static void c2s_features(struct stream *st, struct myna_buf *b)
     struct c2s *c = C2S(st);
     if (!st->authenticated) {
         sasl_features(c->sasl, b);
+        if (register_offered(st))
+            myna_buf_appends(b, "<register xmlns='http://jabber.org/features/iq-register'/>");
         return;
     }
     myna_buf_printf(b, "<bind xmlns='%s'/>", MYNA_NS_BIND);
@@ -222,6 +225,8 @@ static void phase_preauth(struct c2s *c, struct myna_xml *el)
         return;
     }
     if (stream_is_stanza(&c->st, el)) {
+        if (register_preauth(c, el)) /* XEP-0077 before login */
+            return;
         stream_error(&c->st, STREAM_ERR_NOT_AUTHORIZED, NULL); /* RFC 6120 §4.9.3.12 */
         return;
     }
@@ -356,6 +361,8 @@ static void phase_session(struct c2s *c, struct myna_xml *el)
             return;
         }
     }
+    if (register_session(c, s, el)) /* XEP-0077: password change, account removal */
+        return;
     /* Legacy session establishment (RFC 3921 §3): accept and answer. */
     if (strcmp(el->name, "iq") == 0 && myna_xml_find(el, MYNA_NS_SESSION, "session") &&
         !myna_xml_attr(el, "to")) {

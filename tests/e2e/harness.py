@@ -255,7 +255,7 @@ modules = {{
 limits = {{
     {self.test_limits()}
 }};
-allow_registration = false;
+{"" if "allow_registration" in os.environ.get("E2E_MYNA_CONFIG", "") else "allow_registration = false;"}
 {os.environ.get("E2E_MYNA_CONFIG", "")}
 """)
 

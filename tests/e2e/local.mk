@@ -64,11 +64,12 @@ E2E_PY_TESTS = \
 	tests/e2e/test_shutdown.py \
 	tests/e2e/test_passwd.py
 E2E_LIMIT_TESTS = tests/e2e/limits-rate.sh tests/e2e/limits-slowreader.sh tests/e2e/login-abuse.sh \
-	tests/e2e/scram-salts.sh tests/e2e/preauth-limits.sh tests/e2e/component-limits.sh
+	tests/e2e/scram-salts.sh tests/e2e/preauth-limits.sh tests/e2e/component-limits.sh \
+	tests/e2e/register.sh tests/e2e/register-off.sh
 TESTS += $(E2E_STROPHE_TESTS) $(E2E_PY_TESTS) $(E2E_LIMIT_TESTS)
 EXTRA_DIST += $(E2E_LIMIT_TESTS) tests/e2e/test_limits.py tests/e2e/test_login_abuse.py \
 	tests/e2e/test_scram_salts.py tests/e2e/test_preauth_limits.py \
-	tests/e2e/test_component_limits.py
+	tests/e2e/test_component_limits.py tests/e2e/test_register.py
 
 if HAVE_PURPLE
 check_PROGRAMS += tests/e2e/purple_smoke

@@ -221,6 +221,10 @@ static const struct bad_case bad[] = {
     {HOST "listen = (\n { type = \"c2s\"; port = 5222; tls_record_layer = 1; }\n);\n", 3,
      "'tls_record_layer' must be a string"},
     {HOST "listen = (\n { port = 5222; }\n);\n", 3, "listener without 'type'"},
+    /* registration_allow: IP ranges and configured hosts only. */
+    {HOST "registration_allow = [ \"other.example\" ];\n", 2,
+     "'other.example' in registration_allow is neither an IP range"},
+    {HOST "registration_allow = [ \"192.0.2.0/33\" ];\n", 2, "neither an IP range"},
     /* Plaintext c2s: only on loopback, only with insecure = true. */
     {HOST "listen = (\n { type = \"c2s\"; port = 5222; tls = \"none\"; }\n);\n", 3,
      "a c2s listener without TLS is only allowed on a loopback address"},
