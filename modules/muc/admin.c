@@ -261,7 +261,7 @@ static void admin_get(struct room *r, struct myna_stanza *st, struct myna_xml *q
             return;
         }
         struct list_ctx c = {out, (enum muc_aff)av};
-        muc_map_each(&r->affs, list_aff, &c);
+        muc_map_each_sorted(&r->affs, list_aff, &c);
     }
     myna_iq_send_result(st, res);
 }

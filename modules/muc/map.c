@@ -93,6 +93,29 @@ void muc_map_each(const struct muc_map *m, void (*fn)(const char *key, void *val
         }
 }
 
+static int cmp_ent(const void *a, const void *b)
+{
+    return strcmp((*(struct muc_map_ent *const *)a)->key, (*(struct muc_map_ent *const *)b)->key);
+}
+
+void muc_map_each_sorted(const struct muc_map *m,
+                         void (*fn)(const char *key, void *val, void *d), void *d)
+{
+    if (!m->n)
+        return;
+    struct muc_map_ent **v = malloc(m->n * sizeof *v);
+    if (!v)
+        abort();
+    size_t k = 0;
+    for (size_t i = 0; i < m->nb; i++)
+        for (struct muc_map_ent *e = m->b[i]; e; e = e->next)
+            v[k++] = e;
+    qsort(v, k, sizeof *v, cmp_ent);
+    for (size_t i = 0; i < k; i++)
+        fn(v[i]->key, v[i]->val, d);
+    free(v);
+}
+
 void muc_map_free(struct muc_map *m)
 {
     for (size_t i = 0; i < m->nb; i++)

@@ -69,6 +69,10 @@ void *muc_map_put(struct muc_map *m, const char *key, void *val);
 void *muc_map_del(struct muc_map *m, const char *key);
 void muc_map_each(const struct muc_map *m, void (*fn)(const char *key, void *val, void *d),
                   void *d);
+/* muc_map_each in key order (the hash order changes with every process: anything written
+ * to the store or sent to clients goes in this order); fn must not change the map. */
+void muc_map_each_sorted(const struct muc_map *m,
+                         void (*fn)(const char *key, void *val, void *d), void *d);
 void muc_map_free(struct muc_map *m);
 
 /* ---- the room configuration (§10.2 muc#roomconfig) ---- */

@@ -77,7 +77,7 @@ void store_save(struct room *r)
         myna_xml_add_text(s, r->subject, strlen(r->subject));
     }
     struct aff_ctx ctx = {root};
-    muc_map_each(&r->affs, put_aff, &ctx);
+    muc_map_each_sorted(&r->affs, put_aff, &ctx);
     struct myna_buf b;
     myna_buf_init(&b);
     myna_xml_serialize(root, "", &b);
