@@ -377,7 +377,8 @@ size_t myna_user_sessions(struct myna_module *m, const struct myna_jid *bare,
                           myna_session_fn fn, void *data);
 /* Since 1.1. Calls fn for each session bound on this host when the call starts (e.g. an
  * announcement to every online user, XEP-0133 §4.23); a session that ends meanwhile is
- * skipped, so fn may send, close sessions or do anything else. Returns how many fn got. */
+ * skipped, so fn may send, close sessions or do anything else. Oldest session first.
+ * Returns how many fn got. */
 size_t myna_host_sessions(struct myna_module *m, myna_session_fn fn, void *data);
 /* Session of a local full JID, or NULL. */
 struct myna_session *myna_session_find(struct myna_module *m, const struct myna_jid *full);

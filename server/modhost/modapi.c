@@ -239,11 +239,20 @@ static void collect_session(const char *key, void *value, void *data)
     hs->ids[hs->n++] = s->id;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 size_t myna_host_sessions(struct myna_module *m, myna_session_fn fn, void *data)
 {
-    /* Ids first: fn may end sessions, which changes the table being walked. */
+    /* Ids first: fn may end sessions, which changes the table being walked. In id order
+     * (oldest session first): the table's own order is its keyed hash's, new each run. */
     struct host_sessions hs = {.host = m->host};
     hashmap_each(m->srv->sessions, collect_session, &hs);
+    if (hs.n)
+        qsort(hs.ids, hs.n, sizeof *hs.ids, cmp_id);
     size_t called = 0;
     for (size_t i = 0; i < hs.n; i++) {
         struct myna_session *s = myna_session_by_id(m, hs.ids[i]);
