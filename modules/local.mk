@@ -72,8 +72,9 @@ mod_LTLIBRARIES += modules/offline.la
 modules_offline_la_SOURCES = modules/offline.c
 modules_offline_la_CFLAGS = $(MODULE_CFLAGS)
 modules_offline_la_LDFLAGS = $(MODULE_LDFLAGS)
-TESTS += tests/modules/offline.sh
-EXTRA_DIST += tests/modules/offline.sh tests/modules/test_offline.py
+TESTS += tests/modules/offline.sh tests/modules/routing.sh
+EXTRA_DIST += tests/modules/offline.sh tests/modules/test_offline.py \
+	tests/modules/routing.sh tests/modules/test_routing.py
 TESTS += tests/modules/sm.sh
 EXTRA_DIST += tests/modules/sm.sh tests/modules/test_sm.py
 mod_LTLIBRARIES += modules/private.la

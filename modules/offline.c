@@ -389,7 +389,12 @@ static void flush_start(struct myna_module *m, struct myna_session *s)
     f->session = myna_session_id(s);
     f->next = o->flushes;
     o->flushes = f;
-    flush_step(m, (void *)(uintptr_t)f->session);
+    /* Not before the presence that started it has been handled: the user's own initial
+     * presence comes back first (RFC 6121 §4.2.2), then the stored messages, as from
+     * Prosody and ejabberd. Messages arriving meanwhile queue behind (on_deliver). */
+    f->timer = myna_timer_add(m, 0, 0, flush_step, (void *)(uintptr_t)f->session);
+    if (!f->timer)
+        flush_step(m, (void *)(uintptr_t)f->session);
 }
 
 static void on_available(struct myna_module *m, const struct myna_event *ev, void *data)

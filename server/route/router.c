@@ -167,9 +167,14 @@ static void to_user(struct server *srv, struct host *h, struct stanza_ctx *st)
         /* §8.5.3.2: no such resource. */
         switch (pub->kind) {
         case MYNA_MESSAGE:
+            /* §8.5.3.2.1: groupchat is bounced (the sender is a room that should learn
+             * the occupant is gone), headline dropped (as ejabberd and Prosody do: an
+             * error would leak presence), error ignored; chat and normal are treated as
+             * if sent to the bare JID, like Prosody and ejabberd. */
             if (is_type(pub, "groupchat"))
-                return; /* silently ignored */
-            message_to_bare(srv, h, st, u);
+                reply_error(st, MYNA_ERR_SERVICE_UNAVAILABLE);
+            else if (!is_type(pub, "headline"))
+                message_to_bare(srv, h, st, u);
             return;
         case MYNA_PRESENCE:
             return; /* presence to an unknown resource is dropped (subscriptions were
@@ -199,6 +204,19 @@ static void to_user(struct server *srv, struct host *h, struct stanza_ctx *st)
         to_host(srv, h, st, MYNA_IQ_TO_USER);
         return;
     }
+}
+
+/* Whether `domain` lies under one of our hosts (conference.HOST, anything.HOST). */
+static bool local_subdomain(struct server *srv, const char *domain)
+{
+    size_t dl = strlen(domain);
+    for (size_t i = 0; i < srv->nhosts; i++) {
+        const char *hd = srv->hosts[i]->domain;
+        size_t hl = strlen(hd);
+        if (dl > hl + 1 && domain[dl - hl - 1] == '.' && strcmp(domain + dl - hl, hd) == 0)
+            return true;
+    }
+    return false;
 }
 
 void router_route(struct server *srv, struct stanza_ctx *st)
@@ -237,8 +255,13 @@ void router_route(struct server *srv, struct stanza_ctx *st)
         to_user(srv, h, st);
         return;
     }
-    /* A remote domain: no server-to-server connections yet. */
-    if (pub->kind != MYNA_PRESENCE || is_type(pub, "subscribe") || is_type(pub, "probe"))
+    /* A remote domain: no server-to-server connections yet. Presence to a sub-domain of a
+     * local host that nothing serves (a MUC join to a conference service that does not
+     * exist) can never be delivered: the sender learns it from an error presence
+     * (RFC 6120 §8.3.3.15), as from Prosody and ejabberd, instead of waiting forever.
+     * Unavailable presence is not answered (nothing waits for it). */
+    if (pub->kind != MYNA_PRESENCE || is_type(pub, "subscribe") || is_type(pub, "probe") ||
+        (!is_type(pub, "unavailable") && local_subdomain(srv, domain)))
         reply_error(st, MYNA_ERR_REMOTE_SERVER_NOT_FOUND);
 }
 
