@@ -46,7 +46,11 @@ static int export_roster(struct myna_module *m, const struct myna_jid *user,
         const struct contact *ct = &items[i];
         if (!ct->pending_in && !(ct->approved && !ct->in_roster))
             continue;
-        struct myna_xml *p = myna_xml_new(a, MYNA_NS_CLIENT, "presence");
+        struct myna_xml *p = NULL;
+        if (ct->pending_in) /* the request as received, extended content included */
+            p = request_get(c, a, user->bare, ct->jid);
+        if (p == NULL)
+            p = myna_xml_new(a, MYNA_NS_CLIENT, "presence");
         if (ct->pending_in) {
             myna_xml_set_attr(p, "type", "subscribe");
             myna_xml_set_attr(p, "from", ct->jid);
@@ -188,6 +192,12 @@ static int import_presence(struct myna_module *m, const struct myna_jid *user,
         bool known = ct.in_roster || ct.pending_in || ct.approved;
         rc = !known && (long long)roster_count_all(c, a, user->bare) >= 2 * c->max_items
                  ? -1 : contact_put(c, user->bare, &ct);
+        if (rc == 0 && ct.pending_in && request) { /* keep its content (RFC 6121 §3.1.3) */
+            struct myna_xml *req = myna_xml_copy(a, p);
+            myna_xml_set_attr(req, "from", jid);
+            myna_xml_set_attr(req, "to", user->bare);
+            rc = request_put(c, user->bare, jid, req);
+        }
     }
     if (rc < 0)
         myna_log(m, MYNA_LOG_WARN, "import: subscription %s of %s refused", type, user->bare);

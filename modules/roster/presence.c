@@ -209,7 +209,9 @@ static void broadcast_available(struct myna_module *m, struct myna_stanza *st)
     for (size_t i = 0; i < n; i++) {
         if (!items[i].pending_in)
             continue;
-        struct myna_xml *req = myna_xml_new(st->arena, MYNA_NS_CLIENT, "presence");
+        struct myna_xml *req = request_get(roster_ctx(m), st->arena, bare.bare, items[i].jid);
+        if (req == NULL) /* stored before requests were kept whole, or imported */
+            req = myna_xml_new(st->arena, MYNA_NS_CLIENT, "presence");
         myna_xml_set_attr(req, "type", "subscribe");
         myna_xml_set_attr(req, "from", items[i].jid);
         myna_xml_set_attr(req, "to", bare.bare);

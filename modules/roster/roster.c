@@ -426,12 +426,13 @@ static int roster_load(struct myna_module *m)
         return -1;
     myna_module_set_data(m, c);
     c->store = myna_module_store(m, "roster");
+    c->requests = myna_module_store(m, "roster_requests");
     c->slot = myna_session_slot(m, sess_free);
     c->max_items = myna_opt_int(m, "max_items");
     c->max_name = myna_opt_int(m, "max_name_length");
     c->max_group = myna_opt_int(m, "max_group_length");
     c->max_groups = myna_opt_int(m, "max_groups");
-    if (c->store == NULL || c->slot < 0)
+    if (c->store == NULL || c->requests == NULL || c->slot < 0)
         return -1;
     if (roster_iq_register(m) < 0 || presence_register(m) < 0 ||
         roster_migration_register(m) < 0)

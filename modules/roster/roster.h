@@ -37,6 +37,8 @@ struct contact {
 struct roster_ctx {
     struct myna_roster_service svc; /* published as MYNA_ROSTER_SERVICE */
     struct myna_store *store;  /* "roster": "user\0contact" -> record, "user\0" -> version */
+    struct myna_store *requests; /* "roster_requests": "user\0contact" -> the pending
+                                    subscription request as received (RFC 6121 §3.1.3) */
     int slot;                  /* session slot: struct roster_sess */
     long long max_items;       /* items per roster */
     long long max_name;        /* bytes of a name attribute */
@@ -72,6 +74,14 @@ int roster_version_bump(struct roster_ctx *c, struct myna_arena *a, const char *
 /* Stores `ver` as the version; returns 0 or a store error. */
 int roster_version_set(struct roster_ctx *c, const char *user, uint64_t ver);
 int roster_delete_user(struct roster_ctx *c, const char *user);
+/* The stored inbound subscription request of `contact` to `user` (a record with
+ * pending_in), extended content (XEP-0172 nick, XEP-0379 token...) included: saved with the
+ * record, deleted with it or when it is answered. request_get returns NULL when none (a
+ * record written before requests were kept, or an imported one). */
+int request_put(struct roster_ctx *c, const char *user, const char *contact,
+                const struct myna_xml *presence);
+struct myna_xml *request_get(struct roster_ctx *c, struct myna_arena *a, const char *user,
+                             const char *contact);
 
 /* roster.c */
 struct roster_ctx *roster_ctx(struct myna_module *m);

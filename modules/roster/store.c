@@ -3,6 +3,8 @@
  * "user@host\0" as decimal text. Record encoding (version 'R'):
  *   'R', sub bits, flags (ask 1, pending_in 2, approved 4, in_roster 8), has_name,
  *   [name NUL], group NUL ... — XML text can hold no NUL, so NUL separates safely.
+ * The table "roster_requests" holds, under the same key, the serialized subscription
+ * request of each record with pending_in (RFC 6121 §3.1.3: re-delivered whole).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +94,13 @@ int contact_get(struct roster_ctx *c, struct myna_arena *a, const char *user,
     return record_decode(a, contact, v, vl, out);
 }
 
+/* Drops the stored request of a record that no longer has one. */
+static int request_del(struct roster_ctx *c, const char *k, size_t kl)
+{
+    int rc = myna_store_del(c->requests, k, kl);
+    return rc == MYNA_STORE_NOTFOUND ? 0 : rc;
+}
+
 int contact_put(struct roster_ctx *c, const char *user, const struct contact *ct)
 {
     struct myna_arena *a = myna_arena_new();
@@ -101,6 +110,8 @@ int contact_put(struct roster_ctx *c, const char *user, const struct contact *ct
     myna_buf_init(&b);
     record_encode(ct, &b);
     int rc = myna_store_put(c->store, k, kl, b.data, b.len);
+    if (rc == 0 && !ct->pending_in)
+        rc = request_del(c, k, kl);
     myna_buf_free(&b);
     myna_arena_free(a);
     return rc;
@@ -112,8 +123,42 @@ int contact_del(struct roster_ctx *c, const char *user, const char *contact)
     char *k;
     size_t kl = key_build(a, user, contact, &k);
     int rc = myna_store_del(c->store, k, kl);
+    int rr = request_del(c, k, kl);
+    myna_arena_free(a);
+    return rc < 0 && rc != MYNA_STORE_NOTFOUND ? rc : rr < 0 ? rr : rc;
+}
+
+/* A request bigger than this keeps only its type (a flood of huge requests must not fill
+ * the store: up to 2 * max_items records per user). */
+#define REQUEST_MAX 4096
+
+int request_put(struct roster_ctx *c, const char *user, const char *contact,
+                const struct myna_xml *presence)
+{
+    struct myna_arena *a = myna_arena_new();
+    char *k;
+    size_t kl = key_build(a, user, contact, &k);
+    struct myna_buf b;
+    myna_buf_init(&b);
+    myna_xml_serialize(presence, MYNA_NS_CLIENT, &b);
+    int rc = b.len <= REQUEST_MAX ? myna_store_put(c->requests, k, kl, b.data, b.len)
+                                  : request_del(c, k, kl);
+    myna_buf_free(&b);
     myna_arena_free(a);
     return rc;
+}
+
+struct myna_xml *request_get(struct roster_ctx *c, struct myna_arena *a, const char *user,
+                             const char *contact)
+{
+    char *k;
+    size_t kl = key_build(a, user, contact, &k);
+    void *v;
+    size_t vl;
+    if (myna_store_get(c->requests, k, kl, a, &v, &vl) < 0)
+        return NULL;
+    struct myna_xml *p = myna_xml_parse(a, v, vl, MYNA_NS_CLIENT);
+    return p != NULL && myna_xml_is(p, MYNA_NS_CLIENT, "presence") ? p : NULL;
 }
 
 struct list_state {
@@ -219,6 +264,7 @@ int roster_delete_user(struct roster_ctx *c, const char *user)
     char *k;
     size_t plen = key_build(a, user, NULL, &k);
     int rc = myna_store_del_prefix(c->store, k, plen, NULL);
+    int rr = myna_store_del_prefix(c->requests, k, plen, NULL);
     myna_arena_free(a);
-    return rc;
+    return rc < 0 ? rc : rr;
 }

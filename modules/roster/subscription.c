@@ -153,6 +153,17 @@ static void sub_deliver(struct myna_module *m, struct myna_stanza *st,
     presence_deliver_available(m, user, p);
 }
 
+/* §3.1.3: the request is kept as received, extended content (XEP-0172 nick, XEP-0379
+ * pre-auth token, a status) included, for re-delivery at the next login. */
+static bool request_save(struct myna_module *m, struct myna_stanza *st,
+                         const struct myna_jid *user, const struct myna_jid *cj)
+{
+    struct myna_xml *p = myna_xml_copy(st->arena, st->xml);
+    myna_xml_set_attr(p, "from", cj->bare);
+    myna_xml_set_attr(p, "to", user->bare);
+    return request_put(roster_ctx(m), user->bare, cj->bare, p) == 0;
+}
+
 /* Table A.3: the contact's server (here: the local user's) processing an inbound one. */
 enum myna_verdict subscription_inbound(struct myna_module *m, struct myna_stanza *st)
 {
@@ -191,7 +202,7 @@ enum myna_verdict subscription_inbound(struct myna_module *m, struct myna_stanza
                      "stored records", cj.bare, user.bare);
         } else if (!ct.pending_in) {
             ct.pending_in = true; /* kept until answered, re-delivered at login */
-            if (roster_save_quiet(m, user.bare, &ct) == 0)
+            if (roster_save_quiet(m, user.bare, &ct) == 0 && request_save(m, st, &user, &cj))
                 sub_deliver(m, st, &user, &cj);
         }
     } else if (strcmp(type, "subscribed") == 0) {

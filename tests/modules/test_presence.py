@@ -2,7 +2,7 @@
 initial presence broadcast and probes (§4.2-4.3), own resources seeing each other,
 priorities for bare-JID messages (§8.5.2.1.1), unavailable on request and on abrupt
 disconnect (§4.5), directed presence and its cleanup (§4.6), pending subscription requests
-delivered at the next login (§3.1.3), removal cancelling both directions (§2.5.2), and
+delivered whole at the next login (§3.1.3), removal cancelling both directions (§2.5.2), and
 errors for invalid presence types."""
 import modlib as M
 
@@ -122,6 +122,52 @@ def directed_presence():
     D.close()
 
 
+NS_NICK = "http://jabber.org/protocol/nick"
+NS_PARS = "urn:xmpp:pars:0"
+
+
+def pending_subscription_kept_whole():
+    """RFC 6121 §3.1.3: the stored request is the complete stanza, extended content
+    included (XEP-0172 nick, XEP-0379 pre-auth token), re-delivered whole at each login
+    until answered; a request from a full JID and to a full JID is stored between bare
+    JIDs."""
+    C = M.connect("u40", "c")
+    C.send("<presence type='subscribe' to='%s/gone' id='sub1'><status>it is me</status>"
+           "<nick xmlns='%s'>Cecile</nick><preauth xmlns='%s' token='tok-3f9a'/>"
+           "<x xmlns='urn:example:ext'><y a='1'>z</y></x></presence>"
+           % (M.jid("u41"), NS_NICK, NS_PARS))
+    M.barrier(C)
+    C.close()
+    for attempt in (1, 2):
+        U = M.connect("u41", "u%d" % attempt, presence=False)
+        U.send("<presence/>")
+        got = U.wait_for(lambda e: M.is_presence(e, "subscribe", M.jid("u40")),
+                         what="stored subscription request (login %d)" % attempt)
+        M.expect(got.get("from") == M.jid("u40") and got.get("to") == M.jid("u41"),
+                 "not between bare JIDs: %s" % M.show(got))
+        M.expect(got.findtext(M.q(NS_NICK, "nick")) == "Cecile", "nick lost: %s" % M.show(got))
+        pre = got.find(M.q(NS_PARS, "preauth"))
+        M.expect(pre is not None and pre.get("token") == "tok-3f9a",
+                 "pre-auth token lost: %s" % M.show(got))
+        M.expect(got.findtext(M.q(M.C, "status")) == "it is me", "status lost: %s" % M.show(got))
+        ext = got.find(M.q("urn:example:ext", "x"))
+        M.expect(ext is not None and ext.find(M.q("urn:example:ext", "y")).get("a") == "1",
+                 "extension lost: %s" % M.show(got))
+        U.close()
+    # Denied: gone for good, also from the store.
+    U = M.connect("u41", "u3")
+    M.drain(U)
+    U.send("<presence type='unsubscribed' to='%s'/>" % M.jid("u40"))
+    M.barrier(U)
+    U.close()
+    U = M.connect("u41", "u4", presence=False)
+    U.send("<presence/>")
+    M.barrier(U)
+    M.expect(not any(M.is_presence(e, "subscribe") for e in M.drain(U)),
+             "denied request delivered again")
+    U.close()
+
+
 def pending_subscription_next_login():
     C = M.connect("u09", "c")
     C.send("<presence type='subscribe' to='%s'><status>add me</status></presence>"
@@ -134,6 +180,8 @@ def pending_subscription_next_login():
                          what="stored subscription request (login %d)" % attempt)
         M.expect(got.get("from") == M.jid("u09"), "request not from the bare JID: %s"
                  % M.show(got))
+        M.expect(got.findtext(M.q(M.C, "status")) == "add me",
+                 "stored request lost its status: %s" % M.show(got))
         if attempt == 1:
             U.close()
     M.drain(C)
@@ -189,5 +237,6 @@ if __name__ == "__main__":
         ("own_resources_and_priority", own_resources_and_priority),
         ("directed_presence", directed_presence),
         ("pending_subscription_next_login", pending_subscription_next_login),
+        ("pending_subscription_kept_whole", pending_subscription_kept_whole),
         ("removal_cancels_both", removal_cancels_both),
         ("invalid_presence_type", invalid_presence_type)]))
