@@ -10,6 +10,7 @@
  * still point at their listener and component settings. */
 #include "server/admin/control.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -20,6 +21,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#if defined(__SANITIZE_ADDRESS__)
+size_t __sanitizer_get_current_allocated_bytes(void); /* ASan's allocator interface */
+#endif
 
 #include "server/base/config.h"
 #include "server/base/log.h"
@@ -157,6 +161,38 @@ int control_reload(struct server *srv)
     return do_reload(srv, out, sizeof out);
 }
 
+/* Bytes allocated and not freed. Under AddressSanitizer malloc is ASan's: mallinfo2()
+ * reports nothing, so ask ASan (freed blocks in its quarantine do not count). */
+static size_t heap_used_bytes(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return __sanitizer_get_current_allocated_bytes();
+#else
+    return mallinfo2().uordblks;
+#endif
+}
+
+static size_t retired_count(const struct server *srv)
+{
+    size_t n = 0;
+    for (const struct retired *r = srv->retired; r; r = r->next)
+        n++;
+    return n;
+}
+
+/* Open descriptors of the process (a leak shows here first). */
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    if (!d)
+        return -1;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n - 3; /* ".", ".." and the directory's own descriptor */
+}
+
 static long rss_kib(void)
 {
     FILE *f = fopen("/proc/self/status", "r");
@@ -190,9 +226,11 @@ static void do_stats(struct server *srv, char *out, size_t outlen)
     struct mallinfo2 mi = mallinfo2();
     n += (size_t)snprintf(out + n, outlen - n,
                           "connections=%zu\nsessions=%zu\nusers_online=%zu\nrss_kib=%ld\n"
-                          "heap_used_kib=%zu\nheap_free_kib=%zu\n",
+                          "heap_used_kib=%zu\nheap_free_kib=%zu\nheap_used_bytes=%zu\n"
+                          "tls_contexts=%zu\nconfigs_retired=%zu\nfds=%d\n",
                           srv->nconns, srv->nsessions, hashmap_count(srv->users), rss_kib(),
-                          mi.uordblks / 1024, mi.fordblks / 1024);
+                          mi.uordblks / 1024, mi.fordblks / 1024, heap_used_bytes(),
+                          tls_contexts_alive(), retired_count(srv), open_fds());
     struct myna_store_stats st;
     myna_store_env_stats(srv->store, &st);
     if (n < outlen)

@@ -27,6 +27,13 @@ struct tls {
     size_t nhosts;
 };
 
+static size_t tls_alive; /* contexts not yet freed, for `mynactl stats` */
+
+size_t tls_contexts_alive(void)
+{
+    return tls_alive;
+}
+
 static int sni_cb(SSL *ssl, int *alert, void *arg)
 {
     struct tls *t = arg;
@@ -143,6 +150,7 @@ fail:
 struct tls *tls_new(const struct config *cfg, char *err, size_t errlen)
 {
     struct tls *t = xcalloc(1, sizeof *t);
+    tls_alive++;
     t->hosts = xcalloc(cfg->nhosts, sizeof *t->hosts);
     for (size_t i = 0; i < cfg->nhosts; i++) {
         t->hosts[i].domain = xstrdup(cfg->hosts[i].domain);
@@ -166,6 +174,7 @@ void tls_free(struct tls *t)
     }
     free(t->hosts);
     free(t);
+    tls_alive--;
 }
 
 SSL *tls_ssl_new(struct tls *t, int fd)

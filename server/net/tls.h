@@ -15,7 +15,14 @@ struct tls;
 
 /* Loads every host's certificate and key; on error returns NULL with a message in err. */
 struct tls *tls_new(const struct config *cfg, char *err, size_t errlen);
+/* Drops the caller's reference: the contexts go when no SSL made from them is left (each
+ * SSL holds one, released by SSL_free), so a reload frees the old ones as soon as the
+ * last handshake or OpenSSL-layer connection on them ends. */
 void tls_free(struct tls *t);
+/* How many struct tls exist (current and retired ones still in use), for stats. */
+size_t tls_contexts_alive(void);
+/* How many struct tls exist (current and retired ones still in use), for stats. */
+size_t tls_contexts_alive(void);
 /* A new server-side SSL for an accepted socket, on the first host's context until SNI
  * names another host. */
 SSL *tls_ssl_new(struct tls *t, int fd);
