@@ -50,7 +50,9 @@
 
 struct listener {
     struct server *srv;
-    const struct config_listen *cfg;
+    const struct config_listen *cfg; /* = &own */
+    struct config_listen own; /* a copy: a reload frees the config it came from, while the
+                                 socket stays bound (listeners change only at restart) */
     int fd;
 };
 
@@ -340,8 +342,11 @@ int main(int argc, char **argv)
     srv->nlisteners = batch ? 0 : srv->cfg.nlistens;
     srv->listeners = xcalloc(srv->nlisteners + 1, sizeof *srv->listeners);
     for (size_t i = 0; i < srv->nlisteners; i++) {
-        srv->listeners[i].fd = -1;
-        srv->listeners[i].cfg = &srv->cfg.listens[i];
+        struct listener *l = &srv->listeners[i];
+        l->fd = -1;
+        l->own = srv->cfg.listens[i];
+        l->own.address = xstrdup(srv->cfg.listens[i].address);
+        l->cfg = &l->own;
         enum listen_type t = srv->cfg.listens[i].type;
         if (t == LISTEN_S2S || t == LISTEN_HTTP) {
             /* Refuse rather than accept connections nothing would serve. */
@@ -409,9 +414,11 @@ int main(int argc, char **argv)
     log_info("main", "stopped");
 
 out:
-    for (size_t i = 0; i < srv->nlisteners; i++)
+    for (size_t i = 0; i < srv->nlisteners; i++) {
         if (srv->listeners[i].fd >= 0)
             close(srv->listeners[i].fd);
+        free(srv->listeners[i].own.address);
+    }
     /* Whatever is still connected goes now; sessions end before modules unload. */
     stream_abort_all(srv);
     control_close(srv);

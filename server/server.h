@@ -53,7 +53,7 @@ struct server {
     unsigned shutdown_waited;      /* ms waited for connections to drain */
     int signal_fd;
     int control_fd;                /* mynactl's unix socket, or -1 */
-    struct retired *retired;       /* configs and TLS contexts replaced by reloads */
+    struct retired *retired;       /* old configs a removed host still uses (control.c) */
     struct pie_conn *pie_conns;    /* control connections importing or exporting */
     bool batch;                    /* mynad --batch: no listeners, one control connection */
     bool batch_ok;                 /* its import/export succeeded (the exit status) */

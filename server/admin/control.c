@@ -6,8 +6,9 @@
  * and "import"/"export", which turn the connection
  * into a framed XEP-0227 stream (server/admin/control_pie.c). mynad --batch serves one such
  * connection on its stdin instead of a socket, and exits when it ends.
- * Reload keeps retired configs and TLS contexts alive until exit, because open streams
- * still point at their listener and component settings. */
+ * Reload frees the old config at once (listeners and components keep copies of their
+ * settings), unless a host was removed, whose modules keep running on it until restart;
+ * the old TLS contexts go when the last SSL made from them does (server/net/tls.c). */
 #include "server/admin/control.h"
 
 #include <dirent.h>
@@ -39,9 +40,9 @@ size_t __sanitizer_get_current_allocated_bytes(void); /* ASan's allocator interf
 /* Long enough for any command on the longest JID (3 x 1023 bytes, RFC 7622 §3.1). */
 #define CMD_MAX 4096
 
+/* A config a removed host still points into (kept until exit). */
 struct retired {
     struct config cfg;
-    struct tls *tls;
     struct retired *next;
 };
 
@@ -108,14 +109,14 @@ static int do_reload(struct server *srv, char *out, size_t outlen)
         config_free(&ncfg);
         return -1;
     }
-    /* Retire the old config and TLS contexts; switch to the new ones. */
-    struct retired *r = xcalloc(1, sizeof *r);
-    r->cfg = srv->cfg;
-    r->tls = srv->tls;
-    r->next = srv->retired;
-    srv->retired = r;
+    /* Switch to the new config and TLS contexts. The old config is freed below unless a
+     * removed host still points into it; the old contexts live on while handshakes or
+     * OpenSSL-layer connections use them. */
+    struct config ocfg = srv->cfg;
+    tls_free(srv->tls);
     srv->cfg = ncfg;
     srv->tls = ntls;
+    bool keep_old = false;
     log_set_level(srv->cfg.log_level);
 
     size_t loaded = 0, unloaded = 0;
@@ -125,6 +126,7 @@ static int do_reload(struct server *srv, char *out, size_t outlen)
         if (!nh) {
             log_warn("control", "host %s was removed from the config: restart to drop it",
                      h->domain);
+            keep_old = true;
             continue;
         }
         h->cfg = nh;
@@ -148,6 +150,14 @@ static int do_reload(struct server *srv, char *out, size_t outlen)
     for (size_t i = 0; i < srv->cfg.nhosts; i++)
         if (!server_host(srv, srv->cfg.hosts[i].domain))
             log_warn("control", "new host %s needs a restart", srv->cfg.hosts[i].domain);
+    if (keep_old) {
+        struct retired *r = xcalloc(1, sizeof *r);
+        r->cfg = ocfg;
+        r->next = srv->retired;
+        srv->retired = r;
+    } else {
+        config_free(&ocfg);
+    }
     log_info("control", "reloaded %s: %zu modules loaded, %zu unloaded", srv->config_path,
              loaded, unloaded);
     snprintf(out, outlen, "ok: reloaded (%zu modules loaded, %zu unloaded)\n", loaded,
@@ -512,7 +522,6 @@ void control_close(struct server *srv)
         struct retired *r = srv->retired;
         srv->retired = r->next;
         config_free(&r->cfg);
-        tls_free(r->tls);
         free(r);
     }
 }

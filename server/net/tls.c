@@ -22,12 +22,39 @@ struct tls_host {
     SSL_CTX *ctx;
 };
 
+/* Owned by whoever called tls_new (the server, until a reload replaces it) and by every
+ * SSL made from it (their SNI callback names it): freed with the last of them. */
 struct tls {
     struct tls_host *hosts;
     size_t nhosts;
+    unsigned refs;
 };
 
-static size_t tls_alive; /* contexts not yet freed, for `mynactl stats` */
+static int ssl_owner_idx = -1; /* SSL ex_data: the struct tls an SSL was made from */
+static size_t tls_alive;       /* contexts not yet freed, for `mynactl stats` */
+
+static void tls_unref(struct tls *t)
+{
+    if (--t->refs > 0)
+        return;
+    for (size_t i = 0; i < t->nhosts; i++) {
+        SSL_CTX_free(t->hosts[i].ctx);
+        free(t->hosts[i].domain);
+    }
+    free(t->hosts);
+    free(t);
+    tls_alive--;
+}
+
+/* OpenSSL calls this when an SSL is freed (a handshake handed over to tlsrec.c, a
+ * connection closed). */
+static void ssl_owner_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                           void *argp)
+{
+    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+    if (ptr)
+        tls_unref(ptr);
+}
 
 size_t tls_contexts_alive(void)
 {
@@ -149,7 +176,14 @@ fail:
 
 struct tls *tls_new(const struct config *cfg, char *err, size_t errlen)
 {
+    if (ssl_owner_idx < 0)
+        ssl_owner_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, ssl_owner_free);
+    if (ssl_owner_idx < 0) {
+        snprintf(err, errlen, "SSL_get_ex_new_index failed");
+        return NULL;
+    }
     struct tls *t = xcalloc(1, sizeof *t);
+    t->refs = 1;
     tls_alive++;
     t->hosts = xcalloc(cfg->nhosts, sizeof *t->hosts);
     for (size_t i = 0; i < cfg->nhosts; i++) {
@@ -166,15 +200,8 @@ struct tls *tls_new(const struct config *cfg, char *err, size_t errlen)
 
 void tls_free(struct tls *t)
 {
-    if (!t)
-        return;
-    for (size_t i = 0; i < t->nhosts; i++) {
-        SSL_CTX_free(t->hosts[i].ctx);
-        free(t->hosts[i].domain);
-    }
-    free(t->hosts);
-    free(t);
-    tls_alive--;
+    if (t)
+        tls_unref(t);
 }
 
 SSL *tls_ssl_new(struct tls *t, int fd)
@@ -182,6 +209,11 @@ SSL *tls_ssl_new(struct tls *t, int fd)
     SSL *ssl = SSL_new(t->hosts[0].ctx);
     if (!ssl)
         return NULL;
+    if (SSL_set_ex_data(ssl, ssl_owner_idx, t) != 1) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    t->refs++;
     SSL_set_fd(ssl, fd);
     SSL_set_accept_state(ssl);
     return ssl;

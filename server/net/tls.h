@@ -21,8 +21,6 @@ struct tls *tls_new(const struct config *cfg, char *err, size_t errlen);
 void tls_free(struct tls *t);
 /* How many struct tls exist (current and retired ones still in use), for stats. */
 size_t tls_contexts_alive(void);
-/* How many struct tls exist (current and retired ones still in use), for stats. */
-size_t tls_contexts_alive(void);
 /* A new server-side SSL for an accepted socket, on the first host's context until SNI
  * names another host. */
 SSL *tls_ssl_new(struct tls *t, int fd);

@@ -29,7 +29,9 @@
 
 struct component {
     struct stream st;                   /* the stream layer's part (first) */
-    const struct config_component *cfg; /* the domain it asked for */
+    /* The domain it asked for and its secret: copies, since a reload frees the config
+     * they came from while the component stays connected. */
+    struct config_component *cfg;
     bool ready;                         /* the handshake succeeded */
     bool registered;                    /* owns cfg->domain in srv->components */
 };
@@ -50,9 +52,14 @@ static void unregister(struct component *c)
 static bool comp_header(struct stream *st, const struct myna_xml *header, const char *to)
 {
     struct component *c = COMPONENT(st);
-    for (size_t i = 0; to && i < st->srv->cfg.ncomponents; i++)
-        if (strcmp(st->srv->cfg.components[i].domain, to) == 0)
-            c->cfg = &st->srv->cfg.components[i];
+    for (size_t i = 0; to && !c->cfg && i < st->srv->cfg.ncomponents; i++) {
+        const struct config_component *cc = &st->srv->cfg.components[i];
+        if (strcmp(cc->domain, to) == 0) {
+            c->cfg = xcalloc(1, sizeof *c->cfg);
+            c->cfg->domain = xstrdup(cc->domain);
+            c->cfg->secret = xstrdup(cc->secret);
+        }
+    }
     if (c->cfg)
         stream_set_domain(st, c->cfg->domain);
     return c->cfg != NULL;
@@ -170,7 +177,14 @@ static void comp_ended(struct stream *st)
 
 static void comp_free(struct stream *st)
 {
-    free(COMPONENT(st));
+    struct component *c = COMPONENT(st);
+    if (c->cfg) {
+        free(c->cfg->domain);
+        OPENSSL_cleanse(c->cfg->secret, strlen(c->cfg->secret));
+        free(c->cfg->secret);
+        free(c->cfg);
+    }
+    free(c);
 }
 
 static const struct stream_kind component_kind = {

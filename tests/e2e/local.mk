@@ -62,7 +62,8 @@ E2E_PY_TESTS = \
 	tests/e2e/test_nbxmpp.py \
 	tests/e2e/test_tls.py \
 	tests/e2e/test_shutdown.py \
-	tests/e2e/test_passwd.py
+	tests/e2e/test_passwd.py \
+	tests/e2e/test_reload.py
 E2E_LIMIT_TESTS = tests/e2e/limits-rate.sh tests/e2e/limits-slowreader.sh tests/e2e/login-abuse.sh \
 	tests/e2e/scram-salts.sh tests/e2e/preauth-limits.sh tests/e2e/component-limits.sh \
 	tests/e2e/register.sh tests/e2e/register-off.sh
