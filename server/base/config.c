@@ -5,7 +5,9 @@
  * certificate files, valid domains (nameprep), listener types. The first problem is
  * reported as "FILE:LINE: message" (the file may be an @include'd one). Relative paths are
  * made absolute against the config file's directory. Top-level groups named after a module
- * that some host enables are module sections, checked later by config_module_check().
+ * that some host enables are module sections, checked later by config_module_check(); the
+ * section of an installed module that no host enables is kept and ignored (disabling a
+ * module is removing it from the list), while any other unknown group is an error.
  */
 #include "server/base/config.h"
 
@@ -739,7 +741,18 @@ static bool module_named(const config_setting_t *root, const char *name)
     return false;
 }
 
-/* Top-level keys: core settings, or module sections (groups) of enabled modules. */
+/* Whether module_path holds NAME.so (a module that is installed but not enabled). */
+static bool module_installed(const struct ctx *x, const char *name)
+{
+    if (!x->c->module_path || strchr(name, '/') || name[0] == '.')
+        return false;
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/%s.so", x->c->module_path, name);
+    return n > 0 && (size_t)n < sizeof path && access(path, F_OK) == 0;
+}
+
+/* Top-level keys: core settings, or module sections (groups) of enabled or installed
+ * modules. */
 static int check_top_level(struct ctx *x, const config_setting_t *root)
 {
     for (int i = 0; i < config_setting_length(root); i++) {
@@ -750,9 +763,10 @@ static int check_top_level(struct ctx *x, const config_setting_t *root)
             core = strcmp(name, *k) == 0;
         if (core)
             continue;
-        if (!module_named(root, name))
-            return fail_at(x, m, "unknown setting '%s' (not a core setting nor an enabled "
-                                 "module's section)",
+        if (!module_named(root, name) &&
+            !(config_setting_is_group(m) && module_installed(x, name)))
+            return fail_at(x, m, "unknown setting '%s' (not a core setting nor a module's "
+                                 "section)",
                            name);
         if (!config_setting_is_group(m))
             return fail_at(x, m, "module section '%s' must be a group { ... }", name);
@@ -803,13 +817,14 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
     config_setting_t *root = config_root_setting(cfg);
     const char *data_dir = DEF_DATA_DIR, *user = NULL;
     long long map_mb = DEF_MAP_MB, iterations = DEF_SCRAM_ITERATIONS;
-    if (check_top_level(&x, root) != 0 || get_string(&x, root, "data_dir", &data_dir) != 0 ||
+    /* The module path first: the top-level check looks for installed modules there. */
+    if (parse_modules(&x, root, &global) != 0 || check_top_level(&x, root) != 0 ||
+        get_string(&x, root, "data_dir", &data_dir) != 0 ||
         get_string(&x, root, "user", &user) != 0 ||
         get_int(&x, root, "store_map_mb", 1, 16LL << 20, &map_mb) != 0 ||
         get_int(&x, root, "scram_iterations", 4096, 10000000, &iterations) != 0 ||
         get_bool(&x, root, "allow_registration", &out->allow_registration) != 0 ||
-        parse_log(&x, root) != 0 || parse_modules(&x, root, &global) != 0 ||
-        parse_hosts(&x, root, global) != 0 || parse_components(&x, root) != 0 ||
+        parse_log(&x, root) != 0 || parse_hosts(&x, root, global) != 0 || parse_components(&x, root) != 0 ||
         parse_record_layer(&x, root, &out->tls_record_layer) != 0 ||
         parse_listeners(&x, root) != 0 ||
         parse_limits(&x, root) != 0 || parse_registration_allow(&x, root) != 0)

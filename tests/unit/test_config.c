@@ -38,7 +38,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     char p[128];
-    const char *files[] = {"c.crt", "c.key", "t.conf", "inc.conf"};
+    const char *files[] = {"c.crt", "c.key", "t.conf", "inc.conf", "bot.so"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         snprintf(p, sizeof(p), "%s/%s", tmpdir, files[i]);
         unlink(p);
@@ -276,6 +276,29 @@ static void test_include(void **state)
     assert_non_null(strstr(err, "/inc.conf:2: 'c2s_max_attrs' must be between"));
 }
 
+/* Disabling a module is taking it off the list: its section may stay (the tutorial of
+ * docs/modules.md), as long as the module is installed; other unknown groups are errors. */
+static void test_disabled_module_section(void **state)
+{
+    char path[128], err[1024];
+    struct config c;
+    snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
+    write_conf("bot.so", "not really a module: only its presence counts here\n");
+    write_conf("t.conf", HOST "modules = { path = \".\"; enabled = [ \"ping\" ]; };\n"
+                              "bot = { prefix = \"> \"; };\n");
+    if (config_load(path, &c, err, sizeof(err)) != 0)
+        fail_msg("section of an installed, disabled module refused: %s", err);
+    config_free(&c);
+    write_conf("t.conf", HOST "modules = { path = \".\"; enabled = [ \"ping\" ]; };\n"
+                              "bto = { prefix = \"> \"; };\n");
+    assert_int_equal(config_load(path, &c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "t.conf:3: unknown setting 'bto'"));
+    write_conf("t.conf", HOST "modules = { path = \".\"; enabled = [ \"ping\" ]; };\n"
+                              "bot = 5;\n");
+    assert_int_equal(config_load(path, &c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "t.conf:3: unknown setting 'bot'"));
+}
+
 static const struct myna_option opts[] = {
     {"hide_os", MYNA_OPT_BOOL, "false", 0, 0, "hide the OS"},
     {"name", MYNA_OPT_STRING, NULL, 0, 0, "software name"},
@@ -343,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_good),          cmocka_unit_test(test_minimal_defaults),
         cmocka_unit_test(test_contrib_example), cmocka_unit_test(test_bad),
         cmocka_unit_test(test_include),       cmocka_unit_test(test_module_options),
+        cmocka_unit_test(test_disabled_module_section),
     };
     return cmocka_run_group_tests_name("config", tests, setup, teardown);
 }
