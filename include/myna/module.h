@@ -177,10 +177,14 @@ size_t myna_send_fanout(struct myna_module *m, struct myna_xml *stanza,
 
 enum myna_iq_type { MYNA_IQ_GET = 1, MYNA_IQ_SET = 2 };
 
-/* Where the iq is addressed. */
-#define MYNA_IQ_TO_HOST 0x1u    /* to the host itself */
-#define MYNA_IQ_TO_USER 0x2u    /* to a local user's bare JID, or with no 'to' (RFC 6120
-                                   §10.3.3: the account itself), answered for the user */
+/* Where the iq is addressed (the flags of myna_iq_register; at least one of the first two).
+ * An iq to a full JID is delivered to that client and never reaches a handler; an iq to a
+ * local part without an account goes to MYNA_HOOK_USER_UNKNOWN, not to TO_USER handlers. */
+#define MYNA_IQ_TO_HOST 0x1u    /* to='HOST' (the server itself: version, time, disco) */
+#define MYNA_IQ_TO_USER 0x2u    /* to='user@HOST' (an existing account's bare JID), or no
+                                   'to' at all (RFC 6120 §10.3.3: the sender's own
+                                   account), answered by the server for the user (roster,
+                                   vCard, private XML); register both for both */
 #define MYNA_IQ_NO_FEATURE 0x4u /* do not advertise the namespace in disco#info */
 
 /* Handles one iq get/set whose first child is (ns, name). The handler must answer
@@ -189,6 +193,8 @@ enum myna_iq_type { MYNA_IQ_GET = 1, MYNA_IQ_SET = 2 };
  * Return 0, or negative for a failure (answered internal-server-error if not answered). */
 typedef int (*myna_iq_fn)(struct myna_module *m, struct myna_stanza *st, void *data);
 
+/* Returns 0, or -1 (nothing registered) when ns or fn is NULL or flags name neither
+ * TO_HOST nor TO_USER. */
 int myna_iq_register(struct myna_module *m, enum myna_iq_type type, const char *ns,
                      const char *name, unsigned flags, myna_iq_fn fn, void *data);
 
@@ -211,6 +217,8 @@ void myna_pending_error(struct myna_pending_iq *p, enum myna_error e, const char
  * response (type result or error), or with NULL after timeout_ms. */
 typedef void (*myna_iq_response_fn)(struct myna_module *m, struct myna_stanza *response,
                                     void *data);
+/* Returns 0, or -1 (nothing sent, fn never called) when `iq` has no parsable 'to' or no
+ * 'from'. */
 int myna_iq_request(struct myna_module *m, struct myna_xml *iq, unsigned timeout_ms,
                     myna_iq_response_fn fn, void *data);
 
@@ -236,6 +244,12 @@ enum myna_hook {
     /* Just before a stanza is written to one session (after the routing choice).
      * `st->origin` is the sender; use myna_hook_target() for the receiving session. */
     MYNA_HOOK_DELIVER,
+    /* A stanza to a JID of the host whose local part has no account (user@host or
+     * user@host/res), before the default answer: service-unavailable to messages and iq
+     * requests, silence for presence (RFC 6121 §8.5.1). The way to serve bots and other
+     * accountless addresses (echo@host); MYNA_HANDLED takes the stanza, and the duty to
+     * answer an iq get/set. Since 1.1. */
+    MYNA_HOOK_USER_UNKNOWN,
     MYNA_HOOK__COUNT
 };
 
@@ -249,6 +263,9 @@ enum myna_verdict {
  * MESSAGE_OUT), carbons 50, offline 0 (MESSAGE_OFFLINE). */
 typedef enum myna_verdict (*myna_hook_fn)(struct myna_module *m, struct myna_stanza *st,
                                           void *data);
+/* Returns 0, or -1 when fn is NULL or `point` is unknown to this server (a hook added in a
+ * later API version than the server's: test MYNA_API_MINOR, or treat -1 as "not
+ * available"). */
 int myna_hook_add(struct myna_module *m, enum myna_hook point, int priority, myna_hook_fn fn,
                   void *data);
 /* In a MYNA_HOOK_DELIVER handler: the session the stanza is being delivered to. */
@@ -274,6 +291,7 @@ struct myna_event {
 };
 
 typedef void (*myna_event_fn)(struct myna_module *m, const struct myna_event *ev, void *data);
+/* Returns 0, or -1 when fn is NULL or `type` is unknown to this server. */
 int myna_event_subscribe(struct myna_module *m, enum myna_event_type type, myna_event_fn fn,
                          void *data);
 /* Emits an event to every subscriber on this host (e.g. the roster module emits
@@ -283,7 +301,10 @@ void myna_event_emit(struct myna_module *m, const struct myna_event *ev);
 /* ---- Service discovery (XEP-0030) ---- */
 
 /* Features of the host (a claimed sub-domain answers its own disco). Namespaces
- * of IQ handlers registered for MYNA_IQ_TO_HOST are added automatically. */
+ * of IQ handlers registered for MYNA_IQ_TO_HOST are added automatically. The myna_disco_*
+ * registrations return 0 (also when this module already registered the same thing), or
+ * -1 when a required string (var, category, type, jid, node, fn) is NULL, or for
+ * myna_disco_extension a form without a FORM_TYPE or one whose FORM_TYPE is taken. */
 int myna_disco_feature(struct myna_module *m, const char *var);
 int myna_disco_identity(struct myna_module *m, const char *category, const char *type,
                         const char *name);
@@ -331,17 +352,21 @@ int myna_disco_node_build(struct myna_module *m, const struct myna_jid *requeste
  * sent before resource binding, so `s` is NULL. */
 typedef void (*myna_features_fn)(struct myna_module *m, struct myna_session *s,
                                  struct myna_xml *features, void *data);
-int myna_stream_feature(struct myna_module *m, myna_features_fn fn, void *data);
+int myna_stream_feature(struct myna_module *m, myna_features_fn fn, void *data); /* -1: fn NULL */
 /* Handles a top-level non-stanza element (nonza) on authenticated c2s streams, e.g.
  * XEP-0198 <enable/>, XEP-0352 <active/>. Return MYNA_HANDLED if taken. */
 typedef enum myna_verdict (*myna_nonza_fn)(struct myna_module *m, struct myna_session *s,
                                            struct myna_xml *el, void *data);
+/* Returns 0, or -1 when ns or fn is NULL. */
 int myna_nonza_register(struct myna_module *m, const char *ns, myna_nonza_fn fn, void *data);
 
 /* ---- Sub-domains ---- */
 
 /* Claims `sub` (e.g. "conference.example.org"): every stanza to it or its JIDs goes to
- * fn. The sub-domain is served while the module is loaded. */
+ * fn. The sub-domain is served while the module is loaded. Returns 0, or -1 (logged) when
+ * `sub` is not a valid domain, or is a host, a configured component or already claimed.
+ * For a single accountless address on the host itself (a bot at echo@HOST), use
+ * MYNA_HOOK_USER_UNKNOWN instead. */
 typedef void (*myna_domain_fn)(struct myna_module *m, struct myna_stanza *st, void *data);
 int myna_subdomain_claim(struct myna_module *m, const char *sub, myna_domain_fn fn,
                          void *data);
@@ -387,6 +412,7 @@ struct myna_session *myna_session_find(struct myna_module *m, const struct myna_
  * freed with the destructor when the session ends / the user's last session ends / the
  * module unloads. */
 typedef void (*myna_slot_free_fn)(void *value);
+/* Both slot allocators return the slot number (>= 0; they cannot fail). */
 int myna_session_slot(struct myna_module *m, myna_slot_free_fn destroy);
 void *myna_session_get(const struct myna_session *s, int slot);
 void myna_session_set(struct myna_session *s, int slot, void *value);
@@ -399,8 +425,9 @@ int myna_user_set(struct myna_module *m, const struct myna_jid *bare, int slot, 
 
 /* Publishes `table` (typically a const struct of function pointers and a version field,
  * declared in a header the providing module installs) under `name` on this host, e.g. the
- * roster module publishes "roster" so blocking can ask about subscriptions. Returns -1 if
- * the name is taken. Withdrawn automatically when the module unloads. */
+ * roster module publishes "roster" so blocking can ask about subscriptions. Returns 0, or
+ * -1 if name or table is NULL or the name is taken on this host. Withdrawn automatically
+ * when the module unloads. */
 int myna_service_publish(struct myna_module *m, const char *name, const void *table);
 /* The table published under `name` on this host, or NULL. Look it up when needed (not once
  * in load()): the provider may be unloaded and reloaded. Declare the provider in `depends`
@@ -450,7 +477,11 @@ bool myna_is_local_host(struct myna_module *m, const char *host);
 /* ---- Storage ---- */
 
 /* The module's named table `name` (created on first use), shared by all hosts: prefix
- * keys with the user's bare JID. */
+ * keys with the user's bare JID and a NUL (myna_store_key() in myna/store.h builds them),
+ * so that deleting an account reaches them. Returns NULL (and logs why) when the table
+ * cannot be opened: a name LMDB refuses, no room left in the database, or the
+ * environment's table limit reached; fail load() then. The table stays valid while the
+ * module is loaded. */
 struct myna_store *myna_module_store(struct myna_module *m, const char *name);
 
 /* ---- Migration: XEP-0227 export and import (since 1.1) ---- */
@@ -489,6 +520,8 @@ typedef int (*myna_import_fn)(struct myna_module *m, const struct myna_jid *user
  * number of its registrations; register it with one of them and NULL with the others.
  * Importers also get elements other servers wrote in that place (e.g. Prosody's and
  * ejabberd's rosters), so read them leniently. */
+/* Returns 0, or -1 when ns or name is NULL, both functions are NULL or flags hold an
+ * unknown bit. */
 int myna_migration_register(struct myna_module *m, const char *ns, const char *name,
                             unsigned flags, myna_export_fn exp, myna_import_fn imp,
                             void *data);

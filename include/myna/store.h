@@ -108,6 +108,15 @@ int myna_store_del_prefix(struct myna_store *s, const void *prefix, size_t plen,
  * For queues and archives (offline messages, MAM, MUC history). */
 int myna_store_append(struct myna_store *s, const void *prefix, size_t plen, const void *val,
                       size_t len, uint64_t *seq);
+/* The key convention of per-user data (since 1.1): the user's bare JID, a NUL, then
+ * `rest` (`rlen` bytes, may hold NULs itself; NULL/0 for the bare prefix "user\0" that
+ * myna_store_iter and myna_store_del_prefix take to reach all of a user's keys). The NUL
+ * keeps "bob@x" from being a prefix of "bob@xy"'s keys, and the server's account deletion
+ * removes every key that starts with "user\0" in every table. Returns the key in arena
+ * `a` (with one more NUL after it, not counted) and its length in *klen; keys over 511
+ * bytes are refused by the store with MYNA_STORE_TOOBIG. */
+void *myna_store_key(struct myna_arena *a, const char *user, const void *rest, size_t rlen,
+                     size_t *klen);
 /* Builds prefix + big-endian seq in `out` (which must hold plen + 8 bytes). */
 void myna_store_seq_key(const void *prefix, size_t plen, uint64_t seq, unsigned char *out);
 

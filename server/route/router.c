@@ -1,7 +1,8 @@
 /* server/route/router.c — stanza routing (RFC 6120 §10, RFC 6121 §8).
  * Order for a stanza from a local session: OUT hooks, then by destination domain:
  * claimed sub-domain -> its module; local host -> the host (iq handlers, HOST_STANZA
- * hook) or a user (IN hooks, then full/bare JID delivery rules); anything else is a remote
+ * hook) or a user (IN hooks, then full/bare JID delivery rules; USER_UNKNOWN hook, then
+ * RFC 6121 §8.5.1 for a local part without an account); anything else is a remote
  * domain, which has no route until federation exists (remote-server-not-found).
  * Every iq get/set that ends here gets exactly one answer. */
 #include "server/route/router.h"
@@ -146,6 +147,12 @@ static void to_user(struct server *srv, struct host *h, struct stanza_ctx *st)
     bool exists = user_find(srv, pub->to.bare) != NULL ||
                   account_exists(srv->accounts, pub->to.node, h->domain);
     if (!exists) {
+        /* A module may serve the address (a bot without an account). */
+        if (hooks_run(h, MYNA_HOOK_USER_UNKNOWN, pub) == MYNA_HANDLED) {
+            if (is_request(pub) && !st->answered)
+                st->answered = true;
+            return;
+        }
         /* RFC 6121 §8.5.1: no such user. */
         /* Presence to nobody (subscription requests included, §3.1.3) is ignored. */
         if (pub->kind == MYNA_MESSAGE || is_request(pub))

@@ -14,6 +14,7 @@
  * iteration only, so another process's writer never waits for long.
  */
 #include "myna/store.h"
+#include "myna/xml.h"
 #include "server/store/store_tools.h"
 
 #include <errno.h>
@@ -729,6 +730,21 @@ int myna_store_put(struct myna_store *s, const void *key, size_t klen, const voi
         return err;
     MDB_val k = {klen, (void *)key}, v = {len, (void *)val};
     return write_end(s->env, mdb_put(txn, s->dbi, &k, &v, 0), implicit, "put");
+}
+
+void *myna_store_key(struct myna_arena *a, const char *user, const void *rest, size_t rlen,
+                     size_t *klen)
+{
+    size_t ul = strlen(user);
+    if (!rest)
+        rlen = 0;
+    char *k = myna_arena_alloc(a, ul + 1 + rlen + 1);
+    memcpy(k, user, ul + 1);
+    if (rlen)
+        memcpy(k + ul + 1, rest, rlen);
+    k[ul + 1 + rlen] = '\0';
+    *klen = ul + 1 + rlen;
+    return k;
 }
 
 int myna_store_del(struct myna_store *s, const void *key, size_t klen)

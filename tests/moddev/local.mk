@@ -4,11 +4,11 @@
 # extension-less Python scripts run directly; each starts its own mynad through
 # tests/e2e/harness.py. MODDEV_INSTALL_TARGETS="install-includeHEADERS ..." narrows the
 # install while developing.
-MODDEV_TESTS = tests/moddev/echo-out-of-tree tests/moddev/bad-abi tests/moddev/reload \
+MODDEV_TESTS = tests/moddev/echo-out-of-tree tests/moddev/bad-abi tests/moddev/reload tests/moddev/bot \
 	tests/moddev/filter tests/moddev/careless
 TESTS += $(MODDEV_TESTS)
 EXTRA_DIST += $(MODDEV_TESTS) tests/moddev/moddev.py examples/echo/echo.c \
-	examples/filter/filter.c examples/bad-abi/bad_abi.c tests/moddev/careless.c
+	examples/filter/filter.c examples/bad-abi/bad_abi.c examples/bot/bot.c tests/moddev/careless.c
 
 # Only these tests: make check-moddev
 check-moddev:

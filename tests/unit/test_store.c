@@ -113,6 +113,31 @@ static void test_key_limits(void **state)
     assert_string_equal(myna_store_strerror(MYNA_STORE_TOOBIG), "key too long");
 }
 
+/* myna_store_key: "user\0rest" with NULs inside rest kept, the bare prefix with rest NULL,
+ * and del_prefix of that prefix reaching the user's keys but not a longer JID's. */
+static void test_store_key(void **state)
+{
+    struct fixture *f = *state;
+    size_t kl, pl, ol;
+    const char *k = myna_store_key(f->a, "bob@x", "a\0b", 3, &kl);
+    assert_int_equal(kl, 9);
+    assert_memory_equal(k, "bob@x\0a\0b", 9);
+    assert_int_equal(k[9], '\0');
+    const char *p = myna_store_key(f->a, "bob@x", NULL, 5, &pl);
+    assert_int_equal(pl, 6);
+    assert_memory_equal(p, "bob@x\0", 6);
+    const char *o = myna_store_key(f->a, "bob@xy", "a", 1, &ol);
+    assert_int_equal(myna_store_put(f->t, k, kl, "1", 1), 0);
+    assert_int_equal(myna_store_put(f->t, o, ol, "2", 1), 0);
+    size_t n = 0;
+    assert_int_equal(myna_store_del_prefix(f->t, p, pl, &n), 0);
+    assert_int_equal(n, 1);
+    void *val;
+    size_t len;
+    assert_int_equal(myna_store_get(f->t, o, ol, f->a, &val, &len), 0);
+    assert_int_equal(myna_store_get(f->t, k, kl, f->a, &val, &len), MYNA_STORE_NOTFOUND);
+}
+
 struct seen {
     char keys[32][16];
     int n;
@@ -788,6 +813,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_put_get_del, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_iter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nested, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append, setup, teardown),
