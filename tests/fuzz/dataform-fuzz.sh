@@ -1,0 +1,3 @@
+#!/bin/sh
+# The dataform fuzz target for a short run in make check (tests/fuzz/fuzz-run.sh).
+exec "${srcdir:-.}/tests/fuzz/fuzz-run.sh" dataform
