@@ -190,6 +190,12 @@ static void client_to_state(struct client *cl, int state, const char *user, cons
     }
     if (state >= 3)
         client_feeds(cl, "<presence><priority>1</priority></presence>");
+    /* The harness must really reach the state it claims, or the run fuzzes less. */
+    if ((state >= 1 && cl->c->phase == PHASE_PREAUTH) || (state >= 2 && !cl->c->session) ||
+        (state >= 3 && !cl->c->session->available)) {
+        fprintf(stderr, "harness: state %d not reached for %s\n", state, user);
+        abort();
+    }
 }
 
 static void client_gone(struct client *cl)
