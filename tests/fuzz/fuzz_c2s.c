@@ -107,6 +107,15 @@ static void server_setup(void)
     c->c2s_max_attrs = 32;
     c->auth_timeout = 30;
     c->max_sessions = 1000;
+    c->sessions_per_account = 64;
+    c->preauth_stanza_size = 10240;
+    c->preauth_per_address = 1000;
+    c->preauth_total = 1000;
+    c->auth_failures_address = 10;
+    c->auth_failures_account = 30;
+    c->auth_lockout = 300;
+    c->auth_table_size = 65536;
+    c->scram_iterations = 4096;
     c->log_level = MYNA_LOG_ERROR;
     srv->loop = loop_new();
     srv->host_map = hashmap_new();
@@ -116,6 +125,8 @@ static void server_setup(void)
     srv->session_ids = hashmap_new();
     srv->pending_iqs = hashmap_new();
     srv->authfail = hashmap_new();
+    srv->preauth = hashmap_new();
+    srv->registrations = hashmap_new();
     srv->module_defs = hashmap_new();
     srv->components = hashmap_new();
     srv->metrics = hashmap_new();
@@ -125,7 +136,7 @@ static void server_setup(void)
         myna_store_table(srv->store, "accounts", &srv->accounts) < 0)
         abort();
     struct account acc;
-    if (account_derive("secret", &acc) < 0 ||
+    if (account_derive("secret", 4096, &acc) < 0 ||
         account_put(srv->accounts, "alice", "example.org", &acc, true) < 0 ||
         account_put(srv->accounts, "bob", "example.org", &acc, true) < 0)
         abort();
