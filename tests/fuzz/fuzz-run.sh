@@ -54,6 +54,8 @@ ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=32" "$bin" \
     -dict="$src/tests/fuzz/xml.dict" -print_final_stats=1 -artifact_prefix="$work/" \
     "$work/corpus" "$corpus"
 rc=$?
+# libFuzzer exits 77 on a crash by default, which automake would count as a skip.
+[ "$rc" -eq 77 ] && rc=1
 for f in "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-*; do
     [ -f "$f" ] || continue
     echo "input that failed ($(basename "$f")), base64:"
