@@ -13,13 +13,16 @@ JOBS=${JOBS:-2}
 PACKAGES="build-essential autoconf automake libtool pkg-config libexpat1-dev libssl-dev
 liblmdb-dev libstrophe-dev libconfig-dev libidn-dev libcmocka-dev libpurple-dev
 libglib2.0-dev python3 python3-slixmpp python3-nbxmpp python3-gi gir1.2-glib-2.0 openssl
-prosody ejabberd lua-unbound clang dpkg-dev debhelper lintian mmdebstrap iproute2 systemd"
+prosody ejabberd lua-unbound clang dpkg-dev debhelper lintian mmdebstrap iproute2 systemd
+libhttp-parser-dev libwslay-dev nodejs chromium"
 
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
         missing="$missing $p"
 done
+# npm comes with Debian's nodejs as a package of its own, inside other builds of node.
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -n "$missing" ]; then
     echo "== installing:$missing"
     if [ "$(id -u)" -ne 0 ]; then

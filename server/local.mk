@@ -7,7 +7,8 @@ MYNAD_LOOP = server/loop/loop.c server/loop/loop.h server/loop/jobs.c server/loo
 	server/loop/pool.c server/loop/pool.h server/loop/hashmap.c server/loop/hashmap.h
 MYNAD_NET = server/net/conn.c server/net/conn.h server/net/transport.h server/net/wbuf.c \
 	server/net/wbuf.h server/net/tls.c server/net/tls.h \
-	server/net/tlsrec.c server/net/tlsrec.h
+	server/net/tlsrec.c server/net/tlsrec.h server/net/http.c server/net/http.h \
+	server/net/websocket.c server/net/websocket.h
 MYNAD_STREAM = server/stream/stream.c server/stream/stream.h server/stream/sasl.c \
 	server/stream/sasl.h server/stream/authfail.c server/stream/authfail.h \
 	server/stream/preauth.c server/stream/preauth.h server/stream/register.c \
@@ -25,7 +26,7 @@ mynad_SOURCES = server/main.c server/server.h $(MYNAD_LOOP) $(MYNAD_NET) $(MYNAD
 	$(MYNAD_ROUTE) $(MYNAD_MODHOST) $(MYNAD_ADMIN) server/store/store_tools.h
 mynad_CFLAGS = -include $(top_builddir)/config.h $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(EXPAT_CFLAGS) $(LMDB_CFLAGS) $(LIBCONFIG_CFLAGS)
 mynad_LDADD = server/libmynabase.la xml/libmynaxml.la $(OPENSSL_LIBS) $(EXPAT_LIBS) \
-	$(PTHREAD_LIBS)
+	$(HTTP_PARSER_LIBS) $(WSLAY_LIBS) $(PTHREAD_LIBS)
 # Modules resolve myna_* symbols against the daemon.
 mynad_LDFLAGS = -export-dynamic
 mynainc_HEADERS += include/myna/module.h

@@ -35,6 +35,7 @@
 #include "server/modhost/users.h"
 #include "server/net/conn.h"
 #include "server/net/tls.h"
+#include "server/net/http.h"
 #include "server/net/tlsrec.h"
 #include "server/route/router.h"
 #include "server/server.h"
@@ -97,6 +98,8 @@ static void on_accept(void *data, unsigned events)
             c2s_accept(srv, l->cfg, fd, peer);
         else if (l->cfg->type == LISTEN_COMPONENT)
             component_accept(srv, l->cfg, fd, peer);
+        else if (l->cfg->type == LISTEN_HTTP)
+            http_accept(srv, l->cfg, fd, peer);
         else
             close(fd);
     }
@@ -141,7 +144,10 @@ static int listen_on(struct server *srv, struct listener *l)
     l->srv = srv;
     loop_watch(srv->loop, fd, LOOP_READ, on_accept, l);
     log_info("listen", "%s on %s port %d (%s)",
-             c->type == LISTEN_C2S ? "c2s" : c->type == LISTEN_COMPONENT ? "component" : "other",
+             c->type == LISTEN_C2S         ? "c2s"
+             : c->type == LISTEN_COMPONENT ? "component"
+             : c->type == LISTEN_HTTP      ? "http"
+                                           : "other",
              c->address, c->port,
              c->tls == TLS_DIRECT ? "direct TLS" : c->tls == TLS_STARTTLS ? "STARTTLS" : "no TLS");
     return 0;
@@ -169,6 +175,12 @@ static void commit_failed(uint64_t batch, int err, void *data)
     conn_drop_batch(data, batch);
 }
 
+/* What the HTTP listeners serve (docs/protocols.md). */
+static void web_routes_init(struct server *srv)
+{
+    http_route_add(srv, "/xmpp-websocket", c2s_websocket, srv); /* RFC 7395 */
+}
+
 static void sweep_tick(void *data)
 {
     struct server *srv = data;
@@ -176,6 +188,7 @@ static void sweep_tick(void *data)
     stream_sweep(srv, SWEEP_INTERVAL_MS);
     if (++ticks % 30 == 0)
         authfail_sweep(srv); /* once a minute: counts live for minutes */
+    http_sweep(srv);
     loop_timer_add(srv->loop, SWEEP_INTERVAL_MS, sweep_tick, srv);
 }
 
@@ -203,6 +216,7 @@ static void begin_shutdown(struct server *srv)
         }
     }
     stream_close_all(srv, STREAM_ERR_SYSTEM_SHUTDOWN);
+    http_close_idle(srv);
     shutdown_check(srv);
 }
 
@@ -348,10 +362,10 @@ int main(int argc, char **argv)
         l->own.address = xstrdup(srv->cfg.listens[i].address);
         l->cfg = &l->own;
         enum listen_type t = srv->cfg.listens[i].type;
-        if (t == LISTEN_S2S || t == LISTEN_HTTP) {
+        if (t == LISTEN_S2S) {
             /* Refuse rather than accept connections nothing would serve. */
             log_error("main", "%s: listener type '%s' (port %d) is not served by this version",
-                      srv->cfg.path, t == LISTEN_S2S ? "s2s" : "http", srv->cfg.listens[i].port);
+                      srv->cfg.path, "s2s", srv->cfg.listens[i].port);
             goto out;
         }
         if (listen_on(srv, &srv->listeners[i]) < 0)
@@ -394,6 +408,7 @@ int main(int argc, char **argv)
     srv->jobs = jobs_new(srv->loop, 2);
     srv->started_ms = loop_clock_ms();
     hosts_init(srv);
+    web_routes_init(srv);
 
     srv->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     loop_watch(srv->loop, srv->signal_fd, LOOP_READ, on_signal, srv);
@@ -421,6 +436,8 @@ out:
     }
     /* Whatever is still connected goes now; sessions end before modules unload. */
     stream_abort_all(srv);
+    http_abort_all(srv);
+    http_routes_free(srv);
     control_close(srv);
     if (srv->jobs)
         jobs_free(srv->jobs);

@@ -19,6 +19,8 @@ struct hashmap;
 struct host;
 struct listener;
 struct user_job;
+struct http_route;
+struct http_conn;
 
 struct server {
     struct config cfg;
@@ -69,6 +71,8 @@ struct server {
     struct hashmap *components;    /* component domain -> authenticated struct component */
     uint64_t started_ms;           /* loop clock when the server started (uptime) */
     struct user_job *user_jobs;    /* account derivations on the job pool (users.c) */
+    struct http_route *http_routes;  /* path prefix -> handler (net/http.c) */
+    struct http_conn *http_conns;    /* HTTP connections not taken over (net/http.c) */
     char readbuf[65536];           /* shared by all connections (loop thread only) */
 };
 

@@ -9,3 +9,4 @@ include tests/moddev/local.mk
 include tests/migrate/local.mk
 include tests/ops/local.mk
 include tests/package/local.mk
+include tests/web/local.mk

@@ -766,6 +766,7 @@ static size_t tr_queued(const struct transport *t)
 }
 
 const struct transport_ops conn_transport = {
+    .framing = FRAMING_TCP,
     .write = tr_write,
     .write_buf = tr_write_buf,
     .write_splice = tr_write_splice,

@@ -21,7 +21,14 @@ struct transport {
     const struct transport_ops *ops;
 };
 
+/* How the stream's own bytes (header, features, error, closing tag) are framed. */
+enum transport_framing {
+    FRAMING_TCP,       /* RFC 6120: one XML document, <stream:stream> ... </stream:stream> */
+    FRAMING_WEBSOCKET, /* RFC 7395 §3.3: <open/> and <close/>, every message stands alone */
+};
+
 struct transport_ops {
+    enum transport_framing framing;
     /* Queues bytes (copied), a shared buffer (a reference is taken), or
      * shared[0, split) + piece + shared[split, len) as one message. */
     void (*write)(struct transport *t, const void *data, size_t len);

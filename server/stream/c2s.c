@@ -17,7 +17,9 @@
 #include "server/base/log.h"
 #include "server/loop/loop.h"
 #include "server/loop/pool.h"
+#include "server/net/http.h"
 #include "server/net/wbuf.h"
+#include "server/net/websocket.h"
 #include "server/modhost/host.h"
 #include "server/route/router.h"
 #include "server/route/session.h"
@@ -424,15 +426,9 @@ static const struct stream_kind c2s_kind = {
     .who = c2s_who,
 };
 
-void c2s_accept(struct server *srv, const struct config_listen *l, int fd, const char *peer)
+static void c2s_limits(const struct server *srv, struct stream_limits *lim)
 {
-    char key[PREAUTH_KEY_MAX];
-    if (!preauth_admit(srv, peer, key)) {
-        close(fd);
-        return;
-    }
-    struct c2s *c = pool_alloc(sizeof *c);
-    struct stream_limits lim = {
+    *lim = (struct stream_limits){
         /* Until authentication only what SASL needs (limits.preauth_stanza_size). */
         .max_stanza_bytes = srv->cfg.preauth_stanza_size < srv->cfg.c2s_stanza_size
                                 ? srv->cfg.preauth_stanza_size
@@ -443,7 +439,66 @@ void c2s_accept(struct server *srv, const struct config_listen *l, int fd, const
         .burst = srv->cfg.c2s_burst,
         .deadline_ms = (uint64_t)srv->cfg.auth_timeout * 1000,
     };
+}
+
+void c2s_accept(struct server *srv, const struct config_listen *l, int fd, const char *peer)
+{
+    char key[PREAUTH_KEY_MAX];
+    if (!preauth_admit(srv, peer, key)) {
+        close(fd);
+        return;
+    }
+    struct c2s *c = pool_alloc(sizeof *c);
+    struct stream_limits lim;
+    c2s_limits(srv, &lim);
     c->sasl = sasl_new(&c->st, SASL_C2S, c2s_authenticated);
     sasl_hold_preauth(c->sasl, key);
     stream_accept(&c->st, srv, &c2s_kind, &lim, l, fd, peer);
+}
+
+/* ---- over WebSocket (RFC 7395) ---- */
+
+static void ws_input(void *owner, const char *data, size_t len)
+{
+    stream_input(&C2S(owner)->st, data, len);
+}
+
+static void ws_gone(void *owner, const char *why)
+{
+    stream_transport_gone(&C2S(owner)->st, why);
+}
+
+static const struct ws_events c2s_ws_events = {
+    .input = ws_input,
+    .gone = ws_gone,
+};
+
+void c2s_websocket(struct http_conn *hc, const struct http_request *req, void *ud)
+{
+    struct server *srv = ud;
+    /* Counted with the unauthenticated TCP clients of the same address. */
+    char key[PREAUTH_KEY_MAX];
+    if (!preauth_admit(srv, req->peer, key)) {
+        http_error(hc, 503);
+        return;
+    }
+    struct c2s *c = pool_alloc(sizeof *c);
+    struct transport *tr = websocket_upgrade(hc, req, MYNA_NS_CLIENT, srv->cfg.c2s_stanza_size,
+                                             &c2s_ws_events, c);
+    if (!tr) {
+        preauth_release(srv, key);
+        pool_free(c, sizeof *c);
+        return;
+    }
+    struct stream_limits lim;
+    c2s_limits(srv, &lim);
+    c->sasl = sasl_new(&c->st, SASL_C2S, c2s_authenticated);
+    sasl_hold_preauth(c->sasl, key);
+    /* wss:// is TLS from the first byte; over ws:// (a reverse proxy on the same machine
+     * usually took TLS off) there is no STARTTLS to offer. */
+    stream_attach(&c->st, srv, &c2s_kind, &lim, tr,
+                  req->secure ? STREAM_TLS_DIRECT : STREAM_TLS_NONE);
+    if (req->secure)
+        stream_secured(&c->st);
+    websocket_start(tr);
 }

@@ -69,12 +69,23 @@ enum stream_error stream_error_from_name(const char *name)
     return STREAM_ERR_UNDEFINED_CONDITION;
 }
 
-/* <stream:error><condition/>[<text/>][application condition]</stream:error> (§4.9.2). */
-static void error_serialize(struct myna_buf *b, enum stream_error e, const char *text,
-                            const char *app)
+#define NS_FRAMING "urn:ietf:params:xml:ns:xmpp-framing"
+
+/* RFC 7395 §3.3: over WebSocket every message is a document of its own, so the stream
+ * prefix is declared on each element that uses it. */
+static const char *prefix_decl(const struct stream *st)
 {
-    myna_buf_printf(b, "<stream:error><%s xmlns='%s'/>", stream_error_name(e),
-                    MYNA_NS_STREAMS);
+    return st->tr && st->tr->ops->framing == FRAMING_WEBSOCKET
+               ? " xmlns:stream='" MYNA_NS_STREAM "'"
+               : "";
+}
+
+/* <stream:error><condition/>[<text/>][application condition]</stream:error> (§4.9.2). */
+static void error_serialize(const struct stream *st, struct myna_buf *b, enum stream_error e,
+                            const char *text, const char *app)
+{
+    myna_buf_printf(b, "<stream:error%s><%s xmlns='%s'/>", prefix_decl(st),
+                    stream_error_name(e), MYNA_NS_STREAMS);
     if (text) {
         myna_buf_printf(b, "<text xmlns='%s'>", MYNA_NS_STREAMS);
         myna_buf_append_escaped(b, text, strlen(text));
@@ -344,8 +355,12 @@ static void write_header(struct stream *st)
 {
     struct myna_buf b;
     myna_buf_init(&b);
-    myna_buf_printf(&b, "<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s'",
-                    st->kind->ns, MYNA_NS_STREAM);
+    bool ws = st->tr && st->tr->ops->framing == FRAMING_WEBSOCKET;
+    if (ws) /* RFC 7395 §3.3.2 */
+        myna_buf_appends(&b, "<open xmlns='" NS_FRAMING "'");
+    else
+        myna_buf_printf(&b, "<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s'",
+                        st->kind->ns, MYNA_NS_STREAM);
     if (!st->initiator) {
         unsigned char rnd[9];
         RAND_bytes(rnd, sizeof rnd);
@@ -357,7 +372,7 @@ static void write_header(struct stream *st)
         header_attr(&b, "to", who(st));
     if (st->kind->rfc6120)
         myna_buf_appends(&b, " version='1.0' xml:lang='en'");
-    myna_buf_appends(&b, ">");
+    myna_buf_appends(&b, ws ? "/>" : ">");
     write_raw(st, b.data, b.len);
     wrote(st);
     myna_buf_free(&b);
@@ -369,7 +384,7 @@ static void write_features(struct stream *st)
 {
     struct myna_buf b;
     myna_buf_init(&b);
-    myna_buf_appends(&b, "<stream:features>");
+    myna_buf_printf(&b, "<stream:features%s>", prefix_decl(st));
     if (stream_tls_pending(st))
         myna_buf_printf(&b, "<starttls xmlns='%s'><required/></starttls>", MYNA_NS_TLS);
     else if (st->kind->features)
@@ -394,6 +409,16 @@ static void finish(struct stream *st)
         st->tr->ops->close(st->tr);
 }
 
+/* </stream:stream>, or <close/> over WebSocket (RFC 7395 §3.6). */
+static void write_closing_tag(struct stream *st)
+{
+    static const char close[] = "<close xmlns='" NS_FRAMING "'/>";
+    if (st->tr && st->tr->ops->framing == FRAMING_WEBSOCKET)
+        write_raw(st, close, sizeof close - 1);
+    else
+        write_raw(st, "</stream:stream>", 16);
+}
+
 /* Our closing tag may still go out: not after an error or our own close. */
 static bool may_close(const struct stream *st)
 {
@@ -413,10 +438,10 @@ void stream_error_app(struct stream *st, enum stream_error e, const char *text,
              stream_error_name(e), text ? ": " : "", text ? text : "");
     struct myna_buf b;
     myna_buf_init(&b);
-    error_serialize(&b, e, text, app);
-    myna_buf_appends(&b, "</stream:stream>");
+    error_serialize(st, &b, e, text, app);
     write_raw(st, b.data, b.len);
     myna_buf_free(&b);
+    write_closing_tag(st);
     finish(st);
 }
 
@@ -430,7 +455,7 @@ static void write_close(struct stream *st)
 {
     if (!st->header_sent)
         write_header(st);
-    write_raw(st, "</stream:stream>", 16);
+    write_closing_tag(st);
 }
 
 static void close_timeout_fire(void *data)

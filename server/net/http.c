@@ -1,0 +1,592 @@
+/* server/net/http.c — see http.h. http-parser does the parsing (request line, headers,
+ * Content-Length, chunked bodies, and it refuses Content-Length twice or together with
+ * Transfer-Encoding: RFC 9112 §6.3, the usual request smuggling patterns); this file
+ * keeps one request's headers and body in one buffer, enforces the limits and routes.
+ * States: READING (bytes go to the parser) -> HANDLING (a complete request is with its
+ * handler; input waits in `pending`) -> READING again after the answer when keep-alive,
+ * or closed. An upgrade hands the connection to its new owner and frees this one. */
+#include "server/net/http.h"
+
+#include <http_parser.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "myna/xml.h"
+#include "server/base/config.h"
+#include "server/base/log.h"
+#include "server/loop/loop.h"
+#include "server/net/conn.h"
+#include "server/server.h"
+
+#define HTTP_MAX_HEADER_BYTES 8192       /* request line and headers: 431 past it */
+#define HTTP_MAX_BODY_BYTES (1u << 20)   /* 413 past it */
+#define HTTP_MAX_PENDING (64u << 10)     /* pipelined bytes held while a request is handled */
+#define HTTP_HEADER_TIMEOUT_MS 10000     /* a request must be complete by then (slowloris) */
+#define HTTP_IDLE_TIMEOUT_MS 60000       /* keep-alive connections idle that long close */
+#define HTTP_RATE_WINDOW_MS 10000
+#define HTTP_RATE_MAX 200                /* requests per window and connection: 429 past it */
+
+struct http_route {
+    struct http_route *next;
+    char *prefix;
+    size_t len;
+    http_handler fn;
+    void *ud;
+};
+
+enum hstate { H_READING, H_HANDLING, H_CLOSING };
+
+struct http_conn {
+    struct conn *c;
+    struct server *srv;
+    const struct config_listen *l;
+    struct http_conn *next, *prev;  /* srv->http_conns */
+    http_parser p;
+    enum hstate state;
+    /* One request: "method\0url\0" then "name\0value\0" pairs, then the body separately. */
+    struct myna_buf head;
+    struct myna_buf body;
+    struct myna_buf pending;        /* input that arrived while a request was handled */
+    size_t url_off;                 /* where the url starts in head */
+    size_t path_len;
+    bool in_value;                  /* the last header callback was a value */
+    bool complete;                  /* on_message_complete ran */
+    bool keep_alive;
+    int refuse;                     /* a limit was hit: the status to answer with */
+    uint64_t started;               /* loop ms when the request's first byte came */
+    uint64_t last_active;
+    uint64_t window_start;
+    unsigned window_requests;
+    uint64_t request_id;
+    struct http_request req;
+    char *path, *query;             /* owned copies for req */
+    void (*gone_fn)(void *ud);
+    void *gone_ud;
+};
+
+/* ---- routes ---- */
+
+void http_route_add(struct server *srv, const char *prefix, http_handler fn, void *ud)
+{
+    struct http_route *r = xcalloc(1, sizeof *r);
+    r->prefix = xstrdup(prefix);
+    r->len = strlen(prefix);
+    r->fn = fn;
+    r->ud = ud;
+    r->next = srv->http_routes;
+    srv->http_routes = r;
+}
+
+void http_routes_free(struct server *srv)
+{
+    while (srv->http_routes) {
+        struct http_route *r = srv->http_routes;
+        srv->http_routes = r->next;
+        free(r->prefix);
+        free(r);
+    }
+}
+
+static const struct http_route *route_find(struct server *srv, const char *path)
+{
+    const struct http_route *best = NULL;
+    for (const struct http_route *r = srv->http_routes; r; r = r->next) {
+        if (strncmp(path, r->prefix, r->len) != 0)
+            continue;
+        char next = path[r->len];
+        bool dir = r->len > 0 && r->prefix[r->len - 1] == '/';
+        if ((next == '\0' || next == '/' || dir) && (!best || r->len > best->len))
+            best = r;
+    }
+    return best;
+}
+
+/* ---- answers ---- */
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 426: return "Upgrade Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+static void request_reset(struct http_conn *hc);
+static void resume(struct http_conn *hc);
+
+static void hc_unlink(struct http_conn *hc)
+{
+    if (hc->prev)
+        hc->prev->next = hc->next;
+    else if (hc->srv->http_conns == hc)
+        hc->srv->http_conns = hc->next;
+    if (hc->next)
+        hc->next->prev = hc->prev;
+    hc->next = hc->prev = NULL;
+}
+
+static void hc_free(struct http_conn *hc)
+{
+    hc_unlink(hc);
+    myna_buf_free(&hc->head);
+    myna_buf_free(&hc->body);
+    myna_buf_free(&hc->pending);
+    free(hc->path);
+    free(hc->query);
+    free(hc);
+}
+
+uint64_t http_request_id(const struct http_conn *hc)
+{
+    return hc->request_id;
+}
+
+bool http_waiting(const struct http_conn *hc, uint64_t request_id)
+{
+    return hc->state == H_HANDLING && hc->request_id == request_id;
+}
+
+void http_on_gone(struct http_conn *hc, void (*fn)(void *ud), void *ud)
+{
+    hc->gone_fn = fn;
+    hc->gone_ud = ud;
+}
+
+void http_respond(struct http_conn *hc, int status, const char *ctype, const char *headers,
+                  const void *body, size_t len)
+{
+    if (hc->state != H_HANDLING || !hc->c)
+        return;
+    struct myna_buf b;
+    myna_buf_init(&b);
+    bool keep = hc->keep_alive && !hc->srv->stopping;
+    myna_buf_printf(&b, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n", status, reason(status),
+                    len);
+    if (ctype)
+        myna_buf_printf(&b, "Content-Type: %s\r\n", ctype);
+    if (!keep)
+        myna_buf_appends(&b, "Connection: close\r\n");
+    if (headers)
+        myna_buf_appends(&b, headers);
+    myna_buf_appends(&b, "\r\n");
+    if (len && strcmp(hc->req.method ? hc->req.method : "", "HEAD") != 0)
+        myna_buf_append(&b, body, len);
+    conn_write(hc->c, b.data, b.len);
+    myna_buf_free(&b);
+    hc->gone_fn = NULL;
+    if (!keep) {
+        hc->state = H_CLOSING;
+        conn_close(hc->c);
+        return;
+    }
+    hc->state = H_READING;
+    hc->last_active = loop_now(hc->srv->loop);
+    request_reset(hc);
+    /* The next pipelined request, after this loop iteration (not under the handler). */
+    if (hc->pending.len)
+        loop_defer(hc->srv->loop, (loop_fn)resume, hc);
+}
+
+void http_error(struct http_conn *hc, int status)
+{
+    char body[64];
+    int n = snprintf(body, sizeof body, "%d %s\n", status, reason(status));
+    http_respond(hc, status, "text/plain; charset=utf-8", NULL, body, (size_t)n);
+}
+
+/* A refusal before the request could be handled: answered, then the connection closes
+ * (what follows on it cannot be trusted to start a request). */
+static void refuse(struct http_conn *hc, int status)
+{
+    log_info("http", "conn=%llu peer=%s refused: %d %s", (unsigned long long)hc->c->id,
+             hc->c->peer, status, reason(status));
+    hc->state = H_HANDLING;
+    hc->keep_alive = false;
+    http_error(hc, status);
+}
+
+/* ---- the parser's callbacks ---- */
+
+static struct http_conn *HC(http_parser *p)
+{
+    return p->data;
+}
+
+static bool head_room(struct http_conn *hc, size_t more)
+{
+    if (hc->head.len + more > HTTP_MAX_HEADER_BYTES) {
+        hc->refuse = 431;
+        return false;
+    }
+    return true;
+}
+
+static int on_message_begin(http_parser *p)
+{
+    struct http_conn *hc = HC(p);
+    hc->started = loop_now(hc->srv->loop);
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *hc = HC(p);
+    if (!head_room(hc, len))
+        return -1;
+    myna_buf_append(&hc->head, at, len);
+    return 0;
+}
+
+static void zero(struct myna_buf *b)
+{
+    myna_buf_append(b, "", 1);
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *hc = HC(p);
+    if (!head_room(hc, len + 2))
+        return -1;
+    if (hc->path_len == 0) { /* the url is complete */
+        zero(&hc->head);
+        hc->path_len = hc->head.len;
+    } else if (hc->in_value) {
+        zero(&hc->head); /* end of the previous value */
+    }
+    hc->in_value = false;
+    myna_buf_append(&hc->head, at, len);
+    return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *hc = HC(p);
+    if (!head_room(hc, len + 2))
+        return -1;
+    if (!hc->in_value)
+        zero(&hc->head); /* end of the name */
+    hc->in_value = true;
+    myna_buf_append(&hc->head, at, len);
+    return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    struct http_conn *hc = HC(p);
+    if (hc->path_len == 0) { /* no header at all */
+        zero(&hc->head);
+        hc->path_len = hc->head.len;
+    } else if (hc->in_value) {
+        zero(&hc->head);
+    }
+    hc->in_value = false;
+    if (p->content_length != (uint64_t)-1 && p->content_length > HTTP_MAX_BODY_BYTES) {
+        hc->refuse = 413;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *hc = HC(p);
+    if (hc->body.len + len > HTTP_MAX_BODY_BYTES) {
+        hc->refuse = 413;
+        return -1;
+    }
+    myna_buf_append(&hc->body, at, len);
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    struct http_conn *hc = HC(p);
+    hc->complete = true;
+    http_parser_pause(p, 1); /* one request at a time */
+    return 0;
+}
+
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* ---- requests ---- */
+
+const char *http_header(const struct http_conn *hc, const char *name)
+{
+    const char *p = hc->head.data + hc->url_off + hc->path_len;
+    const char *end = hc->head.data + hc->head.len;
+    while (p < end) {
+        const char *n = p;
+        const char *v = n + strlen(n) + 1;
+        if (v >= end)
+            break;
+        if (strcasecmp(n, name) == 0)
+            return v;
+        p = v + strlen(v) + 1;
+    }
+    return NULL;
+}
+
+static void request_reset(struct http_conn *hc)
+{
+    hc->head.len = 0;
+    hc->body.len = 0;
+    hc->complete = false;
+    hc->in_value = false;
+    hc->refuse = 0;
+    hc->path_len = 0;
+    hc->started = 0;
+    free(hc->path);
+    free(hc->query);
+    hc->path = hc->query = NULL;
+    memset(&hc->req, 0, sizeof hc->req);
+    hc->url_off = 0;
+}
+
+static bool rate_ok(struct http_conn *hc)
+{
+    uint64_t now = loop_now(hc->srv->loop);
+    if (now - hc->window_start >= HTTP_RATE_WINDOW_MS) {
+        hc->window_start = now;
+        hc->window_requests = 0;
+    }
+    return ++hc->window_requests <= HTTP_RATE_MAX;
+}
+
+static void dispatch(struct http_conn *hc)
+{
+    hc->state = H_HANDLING;
+    hc->request_id++;
+    zero(&hc->body);
+    hc->body.len--; /* NUL-terminated for handlers, not counted */
+    const char *url = hc->head.data + hc->url_off;
+    struct http_parser_url u;
+    http_parser_url_init(&u);
+    hc->keep_alive = http_should_keep_alive(&hc->p);
+    if (http_parser_parse_url(url, strlen(url), 0, &u) != 0 || !(u.field_set & (1 << UF_PATH))) {
+        hc->keep_alive = false;
+        http_error(hc, 400);
+        return;
+    }
+    hc->path = strndup(url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
+    hc->query = u.field_set & (1 << UF_QUERY)
+                    ? strndup(url + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len)
+                    : strdup("");
+    hc->req = (struct http_request){
+        .method = http_method_str((enum http_method)hc->p.method),
+        .path = hc->path,
+        .query = hc->query,
+        .body = hc->body.data ? hc->body.data : "",
+        .body_len = hc->body.len,
+        .upgrade = hc->p.upgrade,
+        .secure = conn_is_tls(hc->c),
+        .peer = hc->c->peer,
+    };
+    if (!rate_ok(hc)) {
+        http_error(hc, 429);
+        return;
+    }
+    /* RFC 9112 §3.2: a request without Host is a 400. */
+    if (hc->p.http_minor >= 1 && !http_header(hc, "Host")) {
+        http_error(hc, 400);
+        return;
+    }
+    const struct http_route *r = route_find(hc->srv, hc->path);
+    if (!r) {
+        http_error(hc, 404);
+        return;
+    }
+    r->fn(hc, &hc->req, r->ud);
+}
+
+/* Feeds input to the parser, one request at a time; what arrives while a request is
+ * handled waits in `pending`. */
+static void feed(struct http_conn *hc, const char *buf, size_t len)
+{
+    while (len > 0 && hc->state == H_READING) {
+        if (!hc->started)
+            hc->started = loop_now(hc->srv->loop);
+        size_t n = http_parser_execute(&hc->p, &settings, buf, len);
+        enum http_errno e = HTTP_PARSER_ERRNO(&hc->p);
+        if (e != HPE_OK && e != HPE_PAUSED) {
+            log_debug("http", "conn=%llu peer=%s parse error: %s",
+                      (unsigned long long)hc->c->id, hc->c->peer, http_errno_description(e));
+            refuse(hc, hc->refuse ? hc->refuse : 400);
+            return;
+        }
+        if (hc->p.upgrade && !hc->complete) {
+            /* Upgrade: http-parser stops after the headers. */
+            hc->complete = true;
+        }
+        buf += n;
+        len -= n;
+        if (!hc->complete)
+            continue;
+        http_parser_pause(&hc->p, 0);
+        /* Keep what follows for the next request (or the upgraded protocol). */
+        if (len)
+            myna_buf_append(&hc->pending, buf, len);
+        len = 0;
+        /* The method: written into the head's first bytes only now. */
+        struct myna_buf h;
+        myna_buf_init(&h);
+        myna_buf_appends(&h, http_method_str((enum http_method)hc->p.method));
+        zero(&h);
+        hc->url_off = h.len;
+        myna_buf_append(&h, hc->head.data, hc->head.len);
+        myna_buf_free(&hc->head);
+        hc->head = h;
+        dispatch(hc);
+    }
+    if (len > 0 && hc->state == H_HANDLING) {
+        if (hc->pending.len + len > HTTP_MAX_PENDING) {
+            conn_abort(hc->c, "too much pipelined input");
+            return;
+        }
+        myna_buf_append(&hc->pending, buf, len);
+    }
+}
+
+static void resume(struct http_conn *hc)
+{
+    if (hc->state != H_READING || !hc->pending.len || !hc->c)
+        return;
+    struct myna_buf b = hc->pending;
+    myna_buf_init(&hc->pending);
+    feed(hc, b.data, b.len);
+    myna_buf_free(&b);
+}
+
+/* ---- the connection ---- */
+
+static void hc_data(struct conn *c, const char *buf, size_t len)
+{
+    struct http_conn *hc = c->owner;
+    hc->last_active = loop_now(hc->srv->loop);
+    if (hc->state != H_CLOSING)
+        feed(hc, buf, len);
+}
+
+static void hc_closed(struct conn *c, const char *why)
+{
+    struct http_conn *hc = c->owner;
+    log_debug("http", "conn=%llu peer=%s closed: %s", (unsigned long long)c->id, c->peer, why);
+    hc->c = NULL;
+    hc->state = H_CLOSING;
+    if (hc->gone_fn) {
+        void (*fn)(void *) = hc->gone_fn;
+        hc->gone_fn = NULL;
+        fn(hc->gone_ud);
+    }
+    hc_unlink(hc);
+    loop_defer(hc->srv->loop, (loop_fn)hc_free, hc);
+}
+
+static const struct conn_ops hc_ops = {
+    .data = hc_data,
+    .closed = hc_closed,
+};
+
+void http_accept(struct server *srv, const struct config_listen *l, int fd, const char *peer)
+{
+    struct http_conn *hc = xcalloc(1, sizeof *hc);
+    hc->srv = srv;
+    hc->l = l;
+    http_parser_init(&hc->p, HTTP_REQUEST);
+    hc->p.data = hc;
+    myna_buf_init(&hc->head);
+    myna_buf_init(&hc->body);
+    myna_buf_init(&hc->pending);
+    request_reset(hc);
+    hc->last_active = hc->window_start = loop_now(srv->loop);
+    hc->next = srv->http_conns;
+    if (hc->next)
+        hc->next->prev = hc;
+    srv->http_conns = hc;
+    hc->c = conn_new(srv, fd, peer, &hc_ops, hc);
+    hc->c->keep_ssl = l->record_layer == TLS_RECORDS_OPENSSL;
+    if (l->tls == TLS_DIRECT && conn_start_tls(hc->c) < 0)
+        conn_abort(hc->c, "TLS setup failed");
+}
+
+struct conn *http_takeover(struct http_conn *hc, const char *response, const char **rest,
+                           size_t *restlen)
+{
+    struct conn *c = hc->c;
+    conn_write(c, response, strlen(response));
+    hc->c = NULL;
+    hc->gone_fn = NULL;
+    hc->state = H_CLOSING;
+    /* The pending bytes live until hc is freed, after this loop iteration. */
+    *rest = hc->pending.data;
+    *restlen = hc->pending.len;
+    hc_unlink(hc);
+    loop_defer(hc->srv->loop, (loop_fn)hc_free, hc);
+    return c;
+}
+
+void http_sweep(struct server *srv)
+{
+    uint64_t now = loop_now(srv->loop);
+    for (struct http_conn *hc = srv->http_conns, *next; hc; hc = next) {
+        next = hc->next;
+        if (!hc->c || hc->state == H_CLOSING)
+            continue;
+        if (hc->state == H_READING && hc->started &&
+            now - hc->started >= HTTP_HEADER_TIMEOUT_MS) {
+            refuse(hc, 408); /* slowloris: a request dribbled in too slowly */
+        } else if (hc->state == H_READING && !hc->started &&
+                   now - hc->last_active >= HTTP_IDLE_TIMEOUT_MS) {
+            hc->state = H_CLOSING;
+            conn_close(hc->c);
+        }
+    }
+}
+
+void http_close_idle(struct server *srv)
+{
+    for (struct http_conn *hc = srv->http_conns; hc; hc = hc->next)
+        if (hc->c && hc->state == H_READING && !hc->started) {
+            hc->state = H_CLOSING;
+            conn_close(hc->c);
+        }
+}
+
+void http_abort_all(struct server *srv)
+{
+    while (srv->http_conns) {
+        struct http_conn *hc = srv->http_conns;
+        if (hc->c)
+            conn_abort(hc->c, "server exiting"); /* unlinks hc */
+        else
+            hc_unlink(hc);
+    }
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""tests/web/webharness.py — runs one web test (WebSocket, BOSH, HTTP) through
+tests/e2e/harness.py: Myna gets an HTTP listener without TLS on a free port (exported as
+E2E_HTTP_PORT) and the modules a web client uses (roster, muc, blocking, carbons, mam).
+Tests written for node (*.mjs) run with node; the npm packages they need are installed by
+tests/web/npm-setup.sh into the build directory first (NODE_MODULES points there).
+WEBTEST_MYNA_CONF, when set, is appended to Myna's config.
+Usage: webharness.py [--builddir=DIR] TEST   (exit codes as the harness: 0/77/99/1)
+"""
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+import harness  # noqa: E402
+
+_myna_config = harness.Myna.write_config
+_myna_env = harness.Myna.component_env
+HTTP_PORT = harness.free_ports(1)[0]
+
+
+def myna_config(self):
+    _myna_config(self)
+    with open(self.conf) as f:
+        text = f.read()
+    text = text.replace('"time" ]', '"time", "roster", "blocking", "carbons", "muc", '
+                        '"offline", "private" ]')
+    text = text.replace("listen = (\n", 'listen = (\n    { type = "http"; address = "%s"; '
+                        'port = %d; tls = "none"; },\n' % (harness.IP, HTTP_PORT))
+    text += os.environ.get("WEBTEST_MYNA_CONF", "")
+    with open(self.conf, "w") as f:
+        f.write(text)
+
+
+def myna_env(self):
+    return dict(_myna_env(self), E2E_HTTP_PORT=str(HTTP_PORT))
+
+
+_test_command = harness.test_command
+
+
+def test_command(test, args, opts):
+    if test.endswith(".mjs"):
+        return ["node", test] + args
+    return _test_command(test, args, opts)
+
+
+harness.Myna.write_config = myna_config
+harness.Myna.component_env = myna_env
+harness.test_command = test_command
+
+
+def main(argv):
+    builddir = os.getcwd()
+    for a in argv:
+        if a.startswith("--builddir="):
+            builddir = a.split("=", 1)[1]
+    test = [a for a in argv if not a.startswith("--")][0]
+    if test.endswith(".mjs"):
+        modules = os.path.join(builddir, "tests", "web", "node_modules")
+        r = subprocess.run(["sh", os.path.join(HERE, "npm-setup.sh"),
+                            os.path.join(builddir, "tests", "web")])
+        if r.returncode != 0:
+            print("SKIP: the npm packages of the web tests could not be installed")
+            return 77
+        os.environ["NODE_MODULES"] = modules
+        os.environ["WEB_ARTIFACTS"] = os.path.join(builddir, "tests", "web", "artifacts")
+        os.makedirs(os.environ["WEB_ARTIFACTS"], exist_ok=True)
+    return harness.main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
