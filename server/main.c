@@ -42,6 +42,7 @@
 #include "server/store/accounts.h"
 #include "server/stream/authfail.h"
 #include "server/stream/c2s.h"
+#include "server/net/bosh.h"
 #include "server/stream/component.h"
 #include "server/stream/stream.h"
 #include "xml/parser.h"
@@ -179,6 +180,9 @@ static void commit_failed(uint64_t batch, int err, void *data)
 static void web_routes_init(struct server *srv)
 {
     http_route_add(srv, "/xmpp-websocket", c2s_websocket, srv); /* RFC 7395 */
+    srv->bosh_sids = hashmap_new();
+    if (srv->cfg.http.bosh)
+        http_route_add(srv, "/http-bind", c2s_bosh, srv); /* XEP-0206 */
 }
 
 static void sweep_tick(void *data)
@@ -189,6 +193,7 @@ static void sweep_tick(void *data)
     if (++ticks % 30 == 0)
         authfail_sweep(srv); /* once a minute: counts live for minutes */
     http_sweep(srv);
+    bosh_sweep(srv);
     loop_timer_add(srv->loop, SWEEP_INTERVAL_MS, sweep_tick, srv);
 }
 
@@ -436,6 +441,7 @@ out:
     }
     /* Whatever is still connected goes now; sessions end before modules unload. */
     stream_abort_all(srv);
+    bosh_free_all(srv);
     http_abort_all(srv);
     http_routes_free(srv);
     control_close(srv);
@@ -467,6 +473,7 @@ out:
     hashmap_free(srv->registrations);
     hashmap_free(srv->module_defs);
     hashmap_free(srv->components);
+    hashmap_free(srv->bosh_sids);
     free(srv->listeners);
     free(srv->session_slots);
     free(srv->user_slots);

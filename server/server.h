@@ -21,6 +21,7 @@ struct listener;
 struct user_job;
 struct http_route;
 struct http_conn;
+struct bosh;
 
 struct server {
     struct config cfg;
@@ -73,6 +74,8 @@ struct server {
     struct user_job *user_jobs;    /* account derivations on the job pool (users.c) */
     struct http_route *http_routes;  /* path prefix -> handler (net/http.c) */
     struct http_conn *http_conns;    /* HTTP connections not taken over (net/http.c) */
+    struct bosh *bosh_sessions;      /* BOSH sessions (net/bosh.c) */
+    struct hashmap *bosh_sids;       /* sid -> struct bosh */
     char readbuf[65536];           /* shared by all connections (loop thread only) */
 };
 

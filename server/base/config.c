@@ -59,7 +59,7 @@ static const char *const default_modules[] = {"disco",  "ping",   "version", "ti
 static const char *const core_keys[] = {
     "data_dir", "store_map_mb", "log", "hosts", "listen", "modules", "limits",
     "allow_registration", "components", "tls_record_layer", "user", "scram_iterations",
-    "registration_allow", NULL,
+    "registration_allow", "http", NULL,
 };
 
 /* Strings made by config_module_get() for int/bool values; freed with the config. */
@@ -644,6 +644,33 @@ static int parse_listeners(struct ctx *x, const config_setting_t *root)
     return 0;
 }
 
+/* "http": what the HTTP listeners serve beyond WebSocket (BOSH, CORS). */
+static int parse_http(struct ctx *x, const config_setting_t *root)
+{
+    static const char *const keys[] = {"bosh", "bosh_max_wait", "bosh_max_hold",
+                                       "bosh_inactivity", "bosh_polling", "cors_origin", NULL};
+    config_setting_t *g;
+    long long wait = 60, hold = 1, inactivity = 60, polling = 2;
+    const char *origin = NULL;
+    struct config_http *h = &x->c->http;
+    h->bosh = true;
+    if (get_group(x, root, "http", &g) != 0)
+        return -1;
+    if (g && (check_members(x, g, keys, "http") != 0 || get_bool(x, g, "bosh", &h->bosh) != 0 ||
+              get_int(x, g, "bosh_max_wait", 1, 3600, &wait) != 0 ||
+              get_int(x, g, "bosh_max_hold", 0, 8, &hold) != 0 ||
+              get_int(x, g, "bosh_inactivity", 1, 3600, &inactivity) != 0 ||
+              get_int(x, g, "bosh_polling", 0, 600, &polling) != 0 ||
+              get_string(x, g, "cors_origin", &origin) != 0))
+        return -1;
+    h->bosh_max_wait = (unsigned)wait;
+    h->bosh_max_hold = (unsigned)hold;
+    h->bosh_inactivity = (unsigned)inactivity;
+    h->bosh_polling = (unsigned)polling;
+    h->cors_origin = origin && *origin ? xstrdup(origin) : NULL;
+    return 0;
+}
+
 static int parse_limits(struct ctx *x, const config_setting_t *root)
 {
     static const char *const keys[] = {"c2s_stanza_size", "c2s_max_depth", "c2s_max_attrs",
@@ -827,7 +854,8 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
         parse_log(&x, root) != 0 || parse_hosts(&x, root, global) != 0 || parse_components(&x, root) != 0 ||
         parse_record_layer(&x, root, &out->tls_record_layer) != 0 ||
         parse_listeners(&x, root) != 0 ||
-        parse_limits(&x, root) != 0 || parse_registration_allow(&x, root) != 0)
+        parse_limits(&x, root) != 0 || parse_registration_allow(&x, root) != 0 ||
+        parse_http(&x, root) != 0)
         goto done;
     if (!*data_dir) {
         fail_at(&x, config_setting_get_member(root, "data_dir"), "'data_dir' is empty");
@@ -873,6 +901,7 @@ void config_free(struct config *c)
         free(c->components[i].secret);
     }
     free(c->components);
+    free(c->http.cors_origin);
     free(c->path);
     free(c->data_dir);
     free(c->user);

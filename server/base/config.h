@@ -47,6 +47,16 @@ struct config_range {
     unsigned bits;
 };
 
+/* The "http" group: BOSH (XEP-0124/0206) and CORS on the HTTP listeners. */
+struct config_http {
+    bool bosh;               /* /http-bind served (default true) */
+    unsigned bosh_max_wait;  /* seconds a request may be held (the client may ask less) */
+    unsigned bosh_max_hold;  /* requests held at once (the client may ask fewer) */
+    unsigned bosh_inactivity; /* seconds without a request before a session ends */
+    unsigned bosh_polling;   /* shortest seconds between empty polls (hold = 0) */
+    char *cors_origin;       /* Access-Control-Allow-Origin, or NULL: no CORS headers */
+};
+
 struct config {
     char *path;          /* absolute path of the file read */
     char *data_dir;      /* absolute */
@@ -89,6 +99,7 @@ struct config {
     size_t nreg_hosts;
     unsigned registration_interval; /* seconds between registrations from one address */
     enum tls_record_layer tls_record_layer; /* default for listeners */
+    struct config_http http;
     void *cfg;           /* the libconfig tree, kept for module sections (config_t *) */
     void *strings;       /* texts made by config_module_get() for ints (private) */
 };

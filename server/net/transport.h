@@ -25,6 +25,8 @@ struct transport {
 enum transport_framing {
     FRAMING_TCP,       /* RFC 6120: one XML document, <stream:stream> ... </stream:stream> */
     FRAMING_WEBSOCKET, /* RFC 7395 §3.3: <open/> and <close/>, every message stands alone */
+    FRAMING_BOSH,      /* XEP-0206: no header or closing tag (the session's <body/> carries
+                        * them), elements stand alone inside bodies */
 };
 
 struct transport_ops {

@@ -23,6 +23,7 @@
 #include "server/net/conn.h"
 #include "server/net/http.h"
 #include "server/net/transport.h"
+#include "server/net/xmlframe.h"
 #include "server/server.h"
 
 #define NS_FRAMING "urn:ietf:params:xml:ns:xmpp-framing"
@@ -207,67 +208,6 @@ static const struct conn_ops ws_conn_ops = {
 
 /* ---- output: one element, one message ---- */
 
-/* Length of the first complete element of s (leading whitespace included), or 0 while it
- * is incomplete. Our own serializer wrote it: no comments, no CDATA, '<' escaped in
- * text, attribute values quoted. */
-static size_t element_len(const char *s, size_t n)
-{
-    int depth = 0;
-    size_t i = 0;
-    while (i < n) {
-        if (s[i] != '<') {
-            i++;
-            continue;
-        }
-        bool closing = i + 1 < n && s[i + 1] == '/';
-        bool decl = i + 1 < n && (s[i + 1] == '?' || s[i + 1] == '!');
-        size_t j = i + 1;
-        char q = 0;
-        for (; j < n; j++) {
-            if (q) {
-                if (s[j] == q)
-                    q = 0;
-            } else if (s[j] == '"' || s[j] == '\'') {
-                q = s[j];
-            } else if (s[j] == '>') {
-                break;
-            }
-        }
-        if (j >= n)
-            return 0;
-        if (!decl) {
-            if (closing)
-                depth--;
-            else if (s[j - 1] != '/')
-                depth++;
-        }
-        i = j + 1;
-        if (!decl && depth <= 0)
-            return i;
-    }
-    return 0;
-}
-
-/* Whether the start tag at s declares a default namespace. */
-static bool has_xmlns(const char *s, size_t n)
-{
-    char q = 0;
-    for (size_t i = 1; i < n; i++) {
-        if (q) {
-            if (s[i] == q)
-                q = 0;
-        } else if (s[i] == '"' || s[i] == '\'') {
-            q = s[i];
-        } else if (s[i] == '>') {
-            return false;
-        } else if (i + 6 < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n') &&
-                   memcmp(s + i + 1, "xmlns", 5) == 0 && (s[i + 6] == '=' || s[i + 6] == ' ')) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static void send_text(struct ws *ws, const char *m, size_t n)
 {
     struct wslay_event_msg msg = {WSLAY_TEXT_FRAME, (const uint8_t *)m, n};
@@ -276,43 +216,17 @@ static void send_text(struct ws *ws, const char *m, size_t n)
     pump(ws);
 }
 
-/* One element as one message: a stanza written for a stream whose header declared the
- * content namespace gets it declared on itself (RFC 7395 §3.3.3). */
-static void send_element(struct ws *ws, const char *s, size_t n)
+static void send_one(void *ud, const char *el, size_t len)
 {
-    size_t name = 1;
-    while (name < n && s[name] != ' ' && s[name] != '/' && s[name] != '>' && s[name] != '\t')
-        name++;
-    if (s[1] == '/' || s[1] == '?' || s[1] == '!' || memchr(s, ':', name) ||
-        has_xmlns(s, n)) {
-        send_text(ws, s, n);
-        return;
-    }
-    struct myna_buf b;
-    myna_buf_init(&b);
-    myna_buf_append(&b, s, name);
-    myna_buf_printf(&b, " xmlns='%s'", ws->ns);
-    myna_buf_append(&b, s + name, n - name);
-    send_text(ws, b.data, b.len);
-    myna_buf_free(&b);
+    send_text(ud, el, len);
 }
 
+/* Whitespace keepalives have no place here (RFC 7395 §3.4): xmlframe drops them. */
 static void out_split(struct ws *ws, const char *s, size_t n)
 {
-    while (n) {
-        while (n && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'))
-            s++, n--; /* whitespace keepalives have no place here (RFC 7395 §3.4) */
-        if (!n)
-            break;
-        size_t k = element_len(s, n);
-        if (!k) {
-            myna_buf_append(&ws->partial, s, n);
-            return;
-        }
-        send_element(ws, s, k);
-        s += k;
-        n -= k;
-    }
+    size_t done = xmlframe_split(s, n, ws->ns, send_one, ws);
+    if (done < n)
+        myna_buf_append(&ws->partial, s + done, n - done);
 }
 
 static void ws_out(struct ws *ws, const char *s, size_t n)

@@ -17,6 +17,7 @@
 #include "server/base/log.h"
 #include "server/loop/loop.h"
 #include "server/loop/pool.h"
+#include "server/net/bosh.h"
 #include "server/net/http.h"
 #include "server/net/wbuf.h"
 #include "server/net/websocket.h"
@@ -458,6 +459,7 @@ void c2s_accept(struct server *srv, const struct config_listen *l, int fd, const
 
 /* ---- over WebSocket (RFC 7395) ---- */
 
+/* The events of a WebSocket or BOSH transport. */
 static void ws_input(void *owner, const char *data, size_t len)
 {
     stream_input(&C2S(owner)->st, data, len);
@@ -501,4 +503,35 @@ void c2s_websocket(struct http_conn *hc, const struct http_request *req, void *u
     if (req->secure)
         stream_secured(&c->st);
     websocket_start(tr);
+}
+
+/* ---- over BOSH (XEP-0206) ---- */
+
+static void *bosh_create(struct server *srv, struct transport *tr, bool secure)
+{
+    struct c2s *c = pool_alloc(sizeof *c);
+    struct stream_limits lim;
+    c2s_limits(srv, &lim);
+    c->sasl = sasl_new(&c->st, SASL_C2S, c2s_authenticated);
+    stream_attach(&c->st, srv, &c2s_kind, &lim, tr, secure ? STREAM_TLS_DIRECT : STREAM_TLS_NONE);
+    if (secure)
+        stream_secured(&c->st);
+    return c;
+}
+
+static const char *bosh_stream_id(void *owner)
+{
+    return C2S(owner)->st.id;
+}
+
+static const struct bosh_hooks c2s_bosh_hooks = {
+    .create = bosh_create,
+    .input = ws_input,
+    .stream_id = bosh_stream_id,
+    .gone = ws_gone,
+};
+
+void c2s_bosh(struct http_conn *hc, const struct http_request *req, void *ud)
+{
+    bosh_request(ud, hc, req, &c2s_bosh_hooks);
 }

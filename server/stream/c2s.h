@@ -22,6 +22,8 @@ struct http_request;
 /* An HTTP request for an XMPP WebSocket (RFC 7395): upgrades it and starts a client
  * stream over it (an http_handler; ud is the server). */
 void c2s_websocket(struct http_conn *hc, const struct http_request *req, void *ud);
+/* A request to the BOSH endpoint (XEP-0206): sessions carry client streams. */
+void c2s_bosh(struct http_conn *hc, const struct http_request *req, void *ud);
 /* Sends a stream error (condition NULL = none; a name RFC 6120 does not define becomes
  * undefined-condition) and </stream:stream>, then closes. The session, if any, ends at
  * once. */

@@ -71,13 +71,16 @@ enum stream_error stream_error_from_name(const char *name)
 
 #define NS_FRAMING "urn:ietf:params:xml:ns:xmpp-framing"
 
-/* RFC 7395 §3.3: over WebSocket every message is a document of its own, so the stream
- * prefix is declared on each element that uses it. */
+static enum transport_framing framing(const struct stream *st)
+{
+    return st->tr ? st->tr->ops->framing : FRAMING_TCP;
+}
+
+/* RFC 7395 §3.3, XEP-0206 §5: over WebSocket and BOSH no <stream:stream> encloses the
+ * elements, so the stream prefix is declared on each element that uses it. */
 static const char *prefix_decl(const struct stream *st)
 {
-    return st->tr && st->tr->ops->framing == FRAMING_WEBSOCKET
-               ? " xmlns:stream='" MYNA_NS_STREAM "'"
-               : "";
+    return framing(st) != FRAMING_TCP ? " xmlns:stream='" MYNA_NS_STREAM "'" : "";
 }
 
 /* <stream:error><condition/>[<text/>][application condition]</stream:error> (§4.9.2). */
@@ -349,22 +352,34 @@ static void header_attr(struct myna_buf *b, const char *name, const char *value)
     myna_buf_appends(b, "'");
 }
 
+static void new_id(struct stream *st)
+{
+    unsigned char rnd[9];
+    RAND_bytes(rnd, sizeof rnd);
+    base64_encode(rnd, sizeof rnd, st->id, sizeof st->id);
+}
+
 /* Our header (RFC 6120 §4.7). The receiving entity names the stream with a new id each
  * time (§4.7.3); the initiating entity sends none and says whom it wants. */
 static void write_header(struct stream *st)
 {
     struct myna_buf b;
     myna_buf_init(&b);
-    bool ws = st->tr && st->tr->ops->framing == FRAMING_WEBSOCKET;
+    bool ws = framing(st) == FRAMING_WEBSOCKET;
+    if (framing(st) == FRAMING_BOSH) {
+        /* XEP-0206 §5: the session's <body/> names the stream (authid) instead. */
+        new_id(st);
+        st->header_sent = true;
+        myna_buf_free(&b);
+        return;
+    }
     if (ws) /* RFC 7395 §3.3.2 */
         myna_buf_appends(&b, "<open xmlns='" NS_FRAMING "'");
     else
         myna_buf_printf(&b, "<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s'",
                         st->kind->ns, MYNA_NS_STREAM);
     if (!st->initiator) {
-        unsigned char rnd[9];
-        RAND_bytes(rnd, sizeof rnd);
-        base64_encode(rnd, sizeof rnd, st->id, sizeof st->id);
+        new_id(st);
         header_attr(&b, "id", st->id);
     }
     header_attr(&b, "from", st->domain);
@@ -409,12 +424,14 @@ static void finish(struct stream *st)
         st->tr->ops->close(st->tr);
 }
 
-/* </stream:stream>, or <close/> over WebSocket (RFC 7395 §3.6). */
+/* </stream:stream>, or <close/> over WebSocket (RFC 7395 §3.6); nothing over BOSH. */
 static void write_closing_tag(struct stream *st)
 {
     static const char close[] = "<close xmlns='" NS_FRAMING "'/>";
-    if (st->tr && st->tr->ops->framing == FRAMING_WEBSOCKET)
+    if (framing(st) == FRAMING_WEBSOCKET)
         write_raw(st, close, sizeof close - 1);
+    else if (framing(st) == FRAMING_BOSH)
+        return; /* the transport's terminate body ends the session */
     else
         write_raw(st, "</stream:stream>", 16);
 }

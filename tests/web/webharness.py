@@ -4,7 +4,8 @@ tests/e2e/harness.py: Myna gets an HTTP listener without TLS on a free port (exp
 E2E_HTTP_PORT) and the modules a web client uses (roster, muc, blocking, carbons, mam).
 Tests written for node (*.mjs) run with node; the npm packages they need are installed by
 tests/web/npm-setup.sh into the build directory first (NODE_MODULES points there).
-WEBTEST_MYNA_CONF, when set, is appended to Myna's config.
+Its `http` group allows any CORS origin (the test pages come from another port) plus
+WEBTEST_HTTP_CONF (e.g. `bosh_inactivity = 3;`); WEBTEST_MYNA_CONF is appended to the config.
 Usage: webharness.py [--builddir=DIR] TEST   (exit codes as the harness: 0/77/99/1)
 """
 import os
@@ -28,6 +29,7 @@ def myna_config(self):
                         '"offline", "private" ]')
     text = text.replace("listen = (\n", 'listen = (\n    { type = "http"; address = "%s"; '
                         'port = %d; tls = "none"; },\n' % (harness.IP, HTTP_PORT))
+    text += "http = { cors_origin = \"*\"; %s };\n" % os.environ.get("WEBTEST_HTTP_CONF", "")
     text += os.environ.get("WEBTEST_MYNA_CONF", "")
     with open(self.conf, "w") as f:
         f.write(text)
