@@ -44,6 +44,7 @@
 #include "server/stream/c2s.h"
 #include "server/net/bosh.h"
 #include "server/stream/component.h"
+#include "server/web/hostmeta.h"
 #include "server/stream/stream.h"
 #include "xml/parser.h"
 
@@ -183,6 +184,8 @@ static void web_routes_init(struct server *srv)
     srv->bosh_sids = hashmap_new();
     if (srv->cfg.http.bosh)
         http_route_add(srv, "/http-bind", c2s_bosh, srv); /* XEP-0206 */
+    http_route_add(srv, "/.well-known/host-meta", hostmeta_request, srv); /* XEP-0156 */
+    http_route_add(srv, "/.well-known/host-meta.json", hostmeta_request, srv);
 }
 
 static void sweep_tick(void *data)

@@ -648,10 +648,11 @@ static int parse_listeners(struct ctx *x, const config_setting_t *root)
 static int parse_http(struct ctx *x, const config_setting_t *root)
 {
     static const char *const keys[] = {"bosh", "bosh_max_wait", "bosh_max_hold",
-                                       "bosh_inactivity", "bosh_polling", "cors_origin", NULL};
+                                       "bosh_inactivity", "bosh_polling", "cors_origin",
+                                       "external_url", NULL};
     config_setting_t *g;
     long long wait = 60, hold = 1, inactivity = 60, polling = 2;
-    const char *origin = NULL;
+    const char *origin = NULL, *url = NULL;
     struct config_http *h = &x->c->http;
     h->bosh = true;
     if (get_group(x, root, "http", &g) != 0)
@@ -661,8 +662,18 @@ static int parse_http(struct ctx *x, const config_setting_t *root)
               get_int(x, g, "bosh_max_hold", 0, 8, &hold) != 0 ||
               get_int(x, g, "bosh_inactivity", 1, 3600, &inactivity) != 0 ||
               get_int(x, g, "bosh_polling", 0, 600, &polling) != 0 ||
-              get_string(x, g, "cors_origin", &origin) != 0))
+              get_string(x, g, "cors_origin", &origin) != 0 ||
+              get_string(x, g, "external_url", &url) != 0))
         return -1;
+    if (url && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+        return fail_at(x, config_setting_get_member(g, "external_url"),
+                       "'external_url' must start with http:// or https:// (got '%s')", url);
+    if (url) {
+        h->external_url = xstrdup(url);
+        size_t n = strlen(h->external_url);
+        while (n > 0 && h->external_url[n - 1] == '/')
+            h->external_url[--n] = '\0'; /* paths are appended to it */
+    }
     h->bosh_max_wait = (unsigned)wait;
     h->bosh_max_hold = (unsigned)hold;
     h->bosh_inactivity = (unsigned)inactivity;
@@ -902,6 +913,7 @@ void config_free(struct config *c)
     }
     free(c->components);
     free(c->http.cors_origin);
+    free(c->http.external_url);
     free(c->path);
     free(c->data_dir);
     free(c->user);

@@ -30,12 +30,13 @@ def env():
 
 
 def http_raw(ip, port, data, timeout=10.0, sock=None):
-    """Sends raw bytes, returns (status, headers dict lower-case, body) of one response."""
+    """Sends raw bytes, returns (status, headers dict lower-case, body) of one response.
+    With `sock`, bytes read past that response are kept for the next call on it."""
     s = sock or socket.create_connection((ip, port), timeout=timeout)
     s.settimeout(timeout)
     if data:
         s.sendall(data)
-    buf = b""
+    buf = _leftover.pop(s, b"")
     while b"\r\n\r\n" not in buf:
         chunk = s.recv(65536)
         if not chunk:
@@ -56,7 +57,12 @@ def http_raw(ip, port, data, timeout=10.0, sock=None):
         rest += chunk
     if not sock:
         s.close()
+    elif rest[n:]:
+        _leftover[s] = rest[n:]
     return status, headers, rest[:n]
+
+
+_leftover = {}
 
 
 def post(ip, port, path, body, timeout=10.0, headers=""):
@@ -165,7 +171,7 @@ class WebSocket:
             req += "Sec-WebSocket-Protocol: %s\r\n" % protocol
         self.status, self.headers, self.body = http_raw(e["ip"], e["http_port"],
                                                         (req + "\r\n").encode(), sock=self.sock)
-        self.buf = b""
+        self.buf = _leftover.pop(self.sock, b"")
         self.queue = []
         self.idn = 0
         self.features = None
@@ -256,8 +262,9 @@ class WebSocket:
         self.features = self.next()
         return o
 
-    def login(self, user, password, mech="SCRAM-SHA-1", resource="ws"):
-        self.open()
+    def login(self, user, password, mech="SCRAM-SHA-1", resource="ws", opened=False):
+        if not opened:
+            self.open()
         ok, el = xmpplib.Stream.auth(self, user, password, mech=mech)
         if not ok:
             raise Fail("%s: SASL failed: %s" % (self.name, xmpplib.show(el)))
