@@ -204,6 +204,11 @@ modules_contact_info_la_SOURCES = modules/contact_info.c modules/common/dataform
 	modules/common/dataform.c
 modules_contact_info_la_CFLAGS = $(MODULE_CFLAGS)
 modules_contact_info_la_LDFLAGS = $(MODULE_LDFLAGS)
+# upload: HTTP File Upload (XEP-0363) slots; the server stores and serves the files.
+mod_LTLIBRARIES += modules/upload.la
+modules_upload_la_SOURCES = modules/upload.c
+modules_upload_la_CFLAGS = $(MODULE_CFLAGS)
+modules_upload_la_LDFLAGS = $(MODULE_LDFLAGS)
 # extdisco: external services (XEP-0215); libcrypto for the TURN credentials' HMAC-SHA1.
 mod_LTLIBRARIES += modules/extdisco.la
 modules_extdisco_la_SOURCES = modules/extdisco.c

@@ -23,7 +23,8 @@ MYNAD_MODHOST = server/modhost/host.h server/modhost/module.c server/modhost/mod
 MYNAD_ADMIN = server/admin/control.c server/admin/control.h server/admin/control_pie.c \
 	server/admin/ctlproto.h server/admin/pie.h server/admin/pie_import.c \
 	server/admin/pie_export.c
-MYNAD_WEB = server/web/hostmeta.c server/web/hostmeta.h
+MYNAD_WEB = server/web/hostmeta.c server/web/hostmeta.h server/web/upload.c \
+	server/web/upload.h
 mynad_SOURCES = server/main.c server/server.h $(MYNAD_LOOP) $(MYNAD_NET) $(MYNAD_STREAM) \
 	$(MYNAD_WEB) \
 	$(MYNAD_ROUTE) $(MYNAD_MODHOST) $(MYNAD_ADMIN) server/store/store_tools.h

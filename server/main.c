@@ -45,6 +45,7 @@
 #include "server/net/bosh.h"
 #include "server/stream/component.h"
 #include "server/web/hostmeta.h"
+#include "server/web/upload.h"
 #include "server/stream/stream.h"
 #include "xml/parser.h"
 
@@ -180,12 +181,13 @@ static void commit_failed(uint64_t batch, int err, void *data)
 /* What the HTTP listeners serve (docs/protocols.md). */
 static void web_routes_init(struct server *srv)
 {
-    http_route_add(srv, "/xmpp-websocket", c2s_websocket, srv); /* RFC 7395 */
+    http_route_add(srv, "/xmpp-websocket", c2s_websocket, srv, 0); /* RFC 7395 */
     srv->bosh_sids = hashmap_new();
     if (srv->cfg.http.bosh)
-        http_route_add(srv, "/http-bind", c2s_bosh, srv); /* XEP-0206 */
-    http_route_add(srv, "/.well-known/host-meta", hostmeta_request, srv); /* XEP-0156 */
-    http_route_add(srv, "/.well-known/host-meta.json", hostmeta_request, srv);
+        http_route_add(srv, "/http-bind", c2s_bosh, srv, 0); /* XEP-0206 */
+    http_route_add(srv, "/.well-known/host-meta", hostmeta_request, srv, 0); /* XEP-0156 */
+    http_route_add(srv, "/.well-known/host-meta.json", hostmeta_request, srv, 0);
+    http_route_add(srv, "/upload/", upload_request, srv, srv->cfg.http.upload_max_size);
 }
 
 static void sweep_tick(void *data)
@@ -197,6 +199,7 @@ static void sweep_tick(void *data)
         authfail_sweep(srv); /* once a minute: counts live for minutes */
     http_sweep(srv);
     bosh_sweep(srv);
+    upload_sweep(srv);
     loop_timer_add(srv->loop, SWEEP_INTERVAL_MS, sweep_tick, srv);
 }
 

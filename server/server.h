@@ -76,6 +76,9 @@ struct server {
     struct http_conn *http_conns;    /* HTTP connections not taken over (net/http.c) */
     struct bosh *bosh_sessions;      /* BOSH sessions (net/bosh.c) */
     struct hashmap *bosh_sids;       /* sid -> struct bosh */
+    unsigned char upload_secret[32]; /* signs upload slots (web/upload.c, kept on disk) */
+    bool upload_secret_ok;
+    uint64_t upload_swept;           /* loop ms of the last expiry sweep */
     char readbuf[65536];           /* shared by all connections (loop thread only) */
 };
 

@@ -474,6 +474,24 @@ int myna_user_delete(struct myna_module *m, const char *node);
 /* True if `host` is a local virtual host (or a claimed sub-domain). */
 bool myna_is_local_host(struct myna_module *m, const char *host);
 
+/* ---- HTTP file upload (XEP-0363) (since 1.1) ---- */
+
+/* The server keeps uploaded files and serves them on its HTTP listeners under /upload/;
+ * a module decides who may upload what. */
+#define MYNA_UPLOAD_BADNAME (-1) /* empty, a path, a leading '.', control bytes, > 200 bytes */
+#define MYNA_UPLOAD_TOOBIG (-2)  /* over the server's http.upload_max_size */
+#define MYNA_UPLOAD_NOHTTP (-3)  /* no HTTP listener and no http.external_url */
+/* A slot for `owner` (the uploader's bare JID): a PUT URL signed for exactly `size` bytes
+ * of `content_type` ("" when the client named none), valid for `ttl` seconds, and the GET
+ * URL the file will have. Both are malloc'd (free them). Returns 0 or MYNA_UPLOAD_*. */
+int myna_upload_slot(struct myna_module *m, const char *owner, const char *filename,
+                     uint64_t size, const char *content_type, unsigned ttl, char **put_url,
+                     char **get_url);
+/* Bytes of the files stored for `owner` (a bare JID), for quotas. */
+uint64_t myna_upload_usage(struct myna_module *m, const char *owner);
+/* The largest upload the server takes (http.upload_max_size). */
+uint64_t myna_upload_max_size(struct myna_module *m);
+
 /* ---- Storage ---- */
 
 /* The module's named table `name` (created on first use), shared by all hosts: prefix

@@ -649,12 +649,16 @@ static int parse_http(struct ctx *x, const config_setting_t *root)
 {
     static const char *const keys[] = {"bosh", "bosh_max_wait", "bosh_max_hold",
                                        "bosh_inactivity", "bosh_polling", "cors_origin",
-                                       "external_url", NULL};
+                                       "external_url", "upload_max_size", "upload_expire",
+                                       NULL};
     config_setting_t *g;
     long long wait = 60, hold = 1, inactivity = 60, polling = 2;
+    long long upmax = 64LL << 20, upexpire = 30LL * 86400;
     const char *origin = NULL, *url = NULL;
     struct config_http *h = &x->c->http;
     h->bosh = true;
+    h->upload_max_size = (uint64_t)upmax;
+    h->upload_expire = (uint64_t)upexpire;
     if (get_group(x, root, "http", &g) != 0)
         return -1;
     if (g && (check_members(x, g, keys, "http") != 0 || get_bool(x, g, "bosh", &h->bosh) != 0 ||
@@ -663,8 +667,12 @@ static int parse_http(struct ctx *x, const config_setting_t *root)
               get_int(x, g, "bosh_inactivity", 1, 3600, &inactivity) != 0 ||
               get_int(x, g, "bosh_polling", 0, 600, &polling) != 0 ||
               get_string(x, g, "cors_origin", &origin) != 0 ||
-              get_string(x, g, "external_url", &url) != 0))
+              get_string(x, g, "external_url", &url) != 0 ||
+              get_int(x, g, "upload_max_size", 1, 1LL << 32, &upmax) != 0 ||
+              get_int(x, g, "upload_expire", 0, 100LL * 365 * 86400, &upexpire) != 0))
         return -1;
+    h->upload_max_size = (uint64_t)upmax;
+    h->upload_expire = (uint64_t)upexpire;
     if (url && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
         return fail_at(x, config_setting_get_member(g, "external_url"),
                        "'external_url' must start with http:// or https:// (got '%s')", url);

@@ -55,6 +55,8 @@ struct config_http {
     unsigned bosh_inactivity; /* seconds without a request before a session ends */
     unsigned bosh_polling;   /* shortest seconds between empty polls (hold = 0) */
     char *cors_origin;       /* Access-Control-Allow-Origin, or NULL: no CORS headers */
+    uint64_t upload_max_size; /* bytes of one HTTP upload (XEP-0363) */
+    uint64_t upload_expire;   /* seconds an uploaded file is kept; 0 = for ever */
     char *external_url;      /* "https://chat.example.org[/prefix]" as clients reach the
                               * HTTP listener (behind a reverse proxy), no trailing '/';
                               * NULL: from each request's Host */

@@ -17,6 +17,7 @@
 #include "server/server.h"
 #include "server/store/accounts.h"
 #include "server/stream/c2s.h"
+#include "server/web/upload.h"
 
 int myna_send(struct myna_module *m, struct myna_xml *stanza)
 {
@@ -307,6 +308,24 @@ uint64_t myna_server_uptime_ms(const struct myna_module *m)
 bool myna_is_local_host(struct myna_module *m, const char *host)
 {
     return host && (server_host(m->srv, host) || hashmap_get(m->srv->subdomains, host));
+}
+
+int myna_upload_slot(struct myna_module *m, const char *owner, const char *filename,
+                     uint64_t size, const char *content_type, unsigned ttl, char **put_url,
+                     char **get_url)
+{
+    return upload_slot(m->srv, m->host->domain, owner, filename, size,
+                       content_type ? content_type : "", ttl, put_url, get_url);
+}
+
+uint64_t myna_upload_usage(struct myna_module *m, const char *owner)
+{
+    return upload_usage(m->srv, owner);
+}
+
+uint64_t myna_upload_max_size(struct myna_module *m)
+{
+    return m->srv->cfg.http.upload_max_size;
 }
 
 struct myna_store *myna_module_store(struct myna_module *m, const char *name)

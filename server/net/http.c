@@ -33,6 +33,7 @@ struct http_route {
     struct http_route *next;
     char *prefix;
     size_t len;
+    size_t max_body;
     http_handler fn;
     void *ud;
 };
@@ -52,6 +53,7 @@ struct http_conn {
     struct myna_buf pending;        /* input that arrived while a request was handled */
     size_t url_off;                 /* where the url starts in head */
     size_t path_len;
+    size_t max_body;                /* of the route the request goes to */
     bool in_value;                  /* the last header callback was a value */
     bool complete;                  /* on_message_complete ran */
     bool keep_alive;
@@ -69,9 +71,11 @@ struct http_conn {
 
 /* ---- routes ---- */
 
-void http_route_add(struct server *srv, const char *prefix, http_handler fn, void *ud)
+void http_route_add(struct server *srv, const char *prefix, http_handler fn, void *ud,
+                    size_t max_body)
 {
     struct http_route *r = xcalloc(1, sizeof *r);
+    r->max_body = max_body ? max_body : HTTP_MAX_BODY_BYTES;
     r->prefix = xstrdup(prefix);
     r->len = strlen(prefix);
     r->fn = fn;
@@ -291,6 +295,20 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
+/* The route a request line names decides how big its body may be. */
+static size_t body_limit(struct http_conn *hc)
+{
+    const char *url = hc->head.data;
+    struct http_parser_url u;
+    http_parser_url_init(&u);
+    if (http_parser_parse_url(url, strlen(url), 0, &u) != 0 || !(u.field_set & (1 << UF_PATH)))
+        return HTTP_MAX_BODY_BYTES;
+    char *path = strndup(url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
+    const struct http_route *r = route_find(hc->srv, path);
+    free(path);
+    return r ? r->max_body : HTTP_MAX_BODY_BYTES;
+}
+
 static int on_headers_complete(http_parser *p)
 {
     struct http_conn *hc = HC(p);
@@ -301,17 +319,22 @@ static int on_headers_complete(http_parser *p)
         zero(&hc->head);
     }
     hc->in_value = false;
-    if (p->content_length != (uint64_t)-1 && p->content_length > HTTP_MAX_BODY_BYTES) {
+    hc->max_body = body_limit(hc);
+    if (p->content_length != (uint64_t)-1 && p->content_length > hc->max_body) {
         hc->refuse = 413;
         return -1;
     }
+    /* RFC 9110 §10.1.1: a client waiting for 100 before it sends a body it may send. */
+    const char *expect = http_header(hc, "Expect");
+    if (expect && strcasecmp(expect, "100-continue") == 0 && p->http_minor >= 1)
+        conn_write(hc->c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
     return 0;
 }
 
 static int on_body(http_parser *p, const char *at, size_t len)
 {
     struct http_conn *hc = HC(p);
-    if (hc->body.len + len > HTTP_MAX_BODY_BYTES) {
+    if (hc->body.len + len > hc->max_body) {
         hc->refuse = 413;
         return -1;
     }

@@ -33,8 +33,10 @@ struct http_request {
 typedef void (*http_handler)(struct http_conn *hc, const struct http_request *req, void *ud);
 
 /* Requests whose path is `prefix` or starts with `prefix` followed by '/' (or, when the
- * prefix ends with '/', starts with it) go to fn; the longest prefix wins. */
-void http_route_add(struct server *srv, const char *prefix, http_handler fn, void *ud);
+ * prefix ends with '/', starts with it) go to fn; the longest prefix wins. Their bodies
+ * may have `max_body` bytes (0: the default, 1 MiB). */
+void http_route_add(struct server *srv, const char *prefix, http_handler fn, void *ud,
+                    size_t max_body);
 void http_routes_free(struct server *srv);
 
 /* Accepts a socket on an http listener (direct TLS when the listener says so). */

@@ -5,7 +5,8 @@ E2E_HTTP_PORT) and the modules a web client uses (roster, muc, blocking, carbons
 Tests written for node (*.mjs) run with node; the npm packages they need are installed by
 tests/web/npm-setup.sh into the build directory first (NODE_MODULES points there).
 Its `http` group allows any CORS origin (the test pages come from another port) plus
-WEBTEST_HTTP_CONF (e.g. `bosh_inactivity = 3;`); WEBTEST_MYNA_CONF is appended to the config.
+WEBTEST_HTTP_CONF (e.g. `bosh_inactivity = 3;`, "{port}" replaced by the listener's
+port); WEBTEST_MYNA_CONF is appended to the config; WEBTEST_MODULES are enabled too.
 Usage: webharness.py [--builddir=DIR] TEST   (exit codes as the harness: 0/77/99/1)
 """
 import os
@@ -26,10 +27,12 @@ def myna_config(self):
     with open(self.conf) as f:
         text = f.read()
     text = text.replace('"time" ]', '"time", "roster", "blocking", "carbons", "muc", '
-                        '"offline", "private" ]')
+                        '"offline", "private"%s ]' % "".join(
+                            ', "%s"' % m for m in os.environ.get("WEBTEST_MODULES", "").split()))
     text = text.replace("listen = (\n", 'listen = (\n    { type = "http"; address = "%s"; '
                         'port = %d; tls = "none"; },\n' % (harness.IP, HTTP_PORT))
-    text += "http = { cors_origin = \"*\"; %s };\n" % os.environ.get("WEBTEST_HTTP_CONF", "")
+    http_conf = os.environ.get("WEBTEST_HTTP_CONF", "").replace("{port}", str(HTTP_PORT))
+    text += "http = { cors_origin = \"*\"; %s };\n" % http_conf
     text += os.environ.get("WEBTEST_MYNA_CONF", "")
     with open(self.conf, "w") as f:
         f.write(text)

@@ -1,0 +1,487 @@
+/* server/web/upload.c — see upload.h.
+ * PUT /upload/OWNER/SLOT/NAME?v=EXPIRY-SIZE-SIG, SIG = hex HMAC-SHA256(secret,
+ * "OWNER/SLOT/NAME SIZE TYPE EXPIRY"): a wrong signature, another Content-Type than the
+ * slot's (XEP-0363 §5) or a past EXPIRY is 403, a body of another size 400, a slot
+ * already used 409, success 201. GET/HEAD of a stored file: 200 with
+ * its type, `inline` for images, audio and video and `attachment` otherwise, nosniff and
+ * a CSP that runs nothing. Any other path (traversal included: only [0-9a-f]{32} for
+ * OWNER and SLOT, NAME without '/', NUL or a leading '.') is 404.
+ * Files are written to a temporary name and renamed, so a GET never sees half a file. */
+#include "server/web/upload.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "myna/xml.h"
+#include "server/base/config.h"
+#include "server/base/log.h"
+#include "server/loop/loop.h"
+#include "server/net/http.h"
+#include "server/server.h"
+
+#define SECRET_LEN 32
+#define NAME_MAX_BYTES 200
+
+static const unsigned char *secret(struct server *srv)
+{
+    if (srv->upload_secret_ok)
+        return srv->upload_secret;
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s/upload", srv->cfg.data_dir);
+    mkdir(dir, 0700);
+    snprintf(path, sizeof path, "%s/.secret", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        srv->upload_secret_ok = read(fd, srv->upload_secret, SECRET_LEN) == SECRET_LEN;
+        close(fd);
+    }
+    if (!srv->upload_secret_ok) {
+        RAND_bytes(srv->upload_secret, SECRET_LEN);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            srv->upload_secret_ok = write(fd, srv->upload_secret, SECRET_LEN) == SECRET_LEN &&
+                                    fsync(fd) == 0;
+            close(fd);
+        }
+        if (!srv->upload_secret_ok)
+            log_error("upload", "cannot keep the upload secret in %s", path);
+    }
+    return srv->upload_secret;
+}
+
+static void hex(const unsigned char *in, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", in[i]);
+}
+
+static void owner_hash(struct server *srv, const char *owner, char out[33])
+{
+    unsigned char mac[32];
+    unsigned len = 0;
+    HMAC(EVP_sha256(), secret(srv), SECRET_LEN, (const unsigned char *)owner, strlen(owner),
+         mac, &len);
+    hex(mac, 16, out);
+}
+
+static void sign(struct server *srv, const char *path, uint64_t size, const char *type,
+                 uint64_t expiry, char out[65])
+{
+    struct myna_buf b;
+    myna_buf_init(&b);
+    myna_buf_printf(&b, "%s %llu %s %llu", path, (unsigned long long)size, type,
+                    (unsigned long long)expiry);
+    unsigned char mac[32];
+    unsigned len = 0;
+    HMAC(EVP_sha256(), secret(srv), SECRET_LEN, (const unsigned char *)b.data, b.len, mac,
+         &len);
+    hex(mac, 32, out);
+    myna_buf_free(&b);
+}
+
+static bool name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > NAME_MAX_BYTES || name[0] == '.')
+        return false;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\')
+            return false;
+    return true;
+}
+
+static void url_encode(struct myna_buf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~')
+            myna_buf_append(b, p, 1);
+        else
+            myna_buf_printf(b, "%%%02X", *p);
+    }
+}
+
+static int base_url(struct server *srv, const char *domain, char *buf, size_t len)
+{
+    if (srv->cfg.http.external_url) {
+        snprintf(buf, len, "%s", srv->cfg.http.external_url);
+        return 0;
+    }
+    for (size_t i = 0; i < srv->cfg.nlistens; i++) {
+        const struct config_listen *l = &srv->cfg.listens[i];
+        if (l->type != LISTEN_HTTP)
+            continue;
+        snprintf(buf, len, "%s://%s:%d", l->tls == TLS_DIRECT ? "https" : "http", domain,
+                 l->port);
+        return 0;
+    }
+    return -1;
+}
+
+int upload_slot(struct server *srv, const char *domain, const char *owner, const char *name,
+                uint64_t size, const char *content_type, unsigned ttl, char **put_url,
+                char **get_url)
+{
+    char base[1024];
+    if (!name_ok(name))
+        return -1;
+    if (size > srv->cfg.http.upload_max_size)
+        return -2;
+    if (base_url(srv, domain, base, sizeof base) < 0)
+        return -3;
+    char oh[33], slot[33], sig[65];
+    unsigned char rnd[16];
+    RAND_bytes(rnd, sizeof rnd);
+    hex(rnd, sizeof rnd, slot);
+    owner_hash(srv, owner, oh);
+    struct myna_buf path;
+    myna_buf_init(&path);
+    myna_buf_printf(&path, "%s/%s/%s", oh, slot, name);
+    uint64_t expiry = (uint64_t)time(NULL) + ttl;
+    sign(srv, path.data, size, content_type, expiry, sig);
+    struct myna_buf u;
+    myna_buf_init(&u);
+    myna_buf_printf(&u, "%s/upload/%s/%s/", base, oh, slot);
+    url_encode(&u, name);
+    *get_url = strndup(u.data, u.len);
+    myna_buf_printf(&u, "?v=%llu-%llu-%s", (unsigned long long)expiry,
+                    (unsigned long long)size, sig);
+    *put_url = strndup(u.data, u.len);
+    myna_buf_free(&u);
+    myna_buf_free(&path);
+    return 0;
+}
+
+/* ---- the files ---- */
+
+/* DATA_DIR/upload/OWNER[/SLOT[/NAME]]; false when it does not fit. */
+static bool file_path(struct server *srv, const char *owner, const char *slot, const char *name,
+                      char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "%s/upload/%s%s%s%s%s", srv->cfg.data_dir, owner,
+                     slot ? "/" : "", slot ? slot : "", name ? "/" : "", name ? name : "");
+    return n > 0 && (size_t)n < len;
+}
+
+
+static uint64_t dir_bytes(const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    uint64_t total = 0;
+    struct dirent *e;
+    char p[4600];
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        struct stat sb;
+        if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) >= (int)sizeof p || stat(p, &sb) != 0)
+            continue;
+        if (S_ISDIR(sb.st_mode) && depth > 0)
+            total += dir_bytes(p, depth - 1);
+        else if (S_ISREG(sb.st_mode))
+            total += (uint64_t)sb.st_size;
+    }
+    closedir(d);
+    return total;
+}
+
+uint64_t upload_usage(struct server *srv, const char *owner)
+{
+    char oh[33], dir[4200];
+    owner_hash(srv, owner, oh);
+    if (!file_path(srv, oh, NULL, NULL, dir, sizeof dir))
+        return 0;
+    return dir_bytes(dir, 1);
+}
+
+static bool is_hex32(const char *s, size_t n)
+{
+    if (n != 32)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+static int unhex(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                          : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                                 : -1;
+}
+
+/* Splits "/upload/OWNER/SLOT/NAME" (NAME percent-decoded into name). */
+static bool parse_path(const char *path, char owner[33], char slot[33], char *name,
+                       size_t namelen)
+{
+    if (strncmp(path, "/upload/", 8) != 0)
+        return false;
+    const char *o = path + 8, *s = strchr(o, '/');
+    if (!s || !is_hex32(o, (size_t)(s - o)))
+        return false;
+    const char *n = strchr(s + 1, '/');
+    if (!n || !is_hex32(s + 1, (size_t)(n - s - 1)))
+        return false;
+    memcpy(owner, o, 32);
+    owner[32] = '\0';
+    memcpy(slot, s + 1, 32);
+    slot[32] = '\0';
+    size_t k = 0;
+    for (const char *p = n + 1; *p; p++) {
+        int c = (unsigned char)*p;
+        if (c == '%') {
+            int h = unhex(p[1]), l = h >= 0 ? unhex(p[2]) : -1;
+            if (l < 0)
+                return false;
+            c = h * 16 + l;
+            p += 2;
+        }
+        if (c == 0 || k + 1 >= namelen)
+            return false;
+        name[k++] = (char)c;
+    }
+    name[k] = '\0';
+    return name_ok(name);
+}
+
+static const char *cors_headers(void)
+{
+    return "Access-Control-Allow-Origin: *\r\n";
+}
+
+static bool write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+static void put(struct server *srv, struct http_conn *hc, const struct http_request *req,
+                const char *owner, const char *slot, const char *name)
+{
+    unsigned long long expiry = 0, size = 0;
+    char sig[65] = "", want[65], path[4600];
+    int used = 0;
+    if (strncmp(req->query, "v=", 2) != 0 ||
+        sscanf(req->query + 2, "%llu-%llu-%64[0-9a-f]%n", &expiry, &size, sig, &used) != 3 ||
+        req->query[2 + used] != '\0') {
+        http_error(hc, 403);
+        return;
+    }
+    const char *type = http_header(hc, "Content-Type");
+    if (!type)
+        type = "";
+    snprintf(path, sizeof path, "%s/%s/%s", owner, slot, name);
+    /* The type is signed too: a PUT with another type than the slot's fails here. */
+    sign(srv, path, size, type, expiry, want);
+    if (CRYPTO_memcmp(sig, want, 64) != 0) {
+        http_error(hc, 403);
+        return;
+    }
+    if ((uint64_t)time(NULL) > expiry) {
+        http_error(hc, 403);
+        return;
+    }
+    if (req->body_len != size) {
+        http_error(hc, 400);
+        return;
+    }
+    char dir[4600], tmp[4700], final[4700], tpath[4700];
+    if (!file_path(srv, owner, NULL, NULL, dir, sizeof dir) ||
+        !file_path(srv, owner, slot, name, final, sizeof final) ||
+        snprintf(tmp, sizeof tmp, "%s.part", final) >= (int)sizeof tmp) {
+        http_error(hc, 500);
+        return;
+    }
+    mkdir(dir, 0700);
+    file_path(srv, owner, slot, NULL, dir, sizeof dir);
+    if (mkdir(dir, 0700) != 0) {
+        http_error(hc, errno == EEXIST ? 409 : 500);
+        return;
+    }
+    file_path(srv, owner, slot, ".type", tpath, sizeof tpath);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && write_all(fd, req->body, req->body_len) && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    int tfd = ok ? open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+    ok = ok && tfd >= 0 && write_all(tfd, type, strlen(type));
+    if (tfd >= 0)
+        close(tfd);
+    if (!ok || rename(tmp, final) != 0) {
+        log_warn("upload", "cannot store %s: %s", final, strerror(errno));
+        unlink(tmp);
+        unlink(tpath);
+        rmdir(dir);
+        http_error(hc, 500);
+        return;
+    }
+    log_info("upload", "peer=%s stored %s/%s (%llu bytes)", req->peer, slot, name, size);
+    http_respond(hc, 201, "text/plain", cors_headers(), "201 Created\n", 12);
+}
+
+static bool inline_type(const char *t)
+{
+    return strncmp(t, "image/", 6) == 0 || strncmp(t, "audio/", 6) == 0 ||
+           strncmp(t, "video/", 6) == 0;
+}
+
+static void get(struct server *srv, struct http_conn *hc, const char *owner, const char *slot,
+                const char *name)
+{
+    char path[4700], tpath[4700], type[128] = "application/octet-stream";
+    int fd = file_path(srv, owner, slot, name, path, sizeof path) &&
+                     file_path(srv, owner, slot, ".type", tpath, sizeof tpath)
+                 ? open(path, O_RDONLY | O_CLOEXEC)
+                 : -1;
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        http_error(hc, 404);
+        return;
+    }
+    int tfd = open(tpath, O_RDONLY | O_CLOEXEC);
+    if (tfd >= 0) {
+        ssize_t n = read(tfd, type, sizeof type - 1);
+        type[n > 0 ? n : 0] = '\0';
+        close(tfd);
+        if (n <= 0 || strpbrk(type, "\r\n"))
+            snprintf(type, sizeof type, "application/octet-stream");
+    }
+    char *data = malloc((size_t)sb.st_size + 1);
+    ssize_t got = 0;
+    while (data && got < sb.st_size) {
+        ssize_t n = read(fd, data + got, (size_t)(sb.st_size - got));
+        if (n <= 0)
+            break;
+        got += n;
+    }
+    close(fd);
+    if (!data || got != sb.st_size) {
+        free(data);
+        http_error(hc, 500);
+        return;
+    }
+    struct myna_buf h;
+    myna_buf_init(&h);
+    /* RFC 6266 with the name percent-encoded (RFC 8187), so no byte of it can end the
+     * header; the plain filename= is the ASCII-safe fallback. */
+    myna_buf_printf(&h, "Content-Disposition: %s; filename*=UTF-8''",
+                    inline_type(type) ? "inline" : "attachment");
+    url_encode(&h, name);
+    myna_buf_appends(&h, "\r\nX-Content-Type-Options: nosniff\r\n"
+                         "Content-Security-Policy: default-src 'none'; sandbox\r\n"
+                         "Cache-Control: public, max-age=31536000, immutable\r\n");
+    myna_buf_appends(&h, cors_headers());
+    http_respond(hc, 200, type, h.data, data, (size_t)got);
+    myna_buf_free(&h);
+    free(data);
+}
+
+void upload_request(struct http_conn *hc, const struct http_request *req, void *ud)
+{
+    struct server *srv = ud;
+    if (strcmp(req->method, "OPTIONS") == 0) {
+        http_respond(hc, 200, "text/plain",
+                     "Access-Control-Allow-Origin: *\r\nAccess-Control-Allow-Methods: GET, HEAD, "
+                     "PUT, OPTIONS\r\nAccess-Control-Allow-Headers: Content-Type\r\n"
+                     "Access-Control-Max-Age: 86400\r\n",
+                     "", 0);
+        return;
+    }
+    char owner[33], slot[33], name[NAME_MAX_BYTES + 1];
+    if (!parse_path(req->path, owner, slot, name, sizeof name)) {
+        http_error(hc, 404);
+        return;
+    }
+    if (strcmp(req->method, "PUT") == 0)
+        put(srv, hc, req, owner, slot, name);
+    else if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
+        get(srv, hc, owner, slot, name);
+    else
+        http_respond(hc, 405, "text/plain", "Allow: GET, HEAD, PUT, OPTIONS\r\n",
+                     "405 Method Not Allowed\n", 23);
+}
+
+/* ---- expiry ---- */
+
+static void remove_slot(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char p[4700];
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < (int)sizeof p)
+            unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+void upload_sweep(struct server *srv)
+{
+    uint64_t expire = srv->cfg.http.upload_expire;
+    uint64_t now = loop_now(srv->loop);
+    uint64_t every = expire * 1000 / 2 < 60000 ? expire * 1000 / 2 : 60000;
+    if (!expire || now - srv->upload_swept < every)
+        return;
+    srv->upload_swept = now;
+    char top[4200], odir[4400], sdir[4500];
+    snprintf(top, sizeof top, "%s/upload", srv->cfg.data_dir);
+    DIR *d = opendir(top);
+    if (!d)
+        return;
+    time_t cutoff = time(NULL) - (time_t)expire;
+    struct dirent *o;
+    while ((o = readdir(d))) {
+        if (!is_hex32(o->d_name, strlen(o->d_name)))
+            continue;
+        if (snprintf(odir, sizeof odir, "%s/%s", top, o->d_name) >= (int)sizeof odir)
+            continue;
+        DIR *od = opendir(odir);
+        if (!od)
+            continue;
+        struct dirent *s;
+        while ((s = readdir(od))) {
+            struct stat sb;
+            int n = snprintf(sdir, sizeof sdir, "%s/%s", odir, s->d_name);
+            if (n < (int)sizeof sdir && is_hex32(s->d_name, strlen(s->d_name)) &&
+                stat(sdir, &sb) == 0 &&
+                sb.st_mtime < cutoff) {
+                remove_slot(sdir);
+                log_info("upload", "expired %s/%s", o->d_name, s->d_name);
+            }
+        }
+        closedir(od);
+        rmdir(odir); /* only when empty */
+    }
+    closedir(d);
+}
