@@ -24,7 +24,7 @@ MYNAD_ADMIN = server/admin/control.c server/admin/control.h server/admin/control
 	server/admin/ctlproto.h server/admin/pie.h server/admin/pie_import.c \
 	server/admin/pie_export.c
 MYNAD_WEB = server/web/hostmeta.c server/web/hostmeta.h server/web/upload.c \
-	server/web/upload.h
+	server/web/upload.h server/web/metrics.c server/web/metrics.h
 mynad_SOURCES = server/main.c server/server.h $(MYNAD_LOOP) $(MYNAD_NET) $(MYNAD_STREAM) \
 	$(MYNAD_WEB) \
 	$(MYNAD_ROUTE) $(MYNAD_MODHOST) $(MYNAD_ADMIN) server/store/store_tools.h

@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -45,6 +46,7 @@
 #include "server/net/bosh.h"
 #include "server/stream/component.h"
 #include "server/web/hostmeta.h"
+#include "server/web/metrics.h"
 #include "server/web/upload.h"
 #include "server/stream/stream.h"
 #include "xml/parser.h"
@@ -156,6 +158,17 @@ static int listen_on(struct server *srv, struct listener *l)
     return 0;
 }
 
+/* The commit, timed for /metrics (storage commit latency). */
+static void timed_flush(struct server *srv)
+{
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    myna_store_env_flush(srv->store); /* logs its own failures */
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    metrics_commit_timed(srv, (double)(b.tv_sec - a.tv_sec) +
+                                  (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+}
+
 /* The end of a loop iteration: group commit, then the held output. First the batch is
  * committed (synced) and the on_durable callbacks run, then every connection with output
  * gets it written (one writev each). Closing connections and callbacks may write again:
@@ -166,7 +179,7 @@ static void before_sleep(void *data)
     struct server *srv = data;
     for (;;) {
         if (myna_store_env_dirty(srv->store))
-            myna_store_env_flush(srv->store); /* logs its own failures */
+            timed_flush(srv);
         conn_flush_all(srv);
         if (!myna_store_env_dirty(srv->store) && !conn_flush_pending(srv))
             return;
@@ -188,6 +201,8 @@ static void web_routes_init(struct server *srv)
     http_route_add(srv, "/.well-known/host-meta", hostmeta_request, srv, 0); /* XEP-0156 */
     http_route_add(srv, "/.well-known/host-meta.json", hostmeta_request, srv, 0);
     http_route_add(srv, "/upload/", upload_request, srv, srv->cfg.http.upload_max_size);
+    http_route_add_ops(srv, "/metrics", metrics_request, srv); /* listeners with metrics */
+    http_route_add_ops(srv, "/health", metrics_request, srv);
 }
 
 static void sweep_tick(void *data)

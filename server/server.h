@@ -23,6 +23,18 @@ struct http_route;
 struct http_conn;
 struct bosh;
 
+/* Counters for /metrics (web/metrics.c), kept by the layers that see the events. */
+enum stat_kind { STAT_MESSAGE, STAT_PRESENCE, STAT_IQ, STAT__KINDS };
+#define STAT_COMMIT_BUCKETS 8 /* commit latency: <= 0.5, 1, 2, 5, 10, 25, 100 ms, more */
+struct server_stats {
+    uint64_t logins, login_failures;           /* SASL, every kind of stream */
+    uint64_t stanzas_in[STAT__KINDS];          /* from clients */
+    uint64_t stanzas_out[STAT__KINDS];         /* to clients */
+    uint64_t commit_count;                     /* storage commits timed */
+    double commit_seconds;                     /* their total time */
+    uint64_t commit_le[STAT_COMMIT_BUCKETS];   /* per bucket (not cumulative) */
+};
+
 struct server {
     struct config cfg;
     char *config_path;
@@ -79,6 +91,7 @@ struct server {
     unsigned char upload_secret[32]; /* signs upload slots (web/upload.c, kept on disk) */
     bool upload_secret_ok;
     uint64_t upload_swept;           /* loop ms of the last expiry sweep */
+    struct server_stats stats;
     char readbuf[65536];           /* shared by all connections (loop thread only) */
 };
 

@@ -562,7 +562,7 @@ static bool is_loopback(const char *address)
 static int parse_listener(struct ctx *x, config_setting_t *l, struct config_listen *out)
 {
     static const char *const keys[] = {"type", "address", "port", "tls", "tls_record_layer",
-                                       "insecure", NULL};
+                                       "insecure", "web", "metrics", NULL};
     static const struct name_map types[] = {
         {"c2s", LISTEN_C2S}, {"s2s", LISTEN_S2S}, {"component", LISTEN_COMPONENT},
         {"http", LISTEN_HTTP}, {NULL, 0},
@@ -611,6 +611,12 @@ static int parse_listener(struct ctx *x, config_setting_t *l, struct config_list
         return fail_at(x, config_setting_get_member(l, "tls"),
                        "a c2s listener without TLS is only allowed on a loopback address "
                        "(127.0.0.0/8, ::1) and with insecure = true");
+    out->web = true;
+    if (get_bool(x, l, "web", &out->web) != 0 || get_bool(x, l, "metrics", &out->metrics) != 0)
+        return -1;
+    if (t != LISTEN_HTTP && (config_setting_get_member(l, "web") ||
+                             config_setting_get_member(l, "metrics")))
+        return fail_at(x, l, "'web' and 'metrics' are for http listeners");
     out->record_layer = x->c->tls_record_layer;
     return parse_record_layer(x, l, &out->record_layer);
 }
@@ -622,7 +628,8 @@ static int parse_listeners(struct ctx *x, const config_setting_t *root)
         /* Default: clients on the standard port, STARTTLS (RFC 6120 §5). */
         x->c->listens = xcalloc(1, sizeof(*x->c->listens));
         x->c->listens[0] = (struct config_listen){LISTEN_C2S, TLS_STARTTLS, xstrdup("0.0.0.0"),
-                                                  5222, x->c->tls_record_layer, false};
+                                                  5222, x->c->tls_record_layer, false, true,
+                                                  false};
         x->c->nlistens = 1;
         return 0;
     }

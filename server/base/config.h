@@ -25,6 +25,8 @@ struct config_listen {
     int port;
     enum tls_record_layer record_layer; /* its own setting, or the top-level one */
     bool insecure; /* tls = "none" on a c2s listener: allowed on loopback only with it */
+    bool web;      /* http: serves WebSocket, BOSH, host-meta, upload (default true) */
+    bool metrics;  /* http: serves /metrics and /health (default false) */
 };
 
 struct config_host {

@@ -34,6 +34,7 @@ struct http_route {
     char *prefix;
     size_t len;
     size_t max_body;
+    bool ops;       /* /metrics, /health: only on listeners with `metrics` */
     http_handler fn;
     void *ud;
 };
@@ -82,6 +83,12 @@ void http_route_add(struct server *srv, const char *prefix, http_handler fn, voi
     r->ud = ud;
     r->next = srv->http_routes;
     srv->http_routes = r;
+}
+
+void http_route_add_ops(struct server *srv, const char *prefix, http_handler fn, void *ud)
+{
+    http_route_add(srv, prefix, fn, ud, 0);
+    srv->http_routes->ops = true;
 }
 
 void http_routes_free(struct server *srv)
@@ -443,6 +450,9 @@ static void dispatch(struct http_conn *hc)
         return;
     }
     const struct http_route *r = route_find(hc->srv, hc->path);
+    /* Each listener serves what its config says: the XMPP endpoints, the metrics, or both. */
+    if (r && (r->ops ? !hc->l->metrics : !hc->l->web))
+        r = NULL;
     if (!r) {
         http_error(hc, 404);
         return;

@@ -37,6 +37,9 @@ typedef void (*http_handler)(struct http_conn *hc, const struct http_request *re
  * may have `max_body` bytes (0: the default, 1 MiB). */
 void http_route_add(struct server *srv, const char *prefix, http_handler fn, void *ud,
                     size_t max_body);
+/* The same for operations endpoints, served only on listeners with `metrics = true`
+ * (the others, only on listeners with `web`, the default). */
+void http_route_add_ops(struct server *srv, const char *prefix, http_handler fn, void *ud);
 void http_routes_free(struct server *srv);
 
 /* Accepts a socket on an http listener (direct TLS when the listener says so). */

@@ -80,8 +80,18 @@ static void c2s_ended(struct stream *st)
 /* ---- output ---- */
 
 /* After CSI: stream management counts and keeps what it has not seen acknowledged. */
+/* Which kind of stanza b holds, for /metrics (it starts with its element). */
+static void count_out(struct server *srv, const char *data, size_t len)
+{
+    if (len > 2 && data[0] == '<')
+        srv->stats.stanzas_out[data[1] == 'm' ? STAT_MESSAGE
+                               : data[1] == 'p' ? STAT_PRESENCE
+                                                : STAT_IQ]++;
+}
+
 static void write_now(struct c2s *c, struct wbuf *b)
 {
+    count_out(c->st.srv, b->data, b->len);
     stream_write_buf(&c->st, b);
     if (c->sm)
         sm_sent(c->sm, b);
@@ -116,6 +126,7 @@ void c2s_write_splice(struct c2s *c, struct wbuf *shared, size_t split, const ch
         wbuf_unref(w);
         return;
     }
+    count_out(c->st.srv, shared->data, shared->len);
     stream_write_splice(&c->st, shared, split, piece, plen);
 }
 
@@ -353,6 +364,9 @@ static void phase_session(struct c2s *c, struct myna_xml *el)
     }
     if (c->sm)
         sm_received(c->sm);
+    c->st.srv->stats.stanzas_in[el->name[0] == 'm' ? STAT_MESSAGE
+                                : el->name[0] == 'p' ? STAT_PRESENCE
+                                                     : STAT_IQ]++;
     /* RFC 6120 §8.1.2.1: 'from' from a client must be its own JID, if present. */
     const char *from = myna_xml_attr(el, "from");
     if (from) {

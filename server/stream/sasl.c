@@ -159,6 +159,7 @@ static void fail(struct sasl *s, const char *cond, const char *user)
     struct stream *st = s->st;
     const char *peer = stream_peer(st);
     uint64_t delay = authfail_failed(st->srv, peer, user, st->domain);
+    st->srv->stats.login_failures++;
     log_failure(s, cond, user, true);
     struct delayed_failure *d = xmalloc(sizeof *d);
     d->s = s;
@@ -172,6 +173,7 @@ static void success(struct sasl *s, const char *user, const unsigned char *data,
 {
     struct stream *st = s->st;
     authfail_succeeded(st->srv, stream_peer(st), user, st->domain);
+    st->srv->stats.logins++;
     end_exchange(s);
     log_info(st->kind->name, "conn=%llu peer=%s authenticated as %s@%s",
              (unsigned long long)stream_conn_id(st), stream_peer(st), user, st->domain);

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """tests/web/webharness.py — runs one web test (WebSocket, BOSH, HTTP) through
 tests/e2e/harness.py: Myna gets an HTTP listener without TLS on a free port (exported as
-E2E_HTTP_PORT) and the modules a web client uses (roster, muc, blocking, carbons, mam).
+E2E_HTTP_PORT), a second one serving only /metrics and /health (E2E_METRICS_PORT), and
+the modules a web client uses (roster, blocking, carbons, muc, offline, private).
 Tests written for node (*.mjs) run with node; the npm packages they need are installed by
 tests/web/npm-setup.sh into the build directory first (NODE_MODULES points there).
 Its `http` group allows any CORS origin (the test pages come from another port) plus
@@ -19,7 +20,7 @@ import harness  # noqa: E402
 
 _myna_config = harness.Myna.write_config
 _myna_env = harness.Myna.component_env
-HTTP_PORT = harness.free_ports(1)[0]
+HTTP_PORT, METRICS_PORT = harness.free_ports(2)
 
 
 def myna_config(self):
@@ -31,6 +32,10 @@ def myna_config(self):
                             ', "%s"' % m for m in os.environ.get("WEBTEST_MODULES", "").split()))
     text = text.replace("listen = (\n", 'listen = (\n    { type = "http"; address = "%s"; '
                         'port = %d; tls = "none"; },\n' % (harness.IP, HTTP_PORT))
+    # /metrics and /health on a listener of their own (E2E_METRICS_PORT).
+    text = text.replace("listen = (\n", 'listen = (\n    { type = "http"; address = "%s"; '
+                        'port = %d; tls = "none"; web = false; metrics = true; },\n'
+                        % (harness.IP, METRICS_PORT))
     http_conf = os.environ.get("WEBTEST_HTTP_CONF", "").replace("{port}", str(HTTP_PORT))
     text += "http = { cors_origin = \"*\"; %s };\n" % http_conf
     text += os.environ.get("WEBTEST_MYNA_CONF", "")
@@ -39,7 +44,7 @@ def myna_config(self):
 
 
 def myna_env(self):
-    return dict(_myna_env(self), E2E_HTTP_PORT=str(HTTP_PORT))
+    return dict(_myna_env(self), E2E_HTTP_PORT=str(HTTP_PORT), E2E_METRICS_PORT=str(METRICS_PORT))
 
 
 _test_command = harness.test_command
