@@ -4,6 +4,7 @@ include tests/unit/base.mk
 include tests/fuzz/tlsrec.mk
 include tests/fuzz/peer.mk
 include tests/fuzz/fuzz.mk
+include tests/fuzz/http.mk
 include tests/e2e/local.mk
 include tests/moddev/local.mk
 include tests/migrate/local.mk
