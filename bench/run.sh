@@ -11,7 +11,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 MODE=quick
 MUC_RUNS_ARG=
 SERVERS="myna prosody ejabberd"
-SCENARIOS="idle connections chat chatmax muc offline mam chatmam mucmam"
+SCENARIOS="idle connections chat chatmax muc offline mam chatmam mucmam websocket"
 BUILD=${BUILD:-}
 WORK=${BENCH_WORK:-/tmp/myna-bench}
 OUT=$SRC/bench/results
@@ -21,7 +21,8 @@ PASSWORD=benchpass
 usage() {
     cat <<EOF
 usage: bench/run.sh [--quick|--full] [--servers "myna prosody ejabberd"]
-                    [--scenarios "idle connections chat chatmax muc offline mam chatmam mucmam"]
+                    [--scenarios "idle connections chat chatmax muc offline mam chatmam mucmam
+                                  websocket"]
                     [--build DIR] [--work DIR] [--out DIR] [--sasl scram|plain]
                     [--muc-runs "OCCUPANTS:MSG_PER_S:STEM ..."]
   --quick   connections 1000; chat 50 pairs at 500 msg/s for 10 s; muc 100 occupants at
@@ -32,6 +33,9 @@ usage: bench/run.sh [--quick|--full] [--servers "myna prosody ejabberd"]
   chatmam   the chat scenario again with the archive on (compare server CPU/msg with chat)
   mucmam    the muc runs again with the archive on: Myna's rooms then log into their
             archives (compare server CPU/delivery with muc); Myna only for now
+  websocket XMPP over WebSocket next to TCP (bench/wsbench.py, the same client code for
+            both): KiB per idle session (1000 sessions; --full 5000) and chat msg/s with
+            the chat scenario's pairs and rate
   --full    connections 1000, 10000 and 19500 (the 20000 file limit); chat 500 pairs at
             500 and 2000 msg/s for 30 s; chatmax steps of 10 s
   --muc-runs  MUC runs instead of the mode's (e.g. "100:1000:muc-100-sat" for saturation)
@@ -60,11 +64,13 @@ done
 
 if [ "$MODE" = full ]; then
     CONN_SIZES="1000 10000 19500"
+    WS_IDLE=5000
     CHAT_PAIRS=500; CHAT_RATES="500 2000"; CHAT_DUR=30; STEP_DUR=10
     MUC_RATE=50; MUC_DUR=20
     MUC_RUNS="100:50:muc 100:500:muc-100-high 1000:5:muc-1000 1000:50:muc-1000-high"
 else
     CONN_SIZES="1000"
+    WS_IDLE=1000
     CHAT_PAIRS=50; CHAT_RATES="500"; CHAT_DUR=10; STEP_DUR=5
     MUC_RATE=20; MUC_DUR=10
     MUC_RUNS="100:20:muc 100:200:muc-100-high 1000:2:muc-1000 1000:20:muc-1000-high"
@@ -88,6 +94,9 @@ fi
 # Override with BENCH_MYNA_IP etc. when another run already uses these (shared machines).
 declare -A IP=([myna]=${BENCH_MYNA_IP:-127.0.0.10} [prosody]=${BENCH_PROSODY_IP:-127.0.0.11}
                [ejabberd]=${BENCH_EJABBERD_IP:-127.0.0.12})
+# WebSocket endpoints (the websocket scenario): Prosody's mod_websocket and ejabberd's
+# ejabberd_http_ws on each server's HTTP port.
+declare -A WS_PATH=([myna]=/xmpp-websocket [prosody]=/xmpp-websocket [ejabberd]=/ws)
 declare -A DOMAIN=([myna]=myna.bench [prosody]=prosody.bench [ejabberd]=ejabberd.bench)
 EJ_NODE=mynabench
 SPID=
@@ -373,7 +382,26 @@ bench_server() {
         fi
         "${s}_stop"; MAM=no; "${s}_setup"
     fi
+    if [[ " $SCENARIOS " == *" websocket "* ]]; then
+        local tr
+        for tr in tcp ws; do
+            restart "$s" || return
+            wsgen "$s" "ws-idle-$tr" idle --transport "$tr" --sessions "$WS_IDLE"
+            restart "$s" || return
+            wsgen "$s" "ws-chat-$tr" chat --transport "$tr" --pairs "$CHAT_PAIRS" \
+                --rate "${CHAT_RATES%% *}" --duration "$CHAT_DUR"
+        done
+    fi
     "${s}_stop"
+}
+
+wsgen() { # server, file stem, wsbench args...: JSON to RUN/stem.json
+    local s=$1 stem=$2; shift 2
+    log "$s: wsbench $*"
+    /usr/bin/python3 "$SRC/bench/wsbench.py" "$@" --url "ws://${IP[$s]}:5280${WS_PATH[$s]}" \
+        --host "${IP[$s]}" --cafile "$CERTS/ca.crt" --domain "${DOMAIN[$s]}" \
+        --password "$PASSWORD" --server-pid "$SPID" --label "$s" > "$RUN/$s.$stem.json"
+    [ -s "$RUN/$s.$stem.json" ] || echo "{\"scenario\":\"$stem\",\"server\":\"$s\",\"error\":\"wsbench failed\"}" > "$RUN/$s.$stem.json"
 }
 
 trap 'for s in $SERVERS; do "${s}_stop" 2>/dev/null; done' EXIT
