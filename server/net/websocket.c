@@ -4,7 +4,12 @@
  * Invariants: every message handed up is one whole WebSocket text message; every element
  * written by the stream goes out as exactly one message (output that ends inside an
  * element waits in `partial` for the rest); the transport is freed only after the
- * connection is gone and the owner was told. */
+ * connection is gone and the owner was told.
+ * Idle memory: wslay's context holds ~8.8 KiB (its read and write buffers), more than the
+ * rest of an idle session together, so it lives only while a frame is in progress: it is
+ * made when bytes arrive or a message leaves and freed as soon as everything received is
+ * whole frames and no fragmented message is open (the frame callbacks count the bytes of
+ * each frame, header included). Between frames wslay keeps no state that matters. */
 #include "server/net/websocket.h"
 
 #include <openssl/evp.h>
@@ -38,6 +43,12 @@ struct ws {
     const char *ns;                 /* the content namespace declared on stanzas */
     const char *in;                 /* input being handed to wslay */
     size_t inlen;
+    uint64_t in_total;              /* bytes handed to the current context */
+    uint64_t framed;                /* of those, bytes of whole frames */
+    uint64_t frame_bytes;           /* header + payload of the frame being read */
+    size_t max_message;
+    bool msg_open;                  /* a fragmented data message is not complete */
+    bool in_recv;                   /* inside wslay_event_recv: the context stays */
     struct myna_buf partial;        /* output that ends inside an element (rare) */
     bool closing;                   /* our close frame is queued */
 };
@@ -149,17 +160,62 @@ static void ws_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
     }
 }
 
+/* RFC 6455 §5.2: 2 bytes, the extended length, the client's mask key, the payload. */
+static void ws_frame_start(wslay_event_context_ptr ctx,
+                           const struct wslay_event_on_frame_recv_start_arg *arg, void *ud)
+{
+    (void)ctx;
+    struct ws *ws = ud;
+    uint64_t n = arg->payload_length;
+    ws->frame_bytes = 2 + (n > 65535 ? 8 : n > 125 ? 2 : 0) + 4 + n;
+    if (!(arg->opcode & 0x8)) /* data frames: a message is open until its fin */
+        ws->msg_open = !arg->fin;
+}
+
+static void ws_frame_end(wslay_event_context_ptr ctx, void *ud)
+{
+    (void)ctx;
+    struct ws *ws = ud;
+    ws->framed += ws->frame_bytes;
+    ws->frame_bytes = 0;
+}
+
 static const struct wslay_event_callbacks ws_callbacks = {
     .recv_callback = ws_recv,
     .send_callback = ws_send,
+    .on_frame_recv_start_callback = ws_frame_start,
+    .on_frame_recv_end_callback = ws_frame_end,
     .on_msg_recv_callback = ws_msg,
 };
+
+static bool ctx_get(struct ws *ws)
+{
+    if (ws->ctx)
+        return true;
+    if (wslay_event_context_server_init(&ws->ctx, &ws_callbacks, ws) != 0) {
+        ws->ctx = NULL;
+        return false;
+    }
+    wslay_event_config_set_max_recv_msg_length(ws->ctx, ws->max_message);
+    ws->in_total = ws->framed = 0;
+    return true;
+}
+
+/* Frees wslay's context when nothing of a frame or message is pending in it. */
+static void ctx_drop_if_idle(struct ws *ws)
+{
+    if (ws->ctx && !ws->in_recv && !ws->closing && !ws->msg_open && ws->framed == ws->in_total &&
+        wslay_event_get_queued_msg_count(ws->ctx) == 0 && wslay_event_get_read_enabled(ws->ctx)) {
+        wslay_event_context_free(ws->ctx);
+        ws->ctx = NULL;
+    }
+}
 
 /* After every exchange: what wslay queued (pongs, the close answer) goes out, and the
  * connection ends once both sides' close frames have passed. */
 static void pump(struct ws *ws)
 {
-    if (!ws->c)
+    if (!ws->c || !ws->ctx)
         return;
     if (wslay_event_send(ws->ctx) != 0) {
         conn_abort(ws->c, "websocket send failed");
@@ -174,20 +230,30 @@ static void pump(struct ws *ws)
 static void ws_data(struct conn *c, const char *buf, size_t len)
 {
     struct ws *ws = c->owner;
+    if (!ctx_get(ws)) {
+        conn_abort(c, "out of memory");
+        return;
+    }
     ws->in = buf;
     ws->inlen = len;
+    ws->in_total += len;
+    ws->in_recv = true; /* what the stream writes from here must not free the context */
     int r = wslay_event_recv(ws->ctx);
+    ws->in_recv = false;
     ws->inlen = 0;
     if (r != 0) {
         conn_abort(c, "websocket read failed");
         return;
     }
     pump(ws);
+    if (ws->c)
+        ctx_drop_if_idle(ws);
 }
 
 static void ws_free(struct ws *ws)
 {
-    wslay_event_context_free(ws->ctx);
+    if (ws->ctx)
+        wslay_event_context_free(ws->ctx);
     myna_buf_free(&ws->partial);
     pool_free(ws, sizeof *ws);
 }
@@ -211,9 +277,11 @@ static const struct conn_ops ws_conn_ops = {
 static void send_text(struct ws *ws, const char *m, size_t n)
 {
     struct wslay_event_msg msg = {WSLAY_TEXT_FRAME, (const uint8_t *)m, n};
-    if (wslay_event_queue_msg(ws->ctx, &msg) != 0)
+    if (!ctx_get(ws) || wslay_event_queue_msg(ws->ctx, &msg) != 0)
         return; /* closing: nothing more goes out */
     pump(ws);
+    if (ws->c)
+        ctx_drop_if_idle(ws);
 }
 
 static void send_one(void *ud, const char *el, size_t len)
@@ -270,8 +338,10 @@ static void tr_close(struct transport *t)
     if (!ws->c || ws->closing)
         return;
     ws->closing = true;
-    wslay_event_queue_close(ws->ctx, WSLAY_CODE_NORMAL_CLOSURE, NULL, 0);
-    wslay_event_send(ws->ctx);
+    if (ctx_get(ws)) {
+        wslay_event_queue_close(ws->ctx, WSLAY_CODE_NORMAL_CLOSURE, NULL, 0);
+        wslay_event_send(ws->ctx);
+    }
     /* RFC 6455 §7.1.1: the server may close TCP first; the close frame is written before. */
     if (ws->c)
         conn_close(ws->c);
@@ -416,12 +486,7 @@ struct transport *websocket_upgrade(struct http_conn *hc, const struct http_requ
     ws->ev = ev;
     ws->owner = owner;
     ws->ns = ns;
-    if (wslay_event_context_server_init(&ws->ctx, &ws_callbacks, ws) != 0) {
-        pool_free(ws, sizeof *ws);
-        http_error(hc, 500);
-        return NULL;
-    }
-    wslay_event_config_set_max_recv_msg_length(ws->ctx, max_message);
+    ws->max_message = max_message;
     const char *rest;
     size_t restlen;
     ws->c = http_takeover(hc, response, &rest, &restlen);
