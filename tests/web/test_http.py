@@ -5,9 +5,13 @@ Transfer-Encoding, two Content-Lengths; no Host), slowloris (408 while others ar
 and RFC 7395 over raw WebSocket frames: the handshake and its refusals, <open/> answered
 with <open/> and features as separate messages that declare their namespaces, a stanza
 per message with xmlns='jabber:client', <close/>, stream errors, binary and oversized
-messages. Run by tests/web/http.sh."""
+messages; XEP-0198 and CSI over WebSocket; wss:// on a TLS listener (PLAIN and -PLUS
+offered, host-meta naming wss://); the request rate limit (429). Run by
+tests/web/http.sh."""
 import json
+import os
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -201,6 +205,51 @@ def test_ws_errors():
     ws.send("<iq type='get' id='x'><query xmlns='jabber:iq:roster'/></iq>")
     m = ws.message()
     check(m.startswith("<stream:error") and "not-authorized" in m, "stanza before auth: %r" % m)
+
+
+def test_ws_stream_management_and_csi():
+    """XEP-0198 and XEP-0352 run unchanged over WebSocket: enable, acks, inactive."""
+    ws = WebSocket(E)
+    ws.login(*E["users"][0], resource="sm")
+    ws.send("<enable xmlns='urn:xmpp:sm:3'/>")
+    en = ws.next()
+    check(en.tag == q("urn:xmpp:sm:3", "enabled"), "enable: %s" % xmpplib.show(en))
+    ws.send("<iq type='get' id='p1' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>" % E["domain"])
+    check(ws.next().get("id") == "p1", "ping result")
+    ws.send("<r xmlns='urn:xmpp:sm:3'/>")
+    a = ws.next()
+    check(a.tag == q("urn:xmpp:sm:3", "a") and a.get("h") == "1", "ack: %s" % xmpplib.show(a))
+    ws.send("<inactive xmlns='urn:xmpp:csi:0'/>")
+    ws.send("<iq type='get' id='p2' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>" % E["domain"])
+    check(ws.next().get("id") == "p2", "ping after <inactive/> (iqs are never held)")
+
+
+def test_wss_tls_listener():
+    """wss://: TLS from the first byte; the stream starts secured, so PLAIN and the -PLUS
+    mechanisms are offered; host-meta over https names wss://."""
+    ws = WebSocket(E, tls=True)
+    check(ws.status == 101 and ws.accept_ok(), "wss handshake: %d" % ws.status)
+    ws.open()
+    mechs = [m.text for m in ws.features.iter(q(NS_SASL, "mechanism"))]
+    check("PLAIN" in mechs and "SCRAM-SHA-256-PLUS" in mechs, "mechanisms over wss: %s" % mechs)
+    ok, el = xmpplib.Stream.auth(ws, E["users"][1][0], E["users"][1][1], mech="PLAIN")
+    check(ok, "PLAIN over wss: %s" % xmpplib.show(el))
+    s = socket.create_connection((E["ip"], int(os.environ["E2E_HTTPS_PORT"])), timeout=10)
+    s = ssl.create_default_context(cafile=E["cafile"]).wrap_socket(s, server_hostname=E["domain"])
+    status, _, body = weblib.http_raw(E["ip"], 0, b"GET /.well-known/host-meta.json HTTP/1.1\r\n"
+                                      b"Host: chat.example\r\n\r\n", sock=s)
+    check(status == 200 and b'"wss://chat.example/xmpp-websocket"' in body and
+          b'"https://chat.example/http-bind"' in body, "host-meta over https: %r" % body)
+
+
+def test_request_rate_limit():
+    s = socket.create_connection((IP, PORT), timeout=10)
+    s.sendall(b"GET /.well-known/host-meta.json HTTP/1.1\r\nHost: a\r\n\r\n" * 210)
+    codes = []
+    for _ in range(210):
+        status, _, _ = weblib.http_raw(IP, PORT, b"", sock=s)
+        codes.append(status)
+    check(codes[:200] == [200] * 200 and 429 in codes[200:], "rate limit: %s" % codes[195:])
 
 
 if __name__ == "__main__":

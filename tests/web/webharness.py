@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """tests/web/webharness.py — runs one web test (WebSocket, BOSH, HTTP) through
 tests/e2e/harness.py: Myna gets an HTTP listener without TLS on a free port (exported as
-E2E_HTTP_PORT), a second one serving only /metrics and /health (E2E_METRICS_PORT), and
+E2E_HTTP_PORT), one with TLS (E2E_HTTPS_PORT), one serving only /metrics and /health (E2E_METRICS_PORT), and
 the modules a web client uses (roster, blocking, carbons, muc, offline, private).
 Tests written for node (*.mjs) run with node; the npm packages they need are installed by
 tests/web/npm-setup.sh into the build directory first (NODE_MODULES points there).
@@ -20,7 +20,7 @@ import harness  # noqa: E402
 
 _myna_config = harness.Myna.write_config
 _myna_env = harness.Myna.component_env
-HTTP_PORT, METRICS_PORT = harness.free_ports(2)
+HTTP_PORT, METRICS_PORT, HTTPS_PORT = harness.free_ports(3)
 
 
 def myna_config(self):
@@ -32,6 +32,9 @@ def myna_config(self):
                             ', "%s"' % m for m in os.environ.get("WEBTEST_MODULES", "").split()))
     text = text.replace("listen = (\n", 'listen = (\n    { type = "http"; address = "%s"; '
                         'port = %d; tls = "none"; },\n' % (harness.IP, HTTP_PORT))
+    # The same over TLS from the first byte (wss://, https://; E2E_HTTPS_PORT).
+    text = text.replace("listen = (\n", 'listen = (\n    { type = "http"; address = "%s"; '
+                        'port = %d; tls = "direct"; },\n' % (harness.IP, HTTPS_PORT))
     # /metrics and /health on a listener of their own (E2E_METRICS_PORT).
     text = text.replace("listen = (\n", 'listen = (\n    { type = "http"; address = "%s"; '
                         'port = %d; tls = "none"; web = false; metrics = true; },\n'
@@ -44,7 +47,8 @@ def myna_config(self):
 
 
 def myna_env(self):
-    return dict(_myna_env(self), E2E_HTTP_PORT=str(HTTP_PORT), E2E_METRICS_PORT=str(METRICS_PORT))
+    return dict(_myna_env(self), E2E_HTTP_PORT=str(HTTP_PORT), E2E_METRICS_PORT=str(METRICS_PORT),
+                E2E_HTTPS_PORT=str(HTTPS_PORT))
 
 
 _test_command = harness.test_command

@@ -9,6 +9,7 @@ import hashlib
 import os
 import random
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -160,16 +161,21 @@ class Bosh:
 class WebSocket:
     """A WebSocket client (RFC 6455 §5: masked frames) speaking RFC 7395."""
 
-    def __init__(self, e, name="ws", protocol="xmpp", version="13", path="/xmpp-websocket"):
+    def __init__(self, e, name="ws", protocol="xmpp", version="13", path="/xmpp-websocket",
+                 tls=False):
         self.e, self.name = e, name
-        self.sock = socket.create_connection((e["ip"], e["http_port"]), timeout=10)
+        port = int(os.environ["E2E_HTTPS_PORT"]) if tls else e["http_port"]
+        self.sock = socket.create_connection((e["ip"], port), timeout=10)
+        if tls:
+            ctx = ssl.create_default_context(cafile=e["cafile"])
+            self.sock = ctx.wrap_socket(self.sock, server_hostname=e["domain"])
         self.key = base64.b64encode(os.urandom(16)).decode()
         req = ("GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: %s\r\n" % (
                    path, e["domain"], self.key, version))
         if protocol:
             req += "Sec-WebSocket-Protocol: %s\r\n" % protocol
-        self.status, self.headers, self.body = http_raw(e["ip"], e["http_port"],
+        self.status, self.headers, self.body = http_raw(e["ip"], port,
                                                         (req + "\r\n").encode(), sock=self.sock)
         self.buf = _leftover.pop(self.sock, b"")
         self.queue = []
