@@ -14,7 +14,8 @@ BUILD=$SRC/build
 DOMAIN=localhost
 
 PACKAGES="build-essential autoconf automake libtool pkg-config libexpat1-dev libssl-dev
-liblmdb-dev libstrophe-dev libconfig-dev libidn-dev libcmocka-dev openssl"
+liblmdb-dev libstrophe-dev libconfig-dev libidn-dev libcmocka-dev libhttp-parser-dev
+libwslay-dev openssl"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
