@@ -14,6 +14,9 @@ const env = process.env;
 const mode = process.argv[2] || "websocket";
 const nm = env.NODE_MODULES;
 const load = (p) => import(pathToFileURL(path.join(nm, p)).href);
+// Debian 12's node (18) has no WebSocket of its own (the ws package stands in) and no
+// global web crypto (xmpp.js and its SCRAM use it).
+if (!globalThis.crypto) globalThis.crypto = (await import("node:crypto")).webcrypto;
 if (!globalThis.WebSocket) globalThis.WebSocket = (await load("ws/wrapper.mjs")).default;
 const { client, xml } = await load("@xmpp/client/index.js");
 const { chromium } = (await load("playwright-core/index.js")).default

@@ -7,7 +7,7 @@ WEB_TESTS = tests/web/xmppjs-ws.sh tests/web/converse-ws.sh tests/web/converse-b
 	tests/web/metrics.sh
 TESTS += $(WEB_TESTS)
 EXTRA_DIST += $(WEB_TESTS) tests/web/webharness.py tests/web/npm-setup.sh \
-	tests/web/package.json tests/web/xmppjs_ws.mjs tests/web/converse.mjs \
+	tests/web/package.json tests/web/package-node18.json tests/web/xmppjs_ws.mjs tests/web/converse.mjs \
 	tests/web/weblib.py tests/web/test_bosh.py tests/web/test_http.py \
 	tests/web/test_upload.py tests/web/test_metrics.py
 

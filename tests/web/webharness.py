@@ -75,7 +75,9 @@ def main(argv):
         modules = os.path.join(builddir, "tests", "web", "node_modules")
         r = subprocess.run(["sh", os.path.join(HERE, "npm-setup.sh"),
                             os.path.join(builddir, "tests", "web")])
-        if r.returncode != 0:
+        # WEBTEST_NODE_MODULES: a node_modules prepared by hand (other package versions).
+        modules = os.environ.get("WEBTEST_NODE_MODULES", modules)
+        if r.returncode != 0 and "WEBTEST_NODE_MODULES" not in os.environ:
             print("SKIP: the npm packages of the web tests could not be installed")
             return 77
         os.environ["NODE_MODULES"] = modules

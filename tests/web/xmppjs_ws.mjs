@@ -6,7 +6,9 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 
 const env = process.env;
-// Debian 12's node (18) has no WebSocket of its own: the ws package stands in.
+// Debian 12's node (18) has no WebSocket of its own (the ws package stands in) and no
+// global web crypto (xmpp.js and its SCRAM use it).
+if (!globalThis.crypto) globalThis.crypto = (await import("node:crypto")).webcrypto;
 if (!globalThis.WebSocket)
     globalThis.WebSocket = (await import(
         pathToFileURL(path.join(env.NODE_MODULES, "ws/wrapper.mjs")).href)).default;
