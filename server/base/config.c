@@ -617,6 +617,14 @@ static int parse_listener(struct ctx *x, config_setting_t *l, struct config_list
     if (t != LISTEN_HTTP && (config_setting_get_member(l, "web") ||
                              config_setting_get_member(l, "metrics")))
         return fail_at(x, l, "'web' and 'metrics' are for http listeners");
+    /* WebSocket and BOSH carry client streams: the same rule as for c2s (behind a reverse
+     * proxy that ends TLS, the listener is on loopback). Metrics alone need no TLS. */
+    if (t == LISTEN_HTTP && out->web && s == TLS_NONE &&
+        (!out->insecure || !is_loopback(address)))
+        return fail_at(x, config_setting_get_member(l, "tls"),
+                       "an http listener without TLS serving clients (web = true) is only "
+                       "allowed on a loopback address (127.0.0.0/8, ::1) and with "
+                       "insecure = true");
     out->record_layer = x->c->tls_record_layer;
     return parse_record_layer(x, l, &out->record_layer);
 }

@@ -436,7 +436,12 @@ static void create(struct server *srv, struct http_conn *hc, const struct http_r
     log_debug("bosh", "sid=%s conn=%llu peer=%s created (wait %u, hold %u)", s->sid,
               (unsigned long long)s->id, s->peer, s->wait, s->hold);
 
-    s->owner = hooks->create(srv, &s->tr, s->secure);
+    s->owner = hooks->create(srv, &s->tr, s->secure, s->peer);
+    if (!s->owner) { /* too many unauthenticated clients from there */
+        hold_request(s, hc, rid);
+        session_end(s, "policy-violation", "refused");
+        return;
+    }
     feed_header(s, to);
     /* XEP-0124 §7.2 and XEP-0206 §3: the session's parameters, the stream's id and its
      * features (written by the stream just now) in the answer. */

@@ -17,8 +17,9 @@ struct http_request;
 struct transport;
 
 struct bosh_hooks {
-    /* A session was created: bind an owner (a client stream) to `tr` and return it. */
-    void *(*create)(struct server *srv, struct transport *tr, bool secure);
+    /* A session was created for `peer` ("ip:port"): bind an owner (a client stream) to
+     * `tr` and return it, or NULL to refuse the session (policy-violation). */
+    void *(*create)(struct server *srv, struct transport *tr, bool secure, const char *peer);
     /* Bytes of the XML stream (a header, elements, the closing tag). */
     void (*input)(void *owner, const char *data, size_t len);
     /* The id of the owner's stream (the session response's authid). */

@@ -521,12 +521,17 @@ void c2s_websocket(struct http_conn *hc, const struct http_request *req, void *u
 
 /* ---- over BOSH (XEP-0206) ---- */
 
-static void *bosh_create(struct server *srv, struct transport *tr, bool secure)
+static void *bosh_create(struct server *srv, struct transport *tr, bool secure, const char *peer)
 {
+    /* Counted with the unauthenticated TCP clients of the same address. */
+    char key[PREAUTH_KEY_MAX];
+    if (!preauth_admit(srv, peer, key))
+        return NULL;
     struct c2s *c = pool_alloc(sizeof *c);
     struct stream_limits lim;
     c2s_limits(srv, &lim);
     c->sasl = sasl_new(&c->st, SASL_C2S, c2s_authenticated);
+    sasl_hold_preauth(c->sasl, key);
     stream_attach(&c->st, srv, &c2s_kind, &lim, tr, secure ? STREAM_TLS_DIRECT : STREAM_TLS_NONE);
     if (secure)
         stream_secured(&c->st);

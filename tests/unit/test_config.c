@@ -232,6 +232,18 @@ static const struct bad_case bad[] = {
           "   tls = \"none\"; }\n);\n", 4, "with insecure = true"},
     {HOST "listen = (\n { type = \"c2s\"; port = 5222; address = \"192.0.2.1\";\n"
           "   tls = \"none\"; insecure = true; }\n);\n", 4, "only allowed on a loopback"},
+    /* Plaintext web listeners (WebSocket, BOSH): the same rule; metrics alone are exempt. */
+    {HOST "listen = (\n { type = \"http\"; port = 5280; tls = \"none\"; }\n);\n", 3,
+     "an http listener without TLS serving clients (web = true) is only allowed"},
+    {HOST "listen = (\n { type = \"http\"; port = 5280; address = \"127.0.0.1\";\n"
+          "   tls = \"none\"; }\n);\n", 4, "with insecure = true"},
+    {HOST "listen = (\n { type = \"http\"; port = 5280; tls = \"none\"; insecure = true; "
+          "}\n);\n", 3, "only allowed on a loopback"},
+    {HOST "listen = (\n { type = \"c2s\"; port = 5222; metrics = true; }\n);\n", 3,
+     "'web' and 'metrics' are for http listeners"},
+    {HOST "http = {\n external_url = \"ftp://x\";\n};\n", 3,
+     "'external_url' must start with http:// or https://"},
+    {HOST "http = {\n bosh_max_hold = 9;\n};\n", 3, "'bosh_max_hold' must be between"},
     {HOST "listen = (\n { type = \"c2s\"; port = 5222; },\n { type = \"s2s\"; port = 5222; }\n);\n",
      4, "two listeners on 0.0.0.0 port 5222"},
     {HOST "limits = {\n c2s_max_depth = 0;\n};\n", 3, "'c2s_max_depth' must be between"},

@@ -31,7 +31,7 @@ def myna_config(self):
                         '"offline", "private"%s ]' % "".join(
                             ', "%s"' % m for m in os.environ.get("WEBTEST_MODULES", "").split()))
     text = text.replace("listen = (\n", 'listen = (\n    { type = "http"; address = "%s"; '
-                        'port = %d; tls = "none"; },\n' % (harness.IP, HTTP_PORT))
+                        'port = %d; tls = "none"; insecure = true; },\n' % (harness.IP, HTTP_PORT))
     # The same over TLS from the first byte (wss://, https://; E2E_HTTPS_PORT).
     text = text.replace("listen = (\n", 'listen = (\n    { type = "http"; address = "%s"; '
                         'port = %d; tls = "direct"; },\n' % (harness.IP, HTTPS_PORT))
