@@ -26,8 +26,9 @@ c2s)
     files="$src/tests/fuzz/fuzz_c2s.c $(ls "$src"/server/loop/*.c "$src"/server/net/*.c \
         "$src"/server/route/*.c "$src"/server/modhost/*.c "$src"/server/base/*.c \
         "$src"/server/store/*.c "$src"/server/stream/*.c "$src"/server/admin/control.c \
-        "$src"/server/admin/control_pie.c "$src"/server/admin/pie_*.c | grep -v '/stream/c2s\.c$') $src/xml/*.c"
-    libs="-lexpat -lssl -lcrypto -llmdb -lconfig -lidn -lpthread -ldl"
+        "$src"/server/admin/control_pie.c "$src"/server/admin/pie_*.c "$src"/server/web/*.c |
+        grep -v '/stream/c2s\.c$') $src/xml/*.c"
+    libs="-lexpat -lssl -lcrypto -llmdb -lconfig -lidn -lhttp_parser -lwslay -lpthread -ldl"
     corpus=$src/tests/fuzz/corpus-c2s ;;
 *)
     echo "usage: $0 parser|dataform|caps|c2s" >&2

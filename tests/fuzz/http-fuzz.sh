@@ -26,6 +26,8 @@ ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=32" "$bin" \
     -max_total_time="${FUZZ_SECONDS:-20}" -max_len=8192 -timeout=10 -rss_limit_mb=1536 \
     -print_final_stats=1 -artifact_prefix="$work/" "$work/corpus" "$src/tests/fuzz/corpus-http"
 rc=$?
+# libFuzzer exits 77 on a crash by default, which automake would count as a skip.
+[ "$rc" -eq 77 ] && rc=1
 for f in "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-*; do
     [ -f "$f" ] || continue
     echo "input that failed ($(basename "$f")), base64:"
