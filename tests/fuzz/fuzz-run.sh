@@ -18,8 +18,8 @@ dataform)
     libs="-lexpat"
     corpus=$src/tests/fuzz/corpus-dataform ;;
 caps)
-    files="$src/tests/fuzz/fuzz_caps.c $src/modules/pubsub/caps.c $src/modules/common/dataform.c $src/xml/*.c"
-    libs="-lexpat -lcrypto"
+    files="$src/tests/fuzz/fuzz_caps.c $src/modules/pubsub/caps.c $src/modules/common/dataform.c $src/server/modhost/hash.c $src/server/base/siphash.c $src/xml/*.c"
+    libs="-lexpat -lcrypto -lpthread"
     corpus=$src/tests/fuzz/corpus-caps ;;
 c2s)
     # mynad's core without main.c; c2s.c is included by the harness (its statics).
