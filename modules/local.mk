@@ -77,6 +77,8 @@ EXTRA_DIST += tests/modules/offline.sh tests/modules/test_offline.py \
 	tests/modules/routing.sh tests/modules/test_routing.py
 TESTS += tests/modules/sm.sh
 EXTRA_DIST += tests/modules/sm.sh tests/modules/test_sm.py
+TESTS += tests/modules/resume.sh
+EXTRA_DIST += tests/modules/resume.sh tests/modules/test_resume.py
 mod_LTLIBRARIES += modules/private.la
 modules_private_la_SOURCES = modules/private.c modules/private.h
 modules_private_la_CFLAGS = $(MODULE_CFLAGS)

@@ -42,6 +42,7 @@
 #include "server/stream/authfail.h"
 #include "server/stream/c2s.h"
 #include "server/stream/component.h"
+#include "server/stream/sm.h"
 #include "server/stream/stream.h"
 #include "xml/parser.h"
 
@@ -203,6 +204,7 @@ static void begin_shutdown(struct server *srv)
         }
     }
     stream_close_all(srv, STREAM_ERR_SYSTEM_SHUTDOWN);
+    sm_end_all(srv); /* held sessions end too: what waited for them goes offline now */
     shutdown_check(srv);
 }
 
@@ -421,6 +423,7 @@ out:
     }
     /* Whatever is still connected goes now; sessions end before modules unload. */
     stream_abort_all(srv);
+    sm_server_free(srv);
     control_close(srv);
     if (srv->jobs)
         jobs_free(srv->jobs);

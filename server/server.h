@@ -19,6 +19,7 @@ struct hashmap;
 struct host;
 struct listener;
 struct user_job;
+struct sm_tables;
 
 struct server {
     struct config cfg;
@@ -69,6 +70,7 @@ struct server {
     struct hashmap *components;    /* component domain -> authenticated struct component */
     uint64_t started_ms;           /* loop clock when the server started (uptime) */
     struct user_job *user_jobs;    /* account derivations on the job pool (users.c) */
+    struct sm_tables *sm;          /* XEP-0198 resumption: ids, held sessions (sm.c) */
     char readbuf[65536];           /* shared by all connections (loop thread only) */
 };
 

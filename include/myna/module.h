@@ -270,6 +270,10 @@ int myna_hook_add(struct myna_module *m, enum myna_hook point, int priority, myn
                   void *data);
 /* In a MYNA_HOOK_DELIVER handler: the session the stanza is being delivered to. */
 struct myna_session *myna_hook_target(const struct myna_stanza *st);
+/* A message routed again because the session it was sent to ended without acknowledging
+ * it (XEP-0198): when it first arrived, in ms since the epoch (UTC); 0 for any other
+ * stanza. Offline storage files such a message before newer ones. Since 1.1. */
+int64_t myna_stanza_rerouted(const struct myna_stanza *st);
 
 /* ---- Lifecycle events ---- */
 
@@ -280,6 +284,11 @@ enum myna_event_type {
     MYNA_EVENT_USER_CREATED,
     MYNA_EVENT_USER_DELETED,      /* delete the user's data in your stores */
     MYNA_EVENT_ROSTER_CHANGED,    /* `item` is the changed roster <item/> */
+    /* Since 1.1: the session's stream broke and XEP-0198 holds the session for resumption:
+     * it stays (presence, routing), stanzas to it wait unseen by the client until
+     * SESSION_RESUMED, or SESSION_CLOSED when it is not resumed in time. */
+    MYNA_EVENT_SESSION_DETACHED,
+    MYNA_EVENT_SESSION_RESUMED,   /* since 1.1: a held session is on a new stream again */
     MYNA_EVENT__COUNT
 };
 

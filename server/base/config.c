@@ -49,6 +49,9 @@
 #define DEF_SCRAM_ITERATIONS 4096    /* RFC 7677 §4: at least 4096 */
 #define DEF_C2S_RATE (1LL << 20)   /* bytes/s a client may send, averaged */
 #define DEF_C2S_BURST (4LL << 20)  /* bytes it may send at once above the rate */
+#define DEF_SM_RESUME_TIMEOUT 300     /* seconds a broken XEP-0198 session waits */
+#define DEF_SM_MAX_UNACKED 5000        /* stanzas a client may leave unacknowledged */
+#define DEF_SM_MAX_UNACKED_BYTES (4LL << 20) /* and their bytes */
 #define MODULE_NAME_MAX 64
 
 static const char *const default_modules[] = {"disco",  "ping",   "version", "time",
@@ -420,12 +423,15 @@ static int parse_modules(struct ctx *x, const config_setting_t *root, char ***gl
 static int parse_host(struct ctx *x, config_setting_t *h, char **global,
                       struct config_host *out)
 {
-    static const char *const keys[] = {"domain", "certificate", "key", "modules", NULL};
-    const char *domain = NULL, *cert = NULL, *key = NULL;
+    static const char *const keys[] = {"domain", "certificate", "key", "modules",
+                                       "sm_location", NULL};
+    const char *domain = NULL, *cert = NULL, *key = NULL, *loc = NULL;
     if (want_type(x, h, CONFIG_TYPE_GROUP) != 0 || check_members(x, h, keys, "host") != 0 ||
         get_string(x, h, "domain", &domain) != 0 ||
-        get_string(x, h, "certificate", &cert) != 0 || get_string(x, h, "key", &key) != 0)
+        get_string(x, h, "certificate", &cert) != 0 || get_string(x, h, "key", &key) != 0 ||
+        get_string(x, h, "sm_location", &loc) != 0)
         return -1;
+    out->sm_location = loc && *loc ? xstrdup(loc) : NULL;
     if (!domain)
         return fail_at(x, h, "host without 'domain'");
     struct myna_arena *a = myna_arena_new();
@@ -562,7 +568,7 @@ static bool is_loopback(const char *address)
 static int parse_listener(struct ctx *x, config_setting_t *l, struct config_listen *out)
 {
     static const char *const keys[] = {"type", "address", "port", "tls", "tls_record_layer",
-                                       "insecure", NULL};
+                                       "insecure", "sm_location", NULL};
     static const struct name_map types[] = {
         {"c2s", LISTEN_C2S}, {"s2s", LISTEN_S2S}, {"component", LISTEN_COMPONENT},
         {"http", LISTEN_HTTP}, {NULL, 0},
@@ -570,12 +576,13 @@ static int parse_listener(struct ctx *x, config_setting_t *l, struct config_list
     static const struct name_map tlss[] = {
         {"starttls", TLS_STARTTLS}, {"direct", TLS_DIRECT}, {"none", TLS_NONE}, {NULL, 0},
     };
-    const char *type = NULL, *address = NULL, *tls = NULL;
+    const char *type = NULL, *address = NULL, *tls = NULL, *loc = NULL;
     long long port = -1;
     if (want_type(x, l, CONFIG_TYPE_GROUP) != 0 || check_members(x, l, keys, "listener") != 0 ||
         get_string(x, l, "type", &type) != 0 || get_string(x, l, "address", &address) != 0 ||
         get_string(x, l, "tls", &tls) != 0 || get_int(x, l, "port", 1, 65535, &port) != 0 ||
-        get_bool(x, l, "insecure", &out->insecure) != 0)
+        get_bool(x, l, "insecure", &out->insecure) != 0 ||
+        get_string(x, l, "sm_location", &loc) != 0)
         return -1;
     if (!type)
         return fail_at(x, l, "listener without 'type' (c2s, s2s, component, http)");
@@ -587,6 +594,7 @@ static int parse_listener(struct ctx *x, config_setting_t *l, struct config_list
     if (!address)
         address = t == LISTEN_COMPONENT ? "127.0.0.1" : "0.0.0.0";
     out->type = (enum listen_type)t;
+    out->sm_location = loc && *loc ? xstrdup(loc) : NULL;
     if (port < 0)
         return fail_at(x, l, "listener without 'port'");
     out->port = (int)port;
@@ -622,7 +630,7 @@ static int parse_listeners(struct ctx *x, const config_setting_t *root)
         /* Default: clients on the standard port, STARTTLS (RFC 6120 §5). */
         x->c->listens = xcalloc(1, sizeof(*x->c->listens));
         x->c->listens[0] = (struct config_listen){LISTEN_C2S, TLS_STARTTLS, xstrdup("0.0.0.0"),
-                                                  5222, x->c->tls_record_layer, false};
+                                                  5222, x->c->tls_record_layer, false, NULL};
         x->c->nlistens = 1;
         return 0;
     }
@@ -653,7 +661,8 @@ static int parse_limits(struct ctx *x, const config_setting_t *root)
                                        "auth_table_size", "preauth_stanza_size",
                                        "preauth_per_address", "preauth_total",
                                        "sessions_per_account", "component_rate",
-                                       "registration_interval", NULL};
+                                       "registration_interval", "sm_resume_timeout",
+                                       "sm_max_unacked", "sm_max_unacked_bytes", NULL};
     config_setting_t *g;
     long long size = DEF_STANZA_SIZE, depth = DEF_MAX_DEPTH, attrs = DEF_MAX_ATTRS;
     long long timeout = DEF_AUTH_TIMEOUT, sessions = DEF_MAX_SESSIONS;
@@ -663,6 +672,8 @@ static int parse_limits(struct ctx *x, const config_setting_t *root)
     long long pre_size = DEF_PREAUTH_STANZA_SIZE, pre_addr = DEF_PREAUTH_PER_ADDRESS;
     long long pre_total = DEF_PREAUTH_TOTAL, per_account = DEF_SESSIONS_PER_ACCOUNT;
     long long comp_rate = DEF_COMPONENT_RATE, reg_interval = DEF_REGISTRATION_INTERVAL;
+    long long resume = DEF_SM_RESUME_TIMEOUT, unacked = DEF_SM_MAX_UNACKED;
+    long long unacked_bytes = DEF_SM_MAX_UNACKED_BYTES;
     if (get_group(x, root, "limits", &g) != 0)
         return -1;
     if (g && (check_members(x, g, keys, "limits") != 0 ||
@@ -682,7 +693,10 @@ static int parse_limits(struct ctx *x, const config_setting_t *root)
               get_int(x, g, "preauth_total", 1, 10000000, &pre_total) != 0 ||
               get_int(x, g, "sessions_per_account", 1, 10000000, &per_account) != 0 ||
               get_int(x, g, "component_rate", 1024, 1LL << 40, &comp_rate) != 0 ||
-              get_int(x, g, "registration_interval", 0, 86400 * 365, &reg_interval) != 0))
+              get_int(x, g, "registration_interval", 0, 86400 * 365, &reg_interval) != 0 ||
+              get_int(x, g, "sm_resume_timeout", 0, 86400, &resume) != 0 ||
+              get_int(x, g, "sm_max_unacked", 10, 10000000, &unacked) != 0 ||
+              get_int(x, g, "sm_max_unacked_bytes", 65536, 1LL << 32, &unacked_bytes) != 0))
         return -1;
     x->c->auth_failures_address = (unsigned)fail_addr;
     x->c->auth_failures_account = (unsigned)fail_acct;
@@ -701,6 +715,9 @@ static int parse_limits(struct ctx *x, const config_setting_t *root)
     x->c->max_sessions = (unsigned)sessions;
     x->c->c2s_rate = (uint64_t)rate;
     x->c->c2s_burst = (uint64_t)burst;
+    x->c->sm_resume_timeout = (unsigned)resume;
+    x->c->sm_max_unacked = (unsigned)unacked;
+    x->c->sm_max_unacked_bytes = (size_t)unacked_bytes;
     return 0;
 }
 
@@ -858,6 +875,7 @@ void config_free(struct config *c)
         free(c->hosts[i].domain);
         free(c->hosts[i].certificate);
         free(c->hosts[i].key);
+        free(c->hosts[i].sm_location);
         strv_free(c->hosts[i].modules);
     }
     free(c->hosts);
@@ -865,8 +883,10 @@ void config_free(struct config *c)
         free(c->reg_hosts[i]);
     free(c->reg_hosts);
     free(c->reg_ranges);
-    for (size_t i = 0; i < c->nlistens; i++)
+    for (size_t i = 0; i < c->nlistens; i++) {
         free(c->listens[i].address);
+        free(c->listens[i].sm_location);
+    }
     free(c->listens);
     for (size_t i = 0; i < c->ncomponents; i++) {
         free(c->components[i].domain);

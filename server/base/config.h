@@ -25,6 +25,7 @@ struct config_listen {
     int port;
     enum tls_record_layer record_layer; /* its own setting, or the top-level one */
     bool insecure; /* tls = "none" on a c2s listener: allowed on loopback only with it */
+    char *sm_location;  /* XEP-0198 §5 'location' given to clients of this listener, or NULL */
 };
 
 struct config_host {
@@ -32,6 +33,7 @@ struct config_host {
     char *certificate; /* absolute path */
     char *key;         /* absolute path */
     char **modules;    /* NULL-terminated; the host's own list or a copy of the global one */
+    char *sm_location; /* XEP-0198 §5 'location' when the listener names none, or NULL */
 };
 
 /* An external component (XEP-0114): its domain and shared secret. */
@@ -80,6 +82,10 @@ struct config {
     unsigned sessions_per_account;   /* bound resources of one account */
     uint64_t component_rate;         /* bytes/s a component may send (and its bucket) */
     unsigned scram_iterations;       /* PBKDF2 rounds for new and changed passwords */
+    unsigned sm_resume_timeout;   /* XEP-0198 resumption: seconds a broken session is held
+                                   * (the most a client's 'max' gets); 0 = no resumption */
+    unsigned sm_max_unacked;      /* stanzas a client may leave unacknowledged */
+    size_t sm_max_unacked_bytes;  /* and their bytes */
     bool allow_registration;
     /* registration_allow: when there are ranges, only addresses in them may register;
      * when there are hosts, only on those hosts. Both empty: anyone, on every host. */

@@ -17,6 +17,7 @@
 #include "server/server.h"
 #include "server/store/accounts.h"
 #include "server/stream/c2s.h"
+#include "server/stream/sm.h"
 
 int myna_send(struct myna_module *m, struct myna_xml *stanza)
 {
@@ -137,6 +138,11 @@ struct myna_session *myna_hook_target(const struct myna_stanza *st)
     return STANZA_CTX(st)->target;
 }
 
+int64_t myna_stanza_rerouted(const struct myna_stanza *st)
+{
+    return STANZA_CTX(st)->rerouted_ms;
+}
+
 /* ---- sessions ---- */
 
 const struct myna_jid *myna_session_jid(const struct myna_session *s)
@@ -191,6 +197,8 @@ void myna_session_close(struct myna_session *s, const char *condition, const cha
 {
     if (s->c2s)
         c2s_close(s->c2s, condition, text);
+    else
+        sm_held_close(s);
 }
 
 uint64_t myna_session_id(const struct myna_session *s)

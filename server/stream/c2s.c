@@ -45,6 +45,8 @@ struct c2s {
     struct sm *sm;                     /* XEP-0198 state once enabled, else NULL */
     struct csi csi;                    /* XEP-0352 state */
     enum c2s_phase phase;              /* while the stream is open */
+    uint16_t listener;                 /* index of its listener in srv->cfg.listens (for
+                                        * XEP-0198 'location'); UINT16_MAX when unknown */
 };
 
 #define C2S(s) ((struct c2s *)(s))
@@ -71,7 +73,29 @@ static void c2s_ended(struct stream *st)
         c->session = NULL;
         s->c2s = NULL;
     }
-    sm_stream_ended(&c->sm, s);
+    sm_stream_ended(&c->sm, s, st->broken);
+}
+
+void c2s_release(struct c2s *c)
+{
+    if (c->session)
+        c->session->c2s = NULL;
+    c->session = NULL;
+    c->sm = NULL;
+}
+
+const char *c2s_user(const struct c2s *c)
+{
+    return c->user;
+}
+
+/* XEP-0198 §5 'location': the listener's, else the host's. */
+static const char *sm_location(const struct c2s *c)
+{
+    const struct config *cfg = &c->st.srv->cfg;
+    if (c->listener < cfg->nlistens && cfg->listens[c->listener].sm_location)
+        return cfg->listens[c->listener].sm_location;
+    return c->host->cfg ? c->host->cfg->sm_location : NULL;
 }
 
 /* ---- output ---- */
@@ -276,7 +300,7 @@ static void phase_bind(struct c2s *c, struct myna_xml *el)
     const char *id = myna_xml_attr(el, "id");
     struct myna_xml *bind = myna_xml_find(el, MYNA_NS_BIND, "bind");
     if (!myna_xml_is(el, MYNA_NS_CLIENT, "iq") || !bind) {
-        if (sm_element(&c->sm, c, el))
+        if (sm_element(&c->sm, c, el, sm_location(c)))
             return;
         if (stream_is_stanza(&c->st, el))
             stream_error(&c->st, STREAM_ERR_NOT_AUTHORIZED, "Bind a resource first");
@@ -338,7 +362,7 @@ static void phase_session(struct c2s *c, struct myna_xml *el)
 {
     struct myna_session *s = c->session;
     if (!stream_is_stanza(&c->st, el)) {
-        if (sm_element(&c->sm, c, el) || csi_element(&c->csi, el, write_held, c))
+        if (sm_element(&c->sm, c, el, sm_location(c)) || csi_element(&c->csi, el, write_held, c))
             return;
         if (strcmp(el->ns, MYNA_NS_CLIENT) == 0) {
             stream_error(&c->st, STREAM_ERR_UNSUPPORTED_STANZA_TYPE, NULL);
@@ -443,6 +467,10 @@ void c2s_accept(struct server *srv, const struct config_listen *l, int fd, const
         .burst = srv->cfg.c2s_burst,
         .deadline_ms = (uint64_t)srv->cfg.auth_timeout * 1000,
     };
+    c->listener = UINT16_MAX;
+    for (size_t i = 0; i < srv->cfg.nlistens && i < UINT16_MAX; i++)
+        if (&srv->cfg.listens[i] == l)
+            c->listener = (uint16_t)i;
     c->sasl = sasl_new(&c->st, SASL_C2S, c2s_authenticated);
     sasl_hold_preauth(c->sasl, key);
     stream_accept(&c->st, srv, &c2s_kind, &lim, l, fd, peer);

@@ -179,6 +179,7 @@ void stream_transport_gone(struct stream *st, const char *why)
     log_debug(st->kind->name, "conn=%llu peer=%s closed: %s",
               (unsigned long long)stream_conn_id(st), stream_peer(st), why);
     st->tr = NULL;
+    st->broken = st->state == STREAM_HEADER || st->state == STREAM_OPEN;
     st->state = STREAM_CLOSED;
     end_once(st);
     cancel_timer(st);

@@ -138,6 +138,9 @@ struct stream {
     bool header_sent;                 /* our header for the current stream went out */
     bool ended;                       /* kind->ended ran */
     bool initiator;                   /* we opened the stream: our header goes first */
+    bool broken;                      /* the transport went away while the stream was
+                                       * open, without a close either way (XEP-0198 §5
+                                       * holds such a session) */
 };
 
 /* Binds st (zeroed by its owner) to a socket accepted on listener l: a connection
