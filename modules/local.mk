@@ -232,8 +232,9 @@ modules_push_la_SOURCES = modules/push/push.h modules/push/module.c modules/push
 	modules/push/notify.c modules/common/dataform.h modules/common/dataform.c
 modules_push_la_CFLAGS = $(MODULE_CFLAGS)
 modules_push_la_LDFLAGS = $(MODULE_LDFLAGS)
-TESTS += tests/modules/push.sh tests/modules/push_body.sh
-EXTRA_DIST += tests/modules/push.sh tests/modules/push_body.sh tests/modules/test_push.py
+TESTS += tests/modules/push.sh tests/modules/push_body.sh tests/modules/push_held.sh
+EXTRA_DIST += tests/modules/push.sh tests/modules/push_body.sh tests/modules/push_held.sh \
+	tests/modules/test_push.py
 # Last activity, contact addresses and administration through the clients' own libraries.
 SERVICE_LIB_TESTS = tests/modules/services_slixmpp.sh tests/modules/services_nbxmpp.sh
 TESTS += $(SERVICE_LIB_TESTS)

@@ -400,6 +400,10 @@ size_t myna_session_queued_bytes(const struct myna_session *s);
  * without an error: the session ends at once, the connection when the client has closed
  * its side too (RFC 6120 §4.4), or after 10 s. */
 void myna_session_close(struct myna_session *s, const char *condition, const char *text);
+/* True while XEP-0198 holds the session for resumption: its stream broke, the client sees
+ * nothing sent to it until it resumes (MYNA_EVENT_SESSION_RESUMED) or the session ends
+ * (MYNA_EVENT_SESSION_CLOSED). Since 1.1. */
+bool myna_session_detached(const struct myna_session *s);
 /* A stable id for the session (not reused in the process lifetime). */
 uint64_t myna_session_id(const struct myna_session *s);
 /* Looks up a session by id; NULL if it has ended. Use ids, not pointers, across events. */

@@ -36,6 +36,7 @@ size_t __sanitizer_get_current_allocated_bytes(void); /* ASan's allocator interf
 #include "server/route/session.h"
 #include "server/server.h"
 #include "server/store/accounts.h"
+#include "server/stream/sm.h"
 
 /* Long enough for any command on the longest JID (3 x 1023 bytes, RFC 7622 §3.1). */
 #define CMD_MAX 4096
@@ -255,6 +256,13 @@ static void do_stats(struct server *srv, char *out, size_t outlen)
                               (unsigned long long)st.commit_failures,
                               (unsigned long long)st.write_failures,
                               (unsigned long long)st.full, st.careful ? 1 : 0);
+    size_t held;
+    uint64_t resumed, expired;
+    sm_stats(srv, &held, &resumed, &expired);
+    if (n < outlen)
+        n += (size_t)snprintf(out + n, outlen - n, "sm.held=%zu\nsm.resumed=%llu\n"
+                              "sm.expired=%llu\n", held, (unsigned long long)resumed,
+                              (unsigned long long)expired);
     struct metric_out mo = {out, outlen, &n};
     hashmap_each(srv->metrics, print_metric, &mo);
     for (size_t i = 0; i < srv->nhosts && n < outlen; i++) {

@@ -190,7 +190,12 @@ void myna_session_set_presence(struct myna_session *s, const struct myna_xml *pr
 
 size_t myna_session_queued_bytes(const struct myna_session *s)
 {
-    return s->c2s ? c2s_queued_bytes(s->c2s) : 0;
+    return s->c2s ? c2s_queued_bytes(s->c2s) : sm_held_bytes(s);
+}
+
+bool myna_session_detached(const struct myna_session *s)
+{
+    return s->c2s == NULL;
 }
 
 void myna_session_close(struct myna_session *s, const char *condition, const char *text)

@@ -63,6 +63,11 @@ static void c2s_free(struct stream *st)
     pool_free(c, sizeof *c);
 }
 
+static void queue_held(void *ud, struct wbuf *b)
+{
+    sm_queue(ud, b);
+}
+
 /* The session ends with its stream; XEP-0198 decides what becomes of it and of what the
  * client did not acknowledge (sm.c). */
 static void c2s_ended(struct stream *st)
@@ -73,6 +78,8 @@ static void c2s_ended(struct stream *st)
         c->session = NULL;
         s->c2s = NULL;
     }
+    if (c->sm && c->csi.held)
+        csi_flush(&c->csi, queue_held, c->sm); /* a resumed stream gets them */
     sm_stream_ended(&c->sm, s, st->broken);
 }
 

@@ -78,6 +78,7 @@ struct sm_tables {
     struct hashmap *gone;  /* resumption id -> struct sm_gone */
     struct sm_gone *gone_head, *gone_tail;
     size_t ngone;
+    uint64_t resumed, expired; /* since start, for mynactl stats */
 };
 
 static struct sm_tables *tables(struct server *srv)
@@ -361,6 +362,7 @@ static void hold_expire(void *data)
     struct sm *s = data;
     s->hold_timer = 0;
     log_info("c2s", "held session %s ended (not resumed)", s->session->jid.full);
+    tables(s->srv)->expired++;
     end_session(s);
 }
 
@@ -407,13 +409,32 @@ void sm_stream_ended(struct sm **smp, struct myna_session *session, bool broken)
     sm_free(s);
 }
 
-static struct sm *held_of(struct myna_session *session)
+static struct sm *held_of(const struct myna_session *session)
 {
     if (!session->srv->sm)
         return NULL;
     char key[24];
     session_key(session, key, sizeof key);
     return hashmap_get(session->srv->sm->held, key);
+}
+
+void sm_stats(struct server *srv, size_t *held, uint64_t *resumed, uint64_t *expired)
+{
+    struct sm_tables *t = srv->sm;
+    *held = t ? hashmap_count(t->held) : 0;
+    *resumed = t ? t->resumed : 0;
+    *expired = t ? t->expired : 0;
+}
+
+size_t sm_held_bytes(const struct myna_session *session)
+{
+    struct sm *s = held_of(session);
+    return s ? s->bytes : 0;
+}
+
+void sm_queue(struct sm *s, struct wbuf *b)
+{
+    enqueue(s, b);
 }
 
 static void end_held_now(void *data)
@@ -644,6 +665,7 @@ static void on_resume(struct sm **smp, struct c2s *c, struct myna_xml *el)
     if (s->len)
         send_r(s);
     log_info("c2s", "session %s resumed (%zu stanzas sent again)", session->jid.full, s->len);
+    tables(srv)->resumed++;
     emit(session, MYNA_EVENT_SESSION_RESUMED);
 }
 

@@ -45,9 +45,16 @@ void sm_free(struct sm *s);
 
 /* A stanza for a session without a stream: queued if the session is held, else dropped. */
 void sm_held_write(struct myna_session *s, struct wbuf *b);
+/* Bytes waiting for a held session (0 for one that is not held). */
+size_t sm_held_bytes(const struct myna_session *s);
+/* A stanza the stream can no longer write (CSI held it when the stream ended): queued as
+ * unacknowledged, for a resumed stream. */
+void sm_queue(struct sm *s, struct wbuf *b);
 /* A held session ends now (replaced by a new binding, closed by the server): as if its
  * resumption timeout had passed. No-op for a session that is not held. */
 void sm_held_close(struct myna_session *s);
+/* For mynactl stats: sessions held now, resumed and expired since start. */
+void sm_stats(struct server *srv, size_t *held, uint64_t *resumed, uint64_t *expired);
 /* Ends every held session (shutdown), rerouting what they queued. */
 void sm_end_all(struct server *srv);
 /* Frees the resumption tables (exit, after sm_end_all). */
