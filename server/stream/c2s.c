@@ -85,6 +85,8 @@ static void c2s_ended(struct stream *st)
 
 void c2s_release(struct c2s *c)
 {
+    if (c->sm && c->csi.held)
+        csi_flush(&c->csi, queue_held, c->sm); /* the resumed stream gets them */
     if (c->session)
         c->session->c2s = NULL;
     c->session = NULL;

@@ -16,10 +16,7 @@ Scenario "held" (push_held.sh): a session XEP-0198 holds for resumption (its str
 counts as gone: a message to it gives a publish (none while it was on its stream, none
 while another session of the account is); after the resume the count starts over; when
 the held session times out, its messages go to offline storage without a second publish."""
-import os
-import subprocess
 import sys
-import time
 
 import complib
 import modlib as M
@@ -265,21 +262,6 @@ def body():
     sender.close(), app.close()
 
 
-def held_sessions():
-    out = subprocess.run([os.environ["E2E_MYNACTL"], "-c", os.environ["E2E_CONF"], "stats"],
-                         stdout=subprocess.PIPE, check=True).stdout.decode()
-    return int(dict(line.split("=", 1) for line in out.splitlines()
-                    if "=" in line and line.startswith("sm."))["sm.held"])
-
-
-def wait_held(n):
-    """Until the server has seen the broken stream (mynactl stats: sm.held)."""
-    deadline = time.time() + 20
-    while held_sessions() != n:
-        M.expect(time.time() < deadline, "the server never held the session")
-        time.sleep(0.05)
-
-
 def held():
     import test_resume as R
     app = complib.Component()
@@ -291,7 +273,7 @@ def held():
     R.wait_body(s, "on the stream")
     no_publish(app, sender)
     R.cut(s)
-    wait_held(1)
+    R.wait_held(1)
     chat(sender, s.jid, "to the held session")
     _, summary, _ = publish(app, "a message to a held session")
     M.expect(summary["message-count"] == ["1"] and
@@ -314,12 +296,12 @@ def held():
     s2.send("<a xmlns='%s' h='%d'/>" % (R.NS_SM, s2.h))
     M.barrier(s2)
     R.cut(s2)
-    wait_held(1)
+    R.wait_held(1)
     chat(sender, s.jid, "after the resume")
     _, summary, _ = publish(app, "after the resume")
     M.expect(summary["message-count"] == ["1"], "count starts over: %s" % summary)
     # Not resumed in time (resumption timeout 2 s): offline storage, no second publish.
-    wait_held(0)
+    R.wait_held(0)
     no_publish(app, sender)
     back = M.connect("u31", "later")
     got = [e.findtext(M.q(M.C, "body")) for e in M.drain(back) if e.tag == M.q(M.C, "message")]

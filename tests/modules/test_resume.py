@@ -16,9 +16,13 @@ every stanza it parsed (its h) and remembers the messages it saw. The server run
 - Binding the held session's resource anew ends the held session (its messages come back
   through offline storage), and its id no longer resumes.
 - A client that never acknowledges is closed with policy-violation past the cap; nothing
-  is lost."""
+  is lost.
+- A clean shutdown (SIGTERM) while a session is held puts what waited for it into offline
+  storage: the next login after the restart gets it."""
+import os
 import socket
 import struct
+import subprocess
 import time
 
 import modlib as M
@@ -100,6 +104,22 @@ def cut(s, reset=False):
     if reset:
         s.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     s.sock.close()
+
+
+def stats():
+    out = subprocess.run([os.environ["E2E_MYNACTL"], "-c", os.environ["E2E_CONF"], "stats"],
+                         stdout=subprocess.PIPE, check=True).stdout.decode()
+    return dict(line.split("=", 1) for line in out.splitlines() if line.startswith("sm."))
+
+
+def wait_held(n):
+    """Until the server holds n sessions (mynactl stats: sm.held), e.g. once it has seen a
+    cut connection."""
+    deadline = time.time() + 20
+    while int(stats()["sm.held"]) != n:
+        if time.time() > deadline:
+            raise X.Fail("the server holds %s sessions, expected %d" % (stats()["sm.held"], n))
+        time.sleep(0.05)
 
 
 def msg(to, body, typ="chat"):
@@ -312,6 +332,47 @@ def location_and_max():
     s.close()
 
 
+def csi_held_presence_resumed():
+    """A contact's presence that CSI holds back (client inactive) when the stream breaks is
+    delivered on the resumed stream. (Any stanza to B would flush what CSI holds, so B
+    gets no barrier after <inactive/>: C's barrier orders C's presence before the cut.)"""
+    befriend("u24", "u25")
+    B = sm_login("u24", "phone")
+    C = M.connect("u25", "c")
+    B.wait_for(lambda e: M.is_presence(e, frm=M.jid("u25")), what="C's presence")
+    B.send("<inactive xmlns='urn:xmpp:csi:0'/>")
+    M.barrier(B)
+    C.send("<presence><show>away</show><status>held</status></presence>")
+    M.barrier(C)
+    cut(B)
+    wait_held(1)
+    B2, el = resume("u24", B.smid, B.h, "u24/again")
+    M.expect(el.tag == M.q(NS_SM, "resumed"), "resume: %s" % M.show(el))
+    p = B2.wait_for(lambda e: M.is_presence(e, frm=M.jid("u25")), what="the held presence")
+    M.expect(p.findtext(M.q(M.C, "status")) == "held", "got %s" % M.show(p))
+    B2.close(), C.close()
+
+
+def shutdown_keeps_messages():
+    """SIGTERM while a session is held: what waited for it is in offline storage after the
+    restart, in order."""
+    B = sm_login("u18", "phone")
+    A = M.connect("u19", "a")
+    A.send(msg(B.jid, "s1"))
+    wait_body(B, "s1")
+    cut(B)
+    wait_held(1)
+    A.send(msg(B.jid, "s2"))
+    M.barrier(A)
+    A.close()
+    X.server_control("stop")
+    X.server_control("start")
+    B2 = M.connect("u18", "laptop")
+    got = [e.findtext(M.q(M.C, "body")) for e in M.drain(B2) if e.tag == M.q(M.C, "message")]
+    M.expect(got == ["s1", "s2"], "after a shutdown with a held session: %s" % got)
+    B2.close()
+
+
 if __name__ == "__main__":
     raise SystemExit(M.run([
         ("location_and_max", location_and_max),
@@ -321,4 +382,6 @@ if __name__ == "__main__":
         ("resume_failures", resume_failures),
         ("timeout_to_offline_in_order", timeout_to_offline_in_order),
         ("rebind_ends_held", rebind_ends_held),
-        ("unacked_cap", unacked_cap)]))
+        ("unacked_cap", unacked_cap),
+        ("csi_held_presence_resumed", csi_held_presence_resumed),
+        ("shutdown_keeps_messages", shutdown_keeps_messages)]))
