@@ -227,9 +227,11 @@ int lg_init(struct lg *g, uint32_t cap)
 
 void lg_free(struct lg *g)
 {
-    for (uint32_t i = 0; i < g->cap; i++)
+    for (uint32_t i = 0; i < g->cap; i++) {
         if (g->conns[i].fd >= 0)
             lg_close(g, &g->conns[i], NULL);
+        free(g->conns[i].smid);
+    }
     if (g->cfg.scram_cache)
         lg_scram_cache_save(g->cfg.scram_cache);
     if (g->ssl_ctx)
@@ -380,7 +382,7 @@ static void b64(const unsigned char *in, size_t n, char *out)
 
 static void login_done(struct lg *g, struct lg_conn *c)
 {
-    if (g->cfg.presence)
+    if (g->cfg.presence && !c->resumed)
         send_str(g, c, "<presence/>");
     c->state = LG_S_READY;
     c->t_ready = lg_now_ns();
@@ -595,6 +597,41 @@ static void bind_start(struct lg *g, struct lg_conn *c)
     conn_write(g, c, buf, (size_t)n);
 }
 
+/* After binding (and the roster): XEP-0198 with resumption, or the end of the login. */
+static void bound(struct lg *g, struct lg_conn *c)
+{
+    if (!g->cfg.sm)
+        return login_done(g, c);
+    c->state = LG_S_ENABLE;
+    send_str(g, c, "<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+}
+
+/* Instead of binding: take the previous session over (XEP-0198 §5). */
+static void resume_start(struct lg *g, struct lg_conn *c)
+{
+    char buf[200];
+    int n = snprintf(buf, sizeof buf, "<resume xmlns='urn:xmpp:sm:3' previd='%s' h='%u'/>",
+                     c->smid, c->sm_in);
+    c->state = LG_S_RESUME;
+    conn_write(g, c, buf, (size_t)n);
+}
+
+static void sm_enabled(struct lg *g, struct lg_conn *c, const char *e, size_t len)
+{
+    const char *v;
+    size_t vl;
+    if (!lg_is(e, len, "enabled") || !lg_attr(e, len, "id", &v, &vl) || vl == 0 || vl > 100)
+        return conn_fail(g, c, "XEP-0198 enable refused or without resumption");
+    free(c->smid);
+    c->smid = malloc(vl + 1);
+    if (!c->smid)
+        return conn_fail(g, c, "out of memory");
+    memcpy(c->smid, v, vl);
+    c->smid[vl] = 0;
+    c->sm_in = 0;
+    login_done(g, c);
+}
+
 static bool is_result(const char *e, size_t len, const char *id)
 {
     const char *v;
@@ -646,8 +683,21 @@ static void on_element(struct lg *g, struct lg_conn *c, const char *e, size_t le
             conn_fail(g, c, "SASL failure (wrong account or password?)");
         return;
     case LG_S_FEATURES3:
-        if (lg_is(e, len, "stream:features"))
+        if (!lg_is(e, len, "stream:features"))
+            return;
+        if (g->cfg.sm && c->smid)
+            resume_start(g, c);
+        else
             bind_start(g, c);
+        return;
+    case LG_S_ENABLE:
+        sm_enabled(g, c, e, len);
+        return;
+    case LG_S_RESUME:
+        if (!lg_is(e, len, "resumed"))
+            return conn_fail(g, c, "XEP-0198 resume failed");
+        c->resumed = 1;
+        login_done(g, c);
         return;
     case LG_S_BIND:
         if (!lg_is(e, len, "iq"))
@@ -659,15 +709,24 @@ static void on_element(struct lg *g, struct lg_conn *c, const char *e, size_t le
             send_str(g, c, "<iq type='get' id='roster'><query xmlns='jabber:iq:roster'/></iq>");
             return;
         }
-        login_done(g, c);
+        bound(g, c);
         return;
     case LG_S_ROSTER:
         if (lg_is(e, len, "iq") && is_result(e, len, "roster"))
-            login_done(g, c);
+            bound(g, c);
         else if (lg_is(e, len, "iq"))
             conn_fail(g, c, "roster get failed");
         return;
     case LG_S_READY:
+        if (c->smid && lg_is(e, len, "r")) {
+            char buf[64];
+            int n = snprintf(buf, sizeof buf, "<a xmlns='urn:xmpp:sm:3' h='%u'/>", c->sm_in);
+            conn_write(g, c, buf, (size_t)n);
+            return;
+        }
+        if (c->smid && (lg_is(e, len, "message") || lg_is(e, len, "presence") ||
+                        lg_is(e, len, "iq")))
+            c->sm_in++;
         if (lg_is(e, len, "iq")) {
             const char *v;
             size_t vl;
@@ -898,7 +957,13 @@ bool lg_open(struct lg *g, uint32_t idx, uint32_t user)
     struct lg_conn *c = &g->conns[idx];
     if (c->state != LG_S_FREE && c->state != LG_S_CLOSED)
         lg_close(g, c, NULL);
+    char *smid = c->user == user ? c->smid : NULL; /* a session to resume */
+    uint32_t sm_in = c->sm_in;
+    if (!smid)
+        free(c->smid);
     memset(c, 0, sizeof *c);
+    c->smid = smid;
+    c->sm_in = smid ? sm_in : 0;
     c->fd = -1;
     c->user = user;
     c->t_start = lg_now_ns();

@@ -11,7 +11,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 MODE=quick
 MUC_RUNS_ARG=
 SERVERS="myna prosody ejabberd"
-SCENARIOS="idle connections chat chatmax muc offline mam chatmam mucmam"
+SCENARIOS="idle connections reconnect chat chatmax muc offline mam chatmam mucmam"
 BUILD=${BUILD:-}
 WORK=${BENCH_WORK:-/tmp/myna-bench}
 OUT=$SRC/bench/results
@@ -21,12 +21,14 @@ PASSWORD=benchpass
 usage() {
     cat <<EOF
 usage: bench/run.sh [--quick|--full] [--servers "myna prosody ejabberd"]
-                    [--scenarios "idle connections chat chatmax muc offline mam chatmam mucmam"]
+                    [--scenarios "idle connections reconnect chat chatmax muc offline mam chatmam mucmam"]
                     [--build DIR] [--work DIR] [--out DIR] [--sasl scram|plain]
                     [--muc-runs "OCCUPANTS:MSG_PER_S:STEM ..."]
   --quick   connections 1000; chat 50 pairs at 500 msg/s for 10 s; muc 100 occupants at
             20 and 200 msg/s, 1000 occupants at 2 and 20 msg/s;
             offline 10000 messages; chatmax steps of 5 s (default)
+  reconnect 1000 sessions (roster and presence) cut 3 times (no stream close): back with
+            a full login, then with an XEP-0198 resume; Myna only for now
   mam       the server restarted with its message archive (Myna mam, Prosody mod_mam,
             ejabberd mod_mam): 100000 messages archived, then 200 queries for the last 50
   chatmam   the chat scenario again with the archive on (compare server CPU/msg with chat)
@@ -317,6 +319,17 @@ bench_server() {
             restart "$s" || return
             gen "$s" "connections-$n" connections --connections "$n" --rate 3000 --max-pending 200 --hold 10
         done
+    fi
+    if [[ " $SCENARIOS " == *" reconnect "* && $s == myna ]]; then
+        # The cost of a network switch: server CPU per reconnect, full login vs resume.
+        restart "$s" || return
+        gen "$s" reconnect-login reconnect --connections 1000 --rounds 3 --rate 3000 \
+            --roster --presence
+        restart "$s" || return
+        gen "$s" reconnect-resume reconnect --connections 1000 --rounds 3 --rate 3000 \
+            --roster --presence --resume
+    elif [[ " $SCENARIOS " == *" reconnect "* ]]; then
+        log "$s: reconnect is measured for Myna only"
     fi
     if [[ " $SCENARIOS " == *" chat "* ]]; then
         for r in $CHAT_RATES; do
