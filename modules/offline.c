@@ -118,17 +118,19 @@ static int add_len(const void *k, size_t kl, const void *v, size_t vl, void *dat
 }
 
 /* Messages and bytes in a user's queue: the first and last entries tell both (the
- * running totals), except for values stored by an older version, which are summed. */
+ * running totals), except for values stored by an older version, which are summed.
+ * *last_total: the last entry's running total (0: empty, or an older value). */
 static void queue_size(struct offline *o, const char *prefix, size_t plen, uint64_t *count,
-                       uint64_t *bytes)
+                       uint64_t *bytes, uint64_t *last_total)
 {
     struct entry first = {0}, last = {0};
-    *count = *bytes = 0;
+    *count = *bytes = *last_total = 0;
     myna_store_iter(o->store, prefix, plen, NULL, 0, false, 1, get_entry, &first);
     if (!first.seq)
         return;
     myna_store_iter(o->store, prefix, plen, NULL, 0, true, 1, get_entry, &last);
     *count = last.seq - first.seq + 1;
+    *last_total = last.total;
     if (first.total && last.total && last.total >= first.total)
         *bytes = last.total - first.total + first.len;
     else
@@ -161,14 +163,15 @@ static void add_delay(struct myna_module *m, struct myna_xml *copy)
     myna_xml_add_text(d, "Offline storage", strlen("Offline storage"));
 }
 
-/* Appends the serialized stanza `xml` to the queue under `prefix`, whose bytes so far are
- * `bytes` (the running total goes in front of it). */
+/* Appends the serialized stanza `xml` to the queue under `prefix`, after an entry whose
+ * running total is `prev` (it carries prev + len: totals only grow, so the first and the
+ * last entry give the queue's bytes however much of its front was delivered). */
 static int queue_put(struct offline *o, const char *prefix, size_t plen, const char *xml,
-                     size_t len, uint64_t bytes)
+                     size_t len, uint64_t prev)
 {
     struct myna_buf b;
     myna_buf_init(&b);
-    uint64_t total = bytes + len;
+    uint64_t total = prev + len;
     char hdr[HDR];
     hdr[0] = 'Q';
     for (int i = 0; i < 8; i++)
@@ -194,6 +197,7 @@ static const char *quota_refuses(struct offline *o, uint64_t count, uint64_t byt
 struct tail {
     struct myna_arena *a;
     int64_t after;
+    uint64_t before;   /* running total before the oldest entry taken (0: unknown) */
     size_t n, cap;
     uint64_t *seqs;
     const char **xml;
@@ -259,6 +263,7 @@ static int collect_newer(const void *k, size_t kl, const void *v, size_t vl, voi
     }
     char *copy = myna_arena_alloc(t->a, e.len ? e.len : 1);
     memcpy(copy, e.xml, e.len);
+    t->before = e.total >= e.len ? e.total - e.len : 0;
     t->seqs[t->n] = e.seq;
     t->xml[t->n] = copy;
     t->lens[t->n++] = e.len;
@@ -276,8 +281,8 @@ static int queue_add(struct myna_module *m, const char *prefix, size_t plen,
     struct myna_buf b;
     myna_buf_init(&b);
     myna_xml_serialize(msg, MYNA_NS_CLIENT, &b);
-    uint64_t count, bytes;
-    queue_size(o, prefix, plen, &count, &bytes);
+    uint64_t count, bytes, prev;
+    queue_size(o, prefix, plen, &count, &bytes, &prev);
     *why = quota_refuses(o, count, bytes, b.len);
     if (*why) {
         myna_buf_free(&b);
@@ -290,20 +295,21 @@ static int queue_add(struct myna_module *m, const char *prefix, size_t plen,
         myna_store_iter(o->store, prefix, plen, NULL, 0, true, 0, collect_newer, &c);
     }
     int rc = 0;
-    uint64_t moved = 0;
     for (size_t i = 0; i < t.n && rc == 0; i++) {
         unsigned char key[KEY_MAX];
         myna_store_seq_key(prefix, plen, t.seqs[i], key);
         rc = myna_store_del(o->store, key, plen + 8);
-        moved += t.lens[i];
     }
-    bytes -= moved < bytes ? moved : bytes;
+    if (!prev) /* an empty queue, or values of an older version: start from its bytes */
+        prev = bytes;
+    else if (t.n)
+        prev = t.before;
     if (rc == 0)
-        rc = queue_put(o, prefix, plen, b.data, b.len, bytes);
-    bytes += b.len;
+        rc = queue_put(o, prefix, plen, b.data, b.len, prev);
+    prev += b.len;
     for (size_t i = t.n; i-- > 0 && rc == 0;) {
-        rc = queue_put(o, prefix, plen, t.xml[i], t.lens[i], bytes);
-        bytes += t.lens[i];
+        rc = queue_put(o, prefix, plen, t.xml[i], t.lens[i], prev);
+        prev += t.lens[i];
     }
     if (t.n)
         myna_metric_add(m, "reordered", 1);
