@@ -7,6 +7,8 @@ every stanza it parsed (its h) and remembers the messages it saw. The server run
   across both streams; the sender gets no error.
 - A resume while the old stream is still open takes the session over; the old stream gets
   <conflict/>.
+- <enabled/> carries the client's max up to the server's, and the listener's location, else
+  the host's.
 - Unknown, foreign (another account's) and expired ids fail with item-not-found (h only for
   this account's expired id) and the stream can still bind.
 - Not resumed in time: iq requests waiting for the session get an error, contacts see it
@@ -53,10 +55,12 @@ class SMStream(X.Stream):
                     self.h_at[b.text] = self.h
 
 
-def authed(user, name):
-    s = SMStream(M.E["ip"], M.E["starttls_port"], M.D, M.E["cafile"], name=name)
+def authed(user, name, direct=False):
+    port = M.E["direct_port"] if direct else M.E["starttls_port"]
+    s = SMStream(M.E["ip"], port, M.D, M.E["cafile"], direct_tls=direct, name=name)
     s.open()
-    s.starttls()
+    if not direct:
+        s.starttls()
     ok, el = s.auth(user, M.PW[user], "PLAIN")
     M.expect(ok, "%s: login failed: %s" % (name, M.show(el)))
     return s
@@ -323,7 +327,14 @@ def location_and_max():
     s.bind("r2")
     el = enable(s, " resume='1' max='100000'")
     M.expect(el.get("max") == str(TIMEOUT_S), "max above the server's: %s" % M.show(el))
-    M.expect(el.get("location") == "resume.myna.test:5222", "location: %s" % M.show(el))
+    M.expect(el.get("location") == "[2001:db8::7]:5222", "the listener's location: %s"
+             % M.show(el))
+    s.close()
+    s = authed("u17", "u17/direct", direct=True)
+    s.bind("r4")
+    el = enable(s)
+    M.expect(el.get("location") == "resume.myna.test:5222", "the host's location: %s"
+             % M.show(el))
     s.close()
     s = authed("u17", "u17/none")
     s.bind("r3")
