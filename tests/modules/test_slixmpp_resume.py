@@ -24,6 +24,7 @@ class Client(slixmpp.ClientXMPP):
     def __init__(self, user, resource):
         super().__init__("%s@%s/%s" % (user, DOMAIN, resource), USERS[user])
         self.ready = asyncio.Event()
+        self.sm_enabled = asyncio.Event()
         self.resumed = asyncio.Event()
         self.gone = asyncio.Event()
         self.bodies, self.errors = [], []
@@ -31,6 +32,8 @@ class Client(slixmpp.ClientXMPP):
         self.register_plugin("xep_0198")
         self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("session_resumed", lambda _e: self.resumed.set())
+        # session_start may come before <enabled/>: the id is known only after this.
+        self.add_event_handler("sm_enabled", lambda _e: self.sm_enabled.set())
         self.add_event_handler("disconnected", lambda _e: self.gone.set())
         self.add_event_handler("message", self.on_message)
 
@@ -100,7 +103,8 @@ async def main():
     a, b = Client("u20", "sender"), Client("u21", "phone")
     for c in (a, b):
         c.go()
-    await asyncio.wait_for(asyncio.gather(a.ready.wait(), b.ready.wait()), WAIT)
+    await asyncio.wait_for(asyncio.gather(a.ready.wait(), b.ready.wait(), a.sm_enabled.wait(),
+                                          b.sm_enabled.wait()), WAIT)
     await round_trip(a, b, False, "close")
     await round_trip(a, b, True, "reset")
     check(not a.errors and not b.errors, "errors: %s %s" % (a.errors, b.errors))
