@@ -348,6 +348,7 @@ int main(int argc, char **argv)
         l->fd = -1;
         l->own = srv->cfg.listens[i];
         l->own.address = xstrdup(srv->cfg.listens[i].address);
+        l->own.sm_location = NULL; /* read from the current config (c2s.c): reloads change it */
         l->cfg = &l->own;
         enum listen_type t = srv->cfg.listens[i].type;
         if (t == LISTEN_S2S || t == LISTEN_HTTP) {

@@ -476,9 +476,11 @@ void c2s_accept(struct server *srv, const struct config_listen *l, int fd, const
         .burst = srv->cfg.c2s_burst,
         .deadline_ms = (uint64_t)srv->cfg.auth_timeout * 1000,
     };
+    /* The listener's place in the current config (l is the listener's own copy). */
     c->listener = UINT16_MAX;
     for (size_t i = 0; i < srv->cfg.nlistens && i < UINT16_MAX; i++)
-        if (&srv->cfg.listens[i] == l)
+        if (srv->cfg.listens[i].port == l->port && srv->cfg.listens[i].type == l->type &&
+            strcmp(srv->cfg.listens[i].address, l->address) == 0)
             c->listener = (uint16_t)i;
     c->sasl = sasl_new(&c->st, SASL_C2S, c2s_authenticated);
     sasl_hold_preauth(c->sasl, key);
