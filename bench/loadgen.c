@@ -61,6 +61,7 @@ static double now_s(void)
 struct sample {
     double srv_cpu_ms;  /* server user+system CPU, ms (0 without --server-pid) */
     long srv_rss_kb;
+    long srv_anon_kb; /* RssAnon: RSS without mapped files (Myna's LMDB map, libraries) */
     double gen_cpu_ms;  /* this process */
     long gen_rss_kb;
     double sys_busy_ms; /* whole machine, all cores: to spot other load on the box */
@@ -137,6 +138,7 @@ static struct sample take_sample(void)
     if (G.cfg.server_pid) {
         s.srv_cpu_ms = proc_cpu_ms(G.cfg.server_pid);
         s.srv_rss_kb = status_kb(G.cfg.server_pid, "VmRSS");
+        s.srv_anon_kb = status_kb(G.cfg.server_pid, "RssAnon");
     }
     s.sys_busy_ms = sys_busy_ms();
     s.t = now_s();
@@ -152,6 +154,8 @@ static double ms(uint64_t us)
 
 static bool json_first = true;
 
+static void jstr(const char *k, const char *v);
+
 static void jstart(void)
 {
     printf("{\"scenario\":\"%s\",\"server\":\"%s\",\"host\":\"%s\",\"domain\":\"%s\","
@@ -160,6 +164,12 @@ static void jstart(void)
            G.cfg.tls == LG_TLS_NONE ? "none" : G.cfg.tls == LG_TLS_DIRECT ? "direct" : "starttls",
            G.cfg.sasl == LG_SASL_PLAIN ? "PLAIN" : G.cfg.sasl == LG_SASL_SCRAM ? "SCRAM-SHA-1" : "auto");
     json_first = false;
+    /* What each session did at login (its memory and CPU depend on it): "realistic" is what
+     * clients do (bind, roster get, initial presence), "bare" binds only. */
+    jstr("session", G.cfg.roster && G.cfg.presence ? "realistic"
+                    : G.cfg.roster                 ? "bind+roster"
+                    : G.cfg.presence               ? "bind+presence"
+                                                   : "bare");
 }
 
 static void jnum(const char *k, double v)
@@ -397,6 +407,12 @@ static int scen_connections(void)
         row("server RSS before (MiB)", 1, s0.srv_rss_kb / 1024.0);
         row("server RSS with sessions (MiB)", 1, s2.srv_rss_kb / 1024.0);
         row("server KiB per session", 1, per);
+        /* RSS also counts the pages of mapped files the logins read (Myna's accounts in its
+         * LMDB map: shared, clean, reclaimable page cache); anonymous memory is what the
+         * sessions themselves hold. */
+        double anon = alive ? (double)(s2.srv_anon_kb - s0.srv_anon_kb) / (double)alive : NAN;
+        jnum("server_anon_kib_per_session", anon);
+        row("server anonymous KiB per session", 1, anon);
     }
     jnum("gen_rss_kb", s2.gen_rss_kb);
     jnum("gen_kib_per_session", alive ? (double)(s2.gen_rss_kb - s0.gen_rss_kb) / (double)alive : NAN);

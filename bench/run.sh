@@ -17,13 +17,16 @@ WORK=${BENCH_WORK:-/tmp/myna-bench}
 OUT=$SRC/bench/results
 SASL=scram
 PASSWORD=benchpass
+# What a session does at login in the connections scenario: "realistic" (roster get and
+# initial presence after bind, as every client does) or "bare" (bind only).
+SESSION=realistic
 
 usage() {
     cat <<EOF
 usage: bench/run.sh [--quick|--full] [--servers "myna prosody ejabberd"]
                     [--scenarios "idle connections reconnect chat chatmax muc offline mam chatmam mucmam"]
                     [--build DIR] [--work DIR] [--out DIR] [--sasl scram|plain]
-                    [--muc-runs "OCCUPANTS:MSG_PER_S:STEM ..."]
+                    [--muc-runs "OCCUPANTS:MSG_PER_S:STEM ..."] [--bare]
   --quick   connections 1000; chat 50 pairs at 500 msg/s for 10 s; muc 100 occupants at
             20 and 200 msg/s, 1000 occupants at 2 and 20 msg/s;
             offline 10000 messages; chatmax steps of 5 s (default)
@@ -36,6 +39,8 @@ usage: bench/run.sh [--quick|--full] [--servers "myna prosody ejabberd"]
             archives (compare server CPU/delivery with muc); Myna only for now
   --full    connections 1000, 10000 and 19500 (the 20000 file limit); chat 500 pairs at
             500 and 2000 msg/s for 30 s; chatmax steps of 10 s
+  --bare    connections log in and bind only (default: realistic sessions that also get
+            their roster and send initial presence, as clients do)
   --muc-runs  MUC runs instead of the mode's (e.g. "100:1000:muc-100-sat" for saturation)
   --build   Myna build directory holding mynad, mynactl, modules/.libs and
             bench/myna-bench (default: \$BUILD, else the source tree)
@@ -54,6 +59,7 @@ while [ $# -gt 0 ]; do
         --out) OUT=$2; shift ;;
         --sasl) SASL=$2; shift ;;
         --muc-runs) MUC_RUNS_ARG=$2; shift ;;
+        --bare) SESSION=bare ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; exit 2 ;;
     esac
@@ -66,7 +72,7 @@ if [ "$MODE" = full ]; then
     MUC_RATE=50; MUC_DUR=20
     MUC_RUNS="100:50:muc 100:500:muc-100-high 1000:5:muc-1000 1000:50:muc-1000-high"
 else
-    CONN_SIZES="1000"
+    CONN_SIZES=${BENCH_CONN_SIZES:-1000}
     CHAT_PAIRS=50; CHAT_RATES="500"; CHAT_DUR=10; STEP_DUR=5
     MUC_RATE=20; MUC_DUR=10
     MUC_RUNS="100:20:muc 100:200:muc-100-high 1000:2:muc-1000 1000:20:muc-1000-high"
@@ -78,6 +84,8 @@ OFFLINE_MSGS=10000
 MAM_MSGS=${BENCH_MAM_MESSAGES:-100000}; MAM_QUERIES=200; MAM_MAX=50
 MAM=no # the archive is enabled for the mam and chatmam scenarios only
 USERS=$MUC_OCC
+SESSION_ARGS=
+[ "$SESSION" = realistic ] && SESSION_ARGS="--roster --presence"
 for n in $CONN_SIZES $((2 * CHAT_PAIRS)); do [ "$n" -gt "$USERS" ] && USERS=$n; done
 
 [ -n "$BUILD" ] || BUILD=$SRC
@@ -158,7 +166,10 @@ myna_setup() {
     [ -x "$MYNAD" ] || { log "myna: $MYNAD missing"; return 1; }
     [ -x "$MYNACTL" ] || [ -x "$BUILD/bench/myna-bench-adduser" ] \
         || { log "myna: neither $MYNACTL nor bench/myna-bench-adduser is built"; return 1; }
-    local mods="disco ping roster presence offline muc"
+    # Myna's default module set (server/base/config.c) except the archive, which only the
+    # mam, chatmam and mucmam scenarios load (the peers archive only there too).
+    local mods="disco ping version time roster blocking carbons offline private muc pubsub last"
+    mods="$mods contact_info extdisco"
     [ "$MAM" = yes ] && mods="$mods mam"
     MYNA_MODULES=$(for m in $mods; do
         [ -f "$MODDIR/$m.so" ] && printf '"%s", ' "$m"; done | sed 's/, $//')
@@ -317,7 +328,8 @@ bench_server() {
     if [[ " $SCENARIOS " == *" connections "* ]]; then
         for n in $CONN_SIZES; do
             restart "$s" || return
-            gen "$s" "connections-$n" connections --connections "$n" --rate 3000 --max-pending 200 --hold 10
+            gen "$s" "connections-$n" connections --connections "$n" --rate 3000 --max-pending 200 \
+                --hold 10 $SESSION_ARGS
         done
     fi
     if [[ " $SCENARIOS " == *" reconnect "* && $s == myna ]]; then

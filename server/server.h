@@ -50,6 +50,7 @@ struct server {
     uint64_t next_timer_id;        /* module timer ids */
     size_t nconns;                 /* open connections */
     size_t nsessions;              /* bound c2s sessions */
+    size_t sweep_shrunk;           /* parsers shrunk since the heap was last trimmed */
     bool stopping;
     unsigned shutdown_waited;      /* ms waited for connections to drain */
     int signal_fd;

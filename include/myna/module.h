@@ -433,6 +433,16 @@ int myna_user_slot(struct myna_module *m, myna_slot_free_fn destroy);
 void *myna_user_get(struct myna_module *m, const struct myna_jid *bare, int slot);
 /* Only while the user has at least one session; returns -1 otherwise. */
 int myna_user_set(struct myna_module *m, const struct myna_jid *bare, int slot, void *value);
+/* Since 1.1. Memory for slot values and other state kept as long as a session or user:
+ * small objects come from the server's size-class pool, away from the heap where
+ * handshakes and parsers churn, so that an idle session does not pin a heap page (one
+ * malloc of 24 bytes per session can keep kilobytes from returning to the system). Zeroed;
+ * never NULL (aborts when memory is exhausted). Loop thread only (every callback runs
+ * there). Free with the same size; a string with myna_keep_strfree (NULL allowed). */
+void *myna_keep_alloc(size_t size);
+void myna_keep_free(void *p, size_t size);
+char *myna_keep_strdup(const char *s);
+void myna_keep_strfree(char *s);
 
 /* ---- Services: modules calling each other ---- */
 

@@ -100,7 +100,7 @@ static void free_slots(struct server *srv, void **slots, size_t n, const struct 
     for (size_t i = 0; i < n; i++)
         if (slots[i] && defs[i].destroy)
             defs[i].destroy(slots[i]);
-    free(slots);
+    pool_free(slots, n * sizeof *slots);
 }
 
 void session_free(struct myna_session *s)

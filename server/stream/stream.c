@@ -641,7 +641,13 @@ void stream_sweep(struct server *srv, uint64_t idle_ms)
             (uint32_t)now - st->last_out >= st->keepalive_ms)
             stream_write(st, " ", 1);
     }
-    /* Freed parser buffers sit between live session data; hand the pages back. */
-    if (shrunk > 64)
+    /* Freed parser buffers sit between live session data; hand the pages back once a wave
+     * of logins has settled (a sweep that shrinks nothing after some that did), or every 64
+     * shrunk parsers while logins trickle in: counted across sweeps, since logins slowed by
+     * load go idle a few at a time and no single sweep may reach the threshold. */
+    srv->sweep_shrunk += shrunk;
+    if (srv->sweep_shrunk >= 64 || (shrunk == 0 && srv->sweep_shrunk > 0)) {
         malloc_trim(0);
+        srv->sweep_shrunk = 0;
+    }
 }
