@@ -123,6 +123,18 @@ static void keylog_cb(const SSL *ssl, const char *line)
     *dlen = n;
 }
 
+/* Counts the records OpenSSL writes under the server's application key (its secret is
+ * logged right after the server Finished record is built): the session tickets sent after
+ * the handshake, so the compact record layer continues their sequence numbers. */
+static void record_cb(int write_p, int version, int content_type, const void *buf, size_t len,
+                      SSL *ssl, void *arg)
+{
+    (void)version, (void)buf, (void)len, (void)arg;
+    struct tls13_secrets *sec = SSL_get_app_data(ssl);
+    if (sec && write_p && content_type == SSL3_RT_HEADER && sec->server_len)
+        sec->tx_records++;
+}
+
 static void ssl_err(char *err, size_t errlen, const char *what, const char *path)
 {
     char buf[256];
@@ -163,9 +175,12 @@ static SSL_CTX *ctx_new(struct tls *t, const struct config_host *h, char *err, s
         goto fail;
     }
     SSL_CTX_set_keylog_callback(ctx, keylog_cb);
-    /* No TLS 1.3 tickets: the record layer is handed over right after the handshake, with
-     * both sequence numbers at zero. */
-    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_msg_callback(ctx, record_cb);
+    /* TLS 1.3 resumption (RFC 8446 §2.2): two stateless tickets after each handshake, full
+     * or resumed (OpenSSL's default), encrypted with this context's key, which lives as
+     * long as the process. Reconnecting clients skip the certificate signature and the
+     * key exchange's verification work; no early data (0-RTT is off). */
+    SSL_CTX_set_num_tickets(ctx, 2);
     SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
     SSL_CTX_set_tlsext_servername_arg(ctx, t);
     return ctx;
