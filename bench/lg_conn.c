@@ -188,6 +188,22 @@ void lg_scram_cache_save(const char *path)
 
 /* ---- setup ---- */
 
+/* A session ticket arrived (RFC 8446 §4.6.1): keep it for the slot's next connection. */
+static struct lg *session_owner; /* the one generator whose slots keep the tickets */
+
+static int new_session(SSL *ssl, SSL_SESSION *sess)
+{
+    struct lg *g = session_owner;
+    struct lg_conn *c = SSL_get_app_data(ssl);
+    if (!g || !c || !g->sessions)
+        return 0;
+    uint32_t idx = (uint32_t)(c - g->conns);
+    if (g->sessions[idx])
+        SSL_SESSION_free(g->sessions[idx]);
+    g->sessions[idx] = sess;
+    return 1; /* we keep the reference */
+}
+
 int lg_init(struct lg *g, uint32_t cap)
 {
     g->cap = cap;
@@ -211,7 +227,17 @@ int lg_init(struct lg *g, uint32_t cap)
         SSL_CTX_set_mode(g->ssl_ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE
                                          | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
         SSL_CTX_set_options(g->ssl_ctx, SSL_OP_NO_COMPRESSION);
-        SSL_CTX_set_session_cache_mode(g->ssl_ctx, SSL_SESS_CACHE_OFF);
+        if (g->cfg.resume) {
+            g->sessions = calloc(cap, sizeof *g->sessions);
+            if (!g->sessions)
+                return -ENOMEM;
+            SSL_CTX_set_session_cache_mode(g->ssl_ctx, SSL_SESS_CACHE_CLIENT
+                                                           | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+            SSL_CTX_sess_set_new_cb(g->ssl_ctx, new_session);
+            session_owner = g;
+        } else {
+            SSL_CTX_set_session_cache_mode(g->ssl_ctx, SSL_SESS_CACHE_OFF);
+        }
         if (g->cfg.cafile) {
             if (SSL_CTX_load_verify_locations(g->ssl_ctx, g->cfg.cafile, NULL) != 1)
                 return -ENOENT;
@@ -234,6 +260,11 @@ void lg_free(struct lg *g)
     }
     if (g->cfg.scram_cache)
         lg_scram_cache_save(g->cfg.scram_cache);
+    if (g->sessions)
+        for (uint32_t i = 0; i < g->cap; i++)
+            if (g->sessions[i])
+                SSL_SESSION_free(g->sessions[i]);
+    free(g->sessions);
     if (g->ssl_ctx)
         SSL_CTX_free(g->ssl_ctx);
     close(g->epfd);
@@ -263,6 +294,10 @@ void lg_close(struct lg *g, struct lg_conn *c, const char *why)
 {
     if (c->state == LG_S_FREE || c->state == LG_S_CLOSED)
         return;
+    /* close_notify first, as clients do: OpenSSL marks the session of a connection freed
+     * without it as not resumable (and that is the ticket --tls-resume keeps). */
+    if (c->ssl && g->sessions && SSL_is_init_finished(c->ssl))
+        SSL_shutdown(c->ssl);
     if (c->ssl)
         SSL_free(c->ssl);
     c->ssl = NULL;
@@ -415,6 +450,8 @@ static void tls_step(struct lg *g, struct lg_conn *c)
     ERR_clear_error();
     int r = SSL_do_handshake(c->ssl);
     if (r == 1) {
+        if (SSL_session_reused(c->ssl))
+            g->resumed++;
         /* Both STARTTLS and direct TLS continue with a stream offering SASL. */
         c->state = LG_S_FEATURES2;
         send_stream_header(g, c);
@@ -438,6 +475,9 @@ static void start_tls(struct lg *g, struct lg_conn *c, enum lg_state next)
         return;
     }
     SSL_set_fd(c->ssl, c->fd);
+    SSL_set_app_data(c->ssl, c);
+    if (g->sessions && g->sessions[c - g->conns])
+        SSL_set_session(c->ssl, g->sessions[c - g->conns]);
     SSL_set_tlsext_host_name(c->ssl, g->cfg.domain);
     if (g->cfg.cafile)
         SSL_set1_host(c->ssl, g->cfg.domain);

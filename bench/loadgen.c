@@ -370,9 +370,33 @@ static void report_cpu(const struct sample *a, const struct sample *b, double un
 
 /* ---- connections ---- */
 
+/* --tls-resume: an unmeasured round of full logins collects a session ticket per connection
+ * slot; all close, and the measured round offers them (RFC 8446 §2.2 resumption). */
+static void resume_prepare(uint32_t n)
+{
+    login_many(0, n, O.first, O.rate);
+    pump(0.5); /* tickets that were still on their way */
+    for (uint32_t i = 0; i < n; i++)
+        lg_close(&G, &G.conns[i], NULL);
+    /* The server closes the sessions (presence, last activity written) before the
+     * measured round starts: wait until it is idle (under 5% of a core), at most 30 s. */
+    for (int i = 0; i < 60; i++) {
+        struct sample a = take_sample();
+        pump(0.5);
+        struct sample b = take_sample();
+        if (!G.cfg.server_pid || b.srv_cpu_ms - a.srv_cpu_ms < 25)
+            break;
+    }
+    G.opened = G.ready = G.failed = G.closed_later = G.resumed = 0;
+    G.pending = 0;
+    G.first_error[0] = 0;
+}
+
 static int scen_connections(void)
 {
     uint32_t n = O.connections;
+    if (G.cfg.resume)
+        resume_prepare(n);
     struct sample s0 = take_sample();
     double ramp = login_many(0, n, O.first, O.rate);
     struct sample s1 = take_sample();
@@ -393,6 +417,9 @@ static int scen_connections(void)
     row("login time p99 (ms)", 1, ms(lg_hist_pct(&H, 99)));
     jnum("hold_s", O.hold);
     jnum("closed_during_hold", (double)(G.closed_later - closed0));
+    jstr("tls_handshakes", G.cfg.resume ? "resumed (session tickets)" : "full");
+    jnum("tls_resumed", (double)G.resumed);
+    row("TLS handshakes resumed", 0, (double)G.resumed);
     uint64_t alive = 0;
     for (uint32_t i = 0; i < n; i++)
         alive += G.conns[i].state == LG_S_READY;
@@ -1133,6 +1160,8 @@ static void usage(FILE *f)
         "login:   --prefix u --first 1 --password P --resource R --tls starttls|direct|none\n"
         "         --cafile FILE (verify server cert) --sasl plain|scram|auto (auto)\n"
         "         --scram-cache FILE  --roster --presence --login-timeout S (30)\n"
+        "         --tls-resume (connections) log in once unmeasured, then measure logins that\n"
+        "                    resume those TLS sessions (tickets)\n"
         "         --rate LOGINS/S (500) --max-pending N (200)\n"
         "         --src 127.0.0.2 --src-count 4   source addresses (bind before connect)\n"
         "connections: --connections N --hold S (5)\n"
@@ -1157,7 +1186,7 @@ static bool loopback(const char *ip)
 int main(int argc, char **argv)
 {
     enum { O_HOST = 256, O_PORT, O_DOMAIN, O_LABEL, O_PID, O_PREFIX, O_FIRST, O_PASSWORD,
-           O_RESOURCE, O_TLS, O_CAFILE, O_SASL, O_SCACHE, O_ROSTER, O_PRESENCE, O_LTO, O_RATE,
+           O_RESOURCE, O_TLS, O_CAFILE, O_SASL, O_SCACHE, O_ROSTER, O_TLS_RESUME, O_PRESENCE, O_LTO, O_RATE,
            O_MAXPEND, O_SRC, O_SRCN, O_CONNS, O_HOLD, O_PAIRS, O_MSGRATE, O_DUR, O_WARM,
            O_BODY, O_FINDMAX, O_MAXP99, O_STEP, O_MAXRATE, O_OCC, O_SENDERS, O_ROOM, O_MUCDOM,
            O_MSGS, O_QUERIES, O_QMAX, O_ROUNDS, O_RESUME, O_HELP };
@@ -1166,7 +1195,7 @@ int main(int argc, char **argv)
         {"label", 1, 0, O_LABEL}, {"server-pid", 1, 0, O_PID}, {"prefix", 1, 0, O_PREFIX},
         {"first", 1, 0, O_FIRST}, {"password", 1, 0, O_PASSWORD}, {"resource", 1, 0, O_RESOURCE},
         {"tls", 1, 0, O_TLS}, {"cafile", 1, 0, O_CAFILE}, {"sasl", 1, 0, O_SASL},
-        {"scram-cache", 1, 0, O_SCACHE}, {"roster", 0, 0, O_ROSTER}, {"presence", 0, 0, O_PRESENCE},
+        {"scram-cache", 1, 0, O_SCACHE}, {"roster", 0, 0, O_ROSTER}, {"tls-resume", 0, 0, O_TLS_RESUME}, {"presence", 0, 0, O_PRESENCE},
         {"login-timeout", 1, 0, O_LTO}, {"rate", 1, 0, O_RATE}, {"max-pending", 1, 0, O_MAXPEND},
         {"src", 1, 0, O_SRC}, {"src-count", 1, 0, O_SRCN}, {"connections", 1, 0, O_CONNS},
         {"hold", 1, 0, O_HOLD}, {"pairs", 1, 0, O_PAIRS}, {"msg-rate", 1, 0, O_MSGRATE},
@@ -1218,6 +1247,7 @@ int main(int argc, char **argv)
         case O_SCACHE: cfg->scram_cache = optarg; break;
         case O_ROSTER: cfg->roster = true; break;
         case O_PRESENCE: cfg->presence = true; break;
+        case O_TLS_RESUME: cfg->resume = true; break;
         case O_LTO: cfg->login_timeout = atof(optarg); break;
         case O_RATE: O.rate = atof(optarg); break;
         case O_MAXPEND: cfg->max_pending = atoi(optarg); break;

@@ -76,6 +76,7 @@ struct lg_config {
     bool presence;          /* send initial presence after bind (and roster) */
     bool sm;                /* enable XEP-0198 with resumption after bind (and roster); a
                              * reopened connection with a resumption id resumes */
+    bool resume;            /* keep each connection's TLS session and offer it next time */
     double login_timeout;   /* seconds */
     int max_pending;        /* logins in progress at once */
     const char *scram_cache;/* file of salted passwords kept between runs */
@@ -104,6 +105,8 @@ struct lg {
     uint64_t opened, ready, failed, closed_later;
     uint32_t pending;       /* logins in progress */
     char first_error[160];  /* first failure reason, for the report */
+    SSL_SESSION **sessions; /* per connection slot, with cfg.resume: last ticket received */
+    uint64_t resumed;       /* handshakes that resumed a session */
 };
 
 /* lg_conn.c */

@@ -11,3 +11,9 @@ noinst_PROGRAMS += bench/myna-bench-adduser
 bench_myna_bench_adduser_SOURCES = bench/bulkadd.c
 bench_myna_bench_adduser_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)
 bench_myna_bench_adduser_LDADD = server/libmynabase.la
+
+# The single-core TLS handshake limit (accept-and-handshake loop, no XMPP; bench only).
+noinst_PROGRAMS += bench/myna-bench-tls
+bench_myna_bench_tls_SOURCES = bench/tlsloop.c
+bench_myna_bench_tls_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+bench_myna_bench_tls_LDADD = $(OPENSSL_LIBS)

@@ -331,6 +331,11 @@ bench_server() {
             gen "$s" "connections-$n" connections --connections "$n" --rate 3000 --max-pending 200 \
                 --hold 10 $SESSION_ARGS
         done
+        # The same logins resuming TLS sessions (tickets from an unmeasured first round).
+        n=${CONN_SIZES%% *}
+        restart "$s" || return
+        gen "$s" "connections-resume-$n" connections --connections "$n" --rate 3000 \
+            --max-pending 200 --hold 2 --tls-resume $SESSION_ARGS
     fi
     if [[ " $SCENARIOS " == *" reconnect "* && $s == myna ]]; then
         # The cost of a network switch: server CPU per reconnect, full login vs resume.
