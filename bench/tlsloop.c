@@ -82,7 +82,8 @@ static void sconn_end(struct sconn *c)
     free(c);
 }
 
-static int serve(const char *ip, int port, const char *cert, const char *key, double secs)
+static int serve(const char *ip, int port, const char *cert, const char *key, double secs,
+                 int tickets_per_handshake)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx)
@@ -92,7 +93,7 @@ static int serve(const char *ip, int port, const char *cert, const char *key, do
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"myna", 4);
-    SSL_CTX_set_num_tickets(ctx, 2);
+    SSL_CTX_set_num_tickets(ctx, (size_t)tickets_per_handshake);
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
         SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
         die("cannot load the certificate or key");
@@ -288,7 +289,7 @@ static int connect_loop(const char *ip, int port, const char *host, const char *
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: myna-bench-tls serve IP PORT CERT KEY [SECONDS]\n"
+            "usage: myna-bench-tls serve IP PORT CERT KEY [SECONDS [TICKETS (2, as mynad)]]\n"
             "       myna-bench-tls connect IP PORT HOST CAFILE COUNT CONCURRENCY [resume]\n");
     exit(2);
 }
@@ -296,7 +297,8 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     if (argc >= 6 && strcmp(argv[1], "serve") == 0)
-        return serve(argv[2], atoi(argv[3]), argv[4], argv[5], argc > 6 ? atof(argv[6]) : 0);
+        return serve(argv[2], atoi(argv[3]), argv[4], argv[5], argc > 6 ? atof(argv[6]) : 0,
+                     argc > 7 ? atoi(argv[7]) : 2);
     if (argc >= 8 && strcmp(argv[1], "connect") == 0)
         return connect_loop(argv[2], atoi(argv[3]), argv[4], argv[5], (unsigned)atoi(argv[6]),
                             (unsigned)atoi(argv[7]),
