@@ -43,6 +43,7 @@
 #include "server/stream/c2s.h"
 #include "server/stream/component.h"
 #include "server/stream/sm.h"
+#include "server/stream/s2s.h"
 #include "server/stream/stream.h"
 #include "xml/parser.h"
 
@@ -98,6 +99,8 @@ static void on_accept(void *data, unsigned events)
             c2s_accept(srv, l->cfg, fd, peer);
         else if (l->cfg->type == LISTEN_COMPONENT)
             component_accept(srv, l->cfg, fd, peer);
+        else if (l->cfg->type == LISTEN_S2S)
+            s2s_accept(srv, l->cfg, fd, peer);
         else
             close(fd);
     }
@@ -142,7 +145,10 @@ static int listen_on(struct server *srv, struct listener *l)
     l->srv = srv;
     loop_watch(srv->loop, fd, LOOP_READ, on_accept, l);
     log_info("listen", "%s on %s port %d (%s)",
-             c->type == LISTEN_C2S ? "c2s" : c->type == LISTEN_COMPONENT ? "component" : "other",
+             c->type == LISTEN_C2S         ? "c2s"
+             : c->type == LISTEN_COMPONENT ? "component"
+             : c->type == LISTEN_S2S       ? "s2s"
+                                           : "other",
              c->address, c->port,
              c->tls == TLS_DIRECT ? "direct TLS" : c->tls == TLS_STARTTLS ? "STARTTLS" : "no TLS");
     return 0;
@@ -351,10 +357,10 @@ int main(int argc, char **argv)
         l->own.sm_location = NULL; /* read from the current config (c2s.c): reloads change it */
         l->cfg = &l->own;
         enum listen_type t = srv->cfg.listens[i].type;
-        if (t == LISTEN_S2S || t == LISTEN_HTTP) {
+        if (t == LISTEN_HTTP) {
             /* Refuse rather than accept connections nothing would serve. */
-            log_error("main", "%s: listener type '%s' (port %d) is not served by this version",
-                      srv->cfg.path, t == LISTEN_S2S ? "s2s" : "http", srv->cfg.listens[i].port);
+            log_error("main", "%s: listener type 'http' (port %d) is not served by this version",
+                      srv->cfg.path, srv->cfg.listens[i].port);
             goto out;
         }
         if (listen_on(srv, &srv->listeners[i]) < 0)
@@ -397,6 +403,10 @@ int main(int argc, char **argv)
     srv->jobs = jobs_new(srv->loop, 2);
     srv->started_ms = loop_clock_ms();
     hosts_init(srv);
+    if (s2s_init(srv, err, sizeof err) < 0) {
+        log_error("main", "%s", err);
+        goto out;
+    }
 
     srv->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     loop_watch(srv->loop, srv->signal_fd, LOOP_READ, on_signal, srv);
@@ -425,6 +435,7 @@ out:
     /* Whatever is still connected goes now; sessions end before modules unload. */
     stream_abort_all(srv);
     sm_server_free(srv);
+    s2s_free(srv); /* attempts still resolving or connecting, and the resolver */
     control_close(srv);
     if (srv->jobs)
         jobs_free(srv->jobs);

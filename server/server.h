@@ -20,6 +20,7 @@ struct host;
 struct listener;
 struct user_job;
 struct sm_tables;
+struct resolver;
 
 struct server {
     struct config cfg;
@@ -72,6 +73,8 @@ struct server {
     uint64_t started_ms;           /* loop clock when the server started (uptime) */
     struct user_job *user_jobs;    /* account derivations on the job pool (users.c) */
     struct sm_tables *sm;          /* XEP-0198 resumption: ids, held sessions (sm.c) */
+    struct hashmap *s2s_routes;    /* "local remote" -> struct s2s_route (s2s.c) */
+    struct resolver *resolver;     /* DNS for s2s (net/resolve.c) */
     char readbuf[65536];           /* shared by all connections (loop thread only) */
 };
 

@@ -62,7 +62,7 @@ static const char *const default_modules[] = {"disco",  "ping",   "version", "ti
 static const char *const core_keys[] = {
     "data_dir", "store_map_mb", "log", "hosts", "listen", "modules", "limits",
     "allow_registration", "components", "tls_record_layer", "user", "scram_iterations",
-    "registration_allow", NULL,
+    "registration_allow", "s2s", NULL,
 };
 
 /* Strings made by config_module_get() for int/bool values; freed with the config. */
@@ -721,6 +721,113 @@ static int parse_limits(struct ctx *x, const config_setting_t *root)
     return 0;
 }
 
+static const struct name_map s2s_policies[] = {
+    {"verify", S2S_VERIFY}, {"dialback", S2S_DIALBACK}, {"deny", S2S_DENY}, {NULL, 0}};
+
+static int get_policy(struct ctx *x, const config_setting_t *g, enum s2s_policy *out)
+{
+    const char *v = NULL;
+    if (get_string(x, g, "policy", &v) != 0)
+        return -1;
+    if (!v)
+        return 0;
+    int p = lookup_name(s2s_policies, v);
+    if (p < 0)
+        return fail_at(x, config_setting_get_member(g, "policy"),
+                       "unknown s2s policy '%s' (verify, dialback, deny)", v);
+    *out = (enum s2s_policy)p;
+    return 0;
+}
+
+/* s2s.domains: ( { domain = "peer.example"; policy = "dialback"; host = "10.0.0.2";
+ * port = 5269; direct_tls = false; } ). */
+static int parse_s2s_domain(struct ctx *x, config_setting_t *e, struct config_s2s_domain *d)
+{
+    static const char *const keys[] = {"domain", "policy", "host", "port", "direct_tls",
+                                       NULL};
+    const char *domain = NULL, *host = NULL;
+    long long port = 5269;
+    d->policy = x->c->s2s.policy;
+    if (want_type(x, e, CONFIG_TYPE_GROUP) != 0 || check_members(x, e, keys, "s2s domain") != 0 ||
+        get_string(x, e, "domain", &domain) != 0 || get_policy(x, e, &d->policy) != 0 ||
+        get_string(x, e, "host", &host) != 0 || get_int(x, e, "port", 1, 65535, &port) != 0 ||
+        get_bool(x, e, "direct_tls", &d->direct_tls) != 0)
+        return -1;
+    if (!domain)
+        return fail_at(x, e, "s2s domain entry without 'domain'");
+    struct myna_arena *a = myna_arena_new();
+    const char *prepped = myna_jid_nameprep(a, domain);
+    d->domain = prepped ? xstrdup(prepped) : NULL;
+    myna_arena_free(a);
+    if (!d->domain)
+        return fail_at(x, e, "invalid s2s domain '%s'", domain);
+    if (host && !*host)
+        return fail_at(x, e, "'host' is empty");
+    d->host = host ? xstrdup(host) : NULL;
+    d->port = (int)port;
+    return 0;
+}
+
+static int parse_s2s(struct ctx *x, const config_setting_t *root)
+{
+    static const char *const keys[] = {"enabled", "ca_file", "ca_path", "policy", "domains",
+                                       "connect_timeout", "auth_timeout", "idle_timeout",
+                                       "keepalive", "retries", "retry_delay", "max_incoming",
+                                       "max_incoming_per_ip", "stanza_size", "rate", NULL};
+    struct config_s2s *s = &x->c->s2s;
+    config_setting_t *g;
+    long long connect = 10, auth = 30, idle = 600, keepalive = 60, retries = 2, delay = 2;
+    long long max_in = 1000, per_ip = 20, size = 262144, rate = 10LL << 20;
+    const char *ca_file = NULL, *ca_path = NULL;
+    s->enabled = true;
+    s->policy = S2S_VERIFY;
+    if (get_group(x, root, "s2s", &g) != 0)
+        return -1;
+    if (g && (check_members(x, g, keys, "s2s") != 0 || get_bool(x, g, "enabled", &s->enabled) ||
+              get_string(x, g, "ca_file", &ca_file) != 0 ||
+              get_string(x, g, "ca_path", &ca_path) != 0 || get_policy(x, g, &s->policy) != 0 ||
+              get_int(x, g, "connect_timeout", 1, 600, &connect) != 0 ||
+              get_int(x, g, "auth_timeout", 1, 3600, &auth) != 0 ||
+              get_int(x, g, "idle_timeout", 1, 1000000, &idle) != 0 ||
+              get_int(x, g, "keepalive", 0, 86400, &keepalive) != 0 ||
+              get_int(x, g, "retries", 0, 100, &retries) != 0 ||
+              get_int(x, g, "retry_delay", 0, 3600, &delay) != 0 ||
+              get_int(x, g, "max_incoming", 1, 10000000, &max_in) != 0 ||
+              get_int(x, g, "max_incoming_per_ip", 1, 10000000, &per_ip) != 0 ||
+              get_int(x, g, "stanza_size", 10000, 64LL << 20, &size) != 0 ||
+              get_int(x, g, "rate", 1024, 1LL << 40, &rate) != 0))
+        return -1;
+    if (ca_file) {
+        s->ca_file = resolve_path(x, ca_file);
+        if (readable_file(x, config_setting_get_member(g, "ca_file"), "CA file", s->ca_file))
+            return -1;
+    }
+    s->ca_path = ca_path ? resolve_path(x, ca_path) : NULL;
+    s->connect_timeout = (unsigned)connect;
+    s->auth_timeout = (unsigned)auth;
+    s->idle_timeout = (unsigned)idle;
+    s->keepalive = (unsigned)keepalive;
+    s->retries = (unsigned)retries;
+    s->retry_delay = (unsigned)delay;
+    s->max_incoming = (unsigned)max_in;
+    s->max_incoming_per_ip = (unsigned)per_ip;
+    s->stanza_size = (size_t)size;
+    s->rate = (uint64_t)rate;
+    config_setting_t *ds = g ? config_setting_get_member(g, "domains") : NULL;
+    if (!ds)
+        return 0;
+    if (want_type(x, ds, CONFIG_TYPE_LIST) != 0)
+        return -1;
+    int n = config_setting_length(ds);
+    s->domains = xcalloc((size_t)n + 1, sizeof *s->domains);
+    for (int i = 0; i < n; i++) {
+        s->ndomains = (size_t)i + 1;
+        if (parse_s2s_domain(x, config_setting_get_elem(ds, (unsigned)i), &s->domains[i]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* True if `name` appears in the module list `s` (array or list of strings). */
 static bool list_has(const config_setting_t *s, const char *name)
 {
@@ -844,7 +951,8 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
         parse_log(&x, root) != 0 || parse_hosts(&x, root, global) != 0 || parse_components(&x, root) != 0 ||
         parse_record_layer(&x, root, &out->tls_record_layer) != 0 ||
         parse_listeners(&x, root) != 0 ||
-        parse_limits(&x, root) != 0 || parse_registration_allow(&x, root) != 0)
+        parse_limits(&x, root) != 0 || parse_registration_allow(&x, root) != 0 ||
+        parse_s2s(&x, root) != 0)
         goto done;
     if (!*data_dir) {
         fail_at(&x, config_setting_get_member(root, "data_dir"), "'data_dir' is empty");
@@ -893,6 +1001,13 @@ void config_free(struct config *c)
         free(c->components[i].secret);
     }
     free(c->components);
+    for (size_t i = 0; i < c->s2s.ndomains; i++) {
+        free(c->s2s.domains[i].domain);
+        free(c->s2s.domains[i].host);
+    }
+    free(c->s2s.domains);
+    free(c->s2s.ca_file);
+    free(c->s2s.ca_path);
     free(c->path);
     free(c->data_dir);
     free(c->user);
@@ -917,6 +1032,20 @@ const struct config_host *config_find_host(const struct config *c, const char *d
         if (strcmp(c->hosts[i].domain, domain) == 0)
             return &c->hosts[i];
     return NULL;
+}
+
+const struct config_s2s_domain *config_s2s_domain(const struct config *c, const char *domain)
+{
+    for (size_t i = 0; i < c->s2s.ndomains; i++)
+        if (strcmp(c->s2s.domains[i].domain, domain) == 0)
+            return &c->s2s.domains[i];
+    return NULL;
+}
+
+enum s2s_policy config_s2s_policy(const struct config *c, const char *domain)
+{
+    const struct config_s2s_domain *d = config_s2s_domain(c, domain);
+    return d ? d->policy : c->s2s.policy;
 }
 
 /* ---- Module sections ------------------------------------------------------------------ */

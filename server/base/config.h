@@ -49,6 +49,40 @@ struct config_range {
     unsigned bits;
 };
 
+/* Server-to-server (RFC 6120 s2s): how a remote domain is authenticated. */
+enum s2s_policy {
+    S2S_VERIFY,   /* a certificate that verifies for the domain (SASL EXTERNAL), required */
+    S2S_DIALBACK, /* verified certificates preferred, Server Dialback (XEP-0220) allowed */
+    S2S_DENY,     /* no federation with that domain, either way */
+};
+
+/* One remote domain's own settings: policy, and where it is (no DNS lookup then). */
+struct config_s2s_domain {
+    char *domain;      /* nameprep'd */
+    enum s2s_policy policy;
+    char *host;        /* address or name to connect to, or NULL (DNS SRV) */
+    int port;          /* with host */
+    bool direct_tls;   /* with host: XEP-0368 direct TLS instead of STARTTLS */
+};
+
+struct config_s2s {
+    bool enabled;               /* false: remote domains get remote-server-not-found */
+    char *ca_file, *ca_path;    /* trust store; both NULL = the system's default */
+    enum s2s_policy policy;     /* for domains not listed */
+    struct config_s2s_domain *domains;
+    size_t ndomains;
+    unsigned connect_timeout;   /* s: one TCP connect */
+    unsigned auth_timeout;      /* s: connection to authenticated stream, either way */
+    unsigned idle_timeout;      /* s: an unused connection is closed */
+    unsigned keepalive;         /* s: whitespace keepalive interval */
+    unsigned retries;           /* further attempts after a failed one, before bouncing */
+    unsigned retry_delay;       /* s: first delay between attempts (doubles each time) */
+    unsigned max_incoming;      /* incoming s2s connections at once */
+    unsigned max_incoming_per_ip;
+    size_t stanza_size;         /* largest stanza a peer may send */
+    uint64_t rate;              /* bytes/s a peer connection may send */
+};
+
 struct config {
     char *path;          /* absolute path of the file read */
     char *data_dir;      /* absolute */
@@ -95,6 +129,7 @@ struct config {
     size_t nreg_hosts;
     unsigned registration_interval; /* seconds between registrations from one address */
     enum tls_record_layer tls_record_layer; /* default for listeners */
+    struct config_s2s s2s;
     void *cfg;           /* the libconfig tree, kept for module sections (config_t *) */
     void *strings;       /* texts made by config_module_get() for ints (private) */
 };
@@ -104,6 +139,10 @@ struct config {
 int config_load(const char *path, struct config *out, char *err, size_t errlen);
 void config_free(struct config *c);
 const struct config_host *config_find_host(const struct config *c, const char *domain);
+/* The s2s settings of remote `domain`, or NULL when it has none of its own. */
+const struct config_s2s_domain *config_s2s_domain(const struct config *c, const char *domain);
+/* The policy for remote `domain`. */
+enum s2s_policy config_s2s_policy(const struct config *c, const char *domain);
 
 /* Module option access: validates the section named `module` against `opts` (unknown
  * keys, wrong types, out-of-range values are errors "FILE:LINE: ..."), returning 0/-1.

@@ -6,6 +6,8 @@
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <strings.h>
 #include <string.h>
 
 #include "server/base/config.h"
@@ -28,6 +30,7 @@ struct tls {
     struct tls_host *hosts;
     size_t nhosts;
     unsigned refs;
+    SSL_CTX **clients; /* per host: outgoing s2s, presenting the host's certificate */
 };
 
 static int ssl_owner_idx = -1; /* SSL ex_data: the struct tls an SSL was made from */
@@ -39,9 +42,11 @@ static void tls_unref(struct tls *t)
         return;
     for (size_t i = 0; i < t->nhosts; i++) {
         SSL_CTX_free(t->hosts[i].ctx);
+        SSL_CTX_free(t->clients[i]);
         free(t->hosts[i].domain);
     }
     free(t->hosts);
+    free(t->clients);
     free(t);
     tls_alive--;
 }
@@ -142,9 +147,34 @@ static void ssl_err(char *err, size_t errlen, const char *what, const char *path
     snprintf(err, errlen, "%s %s: %s", what, path, buf);
 }
 
-static SSL_CTX *ctx_new(struct tls *t, const struct config_host *h, char *err, size_t errlen)
+/* The trust store for peer certificates (s2s): the configured CA file and directory, or the
+ * system's default. */
+static int load_trust(SSL_CTX *ctx, const struct config *cfg, char *err, size_t errlen)
 {
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    const char *file = cfg->s2s.ca_file, *dir = cfg->s2s.ca_path;
+    if (!file && !dir) {
+        SSL_CTX_set_default_verify_paths(ctx);
+        return 0;
+    }
+    if (SSL_CTX_load_verify_locations(ctx, file, dir) != 1) {
+        ssl_err(err, errlen, "cannot load the s2s trust store", file ? file : dir);
+        return -1;
+    }
+    return 0;
+}
+
+/* Lets the handshake finish whatever the chain: tls_peer_verified() judges it later. */
+static int verify_accept(int ok, X509_STORE_CTX *st)
+{
+    (void)ok;
+    (void)st;
+    return 1;
+}
+
+static SSL_CTX *ctx_new(struct tls *t, const struct config *cfg, const struct config_host *h,
+                        bool client, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(client ? TLS_client_method() : TLS_server_method());
     if (!ctx) {
         snprintf(err, errlen, "SSL_CTX_new failed");
         return NULL;
@@ -174,6 +204,14 @@ static SSL_CTX *ctx_new(struct tls *t, const struct config_host *h, char *err, s
         snprintf(err, errlen, "key %s does not match certificate %s", h->key, h->certificate);
         goto fail;
     }
+    if (load_trust(ctx, cfg, err, errlen) != 0)
+        goto fail;
+    /* Peer servers often carry serverAuth only: the purpose is not what RFC 6125 checks. */
+    X509_VERIFY_PARAM_set_purpose(SSL_CTX_get0_param(ctx), X509_PURPOSE_ANY);
+    if (client) {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_accept);
+        return ctx;
+    }
     SSL_CTX_set_keylog_callback(ctx, keylog_cb);
     SSL_CTX_set_msg_callback(ctx, record_cb);
     /* TLS 1.3 resumption (RFC 8446 §2.2): two stateless tickets after each handshake, full
@@ -201,11 +239,14 @@ struct tls *tls_new(const struct config *cfg, char *err, size_t errlen)
     t->refs = 1;
     tls_alive++;
     t->hosts = xcalloc(cfg->nhosts, sizeof *t->hosts);
+    t->clients = xcalloc(cfg->nhosts, sizeof *t->clients);
     for (size_t i = 0; i < cfg->nhosts; i++) {
         t->hosts[i].domain = xstrdup(cfg->hosts[i].domain);
-        t->hosts[i].ctx = ctx_new(t, &cfg->hosts[i], err, errlen);
+        t->hosts[i].ctx = ctx_new(t, cfg, &cfg->hosts[i], false, err, errlen);
         t->nhosts++;
-        if (!t->hosts[i].ctx) {
+        if (t->hosts[i].ctx)
+            t->clients[i] = ctx_new(t, cfg, &cfg->hosts[i], true, err, errlen);
+        if (!t->hosts[i].ctx || !t->clients[i]) {
             tls_free(t);
             return NULL;
         }
@@ -293,4 +334,97 @@ const char *const *tls_channel_binding_types(SSL *ssl)
     if (SSL_version(ssl) >= TLS1_3_VERSION)
         return v13;
     return SSL_get_extms_support(ssl) ? v12ems : v12;
+}
+
+/* ---- server-to-server ---- */
+
+/* `name` is `domain` or a sub-domain of it. */
+static bool within(const char *name, const char *domain)
+{
+    size_t nl = strlen(name), dl = strlen(domain);
+    return strcasecmp(name, domain) == 0 ||
+           (nl > dl + 1 && name[nl - dl - 1] == '.' && strcasecmp(name + nl - dl, domain) == 0);
+}
+
+SSL *tls_client_ssl_new(struct tls *t, const char *domain, const char *peer, int fd)
+{
+    size_t pick = 0;
+    for (size_t i = 0; i < t->nhosts; i++)
+        if (within(domain, t->hosts[i].domain))
+            pick = i;
+    SSL *ssl = SSL_new(t->clients[pick]);
+    if (!ssl)
+        return NULL;
+    if (SSL_set_ex_data(ssl, ssl_owner_idx, t) != 1) { /* kept alive as tls_ssl_new does */
+        SSL_free(ssl);
+        return NULL;
+    }
+    t->refs++;
+    SSL_set_fd(ssl, fd);
+    SSL_set_tlsext_host_name(ssl, peer);
+    SSL_set_connect_state(ssl);
+    return ssl;
+}
+
+void tls_request_peer_cert(SSL *ssl)
+{
+    SSL_set_verify(ssl, SSL_VERIFY_PEER, verify_accept);
+}
+
+/* id-on-xmppAddr (RFC 6120 §13.7.1.4) and id-on-dnsSRV (RFC 4985). */
+static bool othername_matches(const OTHERNAME *on, const char *domain)
+{
+    char oid[64];
+    OBJ_obj2txt(oid, sizeof oid, on->type_id, 1);
+    const ASN1_TYPE *v = on->value;
+    if (strcmp(oid, "1.3.6.1.5.5.7.8.5") == 0 && v->type == V_ASN1_UTF8STRING) {
+        const ASN1_STRING *s = v->value.utf8string;
+        return (size_t)ASN1_STRING_length(s) == strlen(domain) &&
+               strncasecmp((const char *)ASN1_STRING_get0_data(s), domain,
+                           (size_t)ASN1_STRING_length(s)) == 0;
+    }
+    if (strcmp(oid, "1.3.6.1.5.5.7.8.7") == 0 && v->type == V_ASN1_IA5STRING) {
+        static const char svc[] = "_xmpp-server.";
+        const ASN1_STRING *s = v->value.ia5string;
+        size_t len = (size_t)ASN1_STRING_length(s), sl = sizeof svc - 1;
+        const char *d = (const char *)ASN1_STRING_get0_data(s);
+        return len == sl + strlen(domain) && strncasecmp(d, svc, sl) == 0 &&
+               strncasecmp(d + sl, domain, len - sl) == 0;
+    }
+    return false;
+}
+
+static bool names_domain(X509 *cert, const char *domain)
+{
+    /* DNS-ID (RFC 6125 §6.4; a wildcard only as the whole left-most label). */
+    if (X509_check_host(cert, domain, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1)
+        return true;
+    GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    bool found = false;
+    for (int i = 0; names && !found && i < sk_GENERAL_NAME_num(names); i++) {
+        const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
+        if (gn->type == GEN_OTHERNAME)
+            found = othername_matches(gn->d.otherName, domain);
+    }
+    GENERAL_NAMES_free(names);
+    return found;
+}
+
+bool tls_peer_verified(SSL *ssl, const char *domain)
+{
+    X509 *cert = ssl && domain ? SSL_get0_peer_certificate(ssl) : NULL;
+    return cert && SSL_get_verify_result(ssl) == X509_V_OK && names_domain(cert, domain);
+}
+
+const char *tls_peer_problem(SSL *ssl, const char *domain)
+{
+    X509 *cert = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+    if (!cert)
+        return "no certificate";
+    long r = SSL_get_verify_result(ssl);
+    if (r != X509_V_OK)
+        return X509_verify_cert_error_string(r);
+    if (!domain || !names_domain(cert, domain))
+        return "the certificate does not name the domain";
+    return "verified";
 }

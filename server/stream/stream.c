@@ -229,6 +229,16 @@ void stream_accept(struct stream *st, struct server *srv, const struct stream_ki
         conn_abort(c, "TLS setup failed");
 }
 
+void stream_connected(struct stream *st, struct server *srv, const struct stream_kind *kind,
+                      const struct stream_limits *lim, int fd, const char *peer,
+                      bool direct_tls)
+{
+    struct conn *c = conn_new(srv, fd, peer, &stream_conn_ops, st);
+    c->keep_ssl = true;
+    stream_attach(st, srv, kind, lim, &c->tr,
+                  direct_tls ? STREAM_TLS_DIRECT : STREAM_TLS_STARTTLS);
+}
+
 /* ---- output ---- */
 
 static void wrote(struct stream *st)
@@ -294,6 +304,19 @@ size_t stream_queued(const struct stream *st)
 const char *stream_peer(const struct stream *st)
 {
     return st->tr ? st->tr->ops->peer(st->tr) : NULL;
+}
+
+bool stream_peer_verified(const struct stream *st, const char *domain)
+{
+    return st->secured && st->tr && st->tr->ops->peer_verified &&
+           st->tr->ops->peer_verified(st->tr, domain);
+}
+
+const char *stream_peer_problem(const struct stream *st, const char *domain)
+{
+    if (!st->secured || !st->tr || !st->tr->ops->peer_problem)
+        return "no TLS";
+    return st->tr->ops->peer_problem(st->tr, domain);
 }
 
 uint64_t stream_conn_id(const struct stream *st)
@@ -518,6 +541,16 @@ void stream_starttls(struct stream *st, bool in_order)
     stream_restart(st);
     if (st->tr->ops->start_tls(st->tr) < 0)
         st->tr->ops->abort(st->tr, "STARTTLS failed");
+}
+
+int stream_starttls_client(struct stream *st, const char *local, const char *peer)
+{
+    if (!st->tr || !st->tr->ops->start_tls_client ||
+        st->tr->ops->start_tls_client(st->tr, local, peer) < 0)
+        return -1;
+    /* After the TLS call: our new header must leave encrypted. */
+    stream_restart(st);
+    return 0;
 }
 
 void stream_secured(struct stream *st)

@@ -1,0 +1,367 @@
+/* server/stream/s2s.c — the routes to remote domains (RFC 6120 §10.4 for remote
+ * domains, §8.3.3.15/16 for the bounces): one struct s2s_route per local/remote domain
+ * pair with a stanza waiting or a stream up. States: CONNECTING (an s2s_out attempt runs,
+ * stanzas queue) -> READY (stanzas go straight out; an idle timer closes it) or, after a
+ * failed attempt, WAITING (a retry timer, exponential backoff) -> CONNECTING ... and after
+ * the last retry every queued stanza is bounced to its sender and the route is freed.
+ * Invariants: a route is in the table exactly while it exists; r->out is the one attempt or
+ * stream it owns, and that s2s_out points back at it until detached; nothing queued is
+ * dropped without a bounce (errors themselves are never bounced, RFC 6120 §8.3.1). */
+#include "server/stream/s2s.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/base/log.h"
+#include "server/loop/hashmap.h"
+#include "server/loop/loop.h"
+#include "server/modhost/host.h"
+#include "server/net/resolve.h"
+#include "server/net/wbuf.h"
+#include "server/route/stanza.h"
+#include "server/server.h"
+#include "server/stream/component.h"
+
+#define QUEUE_MAX 10000 /* stanzas waiting for one route */
+
+struct pending {
+    struct wbuf *w;   /* the stanza as it will be sent */
+    bool bounce;      /* answered with an error when it cannot be delivered */
+    struct pending *next;
+};
+
+enum route_state { ROUTE_CONNECTING, ROUTE_READY, ROUTE_WAITING };
+
+struct s2s_route {
+    struct server *srv;
+    char *key;                  /* "local remote" */
+    char *local, *remote;
+    enum route_state state;
+    struct s2s_out *out;        /* the attempt or the stream, or NULL while WAITING */
+    struct pending *head, *tail;
+    size_t nq;
+    unsigned attempts;          /* failed attempts in a row */
+    uint64_t timer;             /* retry (WAITING) or idle check (READY) */
+    uint64_t last_used;
+};
+
+const char *s2s_route_local(const struct s2s_route *r)
+{
+    return r->local;
+}
+
+const char *s2s_route_remote(const struct s2s_route *r)
+{
+    return r->remote;
+}
+
+bool s2s_is_local(struct server *srv, const char *domain)
+{
+    return server_host(srv, domain) || hashmap_get(srv->subdomains, domain) ||
+           component_is_domain(srv, domain);
+}
+
+/* ---- bounces (RFC 6120 §8.3.3.15 remote-server-not-found, §8.3.3.16 -timeout) ---- */
+
+static bool should_bounce(const struct myna_stanza *pub)
+{
+    if (strcmp(pub->type, "error") == 0)
+        return false;
+    /* Presence other than subscriptions and probes is broadcast, not answered. */
+    return pub->kind != MYNA_PRESENCE || strcmp(pub->type, "subscribe") == 0 ||
+           strcmp(pub->type, "probe") == 0;
+}
+
+static void bounce(struct server *srv, struct pending *p, enum myna_error e, const char *text)
+{
+    if (!p->bounce)
+        return;
+    struct myna_arena *a = myna_arena_new();
+    struct myna_xml *el = myna_xml_parse(a, p->w->data, p->w->len, MYNA_NS_CLIENT);
+    struct stanza_ctx ctx;
+    enum myna_error err;
+    if (el && stanza_init(&ctx, srv, el, NULL, NULL, &err) == 0)
+        myna_reply_error(&ctx.pub, e, text);
+    myna_arena_free(a);
+}
+
+static enum myna_error fail_error(enum s2s_fail why)
+{
+    return why == S2S_FAIL_TIMEOUT ? MYNA_ERR_REMOTE_SERVER_TIMEOUT
+                                   : MYNA_ERR_REMOTE_SERVER_NOT_FOUND;
+}
+
+static void route_free(struct s2s_route *r)
+{
+    hashmap_del(r->srv->s2s_routes, r->key);
+    if (r->timer)
+        loop_timer_cancel(r->srv->loop, r->timer);
+    if (r->out)
+        s2s_out_detach(r->out);
+    for (struct pending *p = r->head, *n; p; p = n) {
+        n = p->next;
+        wbuf_unref(p->w);
+        free(p);
+    }
+    free(r->key);
+    free(r->local);
+    free(r->remote);
+    free(r);
+}
+
+/* Every queued stanza goes back to its sender, then the route is gone. */
+static void route_fail(struct s2s_route *r, enum s2s_fail why)
+{
+    struct server *srv = r->srv;
+    struct pending *p = r->head;
+    r->head = r->tail = NULL;
+    r->nq = 0;
+    log_info("s2s", "%s -> %s: %s after %u attempt(s)", r->local, r->remote,
+             why == S2S_FAIL_TIMEOUT ? "timed out" : why == S2S_FAIL_POLICY ? "refused by policy"
+                                                                            : "not reachable",
+             r->attempts);
+    route_free(r);
+    const char *text = why == S2S_FAIL_POLICY ? "The remote server could not be authenticated"
+                                              : NULL;
+    while (p) {
+        struct pending *n = p->next;
+        bounce(srv, p, fail_error(why), text);
+        wbuf_unref(p->w);
+        free(p);
+        p = n;
+    }
+}
+
+/* ---- attempts ---- */
+
+static void attempt(struct s2s_route *r)
+{
+    r->state = ROUTE_CONNECTING;
+    r->out = s2s_out_start(r->srv, r);
+}
+
+static void retry_fire(void *data)
+{
+    struct s2s_route *r = data;
+    r->timer = 0;
+    attempt(r);
+}
+
+static void idle_fire(void *data)
+{
+    struct s2s_route *r = data;
+    struct server *srv = r->srv;
+    uint64_t idle = (uint64_t)srv->cfg.s2s.idle_timeout * 1000, now = loop_now(srv->loop);
+    r->timer = 0;
+    if (now - r->last_used < idle) {
+        r->timer = loop_timer_add(srv->loop, idle - (now - r->last_used), idle_fire, r);
+        return;
+    }
+    log_debug("s2s", "%s -> %s idle: closing", r->local, r->remote);
+    s2s_out_close(r->out); /* s2s_route_lost follows */
+}
+
+void s2s_route_ready(struct s2s_route *r, struct s2s_out *o)
+{
+    struct server *srv = r->srv;
+    r->state = ROUTE_READY;
+    r->attempts = 0;
+    r->last_used = loop_now(srv->loop);
+    log_info("s2s", "%s -> %s ready, %zu stanza(s) queued", r->local, r->remote, r->nq);
+    for (struct pending *p = r->head, *n; p; p = n) {
+        n = p->next;
+        s2s_out_send(o, p->w);
+        wbuf_unref(p->w);
+        free(p);
+    }
+    r->head = r->tail = NULL;
+    r->nq = 0;
+    r->timer = loop_timer_add(srv->loop, (uint64_t)srv->cfg.s2s.idle_timeout * 1000, idle_fire, r);
+}
+
+void s2s_route_lost(struct s2s_route *r, struct s2s_out *o, bool was_ready, enum s2s_fail why)
+{
+    struct server *srv = r->srv;
+    if (r->out != o)
+        return;
+    r->out = NULL;
+    if (r->timer) {
+        loop_timer_cancel(srv->loop, r->timer);
+        r->timer = 0;
+    }
+    if (srv->stopping) {
+        route_fail(r, S2S_FAIL_NOT_FOUND);
+        return;
+    }
+    if (was_ready) {
+        /* A stream that worked ended (idle, or the peer closed): start again only for
+         * stanzas that came since. */
+        if (r->nq)
+            attempt(r);
+        else
+            route_free(r);
+        return;
+    }
+    r->attempts++;
+    if (why == S2S_FAIL_POLICY || r->attempts > srv->cfg.s2s.retries) {
+        route_fail(r, why);
+        return;
+    }
+    uint64_t delay = (uint64_t)srv->cfg.s2s.retry_delay * 1000 << (r->attempts - 1);
+    log_debug("s2s", "%s -> %s: attempt %u failed, again in %llu ms", r->local, r->remote,
+              r->attempts, (unsigned long long)delay);
+    r->state = ROUTE_WAITING;
+    r->timer = loop_timer_add(srv->loop, delay, retry_fire, r);
+}
+
+/* ---- the router's entry ---- */
+
+void s2s_route(struct server *srv, struct stanza_ctx *st)
+{
+    struct myna_stanza *pub = &st->pub;
+    const char *remote = pub->to.domain, *local = pub->from.domain;
+    bool answer = should_bounce(pub);
+    if (!srv->cfg.s2s.enabled || !srv->s2s_routes || srv->stopping) {
+        if (answer)
+            myna_reply_error(pub, MYNA_ERR_REMOTE_SERVER_NOT_FOUND, NULL);
+        return;
+    }
+    if (!s2s_is_local(srv, local)) {
+        /* Only what our own domains send leaves: never relay for others. */
+        log_debug("s2s", "not relaying a stanza from %s to %s", local, remote);
+        return;
+    }
+    if (config_s2s_policy(&srv->cfg, remote) == S2S_DENY) {
+        if (answer)
+            myna_reply_error(pub, MYNA_ERR_REMOTE_SERVER_NOT_FOUND,
+                             "Federation with this domain is not allowed");
+        return;
+    }
+    char key[2 * 1024 + 2];
+    snprintf(key, sizeof key, "%s %s", local, remote);
+    struct s2s_route *r = hashmap_get(srv->s2s_routes, key);
+    if (!r) {
+        r = xcalloc(1, sizeof *r);
+        r->srv = srv;
+        r->key = xstrdup(key);
+        r->local = xstrdup(local);
+        r->remote = xstrdup(remote);
+        hashmap_put(srv->s2s_routes, r->key, r);
+    }
+    myna_xml_set_attr(pub->xml, "from", pub->from.full);
+    struct wbuf *w = wbuf_serialize(pub->xml, MYNA_NS_CLIENT);
+    if (r->state == ROUTE_READY && r->out) {
+        r->last_used = loop_now(srv->loop);
+        s2s_out_send(r->out, w);
+        wbuf_unref(w);
+        return;
+    }
+    if (r->nq >= QUEUE_MAX) {
+        wbuf_unref(w);
+        if (answer)
+            myna_reply_error(pub, MYNA_ERR_RESOURCE_CONSTRAINT, NULL);
+        return;
+    }
+    struct pending *p = xcalloc(1, sizeof *p);
+    p->w = w;
+    p->bounce = answer;
+    if (r->tail)
+        r->tail->next = p;
+    else
+        r->head = p;
+    r->tail = p;
+    r->nq++;
+    if (!r->out && !r->timer)
+        attempt(r);
+}
+
+/* ---- setup, admin ---- */
+
+int s2s_init(struct server *srv, char *err, size_t errlen)
+{
+    srv->resolver = resolver_new(srv->loop, err, errlen);
+    if (!srv->resolver)
+        return -1;
+    srv->s2s_routes = hashmap_new();
+    return 0;
+}
+
+static void collect(const char *key, void *value, void *data)
+{
+    (void)key;
+    struct s2s_route ***v = data;
+    *(*v)++ = value;
+}
+
+static size_t routes(struct server *srv, struct s2s_route ***out)
+{
+    size_t n = hashmap_count(srv->s2s_routes);
+    struct s2s_route **v = xcalloc(n + 1, sizeof *v), **p = v;
+    hashmap_each(srv->s2s_routes, collect, &p);
+    *out = v;
+    return n;
+}
+
+void s2s_free(struct server *srv)
+{
+    if (!srv->s2s_routes)
+        return;
+    struct s2s_route **v;
+    size_t n = routes(srv, &v);
+    for (size_t i = 0; i < n; i++)
+        route_free(v[i]);
+    free(v);
+    hashmap_free(srv->s2s_routes);
+    srv->s2s_routes = NULL;
+    resolver_free(srv->resolver);
+    srv->resolver = NULL;
+}
+
+void s2s_count(struct server *srv, size_t *in, size_t *out)
+{
+    *out = 0;
+    struct s2s_route **v;
+    size_t n = srv->s2s_routes ? routes(srv, &v) : 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i]->out)
+            (*out)++;
+    if (srv->s2s_routes)
+        free(v);
+    s2s_in_count(srv, in);
+}
+
+void s2s_list(struct server *srv, struct myna_buf *b)
+{
+    struct s2s_route **v;
+    size_t n = srv->s2s_routes ? routes(srv, &v) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct s2s_route *r = v[i];
+        myna_buf_printf(b, "out %s %s %s queued=%zu", r->local, r->remote,
+                        r->state == ROUTE_READY        ? "ready"
+                        : r->state == ROUTE_CONNECTING ? "connecting"
+                                                       : "waiting",
+                        r->nq);
+        if (r->out)
+            s2s_out_describe(r->out, b);
+        myna_buf_appends(b, "\n");
+    }
+    if (srv->s2s_routes)
+        free(v);
+    s2s_in_list(srv, b);
+}
+
+size_t s2s_close_domain(struct server *srv, const char *domain)
+{
+    size_t closed = 0;
+    struct s2s_route **v;
+    size_t n = srv->s2s_routes ? routes(srv, &v) : 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i]->remote, domain) == 0 && v[i]->out && v[i]->state == ROUTE_READY) {
+            s2s_out_close(v[i]->out);
+            closed++;
+        }
+    if (srv->s2s_routes)
+        free(v);
+    return closed + s2s_in_close_domain(srv, domain);
+}

@@ -1,0 +1,286 @@
+/* server/stream/s2s_in.c — incoming s2s streams (RFC 6120 as the receiving entity, from a
+ * peer server): the header names one of our domains (`to`) and the peer's (`from`,
+ * §4.7.1-2); STARTTLS is required; the peer's certificate is asked for, and SASL EXTERNAL
+ * (XEP-0178) is offered while it verifies for the peer's domain; then stanzas flow one way,
+ * to us. Every stanza must come from a domain authenticated on this stream (invalid-from)
+ * to a domain we serve (host-unknown), with both addresses present (improper-addressing):
+ * anything else ends the stream, so a peer can never act for a local user or use us as a
+ * relay. Limits: connections at once in total and per IP, stanza size, read rate, and the
+ * authentication deadline. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "myna/jid.h"
+#include "server/base/log.h"
+#include "server/net/transport.h"
+#include "server/net/wbuf.h"
+#include "server/route/router.h"
+#include "server/route/stanza.h"
+#include "server/server.h"
+#include "server/stream/s2s.h"
+#include "server/stream/sasl.h"
+#include "server/stream/stream.h"
+
+#define MAX_AUTH_DOMAINS 16
+
+struct s2s_in {
+    struct stream st;            /* first */
+    struct sasl *sasl;           /* until authenticated */
+    char *local;                 /* our domain the header named (st.domain points here) */
+    char *peer_domain;           /* the header's from, or NULL */
+    char *auth[MAX_AUTH_DOMAINS]; /* domains authenticated on this stream */
+    size_t nauth;
+    char ip[48];
+};
+
+#define IN(s) ((struct s2s_in *)(s))
+
+static const struct stream_kind in_kind;
+
+static bool authenticated_for(const struct s2s_in *in, const char *domain)
+{
+    for (size_t i = 0; i < in->nauth; i++)
+        if (strcmp(in->auth[i], domain) == 0)
+            return true;
+    return false;
+}
+
+static bool in_header(struct stream *st, const struct myna_xml *header, const char *to)
+{
+    struct s2s_in *in = IN(st);
+    if (in->local)
+        return to && strcmp(to, in->local) == 0; /* restarts name the same domain */
+    if (!to || !s2s_is_local(st->srv, to))
+        return false;
+    in->local = xstrdup(to);
+    stream_set_domain(st, in->local);
+    const char *from = myna_xml_attr(header, "from");
+    struct myna_arena *a = myna_arena_new();
+    const char *dom = from ? myna_jid_nameprep(a, from) : NULL;
+    in->peer_domain = dom ? xstrdup(dom) : NULL;
+    myna_arena_free(a);
+    return true;
+}
+
+static void in_opened(struct stream *st)
+{
+    struct s2s_in *in = IN(st);
+    if (in->peer_domain && config_s2s_policy(&st->srv->cfg, in->peer_domain) == S2S_DENY)
+        stream_error(st, STREAM_ERR_POLICY_VIOLATION, "Federation with this domain is not allowed");
+}
+
+static void in_features(struct stream *st, struct myna_buf *b)
+{
+    struct s2s_in *in = IN(st);
+    if (!in->sasl || st->authenticated)
+        return; /* RFC 6120 §6.4.6: after SASL, nothing more to negotiate */
+    sasl_set_peer_domain(in->sasl, in->peer_domain);
+    if (in->peer_domain && stream_peer_verified(st, in->peer_domain))
+        sasl_features(in->sasl, b);
+    else
+        log_info("s2s-in", "conn=%llu peer=%s from %s: certificate not accepted: %s",
+                 (unsigned long long)stream_conn_id(st), stream_peer(st),
+                 in->peer_domain ? in->peer_domain : "(no from)",
+                 stream_peer_problem(st, in->peer_domain));
+}
+
+static void in_authenticated(struct stream *st, const char *domain)
+{
+    struct s2s_in *in = IN(st);
+    if (in->nauth < MAX_AUTH_DOMAINS && !authenticated_for(in, domain))
+        in->auth[in->nauth++] = xstrdup(domain);
+    stream_established(st);
+    stream_authenticated(st);
+}
+
+/* jabber:server -> jabber:client, the internal namespace of every stanza. */
+static void map_ns(struct myna_xml *el)
+{
+    if (el->type != MYNA_XML_ELEMENT)
+        return;
+    if (strcmp(el->ns, MYNA_NS_SERVER) == 0)
+        el->ns = MYNA_NS_CLIENT;
+    for (struct myna_xml *ch = el->children; ch; ch = ch->next)
+        map_ns(ch);
+}
+
+static void in_stanza(struct s2s_in *in, struct myna_xml *el)
+{
+    struct stream *st = &in->st;
+    struct server *srv = st->srv;
+    if (!in->nauth) {
+        stream_error(st, STREAM_ERR_NOT_AUTHORIZED, NULL); /* RFC 6120 §4.9.3.12 */
+        return;
+    }
+    const char *from = myna_xml_attr(el, "from"), *to = myna_xml_attr(el, "to");
+    if (!from || !to) {
+        /* RFC 6120 §4.9.3.7, §8.1.1.2: both addresses are required on s2s. */
+        stream_error(st, STREAM_ERR_IMPROPER_ADDRESSING, NULL);
+        return;
+    }
+    struct myna_jid fj, tj;
+    if (myna_jid_parse(el->arena, from, &fj) < 0 || !authenticated_for(in, fj.domain)) {
+        stream_error(st, STREAM_ERR_INVALID_FROM, NULL); /* §4.9.3.9 */
+        return;
+    }
+    if (myna_jid_parse(el->arena, to, &tj) < 0 || !s2s_is_local(srv, tj.domain)) {
+        stream_error(st, STREAM_ERR_HOST_UNKNOWN, NULL); /* §4.9.3.6 */
+        return;
+    }
+    map_ns(el);
+    struct stanza_ctx ctx;
+    enum myna_error err;
+    if (stanza_init(&ctx, srv, el, &fj, NULL, &err) < 0) {
+        /* A bad type or id: answered through the router (our stream to the peer). */
+        const char *type = myna_xml_attr(el, "type");
+        if (!type || strcmp(type, "error") != 0) {
+            struct myna_xml *e = stanza_error_element(el, from, err);
+            myna_xml_set_attr(e, "from", to);
+            stanza_send(srv, e);
+        }
+        return;
+    }
+    router_route(srv, &ctx);
+    stanza_check_unit(&ctx);
+}
+
+static void in_element(struct stream *st, struct myna_xml *el)
+{
+    struct s2s_in *in = IN(st);
+    if (in->sasl && sasl_busy(in->sasl)) {
+        stream_error(st, STREAM_ERR_POLICY_VIOLATION, "Data sent before the server answered");
+        return;
+    }
+    if (myna_xml_is(el, MYNA_NS_TLS, "starttls")) {
+        stream_starttls(st, !in->sasl || sasl_idle(in->sasl));
+        return;
+    }
+    if (strcmp(el->ns, MYNA_NS_SASL) == 0) {
+        if (in->sasl && !st->authenticated && !stream_tls_pending(st))
+            sasl_element(in->sasl, el);
+        else
+            stream_error(st, STREAM_ERR_POLICY_VIOLATION, "SASL not in order");
+        return;
+    }
+    if (stream_is_stanza(st, el)) {
+        in_stanza(in, el);
+        return;
+    }
+    stream_error(st, STREAM_ERR_UNSUPPORTED_STANZA_TYPE, NULL);
+}
+
+static void in_ended(struct stream *st)
+{
+    struct s2s_in *in = IN(st);
+    if (in->nauth)
+        log_info("s2s-in", "conn=%llu %s -> %s closed", (unsigned long long)stream_conn_id(st),
+                 in->auth[0], in->local ? in->local : "-");
+}
+
+static void in_free(struct stream *st)
+{
+    struct s2s_in *in = IN(st);
+    sasl_free(in->sasl);
+    for (size_t i = 0; i < in->nauth; i++)
+        free(in->auth[i]);
+    free(in->local);
+    free(in->peer_domain);
+    free(in);
+}
+
+static const char *in_who(const struct stream *st)
+{
+    const struct s2s_in *in = (const struct s2s_in *)st;
+    return in->nauth ? in->auth[0] : in->peer_domain;
+}
+
+static const struct stream_kind in_kind = {
+    .name = "s2s-in",
+    .ns = MYNA_NS_SERVER,
+    .rfc6120 = true,
+    .header = in_header,
+    .features = in_features,
+    .opened = in_opened,
+    .element = in_element,
+    .ended = in_ended,
+    .free = in_free,
+    .who = in_who,
+};
+
+static bool is_in(const struct stream *st)
+{
+    return st->kind == &in_kind;
+}
+
+/* The address part of "ip:port" (IPv6 addresses contain colons: cut at the last). */
+static void ip_of(const char *peer, char *out, size_t len)
+{
+    snprintf(out, len, "%s", peer);
+    char *c = strrchr(out, ':');
+    if (c)
+        *c = 0;
+}
+
+void s2s_accept(struct server *srv, const struct config_listen *l, int fd, const char *peer)
+{
+    struct s2s_in *in = xcalloc(1, sizeof *in);
+    struct stream_limits lim = {
+        .max_stanza_bytes = srv->cfg.s2s.stanza_size,
+        .max_depth = srv->cfg.c2s_max_depth,
+        .max_attrs = srv->cfg.c2s_max_attrs,
+        .rate = srv->cfg.s2s.rate,
+        .burst = srv->cfg.s2s.rate * 2,
+        .deadline_ms = (uint64_t)srv->cfg.s2s.auth_timeout * 1000,
+        .keepalive_ms = srv->cfg.s2s.keepalive * 1000,
+    };
+    ip_of(peer, in->ip, sizeof in->ip);
+    size_t total = 0, same = 0;
+    for (struct stream *st = srv->streams; st; st = st->next)
+        if (is_in(st)) {
+            total++;
+            same += strcmp(IN(st)->ip, in->ip) == 0;
+        }
+    in->sasl = sasl_new(&in->st, SASL_S2S, in_authenticated);
+    stream_accept(&in->st, srv, &in_kind, &lim, l, fd, peer);
+    if (in->st.tr && in->st.tr->ops->request_peer_cert)
+        in->st.tr->ops->request_peer_cert(in->st.tr);
+    if (total >= srv->cfg.s2s.max_incoming || same >= srv->cfg.s2s.max_incoming_per_ip)
+        stream_error(&in->st, STREAM_ERR_RESOURCE_CONSTRAINT, "Too many connections");
+}
+
+void s2s_in_count(struct server *srv, size_t *n)
+{
+    *n = 0;
+    for (struct stream *st = srv->streams; st; st = st->next)
+        *n += is_in(st);
+}
+
+void s2s_in_list(struct server *srv, struct myna_buf *b)
+{
+    for (struct stream *st = srv->streams; st; st = st->next) {
+        if (!is_in(st))
+            continue;
+        struct s2s_in *in = IN(st);
+        myna_buf_printf(b, "in %s %s %s peer=%s%s", in->local ? in->local : "-",
+                        in_who(st) ? in_who(st) : "-",
+                        in->nauth ? "authenticated" : "negotiating", stream_peer(st),
+                        st->secured ? " tls" : "");
+        for (size_t i = 1; i < in->nauth; i++)
+            myna_buf_printf(b, " +%s", in->auth[i]);
+        myna_buf_appends(b, "\n");
+    }
+}
+
+size_t s2s_in_close_domain(struct server *srv, const char *domain)
+{
+    size_t n = 0;
+    for (struct stream *st = srv->streams, *next; st; st = next) {
+        next = st->next;
+        if (is_in(st) && stream_writable(st) && authenticated_for(IN(st), domain)) {
+            stream_close(st);
+            n++;
+        }
+    }
+    return n;
+}

@@ -1,0 +1,287 @@
+#!/usr/bin/python3
+"""tests/s2s/fed.py — federation test scaffolding: servers side by side, each on its own
+loopback address with the standard ports (5222, 5269), one throwaway CA for all of them.
+
+Addresses: each scenario gets a /24 of 127.0.0.0/8 derived from its name (127.X.Y.0), so
+scenarios run in parallel (make check -j2) never share an address or a port. Every domain
+resolves through the servers' own config maps (s2s.domains), never DNS.
+Node kinds: Myna (mynad from the build tree). Prosody and ejabberd come later.
+"""
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+import xmpplib as X  # noqa: E402
+
+MKCERTS = os.path.join(HERE, "..", "e2e", "mkcerts.sh")
+failures = []
+
+
+def check(name, cond, detail=""):
+    if cond:
+        print("PASS: " + name, flush=True)
+    else:
+        failures.append(name)
+        print("FAIL: %s%s" % (name, (": " + str(detail)) if detail else ""), flush=True)
+    return cond
+
+
+def subnet(scenario):
+    """127.X.Y for a scenario name: stable, and apart from 127.0.0.x that other tests use."""
+    h = hashlib.sha256(scenario.encode()).digest()
+    return "127.%d.%d" % (100 + h[0] % 100, 10 + h[1] % 200)
+
+
+def wait_port(ip, port, proc, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            socket.create_connection((ip, port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class World:
+    """A temp dir, a CA, and the nodes of one scenario; stop() cleans everything up."""
+
+    def __init__(self, scenario, builddir):
+        self.scenario, self.builddir = scenario, builddir
+        self.tmp = tempfile.mkdtemp(prefix="myna-s2s-")
+        self.certdir = os.path.join(self.tmp, "certs")
+        self.net = subnet(scenario)
+        self.nodes = []
+        self.routes = {}  # domain -> ip of its server, for every node's s2s.domains
+
+    def ip(self, n):
+        return "%s.%d" % (self.net, n)
+
+    def certs(self, *domains, certdir=None):
+        subprocess.run(["sh", MKCERTS, certdir or self.certdir] + list(domains), check=True,
+                       stdout=subprocess.DEVNULL)
+
+    def cafile(self):
+        return os.path.join(self.certdir, "ca.crt")
+
+    def stop(self):
+        problems = []
+        for n in self.nodes:
+            p = n.stop()
+            if p:
+                problems.append(p)
+        return problems
+
+    def dump_logs(self):
+        for n in self.nodes:
+            print("==== %s log (%s) ====" % (n.domain, n.log_path))
+            try:
+                with open(n.log_path, errors="replace") as f:
+                    sys.stdout.write(f.read()[-20000:])
+            except OSError:
+                pass
+
+    def cleanup(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class Myna:
+    kind = "myna"
+
+    def __init__(self, world, domain, ipn, users=(("alice", "alice-pw-1"), ("bob", "bob-pw-2")),
+                 s2s_extra="", routes=None, certdir=None, modules=None, policy="verify"):
+        self.world, self.domain = world, domain
+        self.ip = world.ip(ipn)
+        self.users = list(users)
+        self.s2s_extra = s2s_extra
+        self.policy = policy
+        self.routes = routes  # None: every other domain of the world
+        self.certdir = certdir or world.certdir
+        self.modules = modules or ["disco", "ping", "version", "roster", "offline", "muc",
+                                   "pubsub", "private"]
+        self.dir = os.path.join(world.tmp, domain)
+        os.makedirs(self.dir, exist_ok=True)
+        self.conf = os.path.join(self.dir, "myna.conf")
+        self.log_path = os.path.join(self.dir, "mynad.log")
+        self.proc = None
+        b = world.builddir
+        self.mynad = os.path.join(b, "mynad")
+        self.mynactl = os.path.join(b, "mynactl")
+        self.moddir = os.path.join(b, "modules", ".libs")
+        world.nodes.append(self)
+        world.routes[domain] = self.ip
+
+    def write_config(self):
+        routes = self.routes if self.routes is not None else {
+            d: ip for d, ip in self.world.routes.items() if d != self.domain}
+        doms = ",\n        ".join(
+            '{ domain = "%s"; host = "%s"; port = 5269; }' % (d, ip) for d, ip in routes.items())
+        mods = ", ".join('"%s"' % m for m in self.modules)
+        c = self.certdir
+        with open(self.conf, "w") as f:
+            f.write(f"""# written by tests/s2s/fed.py
+data_dir = "{self.dir}/data";
+log = {{ level = "debug"; syslog = false; }};
+hosts = ( {{ domain = "{self.domain}"; certificate = "{c}/{self.domain}.crt";
+             key = "{c}/{self.domain}.key"; }} );
+listen = (
+    {{ type = "c2s"; address = "{self.ip}"; port = 5222; tls = "starttls"; }},
+    {{ type = "s2s"; address = "{self.ip}"; port = 5269; tls = "starttls"; }}
+);
+modules = {{ path = "{self.moddir}"; enabled = [ {mods} ]; }};
+s2s = {{
+    ca_file = "{self.world.cafile()}";
+    policy = "{self.policy}";
+    domains = ( {doms} );
+    {self.s2s_extra}
+}};
+""")
+
+    def start(self):
+        self.write_config()
+        self.log = open(self.log_path, "ab")
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        self.proc = subprocess.Popen([self.mynad, "-c", self.conf], stdout=self.log,
+                                     stderr=subprocess.STDOUT, cwd=self.dir, env=env)
+        if not wait_port(self.ip, 5222, self.proc) or not wait_port(self.ip, 5269, self.proc):
+            raise RuntimeError("mynad for %s did not start" % self.domain)
+        for u, p in self.users:
+            r = subprocess.run([self.mynactl, "-c", self.conf, "adduser",
+                                "%s@%s" % (u, self.domain), p],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+            if r.returncode != 0:
+                raise RuntimeError("adduser: %s" % r.stdout.decode())
+        return self
+
+    def ctl(self, *args):
+        r = subprocess.run([self.mynactl, "-c", self.conf] + list(args), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        return r.returncode, r.stdout.decode()
+
+    def password(self, user):
+        return dict(self.users)[user]
+
+    def login(self, user, resource="r", presence=True):
+        e = {"ip": self.ip, "starttls_port": 5222, "direct_port": None, "domain": self.domain,
+             "cafile": self.world.cafile()}
+        return X.login(e, user, self.password(user), resource=resource,
+                       name="%s@%s" % (user, self.domain), presence=presence)
+
+    def stop(self):
+        if self.proc is None:
+            return None
+        problem = None
+        if self.proc.poll() is not None:
+            problem = "mynad %s died (exit %s)" % (self.domain, self.proc.returncode)
+        else:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(timeout=20)
+                if rc != 0:
+                    problem = "mynad %s exited %d on SIGTERM" % (self.domain, rc)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                problem = "mynad %s did not exit on SIGTERM" % self.domain
+        self.proc = None
+        self.log.close()
+        with open(self.log_path, "rb") as f:
+            text = f.read()
+        if b"ERROR: AddressSanitizer" in text or b"runtime error:" in text or \
+                b"ERROR: LeakSanitizer" in text:
+            problem = "sanitizer report in the log of %s" % self.domain
+        return problem
+
+
+# ---- a raw peer server (hostile tests) ------------------------------------------------------
+
+NS_SERVER = "jabber:server"
+
+
+class RawPeer(X.Stream):
+    """An s2s stream we drive byte by byte, as the initiating server `local` towards
+    `remote`, presenting certificate `cert`/`key`."""
+
+    def __init__(self, ip, remote, local, cafile, cert=None, key=None, source=None):
+        self.local, self.cert, self.key = local, cert, key
+        super().__init__(ip, 5269, remote, cafile, name="raw:" + local, source=source)
+
+    def _wrap_tls(self, alpn=None):
+        ctx = ssl.create_default_context(cafile=self.cafile)
+        if self.cert:
+            ctx.load_cert_chain(self.cert, self.key)
+        self.sock = ctx.wrap_socket(self.sock, server_hostname=self.domain)
+        self.tls = True
+
+    def open_s2s(self):
+        self.send("<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+                  "xmlns:stream='%s' from='%s' to='%s' version='1.0'>"
+                  % (X.NS_STREAM, self.local, self.domain))
+        self.features = self.wait_for(lambda e: e.tag == X.q(X.NS_STREAM, "features") or
+                                      X.stream_error_condition(e) is not None,
+                                      what="features")
+        return self.features
+
+    def secure(self):
+        self.open_s2s()
+        self.send("<starttls xmlns='%s'/>" % X.NS_TLS)
+        el = self.next()
+        if el.tag != X.q(X.NS_TLS, "proceed"):
+            raise X.Fail("no proceed: %s" % X.show(el))
+        self._wrap_tls()
+        self._new_parser()
+        return self.open_s2s()
+
+    def external(self):
+        import base64
+        self.send("<auth xmlns='%s' mechanism='EXTERNAL'>%s</auth>"
+                  % (X.NS_SASL, base64.b64encode(self.local.encode()).decode()))
+        el = self.next()
+        if el.tag != X.q(X.NS_SASL, "success"):
+            return False
+        self._new_parser()
+        self.open_s2s()
+        return True
+
+
+def main(scenarios, argv):
+    builddir = os.getcwd()
+    args = [a for a in argv if not a.startswith("--")]
+    for a in argv:
+        if a.startswith("--builddir="):
+            builddir = a.split("=", 1)[1]
+    if not args or args[0] not in scenarios:
+        print("usage: %s [--builddir=DIR] %s" % (sys.argv[0], "|".join(scenarios)))
+        return 99
+    name = args[0]
+    world = World(name, builddir)
+    rc = 0
+    try:
+        scenarios[name](world)
+    except Exception as ex:  # noqa: BLE001 — a scenario's crash is a failure, logged
+        import traceback
+        traceback.print_exc()
+        failures.append("%s: %s" % (name, ex))
+    finally:
+        for p in world.stop():
+            failures.append(p)
+            print("FAIL: " + p)
+        if failures:
+            world.dump_logs()
+            rc = 1
+        world.cleanup()
+    print("%d failure(s)" % len(failures))
+    return rc

@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+"""tests/s2s/myna.py — Myna federating with Myna (tests/s2s/fed.py sets the servers up).
+
+Scenarios (argument 1):
+  external   two servers with certificates from one CA: SASL EXTERNAL both ways; messages
+             both ways, iq ping to the remote server and to a remote user, `mynactl s2s`
+             and stats list the connections, `mynactl s2s close` closes them and the next
+             message opens a new one; an unreachable domain bounces the message to its
+             sender with remote-server-not-found after the retries.
+  hostile    a raw peer with a valid certificate: a stanza with a `from` it did not
+             authenticate (invalid-from, nothing delivered), a `to` not served here
+             (host-unknown), a stanza without `from` (improper-addressing), stanzas before
+             authentication (not-authorized), garbage (not-well-formed), a flood over the
+             stanza size limit; local users stay connected and keep chatting.
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fed  # noqa: E402
+import xmpplib as X  # noqa: E402
+from fed import check  # noqa: E402
+
+NS_C = X.NS_CLIENT
+
+
+def is_msg(body=None, frm=None, typ=None):
+    def pred(e):
+        if e.tag != X.q(NS_C, "message"):
+            return False
+        if typ and e.get("type") != typ:
+            return False
+        if frm and not (e.get("from") or "").startswith(frm):
+            return False
+        if body is not None and e.findtext(X.q(NS_C, "body")) != body:
+            return False
+        return True
+    return pred
+
+
+def chat(a, to, body):
+    a.send("<message to='%s' type='chat' id='m-%s'><body>%s</body></message>"
+           % (to, abs(hash(body)), body))
+
+
+def exchange(c1, c2, j1, j2, tag):
+    chat(c1, j2, "hello " + tag)
+    m = c2.wait_for(is_msg("hello " + tag), 20, "message " + tag)
+    check("%s: %s receives the message from %s" % (tag, j2, j1),
+          m.get("from", "").startswith(j1), X.show(m))
+    chat(c2, j1, "reply " + tag)
+    m = c1.wait_for(is_msg("reply " + tag), 20, "reply " + tag)
+    check("%s: %s receives the answer from %s" % (tag, j1, j2),
+          m.get("from", "").startswith(j2), X.show(m))
+
+
+def external(w):
+    w.certs("a.test", "b.test")
+    a = fed.Myna(w, "a.test", 1, s2s_extra="retries = 1; retry_delay = 1;")
+    b = fed.Myna(w, "b.test", 2)
+    # c.test: a route to an address where nothing listens.
+    a.routes = {"b.test": b.ip, "c.test": w.ip(9)}
+    a.start()
+    b.start()
+    alice = a.login("alice")
+    bob = b.login("bob")
+    exchange(alice, bob, "alice@a.test", "bob@b.test", "external")
+
+    r = alice.ping("b.test")
+    check("iq ping to the remote server is answered", r.get("type") == "result", X.show(r))
+    r = alice.iq("get", "<ping xmlns='urn:xmpp:ping'/>", "bob@b.test")
+    check("iq ping to a remote account is answered by its server",
+          r.get("type") == "result" and r.get("from") == "bob@b.test", X.show(r))
+    alice.send("<iq type='get' id='p-full' to='bob@b.test/r'><ping xmlns='urn:xmpp:ping'/></iq>")
+    q = bob.wait_for(lambda e: e.get("id") == "p-full", 20, "ping at bob")
+    check("iq ping to a remote full JID reaches the client", q.get("from") == "alice@a.test/r",
+          X.show(q))
+    bob.send("<iq type='result' id='p-full' to='alice@a.test/r'/>")
+    r = alice.wait_for(lambda e: e.get("id") == "p-full", 20, "ping answer")
+    check("... and the client's answer comes back", r.get("type") == "result", X.show(r))
+    rc, out = a.ctl("s2s")
+    check("mynactl s2s lists the outgoing stream to b.test",
+          rc == 0 and "out a.test b.test ready" in out, out)
+    check("mynactl s2s lists the incoming stream from b.test",
+          "in a.test b.test authenticated" in out, out)
+    rc, out = a.ctl("stats")
+    check("mynactl stats shows s2s connections", "s2s_out" in out and "s2s_in" in out, out)
+    rc, out = a.ctl("s2s", "close", "b.test")
+    check("mynactl s2s close b.test", rc == 0, out)
+    time.sleep(0.5)
+    exchange(alice, bob, "alice@a.test", "bob@b.test", "after close")
+
+    t0 = time.time()
+    alice.send("<message to='carol@c.test' type='chat' id='lost-1'><body>x</body></message>")
+    e = alice.wait_for(lambda e: e.get("id") == "lost-1", 30, "bounce")
+    took = time.time() - t0
+    check("a message to an unreachable domain bounces to its sender",
+          e.get("type") == "error" and e.get("from") == "carol@c.test", X.show(e))
+    check("... with remote-server-not-found",
+          X.stanza_error_condition(e) == "remote-server-not-found", X.show(e))
+    check("... after the retry (1 s later at least)", took >= 0.9, took)
+    alice.send("<presence type='unavailable'/>")
+    bob.send("<presence type='unavailable'/>")
+    alice.close()
+    bob.close()
+
+
+def hostile(w):
+    w.certs("a.test", "b.test", "evil.test")
+    a = fed.Myna(w, "a.test", 1)
+    b = fed.Myna(w, "b.test", 2)
+    a.start()
+    b.start()
+    alice = a.login("alice")
+    bob = b.login("bob")
+    cert = lambda d: (os.path.join(w.certdir, d + ".crt"), os.path.join(w.certdir, d + ".key"))
+
+    def peer():
+        c, k = cert("b.test")
+        p = fed.RawPeer(a.ip, "a.test", "b.test", w.cafile(), c, k, source=w.ip(2))
+        f = p.secure()
+        mechs = [m.text for m in f.iter(X.q(X.NS_SASL, "mechanism"))]
+        check("EXTERNAL is offered to a peer whose certificate verifies",
+              "EXTERNAL" in mechs, X.show(f))
+        check("SASL EXTERNAL succeeds", p.external())
+        return p
+
+    p = peer()
+    p.send("<message from='mallory@evil.test' to='alice@a.test' type='chat'>"
+           "<body>forged</body></message>")
+    check("a from outside the authenticated domain: invalid-from",
+          p.expect_stream_error("invalid-from") == "invalid-from")
+    p = peer()
+    p.send("<message from='bob@b.test' to='nobody@elsewhere.test' type='chat'>"
+           "<body>relay</body></message>")
+    check("a to outside our domains: host-unknown",
+          p.expect_stream_error("host-unknown") == "host-unknown")
+    p = peer()
+    p.send("<message to='alice@a.test' type='chat'><body>no from</body></message>")
+    check("no from: improper-addressing",
+          p.expect_stream_error("improper-addressing") == "improper-addressing")
+    p = peer()
+    p.send("<message from='bob@b.test' to='alice@a.test'><body>ok <<<</message>")
+    check("garbage: not-well-formed", p.expect_stream_error("not-well-formed") ==
+          "not-well-formed")
+    p = peer()
+    p.send("<message from='bob@b.test' to='alice@a.test' type='chat'><body>" + "x" * 300000)
+    check("a stanza over the size limit: policy-violation",
+          p.expect_stream_error(["policy-violation", "resource-constraint"]) is not None)
+
+    # Before authentication, stanzas are refused.
+    c, k = cert("b.test")
+    p = fed.RawPeer(a.ip, "a.test", "b.test", w.cafile(), c, k, source=w.ip(2))
+    p.secure()
+    p.send("<message from='bob@b.test' to='alice@a.test' type='chat'><body>early</body>"
+           "</message>")
+    check("a stanza before authentication: not-authorized",
+          p.expect_stream_error("not-authorized") == "not-authorized")
+
+    # A certificate for another domain: EXTERNAL not offered for b.test.
+    c, k = cert("evil.test")
+    p = fed.RawPeer(a.ip, "a.test", "b.test", w.cafile(), c, k, source=w.ip(2))
+    f = p.secure()
+    mechs = [m.text for m in f.iter(X.q(X.NS_SASL, "mechanism"))]
+    check("a certificate that does not name the claimed domain: no EXTERNAL", "EXTERNAL"
+          not in mechs, X.show(f))
+    p.external()
+    p.close()
+
+    try:
+        alice.wait_for(is_msg("forged"), 1, "forged")
+        check("nothing forged was delivered", False)
+    except TimeoutError:
+        check("nothing forged was delivered", True)
+    exchange(alice, bob, "alice@a.test", "bob@b.test", "after the attacks")
+    alice.close()
+    bob.close()
+
+
+if __name__ == "__main__":
+    sys.exit(fed.main({"external": external, "hostile": hostile}, sys.argv[1:]))
