@@ -9,9 +9,16 @@
  * dropped without a bounce (errors themselves are never bounced, RFC 6120 §8.3.1). */
 #include "server/stream/s2s.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "server/base/log.h"
 #include "server/loop/hashmap.h"
@@ -278,8 +285,66 @@ void s2s_route(struct server *srv, struct stanza_ctx *st)
 
 /* ---- setup, admin ---- */
 
+/* ---- the dialback secret ---- */
+
+/* DATA_DIR/dialback.secret: 32 random bytes, made once, so keys handed out before a restart
+ * still verify after it (a peer may ask about a stream it opened earlier). */
+static int load_secret(struct server *srv, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/dialback.secret", srv->cfg.data_dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, srv->dialback_secret, sizeof srv->dialback_secret);
+        close(fd);
+        if (n == (ssize_t)sizeof srv->dialback_secret)
+            return 0;
+    }
+    if (RAND_bytes(srv->dialback_secret, sizeof srv->dialback_secret) != 1) {
+        snprintf(err, errlen, "no randomness for the dialback secret");
+        return -1;
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 ||
+        write(fd, srv->dialback_secret, sizeof srv->dialback_secret) !=
+            (ssize_t)sizeof srv->dialback_secret ||
+        fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return 0;
+}
+
+void s2s_dialback_key(struct server *srv, const char *receiving, const char *originating,
+                      const char *id, char out[65])
+{
+    unsigned char k[SHA256_DIGEST_LENGTH], mac[SHA256_DIGEST_LENGTH];
+    char khex[2 * SHA256_DIGEST_LENGTH + 1];
+    SHA256(srv->dialback_secret, sizeof srv->dialback_secret, k);
+    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+        snprintf(khex + 2 * i, 3, "%02x", k[i]);
+    struct myna_buf text;
+    myna_buf_init(&text);
+    myna_buf_printf(&text, "%s %s %s", receiving, originating, id);
+    unsigned len = 0;
+    HMAC(EVP_sha256(), khex, (int)strlen(khex), (const unsigned char *)text.data, text.len, mac,
+         &len);
+    myna_buf_free(&text);
+    for (unsigned i = 0; i < len && i < SHA256_DIGEST_LENGTH; i++)
+        snprintf(out + 2 * i, 3, "%02x", mac[i]);
+    out[64] = 0;
+    OPENSSL_cleanse(k, sizeof k);
+    OPENSSL_cleanse(khex, sizeof khex);
+}
+
 int s2s_init(struct server *srv, char *err, size_t errlen)
 {
+    if (load_secret(srv, err, errlen) < 0)
+        return -1;
     srv->resolver = resolver_new(srv->loop, err, errlen);
     if (!srv->resolver)
         return -1;

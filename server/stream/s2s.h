@@ -54,6 +54,23 @@ void s2s_route_lost(struct s2s_route *r, struct s2s_out *o, bool was_ready,
 const char *s2s_route_local(const struct s2s_route *r);
 const char *s2s_route_remote(const struct s2s_route *r);
 
+#define S2S_NS_DIALBACK "jabber:server:dialback"
+#define S2S_NS_DIALBACK_FEATURE "urn:xmpp:features:dialback"
+#define S2S_HEADER_XMLNS " xmlns:db='jabber:server:dialback'"
+
+/* s2s.c: the dialback key (XEP-0220 §2.1.2, XEP-0185): hex HMAC-SHA256 keyed with
+ * SHA-256 of our secret (random, kept in DATA_DIR/dialback.secret across restarts) over
+ * "receiving originating stream-id". `out` holds 65 bytes. */
+void s2s_dialback_key(struct server *srv, const char *receiving, const char *originating,
+                      const char *id, char out[65]);
+
+/* s2s_out.c: asks the authoritative server of `originating` whether `key` is right for
+ * (receiving, originating, id) over a connection of its own (XEP-0220 §2.1.3): fn gets 1
+ * (valid), 0 (invalid) or -1 (no answer). fn runs later, never from this call. */
+typedef void (*s2s_verify_fn)(void *data, int valid);
+void s2s_out_verify(struct server *srv, const char *receiving, const char *originating,
+                    const char *id, const char *key, s2s_verify_fn fn, void *data);
+
 /* s2s_out.c: one attempt: resolve, connect, negotiate. */
 struct s2s_out *s2s_out_start(struct server *srv, struct s2s_route *r);
 /* The route no longer wants it (closing, or the route goes away). */

@@ -7,6 +7,7 @@
  * anything else ends the stream, so a peer can never act for a local user or use us as a
  * relay. Limits: connections at once in total and per IP, stanza size, read rate, and the
  * authentication deadline. */
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,15 +84,145 @@ static void in_features(struct stream *st, struct myna_buf *b)
                  (unsigned long long)stream_conn_id(st), stream_peer(st),
                  in->peer_domain ? in->peer_domain : "(no from)",
                  stream_peer_problem(st, in->peer_domain));
+    /* XEP-0220 §2.4: dialback, with its error reporting. */
+    myna_buf_printf(b, "<dialback xmlns='%s'><errors/></dialback>", S2S_NS_DIALBACK_FEATURE);
+}
+
+static void add_domain(struct s2s_in *in, const char *domain)
+{
+    if (in->nauth < MAX_AUTH_DOMAINS && !authenticated_for(in, domain))
+        in->auth[in->nauth++] = xstrdup(domain);
+    stream_established(&in->st);
 }
 
 static void in_authenticated(struct stream *st, const char *domain)
 {
-    struct s2s_in *in = IN(st);
-    if (in->nauth < MAX_AUTH_DOMAINS && !authenticated_for(in, domain))
-        in->auth[in->nauth++] = xstrdup(domain);
-    stream_established(st);
+    add_domain(IN(st), domain);
     stream_authenticated(st);
+}
+
+/* ---- dialback as the receiving and as the authoritative server (XEP-0220) ---- */
+
+static void db_answer(struct stream *st, const char *name, const char *from, const char *to,
+                      const char *id, const char *type, const char *error)
+{
+    struct myna_buf b;
+    myna_buf_init(&b);
+    myna_buf_printf(&b, "<db:%s from='%s' to='%s'", name, from, to);
+    if (id) {
+        myna_buf_appends(&b, " id='");
+        myna_buf_append_escaped(&b, id, strlen(id));
+        myna_buf_appends(&b, "'");
+    }
+    myna_buf_printf(&b, " type='%s'", type);
+    if (error)
+        myna_buf_printf(&b, "><error type='cancel'><%s xmlns='%s'/></error></db:%s>", error,
+                        MYNA_NS_STANZAS, name);
+    else
+        myna_buf_appends(&b, "/>");
+    stream_write(st, b.data, b.len);
+    myna_buf_free(&b);
+}
+
+/* A db:result waiting for the authoritative server's answer. */
+struct db_pending {
+    struct s2s_in *in;     /* a reference is held */
+    char *from, *to;
+};
+
+static void db_verified(void *data, int valid)
+{
+    struct db_pending *p = data;
+    struct stream *st = &p->in->st;
+    if (stream_writable(st)) {
+        if (valid > 0)
+            add_domain(p->in, p->from);
+        log_info("s2s-in", "conn=%llu peer=%s dialback for %s: %s",
+                 (unsigned long long)stream_conn_id(st), stream_peer(st), p->from,
+                 valid > 0 ? "valid" : valid == 0 ? "invalid" : "no answer");
+        if (valid >= 0)
+            db_answer(st, "result", p->to, p->from, NULL, valid ? "valid" : "invalid", NULL);
+        else
+            db_answer(st, "result", p->to, p->from, NULL, "error", "remote-server-timeout");
+    }
+    stream_unref(st);
+    free(p->from);
+    free(p->to);
+    free(p);
+}
+
+/* <db:result from='O' to='R'>key</db:result>: O asks to send on this stream. */
+static void db_result(struct s2s_in *in, struct myna_xml *el)
+{
+    struct stream *st = &in->st;
+    struct server *srv = st->srv;
+    const char *from = myna_xml_attr(el, "from"), *to = myna_xml_attr(el, "to");
+    const char *key = myna_xml_text(el);
+    const char *o = from ? myna_jid_nameprep(el->arena, from) : NULL;
+    const char *r = to ? myna_jid_nameprep(el->arena, to) : NULL;
+    if (!o || !r) {
+        stream_error(st, STREAM_ERR_IMPROPER_ADDRESSING, NULL);
+        return;
+    }
+    if (!s2s_is_local(srv, r)) { /* §2.4: errors go back in the element itself */
+        db_answer(st, "result", r, o, NULL, "error", "item-not-found");
+        return;
+    }
+    enum s2s_policy pol = config_s2s_policy(&srv->cfg, o);
+    if (pol == S2S_DENY) {
+        db_answer(st, "result", r, o, NULL, "error", "not-allowed");
+        return;
+    }
+    /* XEP-0344 §2.3: a certificate that names O proves more than a callback would. */
+    if (stream_peer_verified(st, o)) {
+        add_domain(in, o);
+        log_info("s2s-in", "conn=%llu peer=%s dialback for %s: valid (certificate)",
+                 (unsigned long long)stream_conn_id(st), stream_peer(st), o);
+        db_answer(st, "result", r, o, NULL, "valid", NULL);
+        return;
+    }
+    if (pol != S2S_DIALBACK) {
+        log_info("s2s-in", "conn=%llu peer=%s dialback for %s refused: its certificate "
+                           "does not verify (%s) and policy requires it",
+                 (unsigned long long)stream_conn_id(st), stream_peer(st), o,
+                 stream_peer_problem(st, o));
+        db_answer(st, "result", r, o, NULL, "invalid", NULL);
+        return;
+    }
+    if (!*key) {
+        db_answer(st, "result", r, o, NULL, "invalid", NULL);
+        return;
+    }
+    struct db_pending *p = xcalloc(1, sizeof *p);
+    p->in = in;
+    p->from = xstrdup(o);
+    p->to = xstrdup(r);
+    stream_ref(st);
+    s2s_out_verify(srv, r, o, st->id, key, db_verified, p);
+}
+
+/* <db:verify from='R' to='O' id='...'>key</db:verify>: R asks whether we (O) gave that
+ * key on that stream (§2.1.3). Answered on this stream. */
+static void db_verify(struct s2s_in *in, struct myna_xml *el)
+{
+    struct stream *st = &in->st;
+    const char *from = myna_xml_attr(el, "from"), *to = myna_xml_attr(el, "to");
+    const char *id = myna_xml_attr(el, "id");
+    const char *r = from ? myna_jid_nameprep(el->arena, from) : NULL;
+    const char *o = to ? myna_jid_nameprep(el->arena, to) : NULL;
+    if (!r || !o || !id) {
+        stream_error(st, STREAM_ERR_IMPROPER_ADDRESSING, NULL);
+        return;
+    }
+    if (!s2s_is_local(st->srv, o)) {
+        db_answer(st, "verify", o, r, id, "error", "item-not-found");
+        return;
+    }
+    char expect[65];
+    s2s_dialback_key(st->srv, r, o, id, expect);
+    const char *key = myna_xml_text(el);
+    bool ok = strlen(key) == 64 && CRYPTO_memcmp(key, expect, 64) == 0;
+    db_answer(st, "verify", o, r, id, ok ? "valid" : "invalid", NULL);
 }
 
 /* jabber:server -> jabber:client, the internal namespace of every stanza. */
@@ -163,6 +294,15 @@ static void in_element(struct stream *st, struct myna_xml *el)
             stream_error(st, STREAM_ERR_POLICY_VIOLATION, "SASL not in order");
         return;
     }
+    if (strcmp(el->ns, S2S_NS_DIALBACK) == 0 && !stream_tls_pending(st)) {
+        if (strcmp(el->name, "result") == 0 && !myna_xml_attr(el, "type"))
+            db_result(in, el);
+        else if (strcmp(el->name, "verify") == 0 && !myna_xml_attr(el, "type"))
+            db_verify(in, el);
+        else
+            stream_error(st, STREAM_ERR_UNSUPPORTED_STANZA_TYPE, NULL);
+        return;
+    }
     if (stream_is_stanza(st, el)) {
         in_stanza(in, el);
         return;
@@ -206,6 +346,7 @@ static const struct stream_kind in_kind = {
     .ended = in_ended,
     .free = in_free,
     .who = in_who,
+    .header_xmlns = S2S_HEADER_XMLNS,
 };
 
 static bool is_in(const struct stream *st)

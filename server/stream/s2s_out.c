@@ -45,23 +45,48 @@ struct s2s_out {
     bool timed_out;               /* some step ran out of time */
     enum s2s_fail fail;           /* why it failed, when it is known */
     bool fail_known;
+    bool dialback;                /* db:result sent: waiting for its answer */
     char peer[64];
+    char peer_id[128];            /* the id of the peer's header: dialback keys name it */
+    /* A verification connection (XEP-0220 §2.1.3; no route): db:verify and its answer. */
+    bool verifying;
+    char *v_id, *v_key;
+    s2s_verify_fn v_fn;
+    void *v_data;
 };
 
 #define OUT(s) ((struct s2s_out *)(s))
 
 static void out_free(struct s2s_out *o)
 {
+    free(o->v_id);
+    free(o->v_key);
     free(o->t);
     free(o->local);
     free(o->remote);
     free(o);
 }
 
+/* Still wanted: by its route, or by whoever waits for a verification. */
+static bool wanted(const struct s2s_out *o)
+{
+    return o->r || o->v_fn;
+}
+
+/* A verification's answer, once. */
+static void verified(struct s2s_out *o, int valid)
+{
+    s2s_verify_fn fn = o->v_fn;
+    o->v_fn = NULL;
+    if (fn)
+        fn(o->v_data, valid);
+}
+
 /* Tells the route (once) and forgets it. */
 static void report(struct s2s_out *o)
 {
     struct s2s_route *r = o->r;
+    verified(o, -1);
     bool was_ready = o->state == OUT_READY;
     o->state = OUT_DONE;
     if (!r)
@@ -95,10 +120,37 @@ static void fail_stream(struct s2s_out *o, enum s2s_fail why, enum stream_error 
 
 static bool out_header(struct stream *st, const struct myna_xml *header, const char *to)
 {
-    (void)header;
     (void)to;
-    (void)st;
-    return true; /* the answer to our header: nothing to decide (RFC 6120 §4.7.1) */
+    /* The answer to our header; its id names the stream in dialback keys. */
+    const char *id = myna_xml_attr(header, "id");
+    snprintf(OUT(st)->peer_id, sizeof OUT(st)->peer_id, "%s", id ? id : "");
+    return true;
+}
+
+/* XEP-0220 §2.1.1: our key for this stream, to be checked with our authoritative side. */
+static void send_db_result(struct s2s_out *o)
+{
+    char key[65];
+    s2s_dialback_key(o->srv, o->remote, o->local, o->peer_id, key);
+    struct myna_buf b;
+    myna_buf_init(&b);
+    myna_buf_printf(&b, "<db:result from='%s' to='%s'>%s</db:result>", o->local, o->remote, key);
+    stream_write(&o->st, b.data, b.len);
+    myna_buf_free(&b);
+    o->dialback = true;
+}
+
+static void send_db_verify(struct s2s_out *o)
+{
+    struct myna_buf b;
+    myna_buf_init(&b);
+    myna_buf_printf(&b, "<db:verify from='%s' to='%s' id='", o->local, o->remote);
+    myna_buf_append_escaped(&b, o->v_id, strlen(o->v_id));
+    myna_buf_appends(&b, "'>");
+    myna_buf_append_escaped(&b, o->v_key, strlen(o->v_key));
+    myna_buf_appends(&b, "</db:verify>");
+    stream_write(&o->st, b.data, b.len);
+    myna_buf_free(&b);
 }
 
 static void send_auth_external(struct s2s_out *o)
@@ -156,20 +208,50 @@ static void on_features(struct s2s_out *o, struct myna_xml *f)
         stream_write_str(st, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
         return;
     }
-    /* TLS is up: the peer must prove its name with its certificate (RFC 6120 §13.7.2). */
-    if (!stream_peer_verified(st, o->remote)) {
+    if (o->verifying) { /* a verification needs no authentication (XEP-0220 §2.1.3) */
+        send_db_verify(o);
+        return;
+    }
+    /* TLS is up: the peer must prove its name with its certificate (RFC 6120 §13.7.2),
+     * unless policy lets dialback (the DNS we just used) vouch for it. */
+    bool cert_ok = stream_peer_verified(st, o->remote);
+    if (!cert_ok && config_s2s_policy(&o->srv->cfg, o->remote) != S2S_DIALBACK) {
         char text[256];
         snprintf(text, sizeof text, "Certificate of %s not accepted: %s", o->remote,
                  stream_peer_problem(st, o->remote));
         fail_stream(o, S2S_FAIL_POLICY, STREAM_ERR_POLICY_VIOLATION, text);
         return;
     }
-    if (!offers_mechanism(f, "EXTERNAL")) {
-        fail_stream(o, S2S_FAIL_POLICY, STREAM_ERR_POLICY_VIOLATION,
-                    "The peer does not accept our certificate (no SASL EXTERNAL)");
+    if (cert_ok && offers_mechanism(f, "EXTERNAL")) {
+        send_auth_external(o);
         return;
     }
-    send_auth_external(o);
+    /* The peer does not take our certificate, or its own did not verify: dialback. */
+    send_db_result(o);
+}
+
+static void on_dialback(struct s2s_out *o, struct myna_xml *el)
+{
+    const char *type = myna_xml_attr(el, "type");
+    type = type ? type : "";
+    if (strcmp(el->name, "verify") == 0 && o->verifying) {
+        verified(o, strcmp(type, "valid") == 0 ? 1 : 0);
+        stream_close(&o->st);
+        return;
+    }
+    if (strcmp(el->name, "result") != 0 || !o->dialback || o->verifying) {
+        stream_error(&o->st, STREAM_ERR_UNSUPPORTED_STANZA_TYPE, NULL);
+        return;
+    }
+    o->dialback = false;
+    if (strcmp(type, "valid") == 0) {
+        ready(o);
+        return;
+    }
+    o->fail = S2S_FAIL_POLICY;
+    o->fail_known = true;
+    log_info("s2s", "%s -> %s: dialback refused (%s)", o->local, o->remote, type);
+    stream_close(&o->st);
 }
 
 static void out_element(struct stream *st, struct myna_xml *el)
@@ -188,10 +270,12 @@ static void out_element(struct stream *st, struct myna_xml *el)
     } else if (myna_xml_is(el, MYNA_NS_SASL, "success")) {
         stream_authenticated(st); /* RFC 6120 §6.4.6: a new stream, our header first */
     } else if (myna_xml_is(el, MYNA_NS_SASL, "failure")) {
-        o->fail = S2S_FAIL_POLICY;
-        o->fail_known = true;
-        log_info("s2s", "%s -> %s: SASL EXTERNAL refused", o->local, o->remote);
-        stream_close(st);
+        /* Our certificate was not taken after all: dialback instead (XEP-0178 §3). */
+        log_info("s2s", "%s -> %s: SASL EXTERNAL refused, trying dialback", o->local,
+                 o->remote);
+        send_db_result(o);
+    } else if (strcmp(el->ns, S2S_NS_DIALBACK) == 0) {
+        on_dialback(o, el);
     } else if (myna_xml_is(el, MYNA_NS_STREAM, "error")) {
         /* handled by the layer's close; nothing to add */
     } else {
@@ -228,6 +312,7 @@ static const struct stream_kind out_kind = {
     .ended = out_ended,
     .free = out_free_st,
     .who = out_who,
+    .header_xmlns = S2S_HEADER_XMLNS,
 };
 
 /* ---- connecting ---- */
@@ -326,7 +411,7 @@ static void format_peer(const struct resolve_target *t, char *out, size_t len)
 
 static void try_next(struct s2s_out *o)
 {
-    if (!o->r) { /* detached while connecting */
+    if (!wanted(o)) { /* detached while connecting */
         out_free(o);
         return;
     }
@@ -368,14 +453,15 @@ static void resolved(void *data, const struct resolve_target *t, size_t n, const
     try_next(o);
 }
 
-struct s2s_out *s2s_out_start(struct server *srv, struct s2s_route *r)
+static struct s2s_out *out_new(struct server *srv, struct s2s_route *r, const char *local,
+                               const char *remote)
 {
     struct s2s_out *o = xcalloc(1, sizeof *o);
     o->srv = srv;
     o->r = r;
     o->fd = -1;
-    o->local = xstrdup(s2s_route_local(r));
-    o->remote = xstrdup(s2s_route_remote(r));
+    o->local = xstrdup(local);
+    o->remote = xstrdup(remote);
     o->started = loop_now(srv->loop);
     o->state = OUT_RESOLVING;
     const struct config_s2s_domain *d = config_s2s_domain(&srv->cfg, o->remote);
@@ -384,6 +470,22 @@ struct s2s_out *s2s_out_start(struct server *srv, struct s2s_route *r)
     else
         o->rq = resolve_s2s(srv->resolver, o->remote, resolved, o);
     return o;
+}
+
+struct s2s_out *s2s_out_start(struct server *srv, struct s2s_route *r)
+{
+    return out_new(srv, r, s2s_route_local(r), s2s_route_remote(r));
+}
+
+void s2s_out_verify(struct server *srv, const char *receiving, const char *originating,
+                    const char *id, const char *key, s2s_verify_fn fn, void *data)
+{
+    struct s2s_out *o = out_new(srv, NULL, receiving, originating);
+    o->verifying = true;
+    o->v_id = xstrdup(id);
+    o->v_key = xstrdup(key);
+    o->v_fn = fn;
+    o->v_data = data;
 }
 
 void s2s_out_detach(struct s2s_out *o)

@@ -368,8 +368,9 @@ static void write_header(struct stream *st)
 {
     struct myna_buf b;
     myna_buf_init(&b);
-    myna_buf_printf(&b, "<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s'",
-                    st->kind->ns, MYNA_NS_STREAM);
+    myna_buf_printf(&b, "<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s'%s",
+                    st->kind->ns, MYNA_NS_STREAM,
+                    st->kind->header_xmlns ? st->kind->header_xmlns : "");
     if (!st->initiator) {
         unsigned char rnd[9];
         RAND_bytes(rnd, sizeof rnd);

@@ -112,6 +112,9 @@ struct stream_kind {
     /* Who the peer is, for logs (a client's bound JID), and on a stream we initiated the
      * domain our header is addressed to; NULL when not known. May be NULL. */
     const char *(*who)(const struct stream *st);
+    /* More namespace declarations for our header (s2s: " xmlns:db='jabber:server:dialback'",
+     * XEP-0220 §2.1), or NULL. */
+    const char *header_xmlns;
 };
 
 /* Ordered so that no padding is left: every client session holds one. */

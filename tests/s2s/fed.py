@@ -127,6 +127,7 @@ class Myna:
             d: ip for d, ip in self.world.routes.items() if d != self.domain}
         doms = ",\n        ".join(
             '{ domain = "%s"; host = "%s"; port = 5269; }' % (d, ip) for d, ip in routes.items())
+        doms = "domains = ( %s );" % doms if routes else ""
         mods = ", ".join('"%s"' % m for m in self.modules)
         c = self.certdir
         with open(self.conf, "w") as f:
@@ -143,7 +144,7 @@ modules = {{ path = "{self.moddir}"; enabled = [ {mods} ]; }};
 s2s = {{
     ca_file = "{self.world.cafile()}";
     policy = "{self.policy}";
-    domains = ( {doms} );
+    {doms}
     {self.s2s_extra}
 }};
 """)
@@ -158,6 +159,9 @@ s2s = {{
                                      stderr=subprocess.STDOUT, cwd=self.dir, env=env)
         if not wait_port(self.ip, 5222, self.proc) or not wait_port(self.ip, 5269, self.proc):
             raise RuntimeError("mynad for %s did not start" % self.domain)
+        if getattr(self, "created", False):
+            return self
+        self.created = True
         for u, p in self.users:
             r = subprocess.run([self.mynactl, "-c", self.conf, "adduser",
                                 "%s@%s" % (u, self.domain), p],
@@ -179,6 +183,20 @@ s2s = {{
              "cafile": self.world.cafile()}
         return X.login(e, user, self.password(user), resource=resource,
                        name="%s@%s" % (user, self.domain), presence=presence)
+
+    def login_other(self, user, certdir, name=None):
+        """login() for a node whose certificate our CA does not vouch for (the client does
+        not check it: what is tested is what the servers make of it)."""
+        s = UncheckedStream(self.ip, 5222, self.domain, None,
+                            name=name or "%s@%s" % (user, self.domain))
+        s.open()
+        s.starttls()
+        ok, el = s.auth(user, self.password(user))
+        if not ok:
+            raise X.Fail("login %s: %s" % (user, X.show(el)))
+        s.bind("r")
+        s.send("<presence/>")
+        return s
 
     def stop(self):
         if self.proc is None:
@@ -204,6 +222,15 @@ s2s = {{
                 b"ERROR: LeakSanitizer" in text:
             problem = "sanitizer report in the log of %s" % self.domain
         return problem
+
+
+class UncheckedStream(X.Stream):
+    def _wrap_tls(self, alpn=None):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        self.sock = ctx.wrap_socket(self.sock, server_hostname=self.domain)
+        self.tls = True
 
 
 # ---- a raw peer server (hostile tests) ------------------------------------------------------

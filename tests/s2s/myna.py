@@ -12,6 +12,14 @@ Scenarios (argument 1):
              (host-unknown), a stanza without `from` (improper-addressing), stanzas before
              authentication (not-authorized), garbage (not-well-formed), a flood over the
              stanza size limit; local users stay connected and keep chatting.
+  dialback   two servers whose certificates nobody trusts, policy "dialback": Server
+             Dialback (XEP-0220) with a callback both ways; the secret is a 32-byte file
+             (mode 600) in the data directory that survives a restart, and keys still
+             verify after it.
+  refused    policy "verify" (the default) refuses a peer with an untrusted certificate
+             and one with a certificate for another name, both ways (its dialback is
+             answered "invalid"), and "deny" refuses a domain both ways: every message
+             bounces to its sender with remote-server-not-found, nothing is delivered.
 """
 import os
 import sys
@@ -178,5 +186,104 @@ def hostile(w):
     bob.close()
 
 
+def untrusted_certs(w, *domains):
+    """Certificates for `domains` from a CA nobody trusts, in their own directory."""
+    d = os.path.join(w.tmp, "other-ca")
+    w.certs(*domains, certdir=d)
+    return d
+
+
+def wrong_name_certs(w, domain, name):
+    """A certificate for `name` (trusted CA) installed as `domain`'s."""
+    import shutil
+    d = os.path.join(w.tmp, "wrong-" + domain)
+    os.makedirs(d, exist_ok=True)
+    w.certs(name)
+    for ext in ("crt", "key"):
+        shutil.copy(os.path.join(w.certdir, "%s.%s" % (name, ext)),
+                    os.path.join(d, "%s.%s" % (domain, ext)))
+    return d
+
+
+def bounced(client, to, cond, what, timeout=40):
+    mid = "b-%d" % abs(hash(to + what))
+    client.send("<message to='%s' type='chat' id='%s'><body>%s</body></message>"
+                % (to, mid, what))
+    e = client.wait_for(lambda e: e.get("id") == mid, timeout, "bounce " + what)
+    got = X.stanza_error_condition(e)
+    check("%s: the message bounces with %s" % (what, cond),
+          e.get("type") == "error" and got == cond, X.show(e))
+
+
+def dialback(w):
+    w.certs("a.test", "b.test")  # the CA everyone trusts (the certificates go unused)
+    other = untrusted_certs(w, "a.test", "b.test")
+    a = fed.Myna(w, "a.test", 1, certdir=other, policy="dialback")
+    b = fed.Myna(w, "b.test", 2, certdir=other, policy="dialback")
+    a.start()
+    b.start()
+    alice = a.login_other("alice", other)
+    bob = b.login_other("bob", other)
+    exchange(alice, bob, "alice@a.test", "bob@b.test", "dialback")
+    rc, out = a.ctl("s2s")
+    check("dialback: both streams authenticated", "out a.test b.test ready" in out and
+          "in a.test b.test authenticated" in out, out)
+    log = open(a.log_path, errors="replace").read()
+    check("dialback: b.test was verified by a callback",
+          "dialback for b.test: valid" in log and "(certificate)" not in log, log[-3000:])
+    secret = os.path.join(b.dir, "data", "dialback.secret")
+    before = open(secret, "rb").read()
+    check("the dialback secret is kept in the data directory (32 bytes, mode 600)",
+          len(before) == 32 and (os.stat(secret).st_mode & 0o777) == 0o600)
+    bob.close()
+    b.stop()
+    b.start()
+    check("the dialback secret survives a restart", open(secret, "rb").read() == before)
+    bob = b.login_other("bob", other)
+    exchange(alice, bob, "alice@a.test", "bob@b.test", "dialback after restart")
+    alice.close()
+    bob.close()
+
+
+def refused(w):
+    w.certs("a.test", "d.test")
+    other = untrusted_certs(w, "b.test")
+    wrong = wrong_name_certs(w, "c.test", "somebody-else.test")
+    # a.test requires verified certificates (the default); b.test's is from an unknown CA,
+    # c.test's names another domain; d.test is denied by policy.
+    a = fed.Myna(w, "a.test", 1, s2s_extra='retries = 0;\n    domains = ( '
+                 '{ domain = "b.test"; host = "%s"; }, { domain = "c.test"; host = "%s"; }, '
+                 '{ domain = "d.test"; host = "%s"; policy = "deny"; } );'
+                 % (w.ip(2), w.ip(3), w.ip(4)), routes={})
+    b = fed.Myna(w, "b.test", 2, certdir=other, policy="dialback", s2s_extra="retries = 0;")
+    c = fed.Myna(w, "c.test", 3, certdir=wrong, policy="dialback", s2s_extra="retries = 0;")
+    d = fed.Myna(w, "d.test", 4, s2s_extra="retries = 0;")
+    for n in (a, b, c, d):
+        n.start()
+    alice = a.login("alice")
+    bob = b.login_other("bob", other)
+    carol = c.login_other("alice", wrong, name="alice@c.test")
+    dave = d.login("alice")
+    bounced(alice, "bob@b.test", "remote-server-not-found", "to an untrusted certificate")
+    bounced(alice, "alice@c.test", "remote-server-not-found", "to a wrong-name certificate")
+    bounced(alice, "alice@d.test", "remote-server-not-found", "to a denied domain")
+    bounced(bob, "alice@a.test", "remote-server-not-found",
+            "from an untrusted certificate (dialback refused by policy)")
+    bounced(carol, "alice@a.test", "remote-server-not-found",
+            "from a wrong-name certificate (dialback refused by policy)")
+    bounced(dave, "alice@a.test", "remote-server-not-found", "from a denied domain")
+    log = open(a.log_path, errors="replace").read()
+    check("a.test says why it refused b.test's certificate",
+          "Certificate of b.test not accepted" in log, log[-2000:])
+    try:
+        alice.wait_for(is_msg(), 1, "anything")
+        check("nothing reached alice@a.test", False)
+    except TimeoutError:
+        check("nothing reached alice@a.test", True)
+    for cl in (alice, bob, carol, dave):
+        cl.close()
+
+
 if __name__ == "__main__":
-    sys.exit(fed.main({"external": external, "hostile": hostile}, sys.argv[1:]))
+    sys.exit(fed.main({"external": external, "hostile": hostile, "dialback": dialback,
+                       "refused": refused}, sys.argv[1:]))
