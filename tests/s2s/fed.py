@@ -125,8 +125,10 @@ class Myna:
     def write_config(self):
         routes = self.routes if self.routes is not None else {
             d: ip for d, ip in self.world.routes.items() if d != self.domain}
+        # The servers' MUC and pubsub services live on sub-domains of the same address.
         doms = ",\n        ".join(
-            '{ domain = "%s"; host = "%s"; port = 5269; }' % (d, ip) for d, ip in routes.items())
+            '{ domain = "%s%s"; host = "%s"; port = 5269; }' % (sub, d, ip)
+            for d, ip in routes.items() for sub in ("", "conference.", "pubsub."))
         doms = "domains = ( %s );" % doms if routes else ""
         mods = ", ".join('"%s"' % m for m in self.modules)
         c = self.certdir
@@ -221,6 +223,101 @@ s2s = {{
         if b"ERROR: AddressSanitizer" in text or b"runtime error:" in text or \
                 b"ERROR: LeakSanitizer" in text:
             problem = "sanitizer report in the log of %s" % self.domain
+        return problem
+
+
+class Prosody:
+    """Debian's Prosody 0.12 on its own address. Its resolver (libunbound) is given a hosts
+    file of the world's domains (sub-domains included) and no DNS server, so it never
+    waits for the network."""
+    kind = "prosody"
+
+    def __init__(self, world, domain, ipn, users=(("juliet", "juliet-pw-1"), ("nurse", "nurse-pw-2")),
+                 secure=True):
+        self.world, self.domain = world, domain
+        self.ip = world.ip(ipn)
+        self.users = list(users)
+        self.secure = secure
+        self.certdir = world.certdir
+        self.dir = os.path.join(world.tmp, domain)
+        os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
+        self.conf = os.path.join(self.dir, "prosody.cfg.lua")
+        self.log_path = os.path.join(self.dir, "prosody.log")
+        self.hosts = os.path.join(self.dir, "hosts")
+        self.proc = None
+        world.nodes.append(self)
+        world.routes[domain] = self.ip
+
+    def write_config(self):
+        with open(self.hosts, "w") as f:
+            for d, ip in self.world.routes.items():
+                f.write("%s %s conference.%s pubsub.%s\n" % (ip, d, d, d))
+        c, t, d = self.certdir, self.dir, self.domain
+        with open(self.conf, "w") as f:
+            f.write(f"""-- written by tests/s2s/fed.py
+run_as_root = true
+pidfile = "{t}/prosody.pid"
+data_path = "{t}/data"
+interfaces = {{ "{self.ip}" }}
+c2s_ports = {{ 5222 }}
+c2s_direct_tls_ports = {{ }}
+s2s_ports = {{ 5269 }}
+http_ports = {{ }}
+https_ports = {{ }}
+log = {{ debug = "*stdout" }}
+daemonize = false
+authentication = "internal_hashed"
+c2s_require_encryption = true
+s2s_require_encryption = true
+s2s_secure_auth = {"true" if self.secure else "false"}
+allow_registration = false
+limits = {{ c2s = {{ rate = "100mb/s" }} }}
+unbound = {{ hoststxt = "{self.hosts}"; resolvconf = false; forward = {{ "127.0.0.1@9" }} }}
+modules_enabled = {{ "roster"; "saslauth"; "tls"; "dialback"; "disco"; "ping"; "version";
+                    "time"; "posix"; "vcard_legacy"; "pep"; "presence" }}
+ssl = {{ key = "{c}/{d}.key"; certificate = "{c}/{d}.crt"; cafile = "{c}/ca.crt" }}
+VirtualHost "{d}"
+    ssl = {{ key = "{c}/{d}.key"; certificate = "{c}/{d}.crt"; cafile = "{c}/ca.crt" }}
+Component "conference.{d}" "muc"
+    ssl = {{ key = "{c}/{d}.key"; certificate = "{c}/{d}.crt"; cafile = "{c}/ca.crt" }}
+""")
+
+    def start(self):
+        self.write_config()
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(["prosody", "--config", self.conf, "-F"], stdout=self.log,
+                                     stderr=subprocess.STDOUT, cwd=self.dir)
+        if not wait_port(self.ip, 5222, self.proc) or not wait_port(self.ip, 5269, self.proc):
+            raise RuntimeError("prosody for %s did not start" % self.domain)
+        for u, p in self.users:
+            subprocess.run(["prosodyctl", "--config", self.conf, "register", u, self.domain, p],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return self
+
+    def password(self, user):
+        return dict(self.users)[user]
+
+    def login(self, user, resource="r", presence=True):
+        e = {"ip": self.ip, "starttls_port": 5222, "direct_port": None, "domain": self.domain,
+             "cafile": self.world.cafile()}
+        return X.login(e, user, self.password(user), resource=resource,
+                       name="%s@%s" % (user, self.domain), presence=presence)
+
+    def stop(self):
+        if self.proc is None:
+            return None
+        problem = None
+        if self.proc.poll() is not None:
+            problem = "prosody %s died (exit %s)" % (self.domain, self.proc.returncode)
+        else:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        self.log.close()
         return problem
 
 

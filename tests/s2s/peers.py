@@ -1,0 +1,135 @@
+#!/usr/bin/python3
+"""tests/s2s/peers.py — Myna federating with Debian's Prosody (and later ejabberd), each
+on its own loopback address with the standard ports and one CA for both (tests/s2s/fed.py).
+
+Scenario "prosody" (the peer requires verified certificates: SASL EXTERNAL both ways):
+messages both ways; the subscription handshake both ways, then presence updates both
+ways; a Myna user joins a room on the peer and a peer user joins a Myna room, with
+messages both ways in each room; iq ping to the remote server both ways.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fed  # noqa: E402
+import xmpplib as X  # noqa: E402
+from fed import check  # noqa: E402
+
+NS_C = X.NS_CLIENT
+NS_MUC = "http://jabber.org/protocol/muc"
+NS_MUC_USER = NS_MUC + "#user"
+NS_MUC_OWNER = NS_MUC + "#owner"
+WAIT = 30
+
+
+def tag(name):
+    return X.q(NS_C, name)
+
+
+def chat(c, to, body, typ="chat"):
+    c.send("<message to='%s' type='%s'><body>%s</body></message>" % (to, typ, body))
+
+
+def got_message(c, body, frm, what):
+    m = c.wait_for(lambda e: e.tag == tag("message") and e.findtext(tag("body")) == body,
+                   WAIT, what)
+    check(what, (m.get("from") or "").startswith(frm), X.show(m))
+
+
+def got_presence(c, frm, typ, what, pred=None):
+    def match(e):
+        return (e.tag == tag("presence") and (e.get("from") or "").startswith(frm) and
+                (e.get("type") or "available") == typ and (pred is None or pred(e)))
+    p = c.wait_for(match, WAIT, what)
+    check(what, p is not None, X.show(p))
+    return p
+
+
+def messages(alice, juliet, a, p):
+    chat(alice, "juliet@%s" % p, "hello from myna")
+    got_message(juliet, "hello from myna", "alice@%s" % a, "a message Myna -> peer")
+    chat(juliet, "alice@%s" % a, "hello from the peer")
+    got_message(alice, "hello from the peer", "juliet@%s" % p, "a message peer -> Myna")
+
+
+def subscriptions(alice, juliet, a, p):
+    ja, jj = "alice@%s" % a, "juliet@%s" % p
+    # RFC 6121 §2.1.6: only "interested resources" (that asked for the roster) get
+    # subscription states; Prosody holds to that.
+    for c in (alice, juliet):
+        r = c.iq("get", "<query xmlns='jabber:iq:roster'/>", timeout=WAIT)
+        check("%s gets its roster" % c.name, r.get("type") == "result", X.show(r))
+    alice.send("<presence type='subscribe' to='%s'/>" % jj)
+    got_presence(juliet, ja, "subscribe", "the peer user gets Myna's subscription request")
+    juliet.send("<presence type='subscribed' to='%s'/>" % ja)
+    got_presence(alice, jj, "subscribed", "Myna's user hears it was approved")
+    got_presence(alice, jj, "available", "... and gets the peer user's presence")
+    juliet.send("<presence type='subscribe' to='%s'/>" % ja)
+    got_presence(alice, jj, "subscribe", "Myna's user gets the peer's subscription request")
+    alice.send("<presence type='subscribed' to='%s'/>" % jj)
+    got_presence(juliet, ja, "subscribed", "the peer user hears it was approved")
+    got_presence(juliet, ja, "available", "... and gets Myna's user's presence")
+    alice.send("<presence><show>away</show><status>lunch</status></presence>")
+    got_presence(juliet, ja, "available", "a presence update Myna -> peer",
+                 lambda e: e.findtext(tag("show")) == "away")
+    juliet.send("<presence><show>dnd</show></presence>")
+    got_presence(alice, jj, "available", "a presence update peer -> Myna",
+                 lambda e: e.findtext(tag("show")) == "dnd")
+
+
+def join(c, room, nick, what):
+    c.send("<presence to='%s/%s'><x xmlns='%s'/></presence>" % (room, nick, NS_MUC))
+    p = c.wait_for(lambda e: e.tag == tag("presence") and e.get("from") == "%s/%s" % (room, nick),
+                   WAIT, what)
+    check(what, p.get("type") in (None, "available"), X.show(p))
+    x = p.find(X.q(NS_MUC_USER, "x"))
+    codes = [s.get("code") for s in x.findall(X.q(NS_MUC_USER, "status"))] if x is not None else []
+    if "201" in codes:  # a new room: make it an instant room (XEP-0045 §10.1.2)
+        r = c.iq("set", "<query xmlns='%s'><x xmlns='jabber:x:data' type='submit'/></query>"
+                 % NS_MUC_OWNER, room, timeout=WAIT)
+        check(what + " (instant room)", r.get("type") == "result", X.show(r))
+
+
+def room(owner, guest, room_jid, what):
+    join(owner, room_jid, "Owner", what + ": the first user enters")
+    join(guest, room_jid, "Guest", what + ": the other server's user enters")
+    got_presence(owner, room_jid + "/Guest", "available", what + ": the guest's presence "
+                 "reaches the first user")
+    chat(owner, room_jid, "hi from the owner " + what, "groupchat")
+    got_message(guest, "hi from the owner " + what, room_jid + "/Owner",
+                what + ": a room message reaches the guest")
+    chat(guest, room_jid, "hi from the guest " + what, "groupchat")
+    got_message(owner, "hi from the guest " + what, room_jid + "/Guest",
+                 what + ": the guest's room message reaches the first user")
+
+
+def pings(alice, juliet, a, p):
+    r = alice.iq("get", "<ping xmlns='urn:xmpp:ping'/>", p, timeout=WAIT)
+    check("iq ping Myna user -> peer server", r.get("type") == "result", X.show(r))
+    r = juliet.iq("get", "<ping xmlns='urn:xmpp:ping'/>", a, timeout=WAIT)
+    check("iq ping peer user -> Myna server", r.get("type") == "result", X.show(r))
+
+
+def prosody(w):
+    a, p = "a.test", "p.test"
+    w.certs(a, p)
+    myna = fed.Myna(w, a, 1)
+    pro = fed.Prosody(w, p, 2)
+    myna.start()
+    pro.start()
+    alice = myna.login("alice")
+    juliet = pro.login("juliet")
+    messages(alice, juliet, a, p)
+    pings(alice, juliet, a, p)
+    subscriptions(alice, juliet, a, p)
+    room(juliet, alice, "balcony@conference." + p, "a room on the peer")
+    room(alice, juliet, "garden@conference." + a, "a room on Myna")
+    rc, out = myna.ctl("s2s")
+    check("mynactl s2s shows both directions with the peer",
+          "out a.test p.test ready" in out and "in a.test p.test authenticated" in out, out)
+    alice.close()
+    juliet.close()
+
+
+if __name__ == "__main__":
+    sys.exit(fed.main({"prosody": prosody}, sys.argv[1:]))
