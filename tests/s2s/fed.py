@@ -81,6 +81,8 @@ class World:
             p = n.stop()
             if p:
                 problems.append(p)
+        if getattr(self, "dns", None):
+            self.dns.stop()
         return problems
 
     def dump_logs(self):
@@ -319,6 +321,195 @@ Component "conference.{d}" "muc"
         self.proc = None
         self.log.close()
         return problem
+
+
+class TinyDNS:
+    """A DNS server on the world's address .53 (UDP 53) answering SRV queries for
+    _xmpp-server._tcp.DOMAIN with the address of DOMAIN's server as the target (an IP
+    literal, which resolvers turn into itself), NXDOMAIN for anything else. For peers whose
+    resolver has no static map of its own (ejabberd's outgoing s2s)."""
+
+    def __init__(self, world):
+        import threading
+        self.world = world
+        self.ip = world.ip(53)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((self.ip, 53))
+        self.sock.settimeout(0.5)
+        self.running = True
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def _name(b, i):
+        out = []
+        while b[i]:
+            out.append(b[i + 1:i + 1 + b[i]].decode())
+            i += 1 + b[i]
+        return ".".join(out), i + 1
+
+    @staticmethod
+    def _enc(n):
+        return b"".join(bytes([len(p)]) + p.encode() for p in n.split(".")) + b"\0"
+
+    def answer(self, q):
+        import struct
+        qname, end = self._name(q, 12)
+        qtype = struct.unpack(">H", q[end:end + 2])[0]
+        target = None
+        prefix = "_xmpp-server._tcp."
+        if qtype == 33 and qname.lower().startswith(prefix):
+            dom = qname.lower()[len(prefix):]
+            for d, ip in self.world.routes.items():
+                if dom in (d, "conference." + d, "pubsub." + d):
+                    target = ip
+        flags = 0x8180 if target else 0x8183
+        head = q[:2] + struct.pack(">HHHHH", flags, 1, 1 if target else 0, 0, 0)
+        ans = b""
+        if target:
+            rdata = struct.pack(">HHH", 0, 5, 5269) + self._enc(target)
+            ans = struct.pack(">HHHIH", 0xC00C, 33, 1, 60, len(rdata)) + rdata
+        return head + q[12:end + 4] + ans
+
+    def serve(self):
+        while self.running:
+            try:
+                q, peer = self.sock.recvfrom(512)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                self.sock.sendto(self.answer(q), peer)
+            except Exception:  # noqa: BLE001 — a malformed query is ignored
+                pass
+
+    def stop(self):
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+
+
+class Ejabberd:
+    """Debian's ejabberd 23.01 on its own address, as root (a copy of ejabberdctl without
+    the switch to the ejabberd user), its own Erlang node name, and an inetrc that maps the
+    world's domains (Erlang's resolver reads it first) and sends DNS nowhere."""
+    kind = "ejabberd"
+
+    def __init__(self, world, domain, ipn, users=(("romeo", "romeo-pw-1"), ("benvolio", "benvolio-pw-2"))):
+        self.world, self.domain = world, domain
+        self.ip = world.ip(ipn)
+        self.users = list(users)
+        self.certdir = world.certdir
+        self.dir = os.path.join(world.tmp, domain)
+        for sub in ("db", "log"):
+            os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
+        self.node = "myna%s@localhost" % hashlib.sha256(
+            (world.scenario + domain + world.tmp).encode()).hexdigest()[:10]
+        self.log_path = os.path.join(self.dir, "log", "ejabberd.log")
+        self.ctl_script = os.path.join(self.dir, "ejabberdctl")
+        self.started = False
+        world.nodes.append(self)
+        world.routes[domain] = self.ip
+
+    def ctl(self, *args, check=True, timeout=120):
+        d = self.dir
+        cmd = ["sh", self.ctl_script, "--config-dir", d, "--config", d + "/ejabberd.yml",
+               "--ctl-config", d + "/ejabberdctl.cfg", "--logs", d + "/log", "--spool",
+               d + "/db", "--node", self.node] + list(args)
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=timeout, cwd=d)
+        if check and r.returncode != 0:
+            raise RuntimeError("ejabberdctl %s: %s" % (" ".join(args), r.stdout.decode()))
+        return r.returncode, r.stdout.decode()
+
+    def write_config(self):
+        d, c, dom = self.dir, self.certdir, self.domain
+        with open(os.path.join(c, dom + ".crt")) as f1, open(os.path.join(c, dom + ".key")) as f2:
+            pem = f1.read() + f2.read()
+        pem_path = os.path.join(d, "cert.pem")
+        with open(pem_path, "w") as f:
+            f.write(pem)
+        os.chmod(pem_path, 0o600)
+        with open(os.path.join(d, "inetrc"), "w") as f:
+            # SRV answers from the world's TinyDNS (targets are IP literals, which
+            # ejabberd's getaddrinfo takes as they are).
+            if not getattr(self.world, "dns", None):
+                self.world.dns = TinyDNS(self.world)
+            f.write('{lookup, ["file", "dns"]}.\n{resolv_conf, ""}.\n{nameserver, {%s}, 53}.\n'
+                    % ",".join(self.world.dns.ip.split(".")))
+        with open(os.path.join(d, "ejabberdctl.cfg"), "w") as f:
+            f.write('ERLANG_NODE=%s\nEJABBERD_PID_PATH=%s/ejabberd.pid\n'
+                    'ERL_OPTIONS="-env ERL_CRASH_DUMP_BYTES 0"\n' % (self.node, d))
+        with open("/usr/sbin/ejabberdctl") as f:
+            script = f.read().replace("INSTALLUSER=ejabberd", "INSTALLUSER=")
+        with open(self.ctl_script, "w") as f:
+            f.write(script)
+        with open(os.path.join(d, "ejabberd.yml"), "w") as f:
+            f.write(f"""# written by tests/s2s/fed.py
+hosts: ["{dom}"]
+loglevel: info
+certfiles: ["{pem_path}"]
+ca_file: "{self.world.cafile()}"
+s2s_use_starttls: required
+s2s_dns_timeout: 1
+s2s_dns_retries: 1
+s2s_access: all
+listen:
+  - {{port: 5222, ip: "{self.ip}", module: ejabberd_c2s, starttls_required: true}}
+  - {{port: 5269, ip: "{self.ip}", module: ejabberd_s2s_in}}
+auth_method: internal
+acl:
+  local: {{user_regexp: ""}}
+access_rules:
+  local: {{allow: local}}
+  c2s: {{allow: all}}
+  register: {{deny: all}}
+  muc_create: {{allow: all}}
+  configure: {{deny: all}}
+shaper_rules:
+  c2s_shaper: none
+  s2s_shaper: none
+modules:
+  mod_roster: {{}}
+  mod_disco: {{}}
+  mod_ping: {{}}
+  mod_vcard: {{}}
+  mod_s2s_dialback: {{}}
+  mod_muc:
+    host: "conference.@HOST@"
+    access: all
+    access_create: muc_create
+    access_persistent: muc_create
+""")
+
+    def start(self):
+        self.write_config()
+        self.ctl("start")
+        self.started = True
+        self.ctl("started", timeout=120)
+        if not wait_port(self.ip, 5222, None, 60) or not wait_port(self.ip, 5269, None, 10):
+            raise RuntimeError("ejabberd for %s did not listen" % self.domain)
+        for u, p in self.users:
+            self.ctl("register", u, self.domain, p)
+        return self
+
+    def password(self, user):
+        return dict(self.users)[user]
+
+    def login(self, user, resource="r", presence=True):
+        e = {"ip": self.ip, "starttls_port": 5222, "direct_port": None, "domain": self.domain,
+             "cafile": self.world.cafile()}
+        return X.login(e, user, self.password(user), resource=resource,
+                       name="%s@%s" % (user, self.domain), presence=presence)
+
+    def stop(self):
+        if not self.started:
+            return None
+        self.started = False
+        rc, out = self.ctl("stop", check=False)
+        self.ctl("stopped", check=False, timeout=60)
+        return None if rc == 0 else "ejabberd %s: stop failed: %s" % (self.domain, out)
 
 
 class UncheckedStream(X.Stream):

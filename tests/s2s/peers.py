@@ -2,10 +2,12 @@
 """tests/s2s/peers.py — Myna federating with Debian's Prosody (and later ejabberd), each
 on its own loopback address with the standard ports and one CA for both (tests/s2s/fed.py).
 
-Scenario "prosody" (the peer requires verified certificates: SASL EXTERNAL both ways):
-messages both ways; the subscription handshake both ways, then presence updates both
-ways; a Myna user joins a room on the peer and a peer user joins a Myna room, with
-messages both ways in each room; iq ping to the remote server both ways.
+Scenarios "prosody" and "ejabberd" (each peer requires verified certificates: SASL
+EXTERNAL both ways): messages both ways; the subscription handshake both ways, then
+presence updates both ways; a Myna user joins a room on the peer and a peer user joins a
+Myna room, with messages both ways in each room; iq ping to the remote server both ways.
+Prosody finds Myna through a hosts file, ejabberd through SRV records from the world's
+tiny DNS server (fed.TinyDNS); Myna finds both through its config map.
 """
 import os
 import sys
@@ -45,15 +47,15 @@ def got_presence(c, frm, typ, what, pred=None):
     return p
 
 
-def messages(alice, juliet, a, p):
-    chat(alice, "juliet@%s" % p, "hello from myna")
+def messages(alice, juliet, a, p, peer_user="juliet"):
+    chat(alice, "%s@%s" % (peer_user, p), "hello from myna")
     got_message(juliet, "hello from myna", "alice@%s" % a, "a message Myna -> peer")
     chat(juliet, "alice@%s" % a, "hello from the peer")
-    got_message(alice, "hello from the peer", "juliet@%s" % p, "a message peer -> Myna")
+    got_message(alice, "hello from the peer", "%s@%s" % (peer_user, p), "a message peer -> Myna")
 
 
-def subscriptions(alice, juliet, a, p):
-    ja, jj = "alice@%s" % a, "juliet@%s" % p
+def subscriptions(alice, juliet, a, p, peer_user="juliet"):
+    ja, jj = "alice@%s" % a, "%s@%s" % (peer_user, p)
     # RFC 6121 §2.1.6: only "interested resources" (that asked for the roster) get
     # subscription states; Prosody holds to that.
     for c in (alice, juliet):
@@ -131,5 +133,26 @@ def prosody(w):
     juliet.close()
 
 
+def ejabberd(w):
+    a, e = "a.test", "e.test"
+    w.certs(a, e)
+    myna = fed.Myna(w, a, 1)
+    ej = fed.Ejabberd(w, e, 2)
+    myna.start()
+    ej.start()
+    alice = myna.login("alice")
+    romeo = ej.login("romeo")
+    messages(alice, romeo, a, e, "romeo")
+    pings(alice, romeo, a, e)
+    subscriptions(alice, romeo, a, e, "romeo")
+    room(romeo, alice, "plaza@conference." + e, "a room on the peer")
+    room(alice, romeo, "garden@conference." + a, "a room on Myna")
+    rc, out = myna.ctl("s2s")
+    check("mynactl s2s shows both directions with the peer",
+          "out a.test e.test ready" in out and "in a.test e.test authenticated" in out, out)
+    alice.close()
+    romeo.close()
+
+
 if __name__ == "__main__":
-    sys.exit(fed.main({"prosody": prosody}, sys.argv[1:]))
+    sys.exit(fed.main({"prosody": prosody, "ejabberd": ejabberd}, sys.argv[1:]))
