@@ -102,12 +102,14 @@ class Myna:
     kind = "myna"
 
     def __init__(self, world, domain, ipn, users=(("alice", "alice-pw-1"), ("bob", "bob-pw-2")),
-                 s2s_extra="", routes=None, certdir=None, modules=None, policy="verify"):
+                 s2s_extra="", routes=None, certdir=None, modules=None, policy="verify",
+                 direct_tls_port=None):
         self.world, self.domain = world, domain
         self.ip = world.ip(ipn)
         self.users = list(users)
         self.s2s_extra = s2s_extra
         self.policy = policy
+        self.direct_tls_port = direct_tls_port  # an s2s listener with XEP-0368 direct TLS
         self.routes = routes  # None: every other domain of the world
         self.certdir = certdir or world.certdir
         self.modules = modules or ["disco", "ping", "version", "roster", "offline", "muc",
@@ -128,11 +130,16 @@ class Myna:
         routes = self.routes if self.routes is not None else {
             d: ip for d, ip in self.world.routes.items() if d != self.domain}
         # The servers' MUC and pubsub services live on sub-domains of the same address.
+        def where(ip):  # "IP" or (IP, port, direct_tls)
+            return ip if isinstance(ip, tuple) else (ip, 5269, False)
         doms = ",\n        ".join(
-            '{ domain = "%s%s"; host = "%s"; port = 5269; }' % (sub, d, ip)
+            '{ domain = "%s%s"; host = "%s"; port = %d; direct_tls = %s; }'
+            % ((sub, d) + where(ip)[:2] + ("true" if where(ip)[2] else "false",))
             for d, ip in routes.items() for sub in ("", "conference.", "pubsub."))
         doms = "domains = ( %s );" % doms if routes else ""
         mods = ", ".join('"%s"' % m for m in self.modules)
+        direct = (',\n    {{ type = "s2s"; address = "{}"; port = {}; tls = "direct"; }}'.format(
+            self.ip, self.direct_tls_port) if self.direct_tls_port else "")
         c = self.certdir
         with open(self.conf, "w") as f:
             f.write(f"""# written by tests/s2s/fed.py
@@ -142,7 +149,7 @@ hosts = ( {{ domain = "{self.domain}"; certificate = "{c}/{self.domain}.crt";
              key = "{c}/{self.domain}.key"; }} );
 listen = (
     {{ type = "c2s"; address = "{self.ip}"; port = 5222; tls = "starttls"; }},
-    {{ type = "s2s"; address = "{self.ip}"; port = 5269; tls = "starttls"; }}
+    {{ type = "s2s"; address = "{self.ip}"; port = 5269; tls = "starttls"; }}{direct}
 );
 modules = {{ path = "{self.moddir}"; enabled = [ {mods} ]; }};
 s2s = {{

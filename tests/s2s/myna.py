@@ -2,7 +2,8 @@
 """tests/s2s/myna.py — Myna federating with Myna (tests/s2s/fed.py sets the servers up).
 
 Scenarios (argument 1):
-  external   two servers with certificates from one CA: SASL EXTERNAL both ways; messages
+  external   two servers with certificates from one CA: SASL EXTERNAL both ways (one way
+             over XEP-0368 direct TLS to an s2s listener with tls = "direct"); messages
              both ways, iq ping to the remote server and to a remote user, `mynactl s2s`
              and stats list the connections, `mynactl s2s close` closes them and the next
              message opens a new one; an unreachable domain bounces the message to its
@@ -66,9 +67,10 @@ def exchange(c1, c2, j1, j2, tag):
 def external(w):
     w.certs("a.test", "b.test")
     a = fed.Myna(w, "a.test", 1, s2s_extra="retries = 1; retry_delay = 1;")
-    b = fed.Myna(w, "b.test", 2)
+    b = fed.Myna(w, "b.test", 2, direct_tls_port=5270)
+    # a.test reaches b.test with XEP-0368 direct TLS (b.test comes back with STARTTLS);
     # c.test: a route to an address where nothing listens.
-    a.routes = {"b.test": b.ip, "c.test": w.ip(9)}
+    a.routes = {"b.test": (b.ip, 5270, True), "c.test": w.ip(9)}
     a.start()
     b.start()
     alice = a.login("alice")
@@ -88,8 +90,8 @@ def external(w):
     r = alice.wait_for(lambda e: e.get("id") == "p-full", 20, "ping answer")
     check("... and the client's answer comes back", r.get("type") == "result", X.show(r))
     rc, out = a.ctl("s2s")
-    check("mynactl s2s lists the outgoing stream to b.test",
-          rc == 0 and "out a.test b.test ready" in out, out)
+    check("mynactl s2s lists the outgoing stream to b.test, over direct TLS on 5270",
+          rc == 0 and "out a.test b.test ready" in out and ":5270 tls" in out, out)
     check("mynactl s2s lists the incoming stream from b.test",
           "in a.test b.test authenticated" in out, out)
     rc, out = a.ctl("stats")
