@@ -396,13 +396,28 @@ static void send_str(struct lg *g, struct lg_conn *c, const char *s)
     conn_write(g, c, s, strlen(s));
 }
 
+static bool on_peer(const struct lg *g, uint32_t idx)
+{
+    return g->cfg.peer_host && idx >= g->cfg.peer_from;
+}
+
+const char *lg_host(const struct lg *g, uint32_t idx)
+{
+    return on_peer(g, idx) ? g->cfg.peer_host : g->cfg.host;
+}
+
+const char *lg_domain(const struct lg *g, uint32_t idx)
+{
+    return on_peer(g, idx) && g->cfg.peer_domain ? g->cfg.peer_domain : g->cfg.domain;
+}
+
 static void send_stream_header(struct lg *g, struct lg_conn *c)
 {
     char buf[320];
     int n = snprintf(buf, sizeof buf,
                      "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
                      "xmlns:stream='http://etherx.jabber.org/streams' to='%s' version='1.0'>",
-                     g->cfg.domain);
+                     lg_domain(g, (uint32_t)(c - g->conns)));
     conn_write(g, c, buf, (size_t)n);
     c->depth = 0;
     c->in_len = 0;
@@ -478,9 +493,9 @@ static void start_tls(struct lg *g, struct lg_conn *c, enum lg_state next)
     SSL_set_app_data(c->ssl, c);
     if (g->sessions && g->sessions[c - g->conns])
         SSL_set_session(c->ssl, g->sessions[c - g->conns]);
-    SSL_set_tlsext_host_name(c->ssl, g->cfg.domain);
+    SSL_set_tlsext_host_name(c->ssl, lg_domain(g, (uint32_t)(c - g->conns)));
     if (g->cfg.cafile)
-        SSL_set1_host(c->ssl, g->cfg.domain);
+        SSL_set1_host(c->ssl, lg_domain(g, (uint32_t)(c - g->conns)));
     SSL_set_connect_state(c->ssl);
     c->state = (uint8_t)next;
     free(c->in);
@@ -1048,7 +1063,7 @@ bool lg_open(struct lg *g, uint32_t idx, uint32_t user)
         return false;
     }
     struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g->cfg.port)};
-    inet_pton(AF_INET, g->cfg.host, &dst.sin_addr);
+    inet_pton(AF_INET, lg_host(g, idx), &dst.sin_addr);
     if (connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0 && errno != EINPROGRESS) {
         conn_fail(g, c, strerror(errno));
         return false;

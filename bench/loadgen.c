@@ -140,6 +140,10 @@ static struct sample take_sample(void)
         s.srv_rss_kb = status_kb(G.cfg.server_pid, "VmRSS");
         s.srv_anon_kb = status_kb(G.cfg.server_pid, "RssAnon");
     }
+    if (G.cfg.peer_pid) { /* federation: both servers' CPU and memory */
+        s.srv_cpu_ms += proc_cpu_ms(G.cfg.peer_pid);
+        s.srv_rss_kb += status_kb(G.cfg.peer_pid, "VmRSS");
+    }
     s.sys_busy_ms = sys_busy_ms();
     s.t = now_s();
     return s;
@@ -470,7 +474,7 @@ static void send_chat(uint32_t idx)
     char body[4200], buf[4600];
     make_body(body, sizeof body, cur_phase);
     int n = snprintf(buf, sizeof buf, "<message to='%s%u@%s' type='chat'><body>%s</body></message>",
-                     G.cfg.prefix, O.first + peer, G.cfg.domain, body);
+                     G.cfg.prefix, O.first + peer, lg_domain(&G, peer), body);
     lg_send(&G, c, buf, (size_t)n);
     sent_phase++;
 }
@@ -556,6 +560,7 @@ static struct step chat_step(double rate, double secs, bool quiet)
 static int scen_chat(void)
 {
     chat_conns = 2 * O.pairs;
+    G.cfg.peer_from = O.pairs; /* with --peer-host: partners on the other server */
     G.cfg.presence = true;
     G.cb.stanza = chat_stanza;
     double ramp = login_many(0, chat_conns, O.first, O.rate);
@@ -1168,6 +1173,8 @@ static void usage(FILE *f)
         "reconnect: --connections N --rounds R (3) [--resume]: cut and log in again, or\n"
         "         resume (XEP-0198) with --resume\n"
         "chat:    --pairs P --msg-rate R --duration S (10) --warmup S (2) --body-size B (100)\n"
+        "         --peer-host IP --peer-domain D [--peer-pid PID]: partners log in to a\n"
+        "         second server (federation: every message crosses s2s)\n"
         "         --find-max [--max-p99-ms 100 --step-factor 1.3 --max-rate 200000]\n"
         "muc:     --occupants M (100) --senders S (1) --room NAME --muc-domain D --msg-rate R\n"
         "offline: --messages M (10000)\n"
@@ -1189,7 +1196,7 @@ int main(int argc, char **argv)
            O_RESOURCE, O_TLS, O_CAFILE, O_SASL, O_SCACHE, O_ROSTER, O_TLS_RESUME, O_PRESENCE, O_LTO, O_RATE,
            O_MAXPEND, O_SRC, O_SRCN, O_CONNS, O_HOLD, O_PAIRS, O_MSGRATE, O_DUR, O_WARM,
            O_BODY, O_FINDMAX, O_MAXP99, O_STEP, O_MAXRATE, O_OCC, O_SENDERS, O_ROOM, O_MUCDOM,
-           O_MSGS, O_QUERIES, O_QMAX, O_ROUNDS, O_RESUME, O_HELP };
+           O_MSGS, O_QUERIES, O_QMAX, O_ROUNDS, O_RESUME, O_PHOST, O_PDOMAIN, O_PPID, O_HELP };
     static const struct option lo[] = {
         {"host", 1, 0, O_HOST}, {"port", 1, 0, O_PORT}, {"domain", 1, 0, O_DOMAIN},
         {"label", 1, 0, O_LABEL}, {"server-pid", 1, 0, O_PID}, {"prefix", 1, 0, O_PREFIX},
@@ -1206,6 +1213,8 @@ int main(int argc, char **argv)
         {"muc-domain", 1, 0, O_MUCDOM}, {"messages", 1, 0, O_MSGS},
         {"queries", 1, 0, O_QUERIES}, {"query-max", 1, 0, O_QMAX}, {"rounds", 1, 0, O_ROUNDS},
         {"resume", 0, 0, O_RESUME}, {"help", 0, 0, O_HELP},
+        {"peer-host", 1, 0, O_PHOST}, {"peer-domain", 1, 0, O_PDOMAIN},
+        {"peer-pid", 1, 0, O_PPID},
         {0, 0, 0, 0}};
     struct lg_config *cfg = &G.cfg;
     *cfg = (struct lg_config){.host = "127.0.0.1", .port = 5222, .domain = "localhost",
@@ -1231,6 +1240,9 @@ int main(int argc, char **argv)
         case O_DOMAIN: cfg->domain = optarg; break;
         case O_LABEL: O.label = optarg; break;
         case O_PID: cfg->server_pid = atoi(optarg); break;
+        case O_PHOST: cfg->peer_host = optarg; break;
+        case O_PDOMAIN: cfg->peer_domain = optarg; break;
+        case O_PPID: cfg->peer_pid = atoi(optarg); break;
         case O_PREFIX: cfg->prefix = optarg; break;
         case O_FIRST: O.first = (uint32_t)strtoul(optarg, NULL, 10); break;
         case O_PASSWORD: cfg->password = optarg; break;

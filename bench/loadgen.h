@@ -81,7 +81,13 @@ struct lg_config {
     int max_pending;        /* logins in progress at once */
     const char *scram_cache;/* file of salted passwords kept between runs */
     int server_pid;         /* sample this process's CPU and RSS; 0 = none */
+    /* Federation (chat across two servers): connections from index `peer_from` on log in
+     * to peer_host/peer_domain instead; peer_pid is sampled with server_pid. */
+    const char *peer_host, *peer_domain;
+    uint32_t peer_from;
+    int peer_pid;
 };
+
 
 /* Callbacks the scenario gives the connection layer. elem points to one complete
  * top-level element (not NUL-terminated), valid only during the call. */
@@ -108,6 +114,10 @@ struct lg {
     SSL_SESSION **sessions; /* per connection slot, with cfg.resume: last ticket received */
     uint64_t resumed;       /* handshakes that resumed a session */
 };
+
+/* The server address and domain of connection idx. */
+const char *lg_host(const struct lg *g, uint32_t idx);
+const char *lg_domain(const struct lg *g, uint32_t idx);
 
 /* lg_conn.c */
 int64_t lg_now_ns(void);

@@ -68,9 +68,11 @@ class World:
     def ip(self, n):
         return "%s.%d" % (self.net, n)
 
-    def certs(self, *domains, certdir=None):
+    def certs(self, *domains, certdir=None, ips=()):
+        """ips: IP subjectAltNames too (libpurple checks the certificate against the
+        address it connects to)."""
         subprocess.run(["sh", MKCERTS, certdir or self.certdir] + list(domains), check=True,
-                       stdout=subprocess.DEVNULL)
+                       stdout=subprocess.DEVNULL, env=dict(os.environ, MKCERTS_IPS=" ".join(ips)))
 
     def cafile(self):
         return os.path.join(self.certdir, "ca.crt")

@@ -10,3 +10,15 @@ EXTRA_DIST += $(S2S_TESTS) tests/s2s/fed.py tests/s2s/myna.py tests/s2s/peers.py
 check-s2s:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(S2S_TESTS)"
 .PHONY: check-s2s
+
+# The closing scenario with Pidgin's libpurple on Myna and a Prosody user (peers.py purple).
+if HAVE_PURPLE
+check_PROGRAMS += tests/s2s/purple_fed
+tests_s2s_purple_fed_SOURCES = tests/s2s/purple_fed.c tests/e2e/e2e_purple.c \
+	tests/e2e/e2e_purple.h $(E2E_COMMON)
+tests_s2s_purple_fed_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/e2e
+tests_s2s_purple_fed_CFLAGS = $(E2E_STROPHE_CFLAGS) $(PURPLE_CFLAGS)
+tests_s2s_purple_fed_LDADD = $(STROPHE_LIBS) $(PURPLE_LIBS)
+TESTS += tests/s2s/peer-purple.sh
+endif
+EXTRA_DIST += tests/s2s/peer-purple.sh
