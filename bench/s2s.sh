@@ -41,7 +41,7 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done; wait 2>/dev/null; }
 trap cleanup EXIT
 
-start() { # domain, first account, count
+start() { # domain, first account, last account
     local d=$1 dir=$WORK/$1 p=${PEER[$1]}
     mkdir -p "$dir/data"
     cat > "$dir/myna.conf" <<CONF
@@ -73,7 +73,7 @@ CONF
     log "mynad for $d did not start"; exit 1
 }
 start a.bench 1 "$PAIRS"
-start b.bench $((PAIRS + 1)) "$PAIRS"
+start b.bench $((PAIRS + 1)) $((2 * PAIRS))
 COMMON=(--host 127.0.0.61 --domain a.bench --peer-host 127.0.0.62 --peer-domain b.bench
         --server-pid "${PIDS[0]}" --peer-pid "${PIDS[1]}" --cafile "$WORK/certs/ca.crt"
         --pairs "$PAIRS" --label myna-s2s --src 127.0.0.70 --src-count 4)
