@@ -75,6 +75,7 @@ struct server {
     struct sm_tables *sm;          /* XEP-0198 resumption: ids, held sessions (sm.c) */
     struct hashmap *s2s_routes;    /* "local remote" -> struct s2s_route (s2s.c) */
     struct resolver *resolver;     /* DNS for s2s (net/resolve.c) */
+    struct hashmap *s2s_bidi;      /* "local remote" -> incoming struct stream (XEP-0288) */
     unsigned char dialback_secret[32]; /* XEP-0220 keys (s2s.c), kept in the data dir */
     char readbuf[65536];           /* shared by all connections (loop thread only) */
 };

@@ -773,17 +773,19 @@ static int parse_s2s(struct ctx *x, const config_setting_t *root)
     static const char *const keys[] = {"enabled", "ca_file", "ca_path", "policy", "domains",
                                        "connect_timeout", "auth_timeout", "idle_timeout",
                                        "keepalive", "retries", "retry_delay", "max_incoming",
-                                       "max_incoming_per_ip", "stanza_size", "rate", NULL};
+                                       "max_incoming_per_ip", "stanza_size", "rate", "bidi",
+                                       NULL};
     struct config_s2s *s = &x->c->s2s;
     config_setting_t *g;
     long long connect = 10, auth = 30, idle = 600, keepalive = 60, retries = 2, delay = 2;
     long long max_in = 1000, per_ip = 20, size = 262144, rate = 10LL << 20;
     const char *ca_file = NULL, *ca_path = NULL;
     s->enabled = true;
+    s->bidi = true;
     s->policy = S2S_VERIFY;
     if (get_group(x, root, "s2s", &g) != 0)
         return -1;
-    if (g && (check_members(x, g, keys, "s2s") != 0 || get_bool(x, g, "enabled", &s->enabled) ||
+    if (g && (check_members(x, g, keys, "s2s") != 0 || get_bool(x, g, "enabled", &s->enabled) || get_bool(x, g, "bidi", &s->bidi) ||
               get_string(x, g, "ca_file", &ca_file) != 0 ||
               get_string(x, g, "ca_path", &ca_path) != 0 || get_policy(x, g, &s->policy) != 0 ||
               get_int(x, g, "connect_timeout", 1, 600, &connect) != 0 ||

@@ -67,6 +67,7 @@ struct config_s2s_domain {
 
 struct config_s2s {
     bool enabled;               /* false: remote domains get remote-server-not-found */
+    bool bidi;                  /* XEP-0288 bidirectional streams, both ways */
     char *ca_file, *ca_path;    /* trust store; both NULL = the system's default */
     enum s2s_policy policy;     /* for domains not listed */
     struct config_s2s_domain *domains;

@@ -26,9 +26,12 @@
 #include "server/modhost/host.h"
 #include "server/net/resolve.h"
 #include "server/net/wbuf.h"
+#include "myna/jid.h"
+#include "server/route/router.h"
 #include "server/route/stanza.h"
 #include "server/server.h"
 #include "server/stream/component.h"
+#include "server/stream/stream.h"
 
 #define QUEUE_MAX 10000 /* stanzas waiting for one route */
 
@@ -222,6 +225,75 @@ void s2s_route_lost(struct s2s_route *r, struct s2s_out *o, bool was_ready, enum
     r->timer = loop_timer_add(srv->loop, delay, retry_fire, r);
 }
 
+/* ---- stanzas from peers ---- */
+
+/* jabber:server -> jabber:client, the internal namespace of every stanza. */
+static void map_ns(struct myna_xml *el)
+{
+    if (el->type != MYNA_XML_ELEMENT)
+        return;
+    if (strcmp(el->ns, MYNA_NS_SERVER) == 0)
+        el->ns = MYNA_NS_CLIENT;
+    for (struct myna_xml *ch = el->children; ch; ch = ch->next)
+        map_ns(ch);
+}
+
+void s2s_stanza_in(struct stream *st, struct myna_xml *el,
+                   bool (*authorized)(void *data, const char *domain), void *data)
+{
+    struct server *srv = st->srv;
+    const char *from = myna_xml_attr(el, "from"), *to = myna_xml_attr(el, "to");
+    if (!from || !to) {
+        /* RFC 6120 §4.9.3.7, §8.1.1.2: both addresses are required on s2s. */
+        stream_error(st, STREAM_ERR_IMPROPER_ADDRESSING, NULL);
+        return;
+    }
+    struct myna_jid fj, tj;
+    if (myna_jid_parse(el->arena, from, &fj) < 0 || !authorized(data, fj.domain)) {
+        stream_error(st, STREAM_ERR_INVALID_FROM, NULL); /* §4.9.3.9 */
+        return;
+    }
+    if (myna_jid_parse(el->arena, to, &tj) < 0 || !s2s_is_local(srv, tj.domain)) {
+        stream_error(st, STREAM_ERR_HOST_UNKNOWN, NULL); /* §4.9.3.6 */
+        return;
+    }
+    map_ns(el);
+    struct stanza_ctx ctx;
+    enum myna_error err;
+    if (stanza_init(&ctx, srv, el, &fj, NULL, &err) < 0) {
+        /* A bad type or id: answered through the router (our stream to the peer). */
+        const char *type = myna_xml_attr(el, "type");
+        if (!type || strcmp(type, "error") != 0) {
+            struct myna_xml *e = stanza_error_element(el, from, err);
+            myna_xml_set_attr(e, "from", to);
+            stanza_send(srv, e);
+        }
+        return;
+    }
+    router_route(srv, &ctx);
+    stanza_check_unit(&ctx);
+}
+
+/* ---- XEP-0288: incoming streams that carry our stanzas back ---- */
+
+void s2s_bidi_register(struct server *srv, const char *local, const char *remote,
+                       struct stream *st)
+{
+    char key[2 * 1024 + 2];
+    snprintf(key, sizeof key, "%s %s", local, remote);
+    if (srv->s2s_bidi)
+        hashmap_put(srv->s2s_bidi, key, st);
+}
+
+void s2s_bidi_unregister(struct server *srv, const char *local, const char *remote,
+                         struct stream *st)
+{
+    char key[2 * 1024 + 2];
+    snprintf(key, sizeof key, "%s %s", local, remote);
+    if (srv->s2s_bidi && hashmap_get(srv->s2s_bidi, key) == st)
+        hashmap_del(srv->s2s_bidi, key);
+}
+
 /* ---- the router's entry ---- */
 
 void s2s_route(struct server *srv, struct stanza_ctx *st)
@@ -248,6 +320,15 @@ void s2s_route(struct server *srv, struct stanza_ctx *st)
     char key[2 * 1024 + 2];
     snprintf(key, sizeof key, "%s %s", local, remote);
     struct s2s_route *r = hashmap_get(srv->s2s_routes, key);
+    struct stream *bidi = hashmap_get(srv->s2s_bidi, key);
+    if ((!r || r->state != ROUTE_READY) && bidi && stream_writable(bidi)) {
+        /* The peer's own stream carries our stanzas (XEP-0288): no connection of ours. */
+        myna_xml_set_attr(pub->xml, "from", pub->from.full);
+        struct wbuf *w = wbuf_serialize(pub->xml, MYNA_NS_CLIENT);
+        stream_write_buf(bidi, w);
+        wbuf_unref(w);
+        return;
+    }
     if (!r) {
         r = xcalloc(1, sizeof *r);
         r->srv = srv;
@@ -349,6 +430,7 @@ int s2s_init(struct server *srv, char *err, size_t errlen)
     if (!srv->resolver)
         return -1;
     srv->s2s_routes = hashmap_new();
+    srv->s2s_bidi = hashmap_new();
     return 0;
 }
 
@@ -379,6 +461,8 @@ void s2s_free(struct server *srv)
     free(v);
     hashmap_free(srv->s2s_routes);
     srv->s2s_routes = NULL;
+    hashmap_free(srv->s2s_bidi);
+    srv->s2s_bidi = NULL;
     resolver_free(srv->resolver);
     srv->resolver = NULL;
 }

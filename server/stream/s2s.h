@@ -57,6 +57,21 @@ const char *s2s_route_remote(const struct s2s_route *r);
 #define S2S_NS_DIALBACK "jabber:server:dialback"
 #define S2S_NS_DIALBACK_FEATURE "urn:xmpp:features:dialback"
 #define S2S_HEADER_XMLNS " xmlns:db='jabber:server:dialback'"
+#define S2S_NS_BIDI "urn:xmpp:bidi"
+#define S2S_NS_BIDI_FEATURE "urn:xmpp:features:bidi"
+
+/* s2s.c: a stanza a peer sent on stream st (incoming, or outgoing with XEP-0288): it must
+ * carry both addresses (improper-addressing), a `from` in a domain `authorized` says the
+ * peer authenticated (invalid-from) and a `to` we serve (host-unknown); then it goes to
+ * the router, in jabber:client. */
+void s2s_stanza_in(struct stream *st, struct myna_xml *el,
+                   bool (*authorized)(void *data, const char *domain), void *data);
+/* s2s.c: XEP-0288: an incoming stream on which `local` may send to `remote` (the peer
+ * asked for a bidirectional stream and authenticated as `remote`). */
+void s2s_bidi_register(struct server *srv, const char *local, const char *remote,
+                       struct stream *st);
+void s2s_bidi_unregister(struct server *srv, const char *local, const char *remote,
+                         struct stream *st);
 
 /* s2s.c: the dialback key (XEP-0220 §2.1.2, XEP-0185): hex HMAC-SHA256 keyed with
  * SHA-256 of our secret (random, kept in DATA_DIR/dialback.secret across restarts) over

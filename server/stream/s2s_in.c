@@ -31,7 +31,9 @@ struct s2s_in {
     char *local;                 /* our domain the header named (st.domain points here) */
     char *peer_domain;           /* the header's from, or NULL */
     char *auth[MAX_AUTH_DOMAINS]; /* domains authenticated on this stream */
+    char *auth_local[MAX_AUTH_DOMAINS]; /* ... each towards this local domain */
     size_t nauth;
+    bool bidi;                   /* XEP-0288: we may send to the peer on this stream */
     char ip[48];
 };
 
@@ -86,18 +88,25 @@ static void in_features(struct stream *st, struct myna_buf *b)
                  stream_peer_problem(st, in->peer_domain));
     /* XEP-0220 §2.4: dialback, with its error reporting. */
     myna_buf_printf(b, "<dialback xmlns='%s'><errors/></dialback>", S2S_NS_DIALBACK_FEATURE);
+    if (st->srv->cfg.s2s.bidi) /* XEP-0288 §2 */
+        myna_buf_printf(b, "<bidi xmlns='%s'/>", S2S_NS_BIDI_FEATURE);
 }
 
-static void add_domain(struct s2s_in *in, const char *domain)
+/* `domain` may send to `local` on this stream; with XEP-0288, `local` may send to it too. */
+static void add_domain(struct s2s_in *in, const char *domain, const char *local)
 {
-    if (in->nauth < MAX_AUTH_DOMAINS && !authenticated_for(in, domain))
+    if (in->nauth < MAX_AUTH_DOMAINS && !authenticated_for(in, domain)) {
+        in->auth_local[in->nauth] = xstrdup(local);
         in->auth[in->nauth++] = xstrdup(domain);
+        if (in->bidi)
+            s2s_bidi_register(in->st.srv, local, domain, &in->st);
+    }
     stream_established(&in->st);
 }
 
 static void in_authenticated(struct stream *st, const char *domain)
 {
-    add_domain(IN(st), domain);
+    add_domain(IN(st), domain, IN(st)->local);
     stream_authenticated(st);
 }
 
@@ -136,7 +145,7 @@ static void db_verified(void *data, int valid)
     struct stream *st = &p->in->st;
     if (stream_writable(st)) {
         if (valid > 0)
-            add_domain(p->in, p->from);
+            add_domain(p->in, p->from, p->to);
         log_info("s2s-in", "conn=%llu peer=%s dialback for %s: %s",
                  (unsigned long long)stream_conn_id(st), stream_peer(st), p->from,
                  valid > 0 ? "valid" : valid == 0 ? "invalid" : "no answer");
@@ -175,7 +184,7 @@ static void db_result(struct s2s_in *in, struct myna_xml *el)
     }
     /* XEP-0344 §2.3: a certificate that names O proves more than a callback would. */
     if (stream_peer_verified(st, o)) {
-        add_domain(in, o);
+        add_domain(in, o, r);
         log_info("s2s-in", "conn=%llu peer=%s dialback for %s: valid (certificate)",
                  (unsigned long long)stream_conn_id(st), stream_peer(st), o);
         db_answer(st, "result", r, o, NULL, "valid", NULL);
@@ -225,55 +234,18 @@ static void db_verify(struct s2s_in *in, struct myna_xml *el)
     db_answer(st, "verify", o, r, id, ok ? "valid" : "invalid", NULL);
 }
 
-/* jabber:server -> jabber:client, the internal namespace of every stanza. */
-static void map_ns(struct myna_xml *el)
+static bool in_authorized(void *data, const char *domain)
 {
-    if (el->type != MYNA_XML_ELEMENT)
-        return;
-    if (strcmp(el->ns, MYNA_NS_SERVER) == 0)
-        el->ns = MYNA_NS_CLIENT;
-    for (struct myna_xml *ch = el->children; ch; ch = ch->next)
-        map_ns(ch);
+    return authenticated_for(data, domain);
 }
 
 static void in_stanza(struct s2s_in *in, struct myna_xml *el)
 {
-    struct stream *st = &in->st;
-    struct server *srv = st->srv;
     if (!in->nauth) {
-        stream_error(st, STREAM_ERR_NOT_AUTHORIZED, NULL); /* RFC 6120 §4.9.3.12 */
+        stream_error(&in->st, STREAM_ERR_NOT_AUTHORIZED, NULL); /* RFC 6120 §4.9.3.12 */
         return;
     }
-    const char *from = myna_xml_attr(el, "from"), *to = myna_xml_attr(el, "to");
-    if (!from || !to) {
-        /* RFC 6120 §4.9.3.7, §8.1.1.2: both addresses are required on s2s. */
-        stream_error(st, STREAM_ERR_IMPROPER_ADDRESSING, NULL);
-        return;
-    }
-    struct myna_jid fj, tj;
-    if (myna_jid_parse(el->arena, from, &fj) < 0 || !authenticated_for(in, fj.domain)) {
-        stream_error(st, STREAM_ERR_INVALID_FROM, NULL); /* §4.9.3.9 */
-        return;
-    }
-    if (myna_jid_parse(el->arena, to, &tj) < 0 || !s2s_is_local(srv, tj.domain)) {
-        stream_error(st, STREAM_ERR_HOST_UNKNOWN, NULL); /* §4.9.3.6 */
-        return;
-    }
-    map_ns(el);
-    struct stanza_ctx ctx;
-    enum myna_error err;
-    if (stanza_init(&ctx, srv, el, &fj, NULL, &err) < 0) {
-        /* A bad type or id: answered through the router (our stream to the peer). */
-        const char *type = myna_xml_attr(el, "type");
-        if (!type || strcmp(type, "error") != 0) {
-            struct myna_xml *e = stanza_error_element(el, from, err);
-            myna_xml_set_attr(e, "from", to);
-            stanza_send(srv, e);
-        }
-        return;
-    }
-    router_route(srv, &ctx);
-    stanza_check_unit(&ctx);
+    s2s_stanza_in(&in->st, el, in_authorized, in);
 }
 
 static void in_element(struct stream *st, struct myna_xml *el)
@@ -292,6 +264,11 @@ static void in_element(struct stream *st, struct myna_xml *el)
             sasl_element(in->sasl, el);
         else
             stream_error(st, STREAM_ERR_POLICY_VIOLATION, "SASL not in order");
+        return;
+    }
+    if (myna_xml_is(el, S2S_NS_BIDI, "bidi") && st->srv->cfg.s2s.bidi && !in->nauth &&
+        !stream_tls_pending(st)) {
+        in->bidi = true; /* XEP-0288 §2: our answers may come back on this stream */
         return;
     }
     if (strcmp(el->ns, S2S_NS_DIALBACK) == 0 && !stream_tls_pending(st)) {
@@ -313,6 +290,8 @@ static void in_element(struct stream *st, struct myna_xml *el)
 static void in_ended(struct stream *st)
 {
     struct s2s_in *in = IN(st);
+    for (size_t i = 0; in->bidi && i < in->nauth; i++)
+        s2s_bidi_unregister(st->srv, in->auth_local[i], in->auth[i], st);
     if (in->nauth)
         log_info("s2s-in", "conn=%llu %s -> %s closed", (unsigned long long)stream_conn_id(st),
                  in->auth[0], in->local ? in->local : "-");
@@ -322,8 +301,10 @@ static void in_free(struct stream *st)
 {
     struct s2s_in *in = IN(st);
     sasl_free(in->sasl);
-    for (size_t i = 0; i < in->nauth; i++)
+    for (size_t i = 0; i < in->nauth; i++) {
         free(in->auth[i]);
+        free(in->auth_local[i]);
+    }
     free(in->local);
     free(in->peer_domain);
     free(in);
@@ -403,10 +384,10 @@ void s2s_in_list(struct server *srv, struct myna_buf *b)
         if (!is_in(st))
             continue;
         struct s2s_in *in = IN(st);
-        myna_buf_printf(b, "in %s %s %s peer=%s%s", in->local ? in->local : "-",
+        myna_buf_printf(b, "in %s %s %s peer=%s%s%s", in->local ? in->local : "-",
                         in_who(st) ? in_who(st) : "-",
                         in->nauth ? "authenticated" : "negotiating", stream_peer(st),
-                        st->secured ? " tls" : "");
+                        st->secured ? " tls" : "", in->bidi ? " bidi" : "");
         for (size_t i = 1; i < in->nauth; i++)
             myna_buf_printf(b, " +%s", in->auth[i]);
         myna_buf_appends(b, "\n");

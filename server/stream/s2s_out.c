@@ -46,6 +46,7 @@ struct s2s_out {
     enum s2s_fail fail;           /* why it failed, when it is known */
     bool fail_known;
     bool dialback;                /* db:result sent: waiting for its answer */
+    bool bidi;                    /* XEP-0288: the peer may send to us on this stream */
     char peer[64];
     char peer_id[128];            /* the id of the peer's header: dialback keys name it */
     /* A verification connection (XEP-0220 §2.1.3; no route): db:verify and its answer. */
@@ -212,6 +213,11 @@ static void on_features(struct s2s_out *o, struct myna_xml *f)
         send_db_verify(o);
         return;
     }
+    /* XEP-0288 §2: asked for before authentication; no answer comes. */
+    if (!o->bidi && o->srv->cfg.s2s.bidi && myna_xml_find(f, S2S_NS_BIDI_FEATURE, "bidi")) {
+        stream_write_str(st, "<bidi xmlns='" S2S_NS_BIDI "'/>");
+        o->bidi = true;
+    }
     /* TLS is up: the peer must prove its name with its certificate (RFC 6120 §13.7.2),
      * unless policy lets dialback (the DNS we just used) vouch for it. */
     bool cert_ok = stream_peer_verified(st, o->remote);
@@ -254,6 +260,12 @@ static void on_dialback(struct s2s_out *o, struct myna_xml *el)
     stream_close(&o->st);
 }
 
+/* On a bidirectional stream the peer speaks for the domain it was authenticated as. */
+static bool from_remote(void *data, const char *domain)
+{
+    return strcmp(((struct s2s_out *)data)->remote, domain) == 0;
+}
+
 static void out_element(struct stream *st, struct myna_xml *el)
 {
     struct s2s_out *o = OUT(st);
@@ -278,6 +290,8 @@ static void out_element(struct stream *st, struct myna_xml *el)
         on_dialback(o, el);
     } else if (myna_xml_is(el, MYNA_NS_STREAM, "error")) {
         /* handled by the layer's close; nothing to add */
+    } else if (o->bidi && o->state == OUT_READY && stream_is_stanza(st, el)) {
+        s2s_stanza_in(st, el, from_remote, o); /* XEP-0288: the peer's stanzas */
     } else {
         /* An outgoing stream carries our stanzas only (RFC 6120 §4.2: one direction). */
         stream_error(st, STREAM_ERR_UNSUPPORTED_STANZA_TYPE, NULL);
@@ -521,6 +535,6 @@ void s2s_out_describe(struct s2s_out *o, struct myna_buf *b)
 {
     static const char *const names[] = {"resolving", "connecting", "negotiating", "ready",
                                         "done"};
-    myna_buf_printf(b, " %s peer=%s%s", names[o->state], o->peer[0] ? o->peer : "-",
-                    o->attached && o->st.secured ? " tls" : "");
+    myna_buf_printf(b, " %s peer=%s%s%s", names[o->state], o->peer[0] ? o->peer : "-",
+                    o->attached && o->st.secured ? " tls" : "", o->bidi ? " bidi" : "");
 }

@@ -285,7 +285,7 @@ allow_registration = false
 limits = {{ c2s = {{ rate = "100mb/s" }} }}
 unbound = {{ hoststxt = "{self.hosts}"; resolvconf = false; forward = {{ "127.0.0.1@9" }} }}
 modules_enabled = {{ "roster"; "saslauth"; "tls"; "dialback"; "disco"; "ping"; "version";
-                    "time"; "posix"; "vcard_legacy"; "pep"; "presence" }}
+                    "time"; "posix"; "vcard_legacy"; "pep"; "presence"; "s2s_bidi" }}
 ssl = {{ key = "{c}/{d}.key"; certificate = "{c}/{d}.crt"; cafile = "{c}/ca.crt" }}
 VirtualHost "{d}"
     ssl = {{ key = "{c}/{d}.key"; certificate = "{c}/{d}.crt"; cafile = "{c}/ca.crt" }}

@@ -3,7 +3,8 @@
 
 Scenarios (argument 1):
   external   two servers with certificates from one CA: SASL EXTERNAL both ways (one way
-             over XEP-0368 direct TLS to an s2s listener with tls = "direct"); messages
+             over XEP-0368 direct TLS to an s2s listener with tls = "direct"), one
+             XEP-0288 bidirectional stream carrying both directions; messages
              both ways, iq ping to the remote server and to a remote user, `mynactl s2s`
              and stats list the connections, `mynactl s2s close` closes them and the next
              message opens a new one; an unreachable domain bounces the message to its
@@ -13,7 +14,7 @@ Scenarios (argument 1):
              (host-unknown), a stanza without `from` (improper-addressing), stanzas before
              authentication (not-authorized), garbage (not-well-formed), a flood over the
              stanza size limit; local users stay connected and keep chatting.
-  dialback   two servers whose certificates nobody trusts, policy "dialback": Server
+  dialback   two servers whose certificates nobody trusts, policy "dialback", bidi off: Server
              Dialback (XEP-0220) with a callback both ways; the secret is a 32-byte file
              (mode 600) in the data directory that survives a restart, and keys still
              verify after it.
@@ -92,8 +93,12 @@ def external(w):
     rc, out = a.ctl("s2s")
     check("mynactl s2s lists the outgoing stream to b.test, over direct TLS on 5270",
           rc == 0 and "out a.test b.test ready" in out and ":5270 tls" in out, out)
-    check("mynactl s2s lists the incoming stream from b.test",
-          "in a.test b.test authenticated" in out, out)
+    check("XEP-0288: the one stream is bidirectional (a.test asked, b.test accepted)",
+          " bidi" in out and "in a.test b.test" not in out, out)
+    rc, out = b.ctl("s2s")
+    check("... b.test answers on a.test's stream and opened none of its own",
+          "in b.test a.test authenticated" in out and " bidi" in out and
+          "out b.test a.test" not in out, out)
     rc, out = a.ctl("stats")
     check("mynactl stats shows s2s connections", "s2s_out" in out and "s2s_in" in out, out)
     rc, out = a.ctl("s2s", "close", "b.test")
@@ -220,8 +225,9 @@ def bounced(client, to, cond, what, timeout=40):
 def dialback(w):
     w.certs("a.test", "b.test")  # the CA everyone trusts (the certificates go unused)
     other = untrusted_certs(w, "a.test", "b.test")
-    a = fed.Myna(w, "a.test", 1, certdir=other, policy="dialback")
-    b = fed.Myna(w, "b.test", 2, certdir=other, policy="dialback")
+    # Without XEP-0288, so that each side opens its own stream and dialback runs both ways.
+    a = fed.Myna(w, "a.test", 1, certdir=other, policy="dialback", s2s_extra="bidi = false;")
+    b = fed.Myna(w, "b.test", 2, certdir=other, policy="dialback", s2s_extra="bidi = false;")
     a.start()
     b.start()
     alice = a.login_other("alice", other)
