@@ -3,8 +3,8 @@
 on its own loopback address with the standard ports and one CA for both (tests/s2s/fed.py).
 
 Scenarios "prosody" and "ejabberd" (each peer requires verified certificates: SASL
-EXTERNAL both ways): messages both ways; the subscription handshake both ways, then
-presence updates both ways; a Myna user joins a room on the peer and a peer user joins a
+EXTERNAL both ways): messages both ways; vCards (vcard-temp) read both ways; the subscription handshake both
+ways, then presence updates both ways; a Myna user joins a room on the peer and a peer user joins a
 Myna room, with messages both ways in each room; iq ping to the remote server both ways.
 Prosody finds Myna through a hosts file, ejabberd through SRV records from the world's
 tiny DNS server (fed.TinyDNS); Myna finds both through its config map.
@@ -112,6 +112,22 @@ def pings(alice, juliet, a, p):
     check("iq ping peer user -> Myna server", r.get("type") == "result", X.show(r))
 
 
+def vcards(alice, juliet, a, p, peer_user="juliet"):
+    """vcard-temp (XEP-0054) both ways: each user sets a vCard on its own server and reads
+    the other's through federation; nothing in Myna's s2s knows about vCards."""
+    for c, name in ((alice, "Alice of Myna"), (juliet, "Peer User")):
+        r = c.iq("set", "<vCard xmlns='vcard-temp'><FN>%s</FN></vCard>" % name, timeout=WAIT)
+        check("%s sets a vCard" % c.name, r.get("type") == "result", X.show(r))
+    r = alice.iq("get", "<vCard xmlns='vcard-temp'/>", "%s@%s" % (peer_user, p), timeout=WAIT)
+    fn = r.findtext("{vcard-temp}vCard/{vcard-temp}FN")
+    check("Myna's user reads the peer user's vCard", r.get("type") == "result" and
+          fn == "Peer User", X.show(r))
+    r = juliet.iq("get", "<vCard xmlns='vcard-temp'/>", "alice@%s" % a, timeout=WAIT)
+    fn = r.findtext("{vcard-temp}vCard/{vcard-temp}FN")
+    check("the peer user reads Myna's user's vCard", r.get("type") == "result" and
+          fn == "Alice of Myna", X.show(r))
+
+
 def prosody(w):
     a, p = "a.test", "p.test"
     w.certs(a, p)
@@ -123,6 +139,7 @@ def prosody(w):
     juliet = pro.login("juliet")
     messages(alice, juliet, a, p)
     pings(alice, juliet, a, p)
+    vcards(alice, juliet, a, p)
     subscriptions(alice, juliet, a, p)
     room(juliet, alice, "balcony@conference." + p, "a room on the peer")
     room(alice, juliet, "garden@conference." + a, "a room on Myna")
@@ -144,6 +161,7 @@ def ejabberd(w):
     romeo = ej.login("romeo")
     messages(alice, romeo, a, e, "romeo")
     pings(alice, romeo, a, e)
+    vcards(alice, romeo, a, e, "romeo")
     subscriptions(alice, romeo, a, e, "romeo")
     room(romeo, alice, "plaza@conference." + e, "a room on the peer")
     room(alice, romeo, "garden@conference." + a, "a room on Myna")
