@@ -8,7 +8,8 @@ Scenarios (argument 1):
              both ways, iq ping to the remote server and to a remote user, `mynactl s2s`
              and stats list the connections, `mynactl s2s close` closes them and the next
              message opens a new one; an unreachable domain bounces the message to its
-             sender with remote-server-not-found after the retries.
+             sender with remote-server-not-found after the retries, a server that accepts
+             the connection and stays mute with remote-server-timeout.
   hostile    a raw peer with a valid certificate: a stanza with a `from` it did not
              authenticate (invalid-from, nothing delivered), a `to` not served here
              (host-unknown), a stanza without `from` (improper-addressing), stanzas before
@@ -67,11 +68,20 @@ def exchange(c1, c2, j1, j2, tag):
 
 def external(w):
     w.certs("a.test", "b.test")
-    a = fed.Myna(w, "a.test", 1, s2s_extra="retries = 1; retry_delay = 1;")
+    a = fed.Myna(w, "a.test", 1, s2s_extra="retries = 1; retry_delay = 1; auth_timeout = 3;")
     b = fed.Myna(w, "b.test", 2, direct_tls_port=5270)
     # a.test reaches b.test with XEP-0368 direct TLS (b.test comes back with STARTTLS);
-    # c.test: a route to an address where nothing listens.
-    a.routes = {"b.test": (b.ip, 5270, True), "c.test": w.ip(9)}
+    # c.test: a route to an address where nothing listens; d.test: a server that accepts
+    # the connection and never says a word.
+    a.routes = {"b.test": (b.ip, 5270, True), "c.test": w.ip(9), "d.test": w.ip(10)}
+    import socket
+    import threading
+    silent = socket.socket()
+    silent.bind((w.ip(10), 5269))
+    silent.listen(8)
+    held = []
+    threading.Thread(target=lambda: [held.append(silent.accept()) for _ in range(4)],
+                     daemon=True).start()
     a.start()
     b.start()
     alice = a.login("alice")
@@ -115,6 +125,17 @@ def external(w):
     check("... with remote-server-not-found",
           X.stanza_error_condition(e) == "remote-server-not-found", X.show(e))
     check("... after the retry (1 s later at least)", took >= 0.9, took)
+
+    t0 = time.time()
+    alice.send("<message to='dave@d.test' type='chat' id='mute-1'><body>x</body></message>")
+    e = alice.wait_for(lambda e: e.get("id") == "mute-1", 40, "bounce from a mute server")
+    took = time.time() - t0
+    check("a server that never answers: the message bounces with remote-server-timeout",
+          e.get("type") == "error" and X.stanza_error_condition(e) == "remote-server-timeout",
+          X.show(e))
+    check("... after two attempts of auth_timeout (3 s) and the retry delay", took >= 6.5,
+          took)
+    silent.close()
     alice.send("<presence type='unavailable'/>")
     bob.send("<presence type='unavailable'/>")
     alice.close()
