@@ -394,7 +394,7 @@ static bool othername_matches(const OTHERNAME *on, const char *domain)
     return false;
 }
 
-static bool names_domain(X509 *cert, const char *domain)
+bool tls_cert_names(X509 *cert, const char *domain)
 {
     /* DNS-ID (RFC 6125 §6.4; a wildcard only as the whole left-most label). */
     if (X509_check_host(cert, domain, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1)
@@ -413,7 +413,7 @@ static bool names_domain(X509 *cert, const char *domain)
 bool tls_peer_verified(SSL *ssl, const char *domain)
 {
     X509 *cert = ssl && domain ? SSL_get0_peer_certificate(ssl) : NULL;
-    return cert && SSL_get_verify_result(ssl) == X509_V_OK && names_domain(cert, domain);
+    return cert && SSL_get_verify_result(ssl) == X509_V_OK && tls_cert_names(cert, domain);
 }
 
 const char *tls_peer_problem(SSL *ssl, const char *domain)
@@ -424,7 +424,7 @@ const char *tls_peer_problem(SSL *ssl, const char *domain)
     long r = SSL_get_verify_result(ssl);
     if (r != X509_V_OK)
         return X509_verify_cert_error_string(r);
-    if (!domain || !names_domain(cert, domain))
+    if (!domain || !tls_cert_names(cert, domain))
         return "the certificate does not name the domain";
     return "verified";
 }

@@ -45,6 +45,8 @@ void tls_request_peer_cert(SSL *ssl);
  * `domain` (RFC 6125 DNS-ID with wildcards in the left-most label, SRV-ID
  * _xmpp-server.DOMAIN, or XmppAddr; RFC 6120 §13.7.1.2). */
 bool tls_peer_verified(SSL *ssl, const char *domain);
+/* The RFC 6125 name check alone: `cert` names `domain` (DNS-ID, SRV-ID, XmppAddr). */
+bool tls_cert_names(X509 *cert, const char *domain);
 /* Why the peer's certificate did not verify, for logs. */
 const char *tls_peer_problem(SSL *ssl, const char *domain);
 
