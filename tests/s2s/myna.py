@@ -9,7 +9,8 @@ Scenarios (argument 1):
              and stats list the connections, `mynactl s2s close` closes them and the next
              message opens a new one; an unreachable domain bounces the message to its
              sender with remote-server-not-found after the retries, a server that accepts
-             the connection and stays mute with remote-server-timeout.
+             the connection and stays mute with remote-server-timeout; an idle stream is
+             closed after idle_timeout and the next message opens a new one.
   hostile    a raw peer with a valid certificate: a stanza with a `from` it did not
              authenticate (invalid-from, nothing delivered), a `to` not served here
              (host-unknown), a stanza without `from` (improper-addressing), stanzas before
@@ -68,7 +69,8 @@ def exchange(c1, c2, j1, j2, tag):
 
 def external(w):
     w.certs("a.test", "b.test")
-    a = fed.Myna(w, "a.test", 1, s2s_extra="retries = 1; retry_delay = 1; auth_timeout = 3;")
+    a = fed.Myna(w, "a.test", 1, s2s_extra="retries = 1; retry_delay = 1; auth_timeout = 3; "
+                 "idle_timeout = 3;")
     b = fed.Myna(w, "b.test", 2, direct_tls_port=5270)
     # a.test reaches b.test with XEP-0368 direct TLS (b.test comes back with STARTTLS);
     # c.test: a route to an address where nothing listens; d.test: a server that accepts
@@ -136,6 +138,13 @@ def external(w):
     check("... after two attempts of auth_timeout (3 s) and the retry delay", took >= 6.5,
           took)
     silent.close()
+
+    # idle_timeout: the unused stream to b.test is closed, and the next message opens one.
+    time.sleep(4)
+    rc, out = a.ctl("s2s")
+    check("an idle outgoing stream is closed after idle_timeout", "out a.test b.test" not in out,
+          out)
+    exchange(alice, bob, "alice@a.test", "bob@b.test", "after the idle close")
     alice.send("<presence type='unavailable'/>")
     bob.send("<presence type='unavailable'/>")
     alice.close()
