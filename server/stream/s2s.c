@@ -294,6 +294,18 @@ void s2s_bidi_unregister(struct server *srv, const char *local, const char *remo
         hashmap_del(srv->s2s_bidi, key);
 }
 
+static bool under_local_host(struct server *srv, const char *domain)
+{
+    size_t dl = strlen(domain);
+    for (size_t i = 0; i < srv->cfg.nhosts; i++) {
+        const char *h = srv->cfg.hosts[i].domain;
+        size_t hl = strlen(h);
+        if (dl > hl + 1 && domain[dl - hl - 1] == '.' && strcmp(domain + dl - hl, h) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* ---- the router's entry ---- */
 
 void s2s_route(struct server *srv, struct stanza_ctx *st)
@@ -309,6 +321,13 @@ void s2s_route(struct server *srv, struct stanza_ctx *st)
     if (!s2s_is_local(srv, local)) {
         /* Only what our own domains send leaves: never relay for others. */
         log_debug("s2s", "not relaying a stanza from %s to %s", local, remote);
+        return;
+    }
+    if (under_local_host(srv, remote) && !config_s2s_domain(&srv->cfg, remote)) {
+        /* A sub-domain of ours that nothing serves (a module unloaded, a typo): not a
+         * peer to look up, unless the config says where it is. */
+        if (answer)
+            myna_reply_error(pub, MYNA_ERR_REMOTE_SERVER_NOT_FOUND, NULL);
         return;
     }
     if (config_s2s_policy(&srv->cfg, remote) == S2S_DENY) {

@@ -21,10 +21,13 @@ struct myna_buf;
 
 /* Starts federation (the resolver); 0 or -1 with a message in err. */
 int s2s_init(struct server *srv, char *err, size_t errlen);
-/* Bounces what is still queued (system shutdown) and frees the routes and the resolver. */
+/* Frees the routes (what is still queued goes with them: at exit, after the streams were
+ * closed) and the resolver. */
 void s2s_free(struct server *srv);
 /* A stanza for a remote domain (not a host, sub-domain or component of ours): sent on,
- * queued until the stream is up, or bounced (remote-server-not-found, policy). */
+ * queued until the stream is up, or bounced (remote-server-not-found, policy). An unserved
+ * sub-domain of one of our hosts is not looked up (remote-server-not-found at once) unless
+ * s2s.domains names it. */
 void s2s_route(struct server *srv, struct stanza_ctx *st);
 /* Accepts a connection on an s2s listener. */
 void s2s_accept(struct server *srv, const struct config_listen *l, int fd, const char *peer);
