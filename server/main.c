@@ -403,10 +403,6 @@ int main(int argc, char **argv)
     srv->jobs = jobs_new(srv->loop, 2);
     srv->started_ms = loop_clock_ms();
     hosts_init(srv);
-    if (s2s_init(srv, err, sizeof err) < 0) {
-        log_error("main", "%s", err);
-        goto out;
-    }
 
     srv->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     loop_watch(srv->loop, srv->signal_fd, LOOP_READ, on_signal, srv);
@@ -421,6 +417,12 @@ int main(int argc, char **argv)
         loop_timer_add(srv->loop, SWEEP_INTERVAL_MS, sweep_tick, srv);
         log_info("main", "mynad %s started (%zu hosts, %zu listeners)", PACKAGE_VERSION,
                  srv->nhosts, srv->nlisteners);
+    }
+    /* After the control socket: what mynactl waits for is not held up by the resolver's
+     * setup or the first start's dialback secret (written and synced). */
+    if (s2s_init(srv, err, sizeof err) < 0) {
+        log_error("main", "%s", err);
+        goto out;
     }
     loop_run(srv->loop);
     rc = batch && !srv->batch_ok ? 1 : 0;
