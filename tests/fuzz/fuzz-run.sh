@@ -27,7 +27,7 @@ c2s)
         "$src"/server/route/*.c "$src"/server/modhost/*.c "$src"/server/base/*.c \
         "$src"/server/store/*.c "$src"/server/stream/*.c "$src"/server/admin/control.c \
         "$src"/server/admin/control_pie.c "$src"/server/admin/pie_*.c | grep -v '/stream/c2s\.c$') $src/xml/*.c"
-    libs="-lexpat -lssl -lcrypto -llmdb -lconfig -lidn -lpthread -ldl"
+    libs="-lexpat -lssl -lcrypto -llmdb -lconfig -lidn -lcares -lpthread -ldl"
     corpus=$src/tests/fuzz/corpus-c2s ;;
 *)
     echo "usage: $0 parser|dataform|caps|c2s" >&2
