@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <strings.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/base/config.h"
@@ -148,18 +149,29 @@ static void ssl_err(char *err, size_t errlen, const char *what, const char *path
 }
 
 /* The trust store for peer certificates (s2s): the configured CA file and directory, or the
- * system's default. */
-static int load_trust(SSL_CTX *ctx, const struct config *cfg, char *err, size_t errlen)
+ * system's default. Made once per tls_new and shared by every context (loading it is most
+ * of a reload's cost); none when s2s is off, since client streams never present
+ * certificates. -1 with `err` set on failure; 0 with *store NULL when s2s is off. */
+static int trust_new(const struct config *cfg, X509_STORE **store, char *err, size_t errlen)
 {
-    const char *file = cfg->s2s.ca_file, *dir = cfg->s2s.ca_path;
-    if (!file && !dir) {
-        SSL_CTX_set_default_verify_paths(ctx);
+    *store = NULL;
+    if (!cfg->s2s.enabled)
         return 0;
-    }
-    if (SSL_CTX_load_verify_locations(ctx, file, dir) != 1) {
-        ssl_err(err, errlen, "cannot load the s2s trust store", file ? file : dir);
+    X509_STORE *st = X509_STORE_new();
+    const char *file = cfg->s2s.ca_file, *dir = cfg->s2s.ca_path;
+    /* The system default as a hashed directory (Debian's /etc/ssl/certs): looked up lazily
+     * per issuer, where the bundle file would be parsed whole at every reload. */
+    const char *sysdir = getenv(X509_get_default_cert_dir_env());
+    if (!sysdir)
+        sysdir = X509_get_default_cert_dir();
+    if (!st || (!file && !dir ? X509_STORE_load_path(st, sysdir)
+                              : X509_STORE_load_locations(st, file, dir)) != 1) {
+        ssl_err(err, errlen, "cannot load the s2s trust store",
+                file ? file : dir ? dir : "(system default)");
+        X509_STORE_free(st);
         return -1;
     }
+    *store = st;
     return 0;
 }
 
@@ -171,7 +183,7 @@ static int verify_accept(int ok, X509_STORE_CTX *st)
     return 1;
 }
 
-static SSL_CTX *ctx_new(struct tls *t, const struct config *cfg, const struct config_host *h,
+static SSL_CTX *ctx_new(struct tls *t, X509_STORE *trust, const struct config_host *h,
                         bool client, char *err, size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(client ? TLS_client_method() : TLS_server_method());
@@ -204,8 +216,8 @@ static SSL_CTX *ctx_new(struct tls *t, const struct config *cfg, const struct co
         snprintf(err, errlen, "key %s does not match certificate %s", h->key, h->certificate);
         goto fail;
     }
-    if (load_trust(ctx, cfg, err, errlen) != 0)
-        goto fail;
+    if (trust && X509_STORE_up_ref(trust) == 1)
+        SSL_CTX_set_cert_store(ctx, trust); /* takes the reference */
     /* Peer servers often carry serverAuth only: the purpose is not what RFC 6125 checks. */
     X509_VERIFY_PARAM_set_purpose(SSL_CTX_get0_param(ctx), X509_PURPOSE_ANY);
     if (client) {
@@ -240,17 +252,24 @@ struct tls *tls_new(const struct config *cfg, char *err, size_t errlen)
     tls_alive++;
     t->hosts = xcalloc(cfg->nhosts, sizeof *t->hosts);
     t->clients = xcalloc(cfg->nhosts, sizeof *t->clients);
+    X509_STORE *trust;
+    if (trust_new(cfg, &trust, err, errlen) != 0) {
+        tls_free(t);
+        return NULL;
+    }
     for (size_t i = 0; i < cfg->nhosts; i++) {
         t->hosts[i].domain = xstrdup(cfg->hosts[i].domain);
-        t->hosts[i].ctx = ctx_new(t, cfg, &cfg->hosts[i], false, err, errlen);
+        t->hosts[i].ctx = ctx_new(t, trust, &cfg->hosts[i], false, err, errlen);
         t->nhosts++;
         if (t->hosts[i].ctx)
-            t->clients[i] = ctx_new(t, cfg, &cfg->hosts[i], true, err, errlen);
+            t->clients[i] = ctx_new(t, trust, &cfg->hosts[i], true, err, errlen);
         if (!t->hosts[i].ctx || !t->clients[i]) {
+            X509_STORE_free(trust);
             tls_free(t);
             return NULL;
         }
     }
+    X509_STORE_free(trust); /* the contexts hold it */
     return t;
 }
 
