@@ -188,6 +188,22 @@ void lg_scram_cache_save(const char *path)
 
 /* ---- setup ---- */
 
+/* A session ticket arrived (RFC 8446 §4.6.1): keep it for the slot's next connection. */
+static struct lg *session_owner; /* the one generator whose slots keep the tickets */
+
+static int new_session(SSL *ssl, SSL_SESSION *sess)
+{
+    struct lg *g = session_owner;
+    struct lg_conn *c = SSL_get_app_data(ssl);
+    if (!g || !c || !g->sessions)
+        return 0;
+    uint32_t idx = (uint32_t)(c - g->conns);
+    if (g->sessions[idx])
+        SSL_SESSION_free(g->sessions[idx]);
+    g->sessions[idx] = sess;
+    return 1; /* we keep the reference */
+}
+
 int lg_init(struct lg *g, uint32_t cap)
 {
     g->cap = cap;
@@ -211,7 +227,17 @@ int lg_init(struct lg *g, uint32_t cap)
         SSL_CTX_set_mode(g->ssl_ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE
                                          | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
         SSL_CTX_set_options(g->ssl_ctx, SSL_OP_NO_COMPRESSION);
-        SSL_CTX_set_session_cache_mode(g->ssl_ctx, SSL_SESS_CACHE_OFF);
+        if (g->cfg.resume) {
+            g->sessions = calloc(cap, sizeof *g->sessions);
+            if (!g->sessions)
+                return -ENOMEM;
+            SSL_CTX_set_session_cache_mode(g->ssl_ctx, SSL_SESS_CACHE_CLIENT
+                                                           | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+            SSL_CTX_sess_set_new_cb(g->ssl_ctx, new_session);
+            session_owner = g;
+        } else {
+            SSL_CTX_set_session_cache_mode(g->ssl_ctx, SSL_SESS_CACHE_OFF);
+        }
         if (g->cfg.cafile) {
             if (SSL_CTX_load_verify_locations(g->ssl_ctx, g->cfg.cafile, NULL) != 1)
                 return -ENOENT;
@@ -227,11 +253,18 @@ int lg_init(struct lg *g, uint32_t cap)
 
 void lg_free(struct lg *g)
 {
-    for (uint32_t i = 0; i < g->cap; i++)
+    for (uint32_t i = 0; i < g->cap; i++) {
         if (g->conns[i].fd >= 0)
             lg_close(g, &g->conns[i], NULL);
+        free(g->conns[i].smid);
+    }
     if (g->cfg.scram_cache)
         lg_scram_cache_save(g->cfg.scram_cache);
+    if (g->sessions)
+        for (uint32_t i = 0; i < g->cap; i++)
+            if (g->sessions[i])
+                SSL_SESSION_free(g->sessions[i]);
+    free(g->sessions);
     if (g->ssl_ctx)
         SSL_CTX_free(g->ssl_ctx);
     close(g->epfd);
@@ -261,6 +294,10 @@ void lg_close(struct lg *g, struct lg_conn *c, const char *why)
 {
     if (c->state == LG_S_FREE || c->state == LG_S_CLOSED)
         return;
+    /* close_notify first, as clients do: OpenSSL marks the session of a connection freed
+     * without it as not resumable (and that is the ticket --tls-resume keeps). */
+    if (c->ssl && g->sessions && SSL_is_init_finished(c->ssl))
+        SSL_shutdown(c->ssl);
     if (c->ssl)
         SSL_free(c->ssl);
     c->ssl = NULL;
@@ -359,13 +396,28 @@ static void send_str(struct lg *g, struct lg_conn *c, const char *s)
     conn_write(g, c, s, strlen(s));
 }
 
+static bool on_peer(const struct lg *g, uint32_t idx)
+{
+    return g->cfg.peer_host && idx >= g->cfg.peer_from;
+}
+
+const char *lg_host(const struct lg *g, uint32_t idx)
+{
+    return on_peer(g, idx) ? g->cfg.peer_host : g->cfg.host;
+}
+
+const char *lg_domain(const struct lg *g, uint32_t idx)
+{
+    return on_peer(g, idx) && g->cfg.peer_domain ? g->cfg.peer_domain : g->cfg.domain;
+}
+
 static void send_stream_header(struct lg *g, struct lg_conn *c)
 {
     char buf[320];
     int n = snprintf(buf, sizeof buf,
                      "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
                      "xmlns:stream='http://etherx.jabber.org/streams' to='%s' version='1.0'>",
-                     g->cfg.domain);
+                     lg_domain(g, (uint32_t)(c - g->conns)));
     conn_write(g, c, buf, (size_t)n);
     c->depth = 0;
     c->in_len = 0;
@@ -378,10 +430,25 @@ static void b64(const unsigned char *in, size_t n, char *out)
     EVP_EncodeBlock((unsigned char *)out, in, (int)n);
 }
 
+/* XEP-0115 entity capabilities of the generator, as real clients put in their presence:
+ * ver is the SHA-1 verification string of CAPS_IDENTITY and CAPS_FEATURES (§5.1), so the
+ * server's disco#info check of the first session succeeds and the rest hit its cache. */
+#define CAPS_NODE "https://myna.im/bench"
+#define CAPS_VER "PUxmIvWeecOpfjAehUMv6SzbyXQ="
+#define CAPS_INFO                                                                          \
+    "<identity category='client' type='pc' name='myna-bench'/>"                            \
+    "<feature var='http://jabber.org/protocol/caps'/>"                                     \
+    "<feature var='http://jabber.org/protocol/disco#info'/>"
+
 static void login_done(struct lg *g, struct lg_conn *c)
 {
-    if (g->cfg.presence)
-        send_str(g, c, "<presence/>");
+    /* A realistic session (roster and presence) announces caps like every client does;
+     * a resumed session keeps the presence it had. */
+    if (g->cfg.presence && !c->resumed)
+        send_str(g, c, g->cfg.roster ? "<presence><c xmlns='http://jabber.org/protocol/caps' "
+                                       "hash='sha-1' node='" CAPS_NODE "' ver='" CAPS_VER
+                                       "'/></presence>"
+                                     : "<presence/>");
     c->state = LG_S_READY;
     c->t_ready = lg_now_ns();
     g->ready++;
@@ -398,6 +465,8 @@ static void tls_step(struct lg *g, struct lg_conn *c)
     ERR_clear_error();
     int r = SSL_do_handshake(c->ssl);
     if (r == 1) {
+        if (SSL_session_reused(c->ssl))
+            g->resumed++;
         /* Both STARTTLS and direct TLS continue with a stream offering SASL. */
         c->state = LG_S_FEATURES2;
         send_stream_header(g, c);
@@ -421,9 +490,12 @@ static void start_tls(struct lg *g, struct lg_conn *c, enum lg_state next)
         return;
     }
     SSL_set_fd(c->ssl, c->fd);
-    SSL_set_tlsext_host_name(c->ssl, g->cfg.domain);
+    SSL_set_app_data(c->ssl, c);
+    if (g->sessions && g->sessions[c - g->conns])
+        SSL_set_session(c->ssl, g->sessions[c - g->conns]);
+    SSL_set_tlsext_host_name(c->ssl, lg_domain(g, (uint32_t)(c - g->conns)));
     if (g->cfg.cafile)
-        SSL_set1_host(c->ssl, g->cfg.domain);
+        SSL_set1_host(c->ssl, lg_domain(g, (uint32_t)(c - g->conns)));
     SSL_set_connect_state(c->ssl);
     c->state = (uint8_t)next;
     free(c->in);
@@ -595,6 +667,41 @@ static void bind_start(struct lg *g, struct lg_conn *c)
     conn_write(g, c, buf, (size_t)n);
 }
 
+/* After binding (and the roster): XEP-0198 with resumption, or the end of the login. */
+static void bound(struct lg *g, struct lg_conn *c)
+{
+    if (!g->cfg.sm)
+        return login_done(g, c);
+    c->state = LG_S_ENABLE;
+    send_str(g, c, "<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+}
+
+/* Instead of binding: take the previous session over (XEP-0198 §5). */
+static void resume_start(struct lg *g, struct lg_conn *c)
+{
+    char buf[200];
+    int n = snprintf(buf, sizeof buf, "<resume xmlns='urn:xmpp:sm:3' previd='%s' h='%u'/>",
+                     c->smid, c->sm_in);
+    c->state = LG_S_RESUME;
+    conn_write(g, c, buf, (size_t)n);
+}
+
+static void sm_enabled(struct lg *g, struct lg_conn *c, const char *e, size_t len)
+{
+    const char *v;
+    size_t vl;
+    if (!lg_is(e, len, "enabled") || !lg_attr(e, len, "id", &v, &vl) || vl == 0 || vl > 100)
+        return conn_fail(g, c, "XEP-0198 enable refused or without resumption");
+    free(c->smid);
+    c->smid = malloc(vl + 1);
+    if (!c->smid)
+        return conn_fail(g, c, "out of memory");
+    memcpy(c->smid, v, vl);
+    c->smid[vl] = 0;
+    c->sm_in = 0;
+    login_done(g, c);
+}
+
 static bool is_result(const char *e, size_t len, const char *id)
 {
     const char *v;
@@ -646,8 +753,21 @@ static void on_element(struct lg *g, struct lg_conn *c, const char *e, size_t le
             conn_fail(g, c, "SASL failure (wrong account or password?)");
         return;
     case LG_S_FEATURES3:
-        if (lg_is(e, len, "stream:features"))
+        if (!lg_is(e, len, "stream:features"))
+            return;
+        if (g->cfg.sm && c->smid)
+            resume_start(g, c);
+        else
             bind_start(g, c);
+        return;
+    case LG_S_ENABLE:
+        sm_enabled(g, c, e, len);
+        return;
+    case LG_S_RESUME:
+        if (!lg_is(e, len, "resumed"))
+            return conn_fail(g, c, "XEP-0198 resume failed");
+        c->resumed = 1;
+        login_done(g, c);
         return;
     case LG_S_BIND:
         if (!lg_is(e, len, "iq"))
@@ -659,15 +779,24 @@ static void on_element(struct lg *g, struct lg_conn *c, const char *e, size_t le
             send_str(g, c, "<iq type='get' id='roster'><query xmlns='jabber:iq:roster'/></iq>");
             return;
         }
-        login_done(g, c);
+        bound(g, c);
         return;
     case LG_S_ROSTER:
         if (lg_is(e, len, "iq") && is_result(e, len, "roster"))
-            login_done(g, c);
+            bound(g, c);
         else if (lg_is(e, len, "iq"))
             conn_fail(g, c, "roster get failed");
         return;
     case LG_S_READY:
+        if (c->smid && lg_is(e, len, "r")) {
+            char buf[64];
+            int n = snprintf(buf, sizeof buf, "<a xmlns='urn:xmpp:sm:3' h='%u'/>", c->sm_in);
+            conn_write(g, c, buf, (size_t)n);
+            return;
+        }
+        if (c->smid && (lg_is(e, len, "message") || lg_is(e, len, "presence") ||
+                        lg_is(e, len, "iq")))
+            c->sm_in++;
         if (lg_is(e, len, "iq")) {
             const char *v;
             size_t vl;
@@ -676,10 +805,17 @@ static void on_element(struct lg *g, struct lg_conn *c, const char *e, size_t le
                                                       || (vl == 3 && memcmp(v, "set", 3) == 0))) {
                 const char *id, *from;
                 size_t il, fl;
-                char buf[400];
+                char buf[800];
                 if (lg_attr(e, len, "id", &id, &il) && il < 120) {
                     int n;
-                    if (lg_attr(e, len, "from", &from, &fl) && fl < 200)
+                    bool info = lg_find(e, len, "http://jabber.org/protocol/disco#info") != NULL;
+                    if (info && lg_attr(e, len, "from", &from, &fl) && fl < 200)
+                        n = snprintf(buf, sizeof buf,
+                                     "<iq type='result' id='%.*s' to='%.*s'><query xmlns='"
+                                     "http://jabber.org/protocol/disco#info' node='" CAPS_NODE
+                                     "#" CAPS_VER "'>" CAPS_INFO "</query></iq>",
+                                     (int)il, id, (int)fl, from);
+                    else if (lg_attr(e, len, "from", &from, &fl) && fl < 200)
                         n = snprintf(buf, sizeof buf, "<iq type='result' id='%.*s' to='%.*s'/>",
                                      (int)il, id, (int)fl, from);
                     else
@@ -898,7 +1034,13 @@ bool lg_open(struct lg *g, uint32_t idx, uint32_t user)
     struct lg_conn *c = &g->conns[idx];
     if (c->state != LG_S_FREE && c->state != LG_S_CLOSED)
         lg_close(g, c, NULL);
+    char *smid = c->user == user ? c->smid : NULL; /* a session to resume */
+    uint32_t sm_in = c->sm_in;
+    if (!smid)
+        free(c->smid);
     memset(c, 0, sizeof *c);
+    c->smid = smid;
+    c->sm_in = smid ? sm_in : 0;
     c->fd = -1;
     c->user = user;
     c->t_start = lg_now_ns();
@@ -921,7 +1063,7 @@ bool lg_open(struct lg *g, uint32_t idx, uint32_t user)
         return false;
     }
     struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g->cfg.port)};
-    inet_pton(AF_INET, g->cfg.host, &dst.sin_addr);
+    inet_pton(AF_INET, lg_host(g, idx), &dst.sin_addr);
     if (connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0 && errno != EINPROGRESS) {
         conn_fail(g, c, strerror(errno));
         return false;

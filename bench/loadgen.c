@@ -1,4 +1,4 @@
-/* loadgen.c: myna-bench main program and scenarios (connections, chat, muc, offline, mam).
+/* loadgen.c: myna-bench main program and scenarios (connections, reconnect, chat, muc, offline, mam).
  * Each scenario logs accounts in through lg_conn.c, drives load on a timer, and prints one
  * JSON object on stdout plus a readable table on stderr. Latency is end to end: the sender
  * writes its monotonic clock into the body, the receiver (same process) subtracts.
@@ -38,6 +38,7 @@ struct opts {
     uint32_t queries;     /* mam: measured queries */
     uint32_t query_max;   /* mam: RSM <max/> of each query */
     int body_size;
+    uint32_t rounds;      /* reconnect: times every connection is cut and comes back */
 };
 
 static struct lg G;
@@ -60,6 +61,7 @@ static double now_s(void)
 struct sample {
     double srv_cpu_ms;  /* server user+system CPU, ms (0 without --server-pid) */
     long srv_rss_kb;
+    long srv_anon_kb; /* RssAnon: RSS without mapped files (Myna's LMDB map, libraries) */
     double gen_cpu_ms;  /* this process */
     long gen_rss_kb;
     double sys_busy_ms; /* whole machine, all cores: to spot other load on the box */
@@ -136,6 +138,11 @@ static struct sample take_sample(void)
     if (G.cfg.server_pid) {
         s.srv_cpu_ms = proc_cpu_ms(G.cfg.server_pid);
         s.srv_rss_kb = status_kb(G.cfg.server_pid, "VmRSS");
+        s.srv_anon_kb = status_kb(G.cfg.server_pid, "RssAnon");
+    }
+    if (G.cfg.peer_pid) { /* federation: both servers' CPU and memory */
+        s.srv_cpu_ms += proc_cpu_ms(G.cfg.peer_pid);
+        s.srv_rss_kb += status_kb(G.cfg.peer_pid, "VmRSS");
     }
     s.sys_busy_ms = sys_busy_ms();
     s.t = now_s();
@@ -151,6 +158,8 @@ static double ms(uint64_t us)
 
 static bool json_first = true;
 
+static void jstr(const char *k, const char *v);
+
 static void jstart(void)
 {
     printf("{\"scenario\":\"%s\",\"server\":\"%s\",\"host\":\"%s\",\"domain\":\"%s\","
@@ -159,6 +168,12 @@ static void jstart(void)
            G.cfg.tls == LG_TLS_NONE ? "none" : G.cfg.tls == LG_TLS_DIRECT ? "direct" : "starttls",
            G.cfg.sasl == LG_SASL_PLAIN ? "PLAIN" : G.cfg.sasl == LG_SASL_SCRAM ? "SCRAM-SHA-1" : "auto");
     json_first = false;
+    /* What each session did at login (its memory and CPU depend on it): "realistic" is what
+     * clients do (bind, roster get, initial presence), "bare" binds only. */
+    jstr("session", G.cfg.roster && G.cfg.presence ? "realistic"
+                    : G.cfg.roster                 ? "bind+roster"
+                    : G.cfg.presence               ? "bind+presence"
+                                                   : "bare");
 }
 
 static void jnum(const char *k, double v)
@@ -310,18 +325,24 @@ static void report_latency(void)
     row("latency max (ms)", 2, ms(H.max_us));
 }
 
-static void report_login(double ramp_s, uint32_t want)
+/* The first logins: `ok` and `failed` of `want`, in ramp_s. */
+static void report_logins(double ramp_s, uint32_t want, uint64_t ok, uint64_t failed)
 {
     jnum("logins_wanted", want);
-    jnum("logins_ok", (double)G.ready);
-    jnum("logins_failed", (double)G.failed);
+    jnum("logins_ok", (double)ok);
+    jnum("logins_failed", (double)failed);
     jnum("login_s", ramp_s);
-    jnum("login_rate", G.ready / (ramp_s > 0 ? ramp_s : 1));
+    jnum("login_rate", ok / (ramp_s > 0 ? ramp_s : 1));
     if (G.first_error[0])
         jstr("first_error", G.first_error);
     fprintf(stderr, "  %-34s %llu/%u in %.2f s (%.0f/s), %llu failed%s%s\n", "logins",
-            (unsigned long long)G.ready, want, ramp_s, G.ready / (ramp_s > 0 ? ramp_s : 1),
-            (unsigned long long)G.failed, G.first_error[0] ? ": " : "", G.first_error);
+            (unsigned long long)ok, want, ramp_s, ok / (ramp_s > 0 ? ramp_s : 1),
+            (unsigned long long)failed, G.first_error[0] ? ": " : "", G.first_error);
+}
+
+static void report_login(double ramp_s, uint32_t want)
+{
+    report_logins(ramp_s, want, G.ready, G.failed);
 }
 
 static void report_cpu(const struct sample *a, const struct sample *b, double units, const char *per)
@@ -353,9 +374,33 @@ static void report_cpu(const struct sample *a, const struct sample *b, double un
 
 /* ---- connections ---- */
 
+/* --tls-resume: an unmeasured round of full logins collects a session ticket per connection
+ * slot; all close, and the measured round offers them (RFC 8446 §2.2 resumption). */
+static void resume_prepare(uint32_t n)
+{
+    login_many(0, n, O.first, O.rate);
+    pump(0.5); /* tickets that were still on their way */
+    for (uint32_t i = 0; i < n; i++)
+        lg_close(&G, &G.conns[i], NULL);
+    /* The server closes the sessions (presence, last activity written) before the
+     * measured round starts: wait until it is idle (under 5% of a core), at most 30 s. */
+    for (int i = 0; i < 60; i++) {
+        struct sample a = take_sample();
+        pump(0.5);
+        struct sample b = take_sample();
+        if (!G.cfg.server_pid || b.srv_cpu_ms - a.srv_cpu_ms < 25)
+            break;
+    }
+    G.opened = G.ready = G.failed = G.closed_later = G.resumed = 0;
+    G.pending = 0;
+    G.first_error[0] = 0;
+}
+
 static int scen_connections(void)
 {
     uint32_t n = O.connections;
+    if (G.cfg.resume)
+        resume_prepare(n);
     struct sample s0 = take_sample();
     double ramp = login_many(0, n, O.first, O.rate);
     struct sample s1 = take_sample();
@@ -376,6 +421,9 @@ static int scen_connections(void)
     row("login time p99 (ms)", 1, ms(lg_hist_pct(&H, 99)));
     jnum("hold_s", O.hold);
     jnum("closed_during_hold", (double)(G.closed_later - closed0));
+    jstr("tls_handshakes", G.cfg.resume ? "resumed (session tickets)" : "full");
+    jnum("tls_resumed", (double)G.resumed);
+    row("TLS handshakes resumed", 0, (double)G.resumed);
     uint64_t alive = 0;
     for (uint32_t i = 0; i < n; i++)
         alive += G.conns[i].state == LG_S_READY;
@@ -390,6 +438,12 @@ static int scen_connections(void)
         row("server RSS before (MiB)", 1, s0.srv_rss_kb / 1024.0);
         row("server RSS with sessions (MiB)", 1, s2.srv_rss_kb / 1024.0);
         row("server KiB per session", 1, per);
+        /* RSS also counts the pages of mapped files the logins read (Myna's accounts in its
+         * LMDB map: shared, clean, reclaimable page cache); anonymous memory is what the
+         * sessions themselves hold. */
+        double anon = alive ? (double)(s2.srv_anon_kb - s0.srv_anon_kb) / (double)alive : NAN;
+        jnum("server_anon_kib_per_session", anon);
+        row("server anonymous KiB per session", 1, anon);
     }
     jnum("gen_rss_kb", s2.gen_rss_kb);
     jnum("gen_kib_per_session", alive ? (double)(s2.gen_rss_kb - s0.gen_rss_kb) / (double)alive : NAN);
@@ -420,7 +474,7 @@ static void send_chat(uint32_t idx)
     char body[4200], buf[4600];
     make_body(body, sizeof body, cur_phase);
     int n = snprintf(buf, sizeof buf, "<message to='%s%u@%s' type='chat'><body>%s</body></message>",
-                     G.cfg.prefix, O.first + peer, G.cfg.domain, body);
+                     G.cfg.prefix, O.first + peer, lg_domain(&G, peer), body);
     lg_send(&G, c, buf, (size_t)n);
     sent_phase++;
 }
@@ -506,6 +560,7 @@ static struct step chat_step(double rate, double secs, bool quiet)
 static int scen_chat(void)
 {
     chat_conns = 2 * O.pairs;
+    G.cfg.peer_from = O.pairs; /* with --peer-host: partners on the other server */
     G.cfg.presence = true;
     G.cb.stanza = chat_stanza;
     double ramp = login_many(0, chat_conns, O.first, O.rate);
@@ -1047,22 +1102,79 @@ static int scen_mam(void)
     return failed || short_pages ? 1 : 0;
 }
 
+/* ---- reconnect ---- */
+
+/* Every connection logs in, then is cut (socket closed: no stream close, no TLS
+ * close_notify, as when a phone changes networks) and comes back, `rounds` times: with a
+ * full login (SASL, bind, and --roster/--presence), or with --resume by resuming its
+ * XEP-0198 session (SASL, <resume/>). Reported: server CPU per reconnect and its latency. */
+static int scen_reconnect(void)
+{
+    uint32_t n = O.connections;
+    double ramp = login_many(0, n, O.first, O.rate);
+    pump(0.5); /* the first logins' presence and acks settle */
+    uint64_t ready0 = G.ready, failed0 = G.failed;
+    lg_hist_reset(&H);
+    struct sample a = take_sample();
+    double t0 = now_s();
+    for (uint32_t r = 0; r < O.rounds; r++) {
+        for (uint32_t i = 0; i < n; i++)
+            lg_close(&G, &G.conns[i], NULL);
+        login_many(0, n, O.first, O.rate);
+        for (uint32_t i = 0; i < n; i++)
+            if (G.conns[i].state == LG_S_READY)
+                lg_hist_add(&H, (uint64_t)((G.conns[i].t_ready - G.conns[i].t_start) / 1000));
+    }
+    double el = now_s() - t0;
+    struct sample b = take_sample();
+    uint64_t done = G.ready - ready0, resumed = 0;
+    for (uint32_t i = 0; i < n; i++)
+        resumed += G.conns[i].state == LG_S_READY && G.conns[i].resumed;
+    jstart();
+    fprintf(stderr, "reconnect: %s %s:%d, %u sessions x %u rounds, %s\n",
+            O.label ? O.label : "", G.cfg.host, G.cfg.port, n, O.rounds,
+            G.cfg.sm ? "resume (XEP-0198)" : "full login");
+    report_logins(ramp, n, ready0, failed0);
+    jnum("rounds", O.rounds);
+    jnum("resume", G.cfg.sm ? 1 : 0);
+    jnum("reconnects", (double)done);
+    jnum("reconnect_failures", (double)(G.failed - failed0));
+    jnum("resumed_last_round", (double)resumed);
+    jnum("reconnects_per_s", el > 0 ? (double)done / el : 0);
+    jnum("reconnect_p50_ms", ms(lg_hist_pct(&H, 50)));
+    jnum("reconnect_p99_ms", ms(lg_hist_pct(&H, 99)));
+    row("reconnects", 0, (double)done);
+    row("failed", 0, (double)(G.failed - failed0));
+    row("resumed (last round)", 0, (double)resumed);
+    row("reconnect time p50 (ms)", 1, ms(lg_hist_pct(&H, 50)));
+    row("reconnect time p99 (ms)", 1, ms(lg_hist_pct(&H, 99)));
+    report_cpu(&a, &b, (double)done, "reconnect");
+    jend();
+    return done == (uint64_t)n * O.rounds && G.failed == failed0 ? 0 : 1;
+}
+
 /* ---- main ---- */
 
 static void usage(FILE *f)
 {
     fprintf(f,
         "usage: myna-bench SCENARIO [options]\n"
-        "scenarios: connections | chat | muc | offline | mam\n"
+        "scenarios: connections | reconnect | chat | muc | offline | mam\n"
         "target:  --host IP (loopback only) --port N (5222) --domain D --label NAME\n"
         "         --server-pid PID   sample this process's CPU and RSS\n"
         "login:   --prefix u --first 1 --password P --resource R --tls starttls|direct|none\n"
         "         --cafile FILE (verify server cert) --sasl plain|scram|auto (auto)\n"
         "         --scram-cache FILE  --roster --presence --login-timeout S (30)\n"
+        "         --tls-resume (connections) log in once unmeasured, then measure logins that\n"
+        "                    resume those TLS sessions (tickets)\n"
         "         --rate LOGINS/S (500) --max-pending N (200)\n"
         "         --src 127.0.0.2 --src-count 4   source addresses (bind before connect)\n"
         "connections: --connections N --hold S (5)\n"
+        "reconnect: --connections N --rounds R (3) [--resume]: cut and log in again, or\n"
+        "         resume (XEP-0198) with --resume\n"
         "chat:    --pairs P --msg-rate R --duration S (10) --warmup S (2) --body-size B (100)\n"
+        "         --peer-host IP --peer-domain D [--peer-pid PID]: partners log in to a\n"
+        "         second server (federation: every message crosses s2s)\n"
         "         --find-max [--max-p99-ms 100 --step-factor 1.3 --max-rate 200000]\n"
         "muc:     --occupants M (100) --senders S (1) --room NAME --muc-domain D --msg-rate R\n"
         "offline: --messages M (10000)\n"
@@ -1081,16 +1193,16 @@ static bool loopback(const char *ip)
 int main(int argc, char **argv)
 {
     enum { O_HOST = 256, O_PORT, O_DOMAIN, O_LABEL, O_PID, O_PREFIX, O_FIRST, O_PASSWORD,
-           O_RESOURCE, O_TLS, O_CAFILE, O_SASL, O_SCACHE, O_ROSTER, O_PRESENCE, O_LTO, O_RATE,
+           O_RESOURCE, O_TLS, O_CAFILE, O_SASL, O_SCACHE, O_ROSTER, O_TLS_RESUME, O_PRESENCE, O_LTO, O_RATE,
            O_MAXPEND, O_SRC, O_SRCN, O_CONNS, O_HOLD, O_PAIRS, O_MSGRATE, O_DUR, O_WARM,
            O_BODY, O_FINDMAX, O_MAXP99, O_STEP, O_MAXRATE, O_OCC, O_SENDERS, O_ROOM, O_MUCDOM,
-           O_MSGS, O_QUERIES, O_QMAX, O_HELP };
+           O_MSGS, O_QUERIES, O_QMAX, O_ROUNDS, O_RESUME, O_PHOST, O_PDOMAIN, O_PPID, O_HELP };
     static const struct option lo[] = {
         {"host", 1, 0, O_HOST}, {"port", 1, 0, O_PORT}, {"domain", 1, 0, O_DOMAIN},
         {"label", 1, 0, O_LABEL}, {"server-pid", 1, 0, O_PID}, {"prefix", 1, 0, O_PREFIX},
         {"first", 1, 0, O_FIRST}, {"password", 1, 0, O_PASSWORD}, {"resource", 1, 0, O_RESOURCE},
         {"tls", 1, 0, O_TLS}, {"cafile", 1, 0, O_CAFILE}, {"sasl", 1, 0, O_SASL},
-        {"scram-cache", 1, 0, O_SCACHE}, {"roster", 0, 0, O_ROSTER}, {"presence", 0, 0, O_PRESENCE},
+        {"scram-cache", 1, 0, O_SCACHE}, {"roster", 0, 0, O_ROSTER}, {"tls-resume", 0, 0, O_TLS_RESUME}, {"presence", 0, 0, O_PRESENCE},
         {"login-timeout", 1, 0, O_LTO}, {"rate", 1, 0, O_RATE}, {"max-pending", 1, 0, O_MAXPEND},
         {"src", 1, 0, O_SRC}, {"src-count", 1, 0, O_SRCN}, {"connections", 1, 0, O_CONNS},
         {"hold", 1, 0, O_HOLD}, {"pairs", 1, 0, O_PAIRS}, {"msg-rate", 1, 0, O_MSGRATE},
@@ -1099,7 +1211,10 @@ int main(int argc, char **argv)
         {"step-factor", 1, 0, O_STEP}, {"max-rate", 1, 0, O_MAXRATE},
         {"occupants", 1, 0, O_OCC}, {"senders", 1, 0, O_SENDERS}, {"room", 1, 0, O_ROOM},
         {"muc-domain", 1, 0, O_MUCDOM}, {"messages", 1, 0, O_MSGS},
-        {"queries", 1, 0, O_QUERIES}, {"query-max", 1, 0, O_QMAX}, {"help", 0, 0, O_HELP},
+        {"queries", 1, 0, O_QUERIES}, {"query-max", 1, 0, O_QMAX}, {"rounds", 1, 0, O_ROUNDS},
+        {"resume", 0, 0, O_RESUME}, {"help", 0, 0, O_HELP},
+        {"peer-host", 1, 0, O_PHOST}, {"peer-domain", 1, 0, O_PDOMAIN},
+        {"peer-pid", 1, 0, O_PPID},
         {0, 0, 0, 0}};
     struct lg_config *cfg = &G.cfg;
     *cfg = (struct lg_config){.host = "127.0.0.1", .port = 5222, .domain = "localhost",
@@ -1110,7 +1225,7 @@ int main(int argc, char **argv)
                       .msg_rate = 500, .duration = 10, .warmup = 2, .max_p99_ms = 100,
                       .step_factor = 1.3, .max_rate = 200000, .occupants = 100, .senders = 1,
                       .room = "bench", .messages = 10000, .queries = 200, .query_max = 50,
-                      .body_size = 100};
+                      .body_size = 100, .rounds = 3};
     if (argc < 2 || argv[1][0] == '-') {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -1125,6 +1240,9 @@ int main(int argc, char **argv)
         case O_DOMAIN: cfg->domain = optarg; break;
         case O_LABEL: O.label = optarg; break;
         case O_PID: cfg->server_pid = atoi(optarg); break;
+        case O_PHOST: cfg->peer_host = optarg; break;
+        case O_PDOMAIN: cfg->peer_domain = optarg; break;
+        case O_PPID: cfg->peer_pid = atoi(optarg); break;
         case O_PREFIX: cfg->prefix = optarg; break;
         case O_FIRST: O.first = (uint32_t)strtoul(optarg, NULL, 10); break;
         case O_PASSWORD: cfg->password = optarg; break;
@@ -1141,6 +1259,7 @@ int main(int argc, char **argv)
         case O_SCACHE: cfg->scram_cache = optarg; break;
         case O_ROSTER: cfg->roster = true; break;
         case O_PRESENCE: cfg->presence = true; break;
+        case O_TLS_RESUME: cfg->resume = true; break;
         case O_LTO: cfg->login_timeout = atof(optarg); break;
         case O_RATE: O.rate = atof(optarg); break;
         case O_MAXPEND: cfg->max_pending = atoi(optarg); break;
@@ -1164,6 +1283,8 @@ int main(int argc, char **argv)
         case O_MSGS: O.messages = (uint32_t)strtoul(optarg, NULL, 10); break;
         case O_QUERIES: O.queries = (uint32_t)strtoul(optarg, NULL, 10); break;
         case O_QMAX: O.query_max = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case O_ROUNDS: O.rounds = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case O_RESUME: cfg->sm = true; break;
         case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -1186,7 +1307,7 @@ int main(int argc, char **argv)
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
     uint32_t need;
-    if (!strcmp(O.scenario, "connections"))
+    if (!strcmp(O.scenario, "connections") || !strcmp(O.scenario, "reconnect"))
         need = O.connections;
     else if (!strcmp(O.scenario, "chat"))
         need = 2 * O.pairs;
@@ -1213,6 +1334,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(O.scenario, "connections"))
         rc = scen_connections();
+    else if (!strcmp(O.scenario, "reconnect"))
+        rc = scen_reconnect();
     else if (!strcmp(O.scenario, "chat"))
         rc = scen_chat();
     else if (!strcmp(O.scenario, "muc"))

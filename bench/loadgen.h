@@ -2,7 +2,8 @@
  * One process, one epoll loop, many client connections (struct lg_conn) kept in one array
  * indexed by connection number; the scenario (loadgen.c) drives them through callbacks.
  * Login follows RFC 6120 §5 (STARTTLS), §6 (SASL: RFC 4616 PLAIN, RFC 5802 SCRAM-SHA-1),
- * §7 (resource binding). Benchmarks only: nothing here runs in `make check`.
+ * §7 (resource binding), optionally XEP-0198 with resumption (§5: a reopened connection
+ * resumes its session instead of binding). Benchmarks only: nothing here runs in `make check`.
  */
 #ifndef MYNA_BENCH_LOADGEN_H
 #define MYNA_BENCH_LOADGEN_H
@@ -28,6 +29,8 @@ enum lg_state {
     LG_S_FEATURES3,   /* features after SASL (bind) */
     LG_S_BIND,        /* waiting bind result */
     LG_S_ROSTER,      /* waiting roster result (optional) */
+    LG_S_ENABLE,      /* sent XEP-0198 <enable resume='true'/>, waiting <enabled/> */
+    LG_S_RESUME,      /* sent <resume/> instead of binding, waiting <resumed/> */
     LG_S_READY,       /* bound (and presence sent if asked) */
     LG_S_CLOSED,      /* failed or closed; slot may be reused */
 };
@@ -52,6 +55,9 @@ struct lg_conn {
     int64_t t_ready;        /* ns when login finished */
     uint32_t peer;          /* scenario data: partner connection, room flag, ... */
     uint32_t recv;          /* scenario data: messages received */
+    char *smid;             /* XEP-0198 resumption id; kept across lg_close/lg_open */
+    uint32_t sm_in;         /* stanzas received since <enable/> (our h) */
+    uint8_t resumed;        /* the last login was a resume */
 };
 
 struct lg_config {
@@ -68,11 +74,20 @@ struct lg_config {
     const char *cafile;     /* verify the server certificate against this CA; NULL = no check */
     bool roster;            /* fetch the roster after bind */
     bool presence;          /* send initial presence after bind (and roster) */
+    bool sm;                /* enable XEP-0198 with resumption after bind (and roster); a
+                             * reopened connection with a resumption id resumes */
+    bool resume;            /* keep each connection's TLS session and offer it next time */
     double login_timeout;   /* seconds */
     int max_pending;        /* logins in progress at once */
     const char *scram_cache;/* file of salted passwords kept between runs */
     int server_pid;         /* sample this process's CPU and RSS; 0 = none */
+    /* Federation (chat across two servers): connections from index `peer_from` on log in
+     * to peer_host/peer_domain instead; peer_pid is sampled with server_pid. */
+    const char *peer_host, *peer_domain;
+    uint32_t peer_from;
+    int peer_pid;
 };
+
 
 /* Callbacks the scenario gives the connection layer. elem points to one complete
  * top-level element (not NUL-terminated), valid only during the call. */
@@ -96,7 +111,13 @@ struct lg {
     uint64_t opened, ready, failed, closed_later;
     uint32_t pending;       /* logins in progress */
     char first_error[160];  /* first failure reason, for the report */
+    SSL_SESSION **sessions; /* per connection slot, with cfg.resume: last ticket received */
+    uint64_t resumed;       /* handshakes that resumed a session */
 };
+
+/* The server address and domain of connection idx. */
+const char *lg_host(const struct lg *g, uint32_t idx);
+const char *lg_domain(const struct lg *g, uint32_t idx);
 
 /* lg_conn.c */
 int64_t lg_now_ns(void);

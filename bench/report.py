@@ -19,10 +19,23 @@ METRICS = [
     ("login rate, 1k sessions", "connections-1000", "login_rate", "logins/s", "high"),
     ("server CPU per login, 1k", "connections-1000", "server_cpu_ms_per_login", "ms", "low"),
     ("memory per session, 1k", "connections-1000", "server_kib_per_session", "KiB", "low"),
+    ("login rate, 1k, TLS resumed", "connections-resume-1000", "login_rate", "logins/s", "high"),
+    ("server CPU per login, 1k, TLS resumed", "connections-resume-1000",
+     "server_cpu_ms_per_login", "ms", "low"),
+    ("TLS handshakes resumed, 1k", "connections-resume-1000", "tls_resumed", "logins", "high"),
+    ("anonymous memory per session, 1k", "connections-1000", "server_anon_kib_per_session",
+     "KiB", "low"),
     ("login rate, 10k sessions", "connections-10000", "login_rate", "logins/s", "high"),
     ("memory per session, 10k", "connections-10000", "server_kib_per_session", "KiB", "low"),
+    ("anonymous memory per session, 10k", "connections-10000", "server_anon_kib_per_session",
+     "KiB", "low"),
+    ("memory per session, 2k", "connections-2000", "server_kib_per_session", "KiB", "low"),
+    ("anonymous memory per session, 2k", "connections-2000", "server_anon_kib_per_session",
+     "KiB", "low"),
     ("sessions held, max run", "connections-19500", "sessions_alive", "sessions", "high"),
     ("memory per session, max run", "connections-19500", "server_kib_per_session", "KiB", "low"),
+    ("anonymous memory per session, max run", "connections-19500",
+     "server_anon_kib_per_session", "KiB", "low"),
     ("chat 500 msg/s: delivered", "chat-500", "delivered_rate", "msg/s", "high"),
     ("chat 500 msg/s: p50", "chat-500", "latency_p50_ms", "ms", "low"),
     ("chat 500 msg/s: p99", "chat-500", "latency_p99_ms", "ms", "low"),
@@ -146,8 +159,9 @@ def main():
     lines = ["# myna-bench results (%s run, %s)" % (a.mode, out["date"]), "",
              "Machine: %s, %s cores, kernel %s." % (machine.get("cpu", "?"), machine["cpus"],
                                                      machine["kernel"]), "",
-             "| metric | unit | Myna | Prosody | ejabberd | Myna/Prosody | Myna/ejabberd |",
-             "|---|---|---|---|---|---|---|"]
+             "| metric | unit | session | Myna | Prosody | ejabberd | Myna/Prosody | Myna/ejabberd"
+             " | generator CPU % (M/P/E) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for label, stem, key, unit, better in METRICS:
         if not any(stem in res.get(s, {}) for s in SERVERS):
             continue
@@ -162,10 +176,18 @@ def main():
                 ratios.append("%.2f" % (vals["myna"] / vals[other]))
             else:
                 ratios.append("—")
-        lines.append("| %s | %s | %s | %s | %s |" % (label, unit + (" (lower is better)" if better == "low" else ""),
-                                                  " | ".join(cells), ratios[0], ratios[1]))
+        objs = [res.get(s, {}).get(stem) or {} for s in SERVERS]
+        session = next((o["session"] for o in objs if "session" in o), "—")
+        gen = "/".join("%.0f" % o["gen_cpu_pct"] if isinstance(o.get("gen_cpu_pct"), (int, float))
+                       else "—" for o in objs)
+        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            label, unit + (" (lower is better)" if better == "low" else ""), session,
+            " | ".join(cells), ratios[0], ratios[1], gen))
     lines += ["", "Ratios are Myna divided by the peer: above 1 is better for rates, below 1 is"
-              " better for times, memory and CPU. Generator CPU is in latest.json (gen_cpu_*).", ""]
+              " better for times, memory and CPU. Session: what each session did at login"
+              " (realistic: bind, roster get, initial presence, as clients do; bare: bind only)."
+              " Generator CPU: % of one core during the measured window, per server (more in"
+              " latest.json, gen_cpu_*).", ""]
     with open(a.md, "w") as f:
         f.write("\n".join(lines))
     print("\n".join(lines))

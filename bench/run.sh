@@ -11,23 +11,28 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 MODE=quick
 MUC_RUNS_ARG=
 SERVERS="myna prosody ejabberd"
-SCENARIOS="idle connections chat chatmax muc offline mam chatmam mucmam websocket"
+SCENARIOS="idle connections reconnect chat chatmax muc offline mam chatmam mucmam websocket"
 BUILD=${BUILD:-}
 WORK=${BENCH_WORK:-/tmp/myna-bench}
 OUT=$SRC/bench/results
 SASL=scram
 PASSWORD=benchpass
+# What a session does at login in the connections scenario: "realistic" (roster get and
+# initial presence after bind, as every client does) or "bare" (bind only).
+SESSION=realistic
 
 usage() {
     cat <<EOF
 usage: bench/run.sh [--quick|--full] [--servers "myna prosody ejabberd"]
-                    [--scenarios "idle connections chat chatmax muc offline mam chatmam mucmam
+                    [--scenarios "idle connections reconnect chat chatmax muc offline mam chatmam mucmam
                                   websocket"]
                     [--build DIR] [--work DIR] [--out DIR] [--sasl scram|plain]
-                    [--muc-runs "OCCUPANTS:MSG_PER_S:STEM ..."]
+                    [--muc-runs "OCCUPANTS:MSG_PER_S:STEM ..."] [--bare]
   --quick   connections 1000; chat 50 pairs at 500 msg/s for 10 s; muc 100 occupants at
             20 and 200 msg/s, 1000 occupants at 2 and 20 msg/s;
             offline 10000 messages; chatmax steps of 5 s (default)
+  reconnect 1000 sessions (roster and presence) cut 3 times (no stream close): back with
+            a full login, then with an XEP-0198 resume; Myna only for now
   mam       the server restarted with its message archive (Myna mam, Prosody mod_mam,
             ejabberd mod_mam): 100000 messages archived, then 200 queries for the last 50
   chatmam   the chat scenario again with the archive on (compare server CPU/msg with chat)
@@ -38,6 +43,8 @@ usage: bench/run.sh [--quick|--full] [--servers "myna prosody ejabberd"]
             the chat scenario's pairs and rate
   --full    connections 1000, 10000 and 19500 (the 20000 file limit); chat 500 pairs at
             500 and 2000 msg/s for 30 s; chatmax steps of 10 s
+  --bare    connections log in and bind only (default: realistic sessions that also get
+            their roster and send initial presence, as clients do)
   --muc-runs  MUC runs instead of the mode's (e.g. "100:1000:muc-100-sat" for saturation)
   --build   Myna build directory holding mynad, mynactl, modules/.libs and
             bench/myna-bench (default: \$BUILD, else the source tree)
@@ -56,6 +63,7 @@ while [ $# -gt 0 ]; do
         --out) OUT=$2; shift ;;
         --sasl) SASL=$2; shift ;;
         --muc-runs) MUC_RUNS_ARG=$2; shift ;;
+        --bare) SESSION=bare ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; exit 2 ;;
     esac
@@ -69,7 +77,7 @@ if [ "$MODE" = full ]; then
     MUC_RATE=50; MUC_DUR=20
     MUC_RUNS="100:50:muc 100:500:muc-100-high 1000:5:muc-1000 1000:50:muc-1000-high"
 else
-    CONN_SIZES="1000"
+    CONN_SIZES=${BENCH_CONN_SIZES:-1000}
     WS_IDLE=1000
     CHAT_PAIRS=50; CHAT_RATES="500"; CHAT_DUR=10; STEP_DUR=5
     MUC_RATE=20; MUC_DUR=10
@@ -82,6 +90,8 @@ OFFLINE_MSGS=10000
 MAM_MSGS=${BENCH_MAM_MESSAGES:-100000}; MAM_QUERIES=200; MAM_MAX=50
 MAM=no # the archive is enabled for the mam and chatmam scenarios only
 USERS=$MUC_OCC
+SESSION_ARGS=
+[ "$SESSION" = realistic ] && SESSION_ARGS="--roster --presence"
 for n in $CONN_SIZES $((2 * CHAT_PAIRS)); do [ "$n" -gt "$USERS" ] && USERS=$n; done
 
 [ -n "$BUILD" ] || BUILD=$SRC
@@ -165,7 +175,10 @@ myna_setup() {
     [ -x "$MYNAD" ] || { log "myna: $MYNAD missing"; return 1; }
     [ -x "$MYNACTL" ] || [ -x "$BUILD/bench/myna-bench-adduser" ] \
         || { log "myna: neither $MYNACTL nor bench/myna-bench-adduser is built"; return 1; }
-    local mods="disco ping roster presence offline muc"
+    # Myna's default module set (server/base/config.c) except the archive, which only the
+    # mam, chatmam and mucmam scenarios load (the peers archive only there too).
+    local mods="disco ping version time roster blocking carbons offline private muc pubsub last"
+    mods="$mods contact_info extdisco"
     [ "$MAM" = yes ] && mods="$mods mam"
     MYNA_MODULES=$(for m in $mods; do
         [ -f "$MODDIR/$m.so" ] && printf '"%s", ' "$m"; done | sed 's/, $//')
@@ -324,8 +337,25 @@ bench_server() {
     if [[ " $SCENARIOS " == *" connections "* ]]; then
         for n in $CONN_SIZES; do
             restart "$s" || return
-            gen "$s" "connections-$n" connections --connections "$n" --rate 3000 --max-pending 200 --hold 10
+            gen "$s" "connections-$n" connections --connections "$n" --rate 3000 --max-pending 200 \
+                --hold 10 $SESSION_ARGS
         done
+        # The same logins resuming TLS sessions (tickets from an unmeasured first round).
+        n=${CONN_SIZES%% *}
+        restart "$s" || return
+        gen "$s" "connections-resume-$n" connections --connections "$n" --rate 3000 \
+            --max-pending 200 --hold 2 --tls-resume $SESSION_ARGS
+    fi
+    if [[ " $SCENARIOS " == *" reconnect "* && $s == myna ]]; then
+        # The cost of a network switch: server CPU per reconnect, full login vs resume.
+        restart "$s" || return
+        gen "$s" reconnect-login reconnect --connections 1000 --rounds 3 --rate 3000 \
+            --roster --presence
+        restart "$s" || return
+        gen "$s" reconnect-resume reconnect --connections 1000 --rounds 3 --rate 3000 \
+            --roster --presence --resume
+    elif [[ " $SCENARIOS " == *" reconnect "* ]]; then
+        log "$s: reconnect is measured for Myna only"
     fi
     if [[ " $SCENARIOS " == *" chat "* ]]; then
         for r in $CHAT_RATES; do

@@ -77,6 +77,12 @@ EXTRA_DIST += tests/modules/offline.sh tests/modules/test_offline.py \
 	tests/modules/routing.sh tests/modules/test_routing.py
 TESTS += tests/modules/sm.sh
 EXTRA_DIST += tests/modules/sm.sh tests/modules/test_sm.py
+TESTS += tests/modules/resume.sh
+EXTRA_DIST += tests/modules/resume.sh tests/modules/test_resume.py
+TESTS += tests/modules/slixmpp_resume.sh
+EXTRA_DIST += tests/modules/slixmpp_resume.sh tests/modules/test_slixmpp_resume.py
+TESTS += tests/modules/nbxmpp_resume.sh
+EXTRA_DIST += tests/modules/nbxmpp_resume.sh tests/modules/test_nbxmpp_resume.py
 mod_LTLIBRARIES += modules/private.la
 modules_private_la_SOURCES = modules/private.c modules/private.h
 modules_private_la_CFLAGS = $(MODULE_CFLAGS)
@@ -235,8 +241,9 @@ modules_push_la_SOURCES = modules/push/push.h modules/push/module.c modules/push
 	modules/push/notify.c modules/common/dataform.h modules/common/dataform.c
 modules_push_la_CFLAGS = $(MODULE_CFLAGS)
 modules_push_la_LDFLAGS = $(MODULE_LDFLAGS)
-TESTS += tests/modules/push.sh tests/modules/push_body.sh
-EXTRA_DIST += tests/modules/push.sh tests/modules/push_body.sh tests/modules/test_push.py
+TESTS += tests/modules/push.sh tests/modules/push_body.sh tests/modules/push_held.sh
+EXTRA_DIST += tests/modules/push.sh tests/modules/push_body.sh tests/modules/push_held.sh \
+	tests/modules/test_push.py
 # Last activity, contact addresses and administration through the clients' own libraries.
 SERVICE_LIB_TESTS = tests/modules/services_slixmpp.sh tests/modules/services_nbxmpp.sh
 TESTS += $(SERVICE_LIB_TESTS)

@@ -11,7 +11,9 @@
  * Storage: table "offline", key "user@host\0" + 8-byte sequence (myna_store_append); value
  * 'Q', 8-byte big-endian running total of the queue's bytes up to and including this
  * message, then the serialized stanza (older values are the bare stanza). A queue is
- * appended at its end and consumed from its front, so its sequence numbers are contiguous.
+ * appended at its end and consumed from its front, so its sequence numbers are contiguous;
+ * a message routed again after its XEP-0198 session ended unacknowledged goes before the
+ * ones stored after it first arrived (they are moved behind it), so order is kept.
  * XEP-0227: a user's queue travels as <offline-messages/> (the XEP's namespace) holding
  * the messages in order, each with its <delay/>.
  */
@@ -116,17 +118,19 @@ static int add_len(const void *k, size_t kl, const void *v, size_t vl, void *dat
 }
 
 /* Messages and bytes in a user's queue: the first and last entries tell both (the
- * running totals), except for values stored by an older version, which are summed. */
+ * running totals), except for values stored by an older version, which are summed.
+ * *last_total: the last entry's running total (0: empty, or an older value). */
 static void queue_size(struct offline *o, const char *prefix, size_t plen, uint64_t *count,
-                       uint64_t *bytes)
+                       uint64_t *bytes, uint64_t *last_total)
 {
     struct entry first = {0}, last = {0};
-    *count = *bytes = 0;
+    *count = *bytes = *last_total = 0;
     myna_store_iter(o->store, prefix, plen, NULL, 0, false, 1, get_entry, &first);
     if (!first.seq)
         return;
     myna_store_iter(o->store, prefix, plen, NULL, 0, true, 1, get_entry, &last);
     *count = last.seq - first.seq + 1;
+    *last_total = last.total;
     if (first.total && last.total && last.total >= first.total)
         *bytes = last.total - first.total + first.len;
     else
@@ -159,32 +163,157 @@ static void add_delay(struct myna_module *m, struct myna_xml *copy)
     myna_xml_add_text(d, "Offline storage", strlen("Offline storage"));
 }
 
-/* Appends `msg` to the queue under `prefix` within the quotas: 0, MYNA_STORE_FULL or
- * another store error, or 1 with *why when a quota refuses it. */
-static int queue_add(struct offline *o, const char *prefix, size_t plen,
-                     const struct myna_xml *msg, const char **why)
+/* Appends the serialized stanza `xml` to the queue under `prefix`, after an entry whose
+ * running total is `prev` (it carries prev + len: totals only grow, so the first and the
+ * last entry give the queue's bytes however much of its front was delivered). */
+static int queue_put(struct offline *o, const char *prefix, size_t plen, const char *xml,
+                     size_t len, uint64_t prev)
 {
     struct myna_buf b;
     myna_buf_init(&b);
-    myna_buf_append(&b, "Q........", HDR);
-    myna_xml_serialize(msg, MYNA_NS_CLIENT, &b);
-    size_t len = b.len - HDR;
-    uint64_t count, bytes;
-    queue_size(o, prefix, plen, &count, &bytes);
+    uint64_t total = prev + len;
+    char hdr[HDR];
+    hdr[0] = 'Q';
+    for (int i = 0; i < 8; i++)
+        hdr[1 + i] = (char)(total >> (56 - 8 * i));
+    myna_buf_append(&b, hdr, HDR);
+    myna_buf_append(&b, xml, len);
+    int rc = myna_store_append(o->store, prefix, plen, b.data, b.len, NULL);
+    myna_buf_free(&b);
+    return rc;
+}
+
+/* The quotas for one more message of `len` bytes: NULL, or why not. */
+static const char *quota_refuses(struct offline *o, uint64_t count, uint64_t bytes, size_t len)
+{
     /* XEP-0160 §2 step 3: storage refused by policy is service-unavailable. */
-    *why = (long long)len > o->max_msg ? "message too large for offline storage"
+    return (long long)len > o->max_msg ? "message too large for offline storage"
            : (long long)count >= o->max || (long long)(bytes + len) > o->max_bytes
                ? "offline storage of the recipient is full"
                : NULL;
+}
+
+/* The entries at the end of a queue that arrived after `after` (ms), newest first. */
+struct tail {
+    struct myna_arena *a;
+    int64_t after;
+    uint64_t before;   /* running total before the oldest entry taken (0: unknown) */
+    size_t n, cap;
+    uint64_t *seqs;
+    const char **xml;
+    size_t *lens;
+};
+
+/* XEP-0082 "CCYY-MM-DDThh:mm:ss[.sss]Z" in ms since the epoch, or -1. */
+static int64_t parse_stamp(const char *v)
+{
+    struct tm tm = {0};
+    int ms = 0;
+    char frac[16] = "";
+    if (!v || sscanf(v, "%4d-%2d-%2dT%2d:%2d:%2d%15[^Z]", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, frac) < 6)
+        return -1;
+    if (frac[0] == '.')
+        for (int i = 1, scale = 100; i <= 3 && frac[i] >= '0' && frac[i] <= '9'; i++, scale /= 10)
+            ms += (frac[i] - '0') * scale;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+/* When a stored message arrived: its <delay/> from this server, or -1 (a message held
+ * during a delivery has none: it is newer than nothing we could move behind it). */
+static int64_t entry_time(struct myna_arena *a, const struct entry *e, const char *host)
+{
+    struct myna_xml *x = myna_xml_parse(a, e->xml, e->len, MYNA_NS_CLIENT);
+    struct myna_xml *d = x ? myna_xml_find(x, NS_DELAY, "delay") : NULL;
+    const char *from = d ? myna_xml_attr(d, "from") : NULL;
+    return from && strcmp(from, host) == 0 ? parse_stamp(myna_xml_attr(d, "stamp")) : -1;
+}
+
+struct tail_ctx {
+    struct tail *t;
+    const char *host;
+};
+
+static int collect_newer(const void *k, size_t kl, const void *v, size_t vl, void *data)
+{
+    struct tail_ctx *c = data;
+    struct tail *t = c->t;
+    if (kl < 9)
+        return 0;
+    struct entry e;
+    entry_decode(k, kl, v, vl, &e);
+    if (entry_time(t->a, &e, c->host) <= t->after)
+        return 1;
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        uint64_t *seqs = myna_arena_alloc(t->a, cap * sizeof(*seqs));
+        const char **xml = myna_arena_alloc(t->a, cap * sizeof(*xml));
+        size_t *lens = myna_arena_alloc(t->a, cap * sizeof(*lens));
+        if (t->n) {
+            memcpy(seqs, t->seqs, t->n * sizeof(*seqs));
+            memcpy(xml, t->xml, t->n * sizeof(*xml));
+            memcpy(lens, t->lens, t->n * sizeof(*lens));
+        }
+        t->seqs = seqs;
+        t->xml = xml;
+        t->lens = lens;
+        t->cap = cap;
+    }
+    char *copy = myna_arena_alloc(t->a, e.len ? e.len : 1);
+    memcpy(copy, e.xml, e.len);
+    t->before = e.total >= e.len ? e.total - e.len : 0;
+    t->seqs[t->n] = e.seq;
+    t->xml[t->n] = copy;
+    t->lens[t->n++] = e.len;
+    return 0;
+}
+
+/* Adds `msg` to the queue under `prefix` within the quotas: 0, MYNA_STORE_FULL or another
+ * store error, or 1 with *why when a quota refuses it. A message that arrived at `at` (ms;
+ * 0 = now: at the end) goes before the stored messages that arrived after it: they are
+ * taken off the end and put back behind it, so the queue stays contiguous. */
+static int queue_add(struct myna_module *m, const char *prefix, size_t plen,
+                     const struct myna_xml *msg, int64_t at, const char **why)
+{
+    struct offline *o = ctx(m);
+    struct myna_buf b;
+    myna_buf_init(&b);
+    myna_xml_serialize(msg, MYNA_NS_CLIENT, &b);
+    uint64_t count, bytes, prev;
+    queue_size(o, prefix, plen, &count, &bytes, &prev);
+    *why = quota_refuses(o, count, bytes, b.len);
     if (*why) {
         myna_buf_free(&b);
         return 1;
     }
-    uint64_t total = bytes + len;
-    b.data[0] = 'Q';
-    for (int i = 0; i < 8; i++)
-        b.data[1 + i] = (char)(total >> (56 - 8 * i));
-    int rc = myna_store_append(o->store, prefix, plen, b.data, b.len, NULL);
+    struct myna_arena *a = myna_arena_new();
+    struct tail t = {.a = a, .after = at};
+    if (at > 0) {
+        struct tail_ctx c = {&t, myna_module_host(m)};
+        myna_store_iter(o->store, prefix, plen, NULL, 0, true, 0, collect_newer, &c);
+    }
+    int rc = 0;
+    for (size_t i = 0; i < t.n && rc == 0; i++) {
+        unsigned char key[KEY_MAX];
+        myna_store_seq_key(prefix, plen, t.seqs[i], key);
+        rc = myna_store_del(o->store, key, plen + 8);
+    }
+    if (!prev) /* an empty queue, or values of an older version: start from its bytes */
+        prev = bytes;
+    else if (t.n)
+        prev = t.before;
+    if (rc == 0)
+        rc = queue_put(o, prefix, plen, b.data, b.len, prev);
+    prev += b.len;
+    for (size_t i = t.n; i-- > 0 && rc == 0;) {
+        rc = queue_put(o, prefix, plen, t.xml[i], t.lens[i], prev);
+        prev += t.lens[i];
+    }
+    if (t.n)
+        myna_metric_add(m, "reordered", 1);
+    myna_arena_free(a);
     myna_buf_free(&b);
     return rc;
 }
@@ -193,7 +322,6 @@ static int queue_add(struct offline *o, const char *prefix, size_t plen,
  * not. `delay`: stamp it (a message for an offline user; not one held during delivery). */
 static void store_message(struct myna_module *m, struct myna_stanza *st, bool delay)
 {
-    struct offline *o = ctx(m);
     struct myna_xml *copy = myna_xml_copy(st->arena, st->xml);
     myna_xml_set_attr(copy, "from", st->from.full);
     myna_xml_set_attr(copy, "to", st->to.full);
@@ -202,7 +330,7 @@ static void store_message(struct myna_module *m, struct myna_stanza *st, bool de
     char *prefix;
     size_t plen = user_prefix(st->arena, st->to.bare, &prefix);
     const char *why = NULL;
-    int rc = queue_add(o, prefix, plen, copy, &why);
+    int rc = queue_add(m, prefix, plen, copy, myna_stanza_rerouted(st), &why);
     if (rc == 1) {
         myna_metric_add(m, "refused", 1);
         myna_reply_error(st, MYNA_ERR_SERVICE_UNAVAILABLE, why);
@@ -509,7 +637,7 @@ static int import_message(struct myna_module *m, const struct myna_jid *user,
             myna_xml_remove(c);
     }
     const char *why = NULL;
-    int rc = queue_add(ctx(m), prefix, plen, copy, &why);
+    int rc = queue_add(m, prefix, plen, copy, 0, &why);
     if (rc != 0)
         myna_log(m, MYNA_LOG_WARN, "import: a message for %s refused: %s", user->bare,
                  why ? why : myna_store_strerror(rc));

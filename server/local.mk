@@ -9,13 +9,14 @@ MYNAD_NET = server/net/conn.c server/net/conn.h server/net/transport.h server/ne
 	server/net/wbuf.h server/net/tls.c server/net/tls.h \
 	server/net/tlsrec.c server/net/tlsrec.h server/net/http.c server/net/http.h \
 	server/net/websocket.c server/net/websocket.h server/net/bosh.c server/net/bosh.h \
-	server/net/xmlframe.c server/net/xmlframe.h
+	server/net/xmlframe.c server/net/xmlframe.h server/net/resolve.c server/net/resolve.h
 MYNAD_STREAM = server/stream/stream.c server/stream/stream.h server/stream/sasl.c \
 	server/stream/sasl.h server/stream/authfail.c server/stream/authfail.h \
 	server/stream/preauth.c server/stream/preauth.h server/stream/register.c \
 	server/stream/register.h server/stream/c2s.c \
 	server/stream/c2s.h server/stream/component.c server/stream/component.h \
-	server/stream/sm.c server/stream/sm.h server/stream/csi.c server/stream/csi.h
+	server/stream/sm.c server/stream/sm.h server/stream/csi.c server/stream/csi.h \
+	server/stream/s2s.c server/stream/s2s.h server/stream/s2s_in.c server/stream/s2s_out.c
 MYNAD_ROUTE = server/route/router.c server/route/router.h server/route/session.c \
 	server/route/session.h server/route/stanza.c server/route/stanza.h
 MYNAD_MODHOST = server/modhost/host.h server/modhost/module.c server/modhost/modapi.c \
@@ -28,9 +29,9 @@ MYNAD_WEB = server/web/hostmeta.c server/web/hostmeta.h server/web/upload.c \
 mynad_SOURCES = server/main.c server/server.h $(MYNAD_LOOP) $(MYNAD_NET) $(MYNAD_STREAM) \
 	$(MYNAD_WEB) \
 	$(MYNAD_ROUTE) $(MYNAD_MODHOST) $(MYNAD_ADMIN) server/store/store_tools.h
-mynad_CFLAGS = -include $(top_builddir)/config.h $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(EXPAT_CFLAGS) $(LMDB_CFLAGS) $(LIBCONFIG_CFLAGS)
+mynad_CFLAGS = -include $(top_builddir)/config.h $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(EXPAT_CFLAGS) $(LMDB_CFLAGS) $(LIBCONFIG_CFLAGS) $(CARES_CFLAGS)
 mynad_LDADD = server/libmynabase.la xml/libmynaxml.la $(OPENSSL_LIBS) $(EXPAT_LIBS) \
-	$(HTTP_PARSER_LIBS) $(WSLAY_LIBS) $(PTHREAD_LIBS)
+	$(HTTP_PARSER_LIBS) $(WSLAY_LIBS) $(CARES_LIBS) $(PTHREAD_LIBS)
 # Modules resolve myna_* symbols against the daemon.
 mynad_LDFLAGS = -export-dynamic
 mynainc_HEADERS += include/myna/module.h

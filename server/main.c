@@ -48,6 +48,8 @@
 #include "server/web/hostmeta.h"
 #include "server/web/metrics.h"
 #include "server/web/upload.h"
+#include "server/stream/sm.h"
+#include "server/stream/s2s.h"
 #include "server/stream/stream.h"
 #include "xml/parser.h"
 
@@ -105,6 +107,8 @@ static void on_accept(void *data, unsigned events)
             component_accept(srv, l->cfg, fd, peer);
         else if (l->cfg->type == LISTEN_HTTP)
             http_accept(srv, l->cfg, fd, peer);
+        else if (l->cfg->type == LISTEN_S2S)
+            s2s_accept(srv, l->cfg, fd, peer);
         else
             close(fd);
     }
@@ -152,6 +156,7 @@ static int listen_on(struct server *srv, struct listener *l)
              c->type == LISTEN_C2S         ? "c2s"
              : c->type == LISTEN_COMPONENT ? "component"
              : c->type == LISTEN_HTTP      ? "http"
+             : c->type == LISTEN_S2S       ? "s2s"
                                            : "other",
              c->address, c->port,
              c->tls == TLS_DIRECT ? "direct TLS" : c->tls == TLS_STARTTLS ? "STARTTLS" : "no TLS");
@@ -243,6 +248,7 @@ static void begin_shutdown(struct server *srv)
     }
     stream_close_all(srv, STREAM_ERR_SYSTEM_SHUTDOWN);
     http_close_idle(srv);
+    sm_end_all(srv); /* held sessions end too: what waited for them goes offline now */
     shutdown_check(srv);
 }
 
@@ -386,14 +392,8 @@ int main(int argc, char **argv)
         l->fd = -1;
         l->own = srv->cfg.listens[i];
         l->own.address = xstrdup(srv->cfg.listens[i].address);
+        l->own.sm_location = NULL; /* read from the current config (c2s.c): reloads change it */
         l->cfg = &l->own;
-        enum listen_type t = srv->cfg.listens[i].type;
-        if (t == LISTEN_S2S) {
-            /* Refuse rather than accept connections nothing would serve. */
-            log_error("main", "%s: listener type '%s' (port %d) is not served by this version",
-                      srv->cfg.path, "s2s", srv->cfg.listens[i].port);
-            goto out;
-        }
         if (listen_on(srv, &srv->listeners[i]) < 0)
             goto out;
     }
@@ -450,6 +450,12 @@ int main(int argc, char **argv)
         log_info("main", "mynad %s started (%zu hosts, %zu listeners)", PACKAGE_VERSION,
                  srv->nhosts, srv->nlisteners);
     }
+    /* After the control socket: what mynactl waits for is not held up by the resolver's
+     * setup or the first start's dialback secret (written and synced). */
+    if (s2s_init(srv, err, sizeof err) < 0) {
+        log_error("main", "%s", err);
+        goto out;
+    }
     loop_run(srv->loop);
     rc = batch && !srv->batch_ok ? 1 : 0;
     log_info("main", "stopped");
@@ -465,6 +471,8 @@ out:
     bosh_free_all(srv);
     http_abort_all(srv);
     http_routes_free(srv);
+    sm_server_free(srv);
+    s2s_free(srv); /* attempts still resolving or connecting, and the resolver */
     control_close(srv);
     if (srv->jobs)
         jobs_free(srv->jobs);

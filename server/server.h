@@ -34,6 +34,8 @@ struct server_stats {
     double commit_seconds;                     /* their total time */
     uint64_t commit_le[STAT_COMMIT_BUCKETS];   /* per bucket (not cumulative) */
 };
+struct sm_tables;
+struct resolver;
 
 struct server {
     struct config cfg;
@@ -64,6 +66,7 @@ struct server {
     uint64_t next_timer_id;        /* module timer ids */
     size_t nconns;                 /* open connections */
     size_t nsessions;              /* bound c2s sessions */
+    size_t sweep_shrunk;           /* parsers shrunk since the heap was last trimmed */
     bool stopping;
     unsigned shutdown_waited;      /* ms waited for connections to drain */
     int signal_fd;
@@ -92,6 +95,11 @@ struct server {
     bool upload_secret_ok;
     uint64_t upload_swept;           /* loop ms of the last expiry sweep */
     struct server_stats stats;
+    struct sm_tables *sm;          /* XEP-0198 resumption: ids, held sessions (sm.c) */
+    struct hashmap *s2s_routes;    /* "local remote" -> struct s2s_route (s2s.c) */
+    struct resolver *resolver;     /* DNS for s2s (net/resolve.c) */
+    struct hashmap *s2s_bidi;      /* "local remote" -> incoming struct stream (XEP-0288) */
+    unsigned char dialback_secret[32]; /* XEP-0220 keys (s2s.c), kept in the data dir */
     char readbuf[65536];           /* shared by all connections (loop thread only) */
 };
 

@@ -9,5 +9,6 @@ include tests/e2e/local.mk
 include tests/moddev/local.mk
 include tests/migrate/local.mk
 include tests/ops/local.mk
+include tests/s2s/local.mk
 include tests/package/local.mk
 include tests/web/local.mk

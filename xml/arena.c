@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "myna/xml.h"
+#include "xml/arena.h"
 
 #define ARENA_ALIGN 16
 #define ARENA_FIRST 4096          /* bytes of the first malloc (header + first chunk) */
@@ -27,6 +28,8 @@ struct myna_arena {
     char *last;                 /* start of the most recent allocation (for realloc) */
     size_t used;                /* bytes handed out */
     size_t next_size;           /* size of the next chunk to allocate */
+    void (*release)(void *, size_t); /* frees the first block; NULL: free() */
+    size_t size;                /* bytes of the first block */
 };
 
 static size_t align_up(size_t n)
@@ -46,14 +49,26 @@ static void *xmalloc(size_t n)
 
 struct myna_arena *myna_arena_new(void)
 {
-    char *block = xmalloc(ARENA_FIRST);
+    return xml_arena_new_in(xmalloc(ARENA_FIRST), ARENA_FIRST, NULL);
+}
+
+size_t xml_arena_block_size(size_t used)
+{
+    size_t n = align_up(used);
+    return n < used ? ARENA_FIRST : align_up(sizeof(struct myna_arena)) + n;
+}
+
+struct myna_arena *xml_arena_new_in(void *block, size_t size, void (*release)(void *, size_t))
+{
     struct myna_arena *a = (struct myna_arena *)block;
     a->chunks = NULL;
-    a->cur = block + align_up(sizeof(*a));
-    a->end = block + ARENA_FIRST;
+    a->cur = (char *)block + align_up(sizeof(*a));
+    a->end = (char *)block + size;
     a->last = NULL;
     a->used = 0;
     a->next_size = 8192;
+    a->release = release;
+    a->size = size;
     return a;
 }
 
@@ -67,7 +82,10 @@ void myna_arena_free(struct myna_arena *a)
         free(c);
         c = prev;
     }
-    free(a);
+    if (a->release)
+        a->release(a, a->size);
+    else
+        free(a);
 }
 
 /* Slow path: opens a new chunk big enough for `size` bytes. */

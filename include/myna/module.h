@@ -270,6 +270,10 @@ int myna_hook_add(struct myna_module *m, enum myna_hook point, int priority, myn
                   void *data);
 /* In a MYNA_HOOK_DELIVER handler: the session the stanza is being delivered to. */
 struct myna_session *myna_hook_target(const struct myna_stanza *st);
+/* A message routed again because the session it was sent to ended without acknowledging
+ * it (XEP-0198): when it first arrived, in ms since the epoch (UTC); 0 for any other
+ * stanza. Offline storage files such a message before newer ones. Since 1.1. */
+int64_t myna_stanza_rerouted(const struct myna_stanza *st);
 
 /* ---- Lifecycle events ---- */
 
@@ -280,6 +284,11 @@ enum myna_event_type {
     MYNA_EVENT_USER_CREATED,
     MYNA_EVENT_USER_DELETED,      /* delete the user's data in your stores */
     MYNA_EVENT_ROSTER_CHANGED,    /* `item` is the changed roster <item/> */
+    /* Since 1.1: the session's stream broke and XEP-0198 holds the session for resumption:
+     * it stays (presence, routing), stanzas to it wait unseen by the client until
+     * SESSION_RESUMED, or SESSION_CLOSED when it is not resumed in time. */
+    MYNA_EVENT_SESSION_DETACHED,
+    MYNA_EVENT_SESSION_RESUMED,   /* since 1.1: a held session is on a new stream again */
     MYNA_EVENT__COUNT
 };
 
@@ -391,6 +400,10 @@ size_t myna_session_queued_bytes(const struct myna_session *s);
  * without an error: the session ends at once, the connection when the client has closed
  * its side too (RFC 6120 §4.4), or after 10 s. */
 void myna_session_close(struct myna_session *s, const char *condition, const char *text);
+/* True while XEP-0198 holds the session for resumption: its stream broke, the client sees
+ * nothing sent to it until it resumes (MYNA_EVENT_SESSION_RESUMED) or the session ends
+ * (MYNA_EVENT_SESSION_CLOSED). Since 1.1. */
+bool myna_session_detached(const struct myna_session *s);
 /* A stable id for the session (not reused in the process lifetime). */
 uint64_t myna_session_id(const struct myna_session *s);
 /* Looks up a session by id; NULL if it has ended. Use ids, not pointers, across events. */
@@ -420,6 +433,16 @@ int myna_user_slot(struct myna_module *m, myna_slot_free_fn destroy);
 void *myna_user_get(struct myna_module *m, const struct myna_jid *bare, int slot);
 /* Only while the user has at least one session; returns -1 otherwise. */
 int myna_user_set(struct myna_module *m, const struct myna_jid *bare, int slot, void *value);
+/* Since 1.1. Memory for slot values and other state kept as long as a session or user:
+ * small objects come from the server's size-class pool, away from the heap where
+ * handshakes and parsers churn, so that an idle session does not pin a heap page (one
+ * malloc of 24 bytes per session can keep kilobytes from returning to the system). Zeroed;
+ * never NULL (aborts when memory is exhausted). Loop thread only (every callback runs
+ * there). Free with the same size; a string with myna_keep_strfree (NULL allowed). */
+void *myna_keep_alloc(size_t size);
+void myna_keep_free(void *p, size_t size);
+char *myna_keep_strdup(const char *s);
+void myna_keep_strfree(char *s);
 
 /* ---- Services: modules calling each other ---- */
 

@@ -58,16 +58,20 @@ static const char *hash_compute(struct ps_ctx *c, struct myna_arena *a, const ch
     return img && len ? ps_sha1_hex(a, img, len) : "";
 }
 
+static void hash_free(void *hash)
+{
+    myna_keep_strfree(hash);
+}
+
 static void hash_set(struct ps_ctx *c, const char *bare, const char *hash)
 {
     struct myna_arena *a = myna_arena_new();
     struct myna_jid j;
     if (hash && myna_jid_parse(a, bare, &j) == 0) {
-        char *copy = strdup(hash);
-        if (!copy)
-            abort();
+        /* Kept while the user is online: from the pool, not the heap (myna_keep_alloc). */
+        char *copy = myna_keep_strdup(hash);
         if (myna_user_set(c->m, &j, c->avatar_slot, copy) < 0)
-            free(copy); /* offline: computed again at the next presence */
+            myna_keep_strfree(copy); /* offline: computed again at the next presence */
     }
     myna_arena_free(a);
 }
@@ -235,7 +239,7 @@ void avatar_vcard_changed(struct ps_ctx *c, const struct myna_jid *user,
 
 int avatar_register(struct ps_ctx *c)
 {
-    c->avatar_slot = myna_user_slot(c->m, free);
+    c->avatar_slot = myna_user_slot(c->m, hash_free);
     if (c->avatar_slot < 0 ||
         myna_hook_add(c->m, MYNA_HOOK_PRESENCE_OUT, 20, avatar_presence_out, c) < 0)
         return -1;

@@ -74,9 +74,10 @@ static struct owner_watch *owner_find(struct ps_ctx *c, const char *owner, bool 
             return o;
     if (!create)
         return NULL;
-    struct owner_watch *o = calloc(1, sizeof *o);
-    if (!o || !(o->owner = strdup(owner)))
-        abort();
+    /* Watches live as long as the account's sessions: from the pool (myna_keep_alloc), or
+     * each would pin a page of the heap where handshakes churn. */
+    struct owner_watch *o = myna_keep_alloc(sizeof *o);
+    o->owner = myna_keep_strdup(owner);
     o->next = *head;
     *head = o;
     return o;
@@ -86,9 +87,9 @@ static void watch_free(struct watch *w)
 {
     caps_unref(w->caps);
     caps_unref(w->before);
-    free(w->full);
-    free(w->key);
-    free(w);
+    myna_keep_strfree(w->full);
+    myna_keep_strfree(w->key);
+    myna_keep_free(w, sizeof *w);
 }
 
 static void owner_drop_if_empty(struct ps_ctx *c, struct owner_watch *o)
@@ -99,8 +100,8 @@ static void owner_drop_if_empty(struct ps_ctx *c, struct owner_watch *o)
          pp = &(*pp)->next)
         if (*pp == o) {
             *pp = o->next;
-            free(o->owner);
-            free(o);
+            myna_keep_strfree(o->owner);
+            myna_keep_free(o, sizeof *o);
             return;
         }
 }
@@ -358,17 +359,15 @@ static void watch_available(struct ps_ctx *c, const char *owner, const char *ful
             myna_arena_free(a);
             return;
         }
-        w = calloc(1, sizeof *w);
-        if (!w)
-            abort();
-        w->full = xstrdup(full);
+        w = myna_keep_alloc(sizeof *w);
+        w->full = myna_keep_strdup(full);
         w->owner = own;
         w->next = o->list;
         o->list = w;
         o->n++;
     }
-    free(w->key);
-    w->key = xstrdup(key);
+    myna_keep_strfree(w->key);
+    w->key = myna_keep_strdup(key);
     if (!w->before)
         w->before = w->caps; /* what it had, for the diff */
     else
@@ -619,8 +618,8 @@ void pep_unload(struct ps_ctx *c)
                 o->list = w->next;
                 watch_free(w);
             }
-            free(o->owner);
-            free(o);
+            myna_keep_strfree(o->owner);
+            myna_keep_free(o, sizeof *o);
         }
     }
     /* Requests in flight are dropped by the server with the module (their callbacks

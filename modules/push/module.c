@@ -1,11 +1,10 @@
 /* modules/push/module.c — push notifications (XEP-0357): enable and disable by the account
  * itself (§5, §6; iq set to its bare JID), the account feature urn:xmpp:push:0 (§4.1), and
- * the trigger: a message worth a notification (a body, an encrypted payload, a call) for a
- * local account that has no session left, seen in the MESSAGE_OFFLINE hook before
- * offline storage takes it.
- * Sessions held by XEP-0198 for resumption are the next trigger: once the core can tell a
- * held session (stream management resumption is not built yet), deliveries to one go
- * through notify_message() too, and account_unreachable() counts held sessions as gone.
+ * the triggers: a message worth a notification (a body, an encrypted payload, a call) for
+ * a local account none of whose sessions is on a stream: seen in the MESSAGE_OFFLINE hook
+ * before offline storage takes it when no session is left, and in the DELIVER hook when it
+ * goes to a session XEP-0198 holds for resumption (its client sees nothing until it
+ * resumes, typically a phone that the notification wakes up).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -169,11 +168,19 @@ static bool worth_notifying(const struct myna_xml *msg)
            myna_xml_find(msg, NS_JINGLE_MESSAGE, "propose");
 }
 
-/* No session of the account exists any more (a bound session that is not available yet
- * is still connected, and gets its messages when it sends presence). */
+static void count_attached(struct myna_session *s, void *data)
+{
+    if (!myna_session_detached(s))
+        ++*(size_t *)data;
+}
+
+/* No session of the account is on a stream (a bound session that is not available yet is
+ * still connected, and gets its messages when it sends presence; a held one is not). */
 static bool account_unreachable(struct myna_module *m, const struct myna_jid *bare)
 {
-    return myna_user_sessions(m, bare, NULL, NULL) == 0;
+    size_t attached = 0;
+    myna_user_sessions(m, bare, count_attached, &attached);
+    return attached == 0;
 }
 
 /* A body cut to max_body bytes on a UTF-8 character boundary, in `a`. */
@@ -211,7 +218,27 @@ static enum myna_verdict on_offline(struct myna_module *m, struct myna_stanza *s
     (void)data;
     struct myna_jid bare;
     myna_jid_to_bare(&st->to, &bare);
-    if (worth_notifying(st->xml) && account_unreachable(m, &bare))
+    /* A message routed again after its session ended was on that client's wire already
+     * (and notified while the session was held). */
+    if (worth_notifying(st->xml) && !myna_stanza_rerouted(st) && account_unreachable(m, &bare))
+        notify_message(ctx(m), st);
+    return MYNA_PASS;
+}
+
+/* A message for a held session waits unseen: wake the client up (only while no session
+ * of the account is on a stream, as for offline messages). Carbon copies carry their
+ * body inside <forwarded/> and do not count. */
+static enum myna_verdict on_deliver(struct myna_module *m, struct myna_stanza *st, void *data)
+{
+    (void)data;
+    struct myna_session *target = myna_hook_target(st);
+    if (st->kind != MYNA_MESSAGE || !target || !myna_session_detached(target) ||
+        strcmp(st->type, "error") == 0 || strcmp(st->type, "groupchat") == 0 ||
+        !worth_notifying(st->xml))
+        return MYNA_PASS;
+    struct myna_jid bare;
+    myna_jid_to_bare(&st->to, &bare);
+    if (account_unreachable(m, &bare))
         notify_message(ctx(m), st);
     return MYNA_PASS;
 }
@@ -245,7 +272,9 @@ static int push_load(struct myna_module *m)
         myna_iq_register(m, MYNA_IQ_SET, NS_PUSH, "disable", MYNA_IQ_TO_USER, disable_iq,
                          NULL) < 0 ||
         myna_hook_add(m, MYNA_HOOK_MESSAGE_OFFLINE, 10, on_offline, NULL) < 0 ||
+        myna_hook_add(m, MYNA_HOOK_DELIVER, 60, on_deliver, NULL) < 0 ||
         myna_event_subscribe(m, MYNA_EVENT_SESSION_BOUND, on_bound, NULL) < 0 ||
+        myna_event_subscribe(m, MYNA_EVENT_SESSION_RESUMED, on_bound, NULL) < 0 ||
         myna_event_subscribe(m, MYNA_EVENT_USER_DELETED, on_deleted, NULL) < 0)
         return -1;
     return myna_disco_user_feature(m, NS_PUSH);

@@ -38,7 +38,7 @@ static void sess_free(void *value)
     for (size_t i = 0; i < ss->ndirected; i++)
         free(ss->directed[i]);
     free(ss->directed);
-    free(ss);
+    myna_keep_free(ss, sizeof *ss);
 }
 
 struct roster_sess *roster_sess(struct myna_module *m, struct myna_session *s)
@@ -46,9 +46,8 @@ struct roster_sess *roster_sess(struct myna_module *m, struct myna_session *s)
     struct roster_ctx *c = roster_ctx(m);
     struct roster_sess *ss = myna_session_get(s, c->slot);
     if (ss == NULL) {
-        ss = calloc(1, sizeof(*ss));
-        if (ss == NULL)
-            abort();
+        /* Kept for the session's life: from the pool, not the heap (myna_keep_alloc). */
+        ss = myna_keep_alloc(sizeof(*ss));
         myna_session_set(s, c->slot, ss);
     }
     return ss;

@@ -3,6 +3,7 @@
  * Commands: "reload" (re-read the config; load/unload modules per host without dropping
  * connections; new certificates for new connections), "stats" (key=value lines),
  * "deluser JID", "user-created JID", "password-changed JID", "subdomains" (what modules claim, for mynactl check),
+ * "s2s" (server-to-server connections), "s2s-close DOMAIN",
  * and "import"/"export", which turn the connection
  * into a framed XEP-0227 stream (server/admin/control_pie.c). mynad --batch serves one such
  * connection on its stdin instead of a socket, and exits when it ends.
@@ -35,7 +36,9 @@ size_t __sanitizer_get_current_allocated_bytes(void); /* ASan's allocator interf
 #include "server/net/tls.h"
 #include "server/route/session.h"
 #include "server/server.h"
+#include "server/stream/s2s.h"
 #include "server/store/accounts.h"
+#include "server/stream/sm.h"
 
 /* Long enough for any command on the longest JID (3 x 1023 bytes, RFC 7622 §3.1). */
 #define CMD_MAX 4096
@@ -241,6 +244,10 @@ static void do_stats(struct server *srv, char *out, size_t outlen)
                           srv->nconns, srv->nsessions, hashmap_count(srv->users), rss_kib(),
                           mi.uordblks / 1024, mi.fordblks / 1024, heap_used_bytes(),
                           tls_contexts_alive(), retired_count(srv), open_fds());
+    size_t s2s_in = 0, s2s_out = 0;
+    s2s_count(srv, &s2s_in, &s2s_out);
+    if (n < outlen)
+        n += (size_t)snprintf(out + n, outlen - n, "s2s_in=%zu\ns2s_out=%zu\n", s2s_in, s2s_out);
     struct myna_store_stats st;
     myna_store_env_stats(srv->store, &st);
     if (n < outlen)
@@ -255,6 +262,13 @@ static void do_stats(struct server *srv, char *out, size_t outlen)
                               (unsigned long long)st.commit_failures,
                               (unsigned long long)st.write_failures,
                               (unsigned long long)st.full, st.careful ? 1 : 0);
+    size_t held;
+    uint64_t resumed, expired;
+    sm_stats(srv, &held, &resumed, &expired);
+    if (n < outlen)
+        n += (size_t)snprintf(out + n, outlen - n, "sm.held=%zu\nsm.resumed=%llu\n"
+                              "sm.expired=%llu\n", held, (unsigned long long)resumed,
+                              (unsigned long long)expired);
     struct metric_out mo = {out, outlen, &n};
     hashmap_each(srv->metrics, print_metric, &mo);
     for (size_t i = 0; i < srv->nhosts && n < outlen; i++) {
@@ -286,6 +300,23 @@ static void do_subdomains(struct server *srv, char *out, size_t outlen)
     struct sub_out so = {out, outlen, 0};
     out[0] = '\0';
     hashmap_each(srv->subdomains, print_subdomain, &so);
+}
+
+/* "s2s": one line per server-to-server connection; "s2s-close DOMAIN" closes those with
+ * the remote domain. */
+static void do_s2s_list(struct server *srv, char *out, size_t outlen)
+{
+    struct myna_buf b;
+    myna_buf_init(&b);
+    s2s_list(srv, &b);
+    snprintf(out, outlen, "%.*s", (int)b.len, b.data ? b.data : "");
+    myna_buf_free(&b);
+}
+
+static void do_s2s_close(struct server *srv, const char *domain, char *out, size_t outlen)
+{
+    size_t n = s2s_close_domain(srv, domain);
+    snprintf(out, outlen, "closed %zu connection(s) with %s\n", n, domain);
 }
 
 enum user_cmd { USER_DELETE, USER_CREATED, USER_PASSWORD_CHANGED };
@@ -416,6 +447,10 @@ static void client_io(void *data, unsigned events)
         do_stats(c->srv, out, sizeof out);
     else if (strcmp(c->buf, "subdomains") == 0)
         do_subdomains(c->srv, out, sizeof out);
+    else if (strcmp(c->buf, "s2s") == 0)
+        do_s2s_list(c->srv, out, sizeof out);
+    else if (strncmp(c->buf, "s2s-close ", 10) == 0)
+        do_s2s_close(c->srv, c->buf + 10, out, sizeof out);
     else if (strncmp(c->buf, "deluser ", 8) == 0)
         do_user(c->srv, c->buf + 8, USER_DELETE, out, sizeof out);
     else if (strncmp(c->buf, "user-created ", 13) == 0)
@@ -427,7 +462,7 @@ static void client_io(void *data, unsigned events)
         do_stats(c->srv, out, sizeof out);
     }
     else
-        snprintf(out, sizeof out, "error: unknown command (reload, stats, deluser JID, "
+        snprintf(out, sizeof out, "error: unknown command (reload, stats, s2s, deluser JID, "
                                   "import, export)\n");
     /* The reply goes straight to the socket, not through the held output of client
      * connections: commit what the command wrote before answering. */

@@ -50,6 +50,8 @@ static void usage(FILE *out)
           "  check                   config, modules, certificates, DNS, ports\n"
           "  reload                  make mynad re-read its config (needs the daemon)\n"
           "  stats                   show mynad's counters (needs the daemon)\n"
+          "  s2s                     list server-to-server connections (needs the daemon)\n"
+          "  s2s close DOMAIN        close the connections with a remote domain\n"
           "  import [--dry-run] PATH...  read XEP-0227 files (or directories of them, or -)\n"
           "  export [--host DOMAIN]... [FILE]  write a XEP-0227 file (default: stdout)\n"
           "  cert import DIR         take certificates from a certbot live directory\n"
@@ -621,6 +623,18 @@ int main(int argc, char **argv)
         return nargs == 0 ? cmd_check(config_path) : (usage(stderr), EXIT_ERR);
     if (strcmp(cmd, "reload") == 0 || strcmp(cmd, "stats") == 0)
         return nargs == 0 ? cmd_daemon(config_path, cmd) : (usage(stderr), EXIT_ERR);
+    if (strcmp(cmd, "s2s") == 0) {
+        char line[1100];
+        if (nargs == 0)
+            return cmd_daemon(config_path, "s2s");
+        if (nargs == 2 && strcmp(args[0], "close") == 0 && strlen(args[1]) < 1024 &&
+            !strpbrk(args[1], " \n")) {
+            snprintf(line, sizeof line, "s2s-close %s", args[1]);
+            return cmd_daemon(config_path, line);
+        }
+        usage(stderr);
+        return EXIT_ERR;
+    }
     if (strcmp(cmd, "import") == 0)
         return cmd_import(config_path, nargs, args);
     if (strcmp(cmd, "export") == 0)

@@ -49,6 +49,9 @@
 #define DEF_SCRAM_ITERATIONS 4096    /* RFC 7677 §4: at least 4096 */
 #define DEF_C2S_RATE (1LL << 20)   /* bytes/s a client may send, averaged */
 #define DEF_C2S_BURST (4LL << 20)  /* bytes it may send at once above the rate */
+#define DEF_SM_RESUME_TIMEOUT 300     /* seconds a broken XEP-0198 session waits */
+#define DEF_SM_MAX_UNACKED 5000        /* stanzas a client may leave unacknowledged */
+#define DEF_SM_MAX_UNACKED_BYTES (4LL << 20) /* and their bytes */
 #define MODULE_NAME_MAX 64
 
 static const char *const default_modules[] = {"disco",  "ping",   "version", "time",
@@ -59,7 +62,7 @@ static const char *const default_modules[] = {"disco",  "ping",   "version", "ti
 static const char *const core_keys[] = {
     "data_dir", "store_map_mb", "log", "hosts", "listen", "modules", "limits",
     "allow_registration", "components", "tls_record_layer", "user", "scram_iterations",
-    "registration_allow", "http", NULL,
+    "registration_allow", "http", "s2s", NULL,
 };
 
 /* Strings made by config_module_get() for int/bool values; freed with the config. */
@@ -420,12 +423,15 @@ static int parse_modules(struct ctx *x, const config_setting_t *root, char ***gl
 static int parse_host(struct ctx *x, config_setting_t *h, char **global,
                       struct config_host *out)
 {
-    static const char *const keys[] = {"domain", "certificate", "key", "modules", NULL};
-    const char *domain = NULL, *cert = NULL, *key = NULL;
+    static const char *const keys[] = {"domain", "certificate", "key", "modules",
+                                       "sm_location", NULL};
+    const char *domain = NULL, *cert = NULL, *key = NULL, *loc = NULL;
     if (want_type(x, h, CONFIG_TYPE_GROUP) != 0 || check_members(x, h, keys, "host") != 0 ||
         get_string(x, h, "domain", &domain) != 0 ||
-        get_string(x, h, "certificate", &cert) != 0 || get_string(x, h, "key", &key) != 0)
+        get_string(x, h, "certificate", &cert) != 0 || get_string(x, h, "key", &key) != 0 ||
+        get_string(x, h, "sm_location", &loc) != 0)
         return -1;
+    out->sm_location = loc && *loc ? xstrdup(loc) : NULL;
     if (!domain)
         return fail_at(x, h, "host without 'domain'");
     struct myna_arena *a = myna_arena_new();
@@ -562,7 +568,7 @@ static bool is_loopback(const char *address)
 static int parse_listener(struct ctx *x, config_setting_t *l, struct config_listen *out)
 {
     static const char *const keys[] = {"type", "address", "port", "tls", "tls_record_layer",
-                                       "insecure", "web", "metrics", NULL};
+                                       "insecure", "web", "metrics", "sm_location", NULL};
     static const struct name_map types[] = {
         {"c2s", LISTEN_C2S}, {"s2s", LISTEN_S2S}, {"component", LISTEN_COMPONENT},
         {"http", LISTEN_HTTP}, {NULL, 0},
@@ -570,12 +576,13 @@ static int parse_listener(struct ctx *x, config_setting_t *l, struct config_list
     static const struct name_map tlss[] = {
         {"starttls", TLS_STARTTLS}, {"direct", TLS_DIRECT}, {"none", TLS_NONE}, {NULL, 0},
     };
-    const char *type = NULL, *address = NULL, *tls = NULL;
+    const char *type = NULL, *address = NULL, *tls = NULL, *loc = NULL;
     long long port = -1;
     if (want_type(x, l, CONFIG_TYPE_GROUP) != 0 || check_members(x, l, keys, "listener") != 0 ||
         get_string(x, l, "type", &type) != 0 || get_string(x, l, "address", &address) != 0 ||
         get_string(x, l, "tls", &tls) != 0 || get_int(x, l, "port", 1, 65535, &port) != 0 ||
-        get_bool(x, l, "insecure", &out->insecure) != 0)
+        get_bool(x, l, "insecure", &out->insecure) != 0 ||
+        get_string(x, l, "sm_location", &loc) != 0)
         return -1;
     if (!type)
         return fail_at(x, l, "listener without 'type' (c2s, s2s, component, http)");
@@ -587,6 +594,7 @@ static int parse_listener(struct ctx *x, config_setting_t *l, struct config_list
     if (!address)
         address = t == LISTEN_COMPONENT ? "127.0.0.1" : "0.0.0.0";
     out->type = (enum listen_type)t;
+    out->sm_location = loc && *loc ? xstrdup(loc) : NULL;
     if (port < 0)
         return fail_at(x, l, "listener without 'port'");
     out->port = (int)port;
@@ -637,7 +645,7 @@ static int parse_listeners(struct ctx *x, const config_setting_t *root)
         x->c->listens = xcalloc(1, sizeof(*x->c->listens));
         x->c->listens[0] = (struct config_listen){LISTEN_C2S, TLS_STARTTLS, xstrdup("0.0.0.0"),
                                                   5222, x->c->tls_record_layer, false, true,
-                                                  false};
+                                                  false, NULL};
         x->c->nlistens = 1;
         return 0;
     }
@@ -714,7 +722,8 @@ static int parse_limits(struct ctx *x, const config_setting_t *root)
                                        "auth_table_size", "preauth_stanza_size",
                                        "preauth_per_address", "preauth_total",
                                        "sessions_per_account", "component_rate",
-                                       "registration_interval", NULL};
+                                       "registration_interval", "sm_resume_timeout",
+                                       "sm_max_unacked", "sm_max_unacked_bytes", NULL};
     config_setting_t *g;
     long long size = DEF_STANZA_SIZE, depth = DEF_MAX_DEPTH, attrs = DEF_MAX_ATTRS;
     long long timeout = DEF_AUTH_TIMEOUT, sessions = DEF_MAX_SESSIONS;
@@ -724,6 +733,8 @@ static int parse_limits(struct ctx *x, const config_setting_t *root)
     long long pre_size = DEF_PREAUTH_STANZA_SIZE, pre_addr = DEF_PREAUTH_PER_ADDRESS;
     long long pre_total = DEF_PREAUTH_TOTAL, per_account = DEF_SESSIONS_PER_ACCOUNT;
     long long comp_rate = DEF_COMPONENT_RATE, reg_interval = DEF_REGISTRATION_INTERVAL;
+    long long resume = DEF_SM_RESUME_TIMEOUT, unacked = DEF_SM_MAX_UNACKED;
+    long long unacked_bytes = DEF_SM_MAX_UNACKED_BYTES;
     if (get_group(x, root, "limits", &g) != 0)
         return -1;
     if (g && (check_members(x, g, keys, "limits") != 0 ||
@@ -743,7 +754,10 @@ static int parse_limits(struct ctx *x, const config_setting_t *root)
               get_int(x, g, "preauth_total", 1, 10000000, &pre_total) != 0 ||
               get_int(x, g, "sessions_per_account", 1, 10000000, &per_account) != 0 ||
               get_int(x, g, "component_rate", 1024, 1LL << 40, &comp_rate) != 0 ||
-              get_int(x, g, "registration_interval", 0, 86400 * 365, &reg_interval) != 0))
+              get_int(x, g, "registration_interval", 0, 86400 * 365, &reg_interval) != 0 ||
+              get_int(x, g, "sm_resume_timeout", 0, 86400, &resume) != 0 ||
+              get_int(x, g, "sm_max_unacked", 10, 10000000, &unacked) != 0 ||
+              get_int(x, g, "sm_max_unacked_bytes", 65536, 1LL << 32, &unacked_bytes) != 0))
         return -1;
     x->c->auth_failures_address = (unsigned)fail_addr;
     x->c->auth_failures_account = (unsigned)fail_acct;
@@ -762,6 +776,118 @@ static int parse_limits(struct ctx *x, const config_setting_t *root)
     x->c->max_sessions = (unsigned)sessions;
     x->c->c2s_rate = (uint64_t)rate;
     x->c->c2s_burst = (uint64_t)burst;
+    x->c->sm_resume_timeout = (unsigned)resume;
+    x->c->sm_max_unacked = (unsigned)unacked;
+    x->c->sm_max_unacked_bytes = (size_t)unacked_bytes;
+    return 0;
+}
+
+static const struct name_map s2s_policies[] = {
+    {"verify", S2S_VERIFY}, {"dialback", S2S_DIALBACK}, {"deny", S2S_DENY}, {NULL, 0}};
+
+static int get_policy(struct ctx *x, const config_setting_t *g, enum s2s_policy *out)
+{
+    const char *v = NULL;
+    if (get_string(x, g, "policy", &v) != 0)
+        return -1;
+    if (!v)
+        return 0;
+    int p = lookup_name(s2s_policies, v);
+    if (p < 0)
+        return fail_at(x, config_setting_get_member(g, "policy"),
+                       "unknown s2s policy '%s' (verify, dialback, deny)", v);
+    *out = (enum s2s_policy)p;
+    return 0;
+}
+
+/* s2s.domains: ( { domain = "peer.example"; policy = "dialback"; host = "10.0.0.2";
+ * port = 5269; direct_tls = false; } ). */
+static int parse_s2s_domain(struct ctx *x, config_setting_t *e, struct config_s2s_domain *d)
+{
+    static const char *const keys[] = {"domain", "policy", "host", "port", "direct_tls",
+                                       NULL};
+    const char *domain = NULL, *host = NULL;
+    long long port = 5269;
+    d->policy = x->c->s2s.policy;
+    if (want_type(x, e, CONFIG_TYPE_GROUP) != 0 || check_members(x, e, keys, "s2s domain") != 0 ||
+        get_string(x, e, "domain", &domain) != 0 || get_policy(x, e, &d->policy) != 0 ||
+        get_string(x, e, "host", &host) != 0 || get_int(x, e, "port", 1, 65535, &port) != 0 ||
+        get_bool(x, e, "direct_tls", &d->direct_tls) != 0)
+        return -1;
+    if (!domain)
+        return fail_at(x, e, "s2s domain entry without 'domain'");
+    struct myna_arena *a = myna_arena_new();
+    const char *prepped = myna_jid_nameprep(a, domain);
+    d->domain = prepped ? xstrdup(prepped) : NULL;
+    myna_arena_free(a);
+    if (!d->domain)
+        return fail_at(x, e, "invalid s2s domain '%s'", domain);
+    if (host && !*host)
+        return fail_at(x, e, "'host' is empty");
+    d->host = host ? xstrdup(host) : NULL;
+    d->port = (int)port;
+    return 0;
+}
+
+static int parse_s2s(struct ctx *x, const config_setting_t *root)
+{
+    static const char *const keys[] = {"enabled", "ca_file", "ca_path", "policy", "domains",
+                                       "connect_timeout", "auth_timeout", "idle_timeout",
+                                       "keepalive", "retries", "retry_delay", "max_incoming",
+                                       "max_incoming_per_ip", "stanza_size", "rate", "bidi",
+                                       NULL};
+    struct config_s2s *s = &x->c->s2s;
+    config_setting_t *g;
+    long long connect = 10, auth = 30, idle = 600, keepalive = 60, retries = 2, delay = 2;
+    long long max_in = 1000, per_ip = 20, size = 262144, rate = 10LL << 20;
+    const char *ca_file = NULL, *ca_path = NULL;
+    s->enabled = true;
+    s->bidi = true;
+    s->policy = S2S_VERIFY;
+    if (get_group(x, root, "s2s", &g) != 0)
+        return -1;
+    if (g && (check_members(x, g, keys, "s2s") != 0 || get_bool(x, g, "enabled", &s->enabled) || get_bool(x, g, "bidi", &s->bidi) ||
+              get_string(x, g, "ca_file", &ca_file) != 0 ||
+              get_string(x, g, "ca_path", &ca_path) != 0 || get_policy(x, g, &s->policy) != 0 ||
+              get_int(x, g, "connect_timeout", 1, 600, &connect) != 0 ||
+              get_int(x, g, "auth_timeout", 1, 3600, &auth) != 0 ||
+              get_int(x, g, "idle_timeout", 1, 1000000, &idle) != 0 ||
+              get_int(x, g, "keepalive", 0, 86400, &keepalive) != 0 ||
+              get_int(x, g, "retries", 0, 100, &retries) != 0 ||
+              get_int(x, g, "retry_delay", 0, 3600, &delay) != 0 ||
+              get_int(x, g, "max_incoming", 1, 10000000, &max_in) != 0 ||
+              get_int(x, g, "max_incoming_per_ip", 1, 10000000, &per_ip) != 0 ||
+              get_int(x, g, "stanza_size", 10000, 64LL << 20, &size) != 0 ||
+              get_int(x, g, "rate", 1024, 1LL << 40, &rate) != 0))
+        return -1;
+    if (ca_file) {
+        s->ca_file = resolve_path(x, ca_file);
+        if (readable_file(x, config_setting_get_member(g, "ca_file"), "CA file", s->ca_file))
+            return -1;
+    }
+    s->ca_path = ca_path ? resolve_path(x, ca_path) : NULL;
+    s->connect_timeout = (unsigned)connect;
+    s->auth_timeout = (unsigned)auth;
+    s->idle_timeout = (unsigned)idle;
+    s->keepalive = (unsigned)keepalive;
+    s->retries = (unsigned)retries;
+    s->retry_delay = (unsigned)delay;
+    s->max_incoming = (unsigned)max_in;
+    s->max_incoming_per_ip = (unsigned)per_ip;
+    s->stanza_size = (size_t)size;
+    s->rate = (uint64_t)rate;
+    config_setting_t *ds = g ? config_setting_get_member(g, "domains") : NULL;
+    if (!ds)
+        return 0;
+    if (want_type(x, ds, CONFIG_TYPE_LIST) != 0)
+        return -1;
+    int n = config_setting_length(ds);
+    s->domains = xcalloc((size_t)n + 1, sizeof *s->domains);
+    for (int i = 0; i < n; i++) {
+        s->ndomains = (size_t)i + 1;
+        if (parse_s2s_domain(x, config_setting_get_elem(ds, (unsigned)i), &s->domains[i]) != 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -889,7 +1015,7 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
         parse_record_layer(&x, root, &out->tls_record_layer) != 0 ||
         parse_listeners(&x, root) != 0 ||
         parse_limits(&x, root) != 0 || parse_registration_allow(&x, root) != 0 ||
-        parse_http(&x, root) != 0)
+        parse_http(&x, root) != 0 || parse_s2s(&x, root) != 0)
         goto done;
     if (!*data_dir) {
         fail_at(&x, config_setting_get_member(root, "data_dir"), "'data_dir' is empty");
@@ -920,6 +1046,7 @@ void config_free(struct config *c)
         free(c->hosts[i].domain);
         free(c->hosts[i].certificate);
         free(c->hosts[i].key);
+        free(c->hosts[i].sm_location);
         strv_free(c->hosts[i].modules);
     }
     free(c->hosts);
@@ -927,8 +1054,10 @@ void config_free(struct config *c)
         free(c->reg_hosts[i]);
     free(c->reg_hosts);
     free(c->reg_ranges);
-    for (size_t i = 0; i < c->nlistens; i++)
+    for (size_t i = 0; i < c->nlistens; i++) {
         free(c->listens[i].address);
+        free(c->listens[i].sm_location);
+    }
     free(c->listens);
     for (size_t i = 0; i < c->ncomponents; i++) {
         free(c->components[i].domain);
@@ -937,6 +1066,13 @@ void config_free(struct config *c)
     free(c->components);
     free(c->http.cors_origin);
     free(c->http.external_url);
+    for (size_t i = 0; i < c->s2s.ndomains; i++) {
+        free(c->s2s.domains[i].domain);
+        free(c->s2s.domains[i].host);
+    }
+    free(c->s2s.domains);
+    free(c->s2s.ca_file);
+    free(c->s2s.ca_path);
     free(c->path);
     free(c->data_dir);
     free(c->user);
@@ -961,6 +1097,20 @@ const struct config_host *config_find_host(const struct config *c, const char *d
         if (strcmp(c->hosts[i].domain, domain) == 0)
             return &c->hosts[i];
     return NULL;
+}
+
+const struct config_s2s_domain *config_s2s_domain(const struct config *c, const char *domain)
+{
+    for (size_t i = 0; i < c->s2s.ndomains; i++)
+        if (strcmp(c->s2s.domains[i].domain, domain) == 0)
+            return &c->s2s.domains[i];
+    return NULL;
+}
+
+enum s2s_policy config_s2s_policy(const struct config *c, const char *domain)
+{
+    const struct config_s2s_domain *d = config_s2s_domain(c, domain);
+    return d ? d->policy : c->s2s.policy;
 }
 
 /* ---- Module sections ------------------------------------------------------------------ */

@@ -27,6 +27,7 @@ struct config_listen {
     bool insecure; /* tls = "none" on a c2s listener: allowed on loopback only with it */
     bool web;      /* http: serves WebSocket, BOSH, host-meta, upload (default true) */
     bool metrics;  /* http: serves /metrics and /health (default false) */
+    char *sm_location;  /* XEP-0198 §5 'location' given to clients of this listener, or NULL */
 };
 
 struct config_host {
@@ -34,6 +35,7 @@ struct config_host {
     char *certificate; /* absolute path */
     char *key;         /* absolute path */
     char **modules;    /* NULL-terminated; the host's own list or a copy of the global one */
+    char *sm_location; /* XEP-0198 §5 'location' when the listener names none, or NULL */
 };
 
 /* An external component (XEP-0114): its domain and shared secret. */
@@ -62,6 +64,41 @@ struct config_http {
     char *external_url;      /* "https://chat.example.org[/prefix]" as clients reach the
                               * HTTP listener (behind a reverse proxy), no trailing '/';
                               * NULL: from each request's Host */
+};
+
+/* Server-to-server (RFC 6120 s2s): how a remote domain is authenticated. */
+enum s2s_policy {
+    S2S_VERIFY,   /* a certificate that verifies for the domain (SASL EXTERNAL), required */
+    S2S_DIALBACK, /* verified certificates preferred, Server Dialback (XEP-0220) allowed */
+    S2S_DENY,     /* no federation with that domain, either way */
+};
+
+/* One remote domain's own settings: policy, and where it is (no DNS lookup then). */
+struct config_s2s_domain {
+    char *domain;      /* nameprep'd */
+    enum s2s_policy policy;
+    char *host;        /* address or name to connect to, or NULL (DNS SRV) */
+    int port;          /* with host */
+    bool direct_tls;   /* with host: XEP-0368 direct TLS instead of STARTTLS */
+};
+
+struct config_s2s {
+    bool enabled;               /* false: remote domains get remote-server-not-found */
+    bool bidi;                  /* XEP-0288 bidirectional streams, both ways */
+    char *ca_file, *ca_path;    /* trust store; both NULL = the system's default */
+    enum s2s_policy policy;     /* for domains not listed */
+    struct config_s2s_domain *domains;
+    size_t ndomains;
+    unsigned connect_timeout;   /* s: one TCP connect */
+    unsigned auth_timeout;      /* s: connection to authenticated stream, either way */
+    unsigned idle_timeout;      /* s: an unused connection is closed */
+    unsigned keepalive;         /* s: whitespace keepalive interval */
+    unsigned retries;           /* further attempts after a failed one, before bouncing */
+    unsigned retry_delay;       /* s: first delay between attempts (doubles each time) */
+    unsigned max_incoming;      /* incoming s2s connections at once */
+    unsigned max_incoming_per_ip;
+    size_t stanza_size;         /* largest stanza a peer may send */
+    uint64_t rate;              /* bytes/s a peer connection may send */
 };
 
 struct config {
@@ -97,6 +134,10 @@ struct config {
     unsigned sessions_per_account;   /* bound resources of one account */
     uint64_t component_rate;         /* bytes/s a component may send (and its bucket) */
     unsigned scram_iterations;       /* PBKDF2 rounds for new and changed passwords */
+    unsigned sm_resume_timeout;   /* XEP-0198 resumption: seconds a broken session is held
+                                   * (the most a client's 'max' gets); 0 = no resumption */
+    unsigned sm_max_unacked;      /* stanzas a client may leave unacknowledged */
+    size_t sm_max_unacked_bytes;  /* and their bytes */
     bool allow_registration;
     /* registration_allow: when there are ranges, only addresses in them may register;
      * when there are hosts, only on those hosts. Both empty: anyone, on every host. */
@@ -107,6 +148,7 @@ struct config {
     unsigned registration_interval; /* seconds between registrations from one address */
     enum tls_record_layer tls_record_layer; /* default for listeners */
     struct config_http http;
+    struct config_s2s s2s;
     void *cfg;           /* the libconfig tree, kept for module sections (config_t *) */
     void *strings;       /* texts made by config_module_get() for ints (private) */
 };
@@ -116,6 +158,10 @@ struct config {
 int config_load(const char *path, struct config *out, char *err, size_t errlen);
 void config_free(struct config *c);
 const struct config_host *config_find_host(const struct config *c, const char *domain);
+/* The s2s settings of remote `domain`, or NULL when it has none of its own. */
+const struct config_s2s_domain *config_s2s_domain(const struct config *c, const char *domain);
+/* The policy for remote `domain`. */
+enum s2s_policy config_s2s_policy(const struct config *c, const char *domain);
 
 /* Module option access: validates the section named `module` against `opts` (unknown
  * keys, wrong types, out-of-range values are errors "FILE:LINE: ..."), returning 0/-1.

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "server/base/log.h"
+#include "server/loop/pool.h"
 #include "server/loop/hashmap.h"
 #include "server/loop/loop.h"
 #include "server/modhost/host.h"
@@ -18,6 +19,8 @@
 #include "server/store/accounts.h"
 #include "server/stream/c2s.h"
 #include "server/web/upload.h"
+#include "server/stream/sm.h"
+#include "xml/arena.h"
 
 int myna_send(struct myna_module *m, struct myna_xml *stanza)
 {
@@ -138,6 +141,11 @@ struct myna_session *myna_hook_target(const struct myna_stanza *st)
     return STANZA_CTX(st)->target;
 }
 
+int64_t myna_stanza_rerouted(const struct myna_stanza *st)
+{
+    return STANZA_CTX(st)->rerouted_ms;
+}
+
 /* ---- sessions ---- */
 
 const struct myna_jid *myna_session_jid(const struct myna_session *s)
@@ -160,6 +168,26 @@ const struct myna_xml *myna_session_presence(const struct myna_session *s)
     return s->presence;
 }
 
+void *myna_keep_alloc(size_t size)
+{
+    return pool_alloc(size);
+}
+
+void myna_keep_free(void *p, size_t size)
+{
+    pool_free(p, size);
+}
+
+char *myna_keep_strdup(const char *s)
+{
+    return pool_strdup(s);
+}
+
+void myna_keep_strfree(char *s)
+{
+    pool_strfree(s);
+}
+
 void myna_session_set_presence(struct myna_session *s, const struct myna_xml *presence)
 {
     if (s->presence && s->presence == presence)
@@ -173,9 +201,16 @@ void myna_session_set_presence(struct myna_session *s, const struct myna_xml *pr
         s->priority = 0;
         return;
     }
-    struct myna_arena *a = myna_arena_new();
-    s->presence = myna_xml_copy(a, presence);
-    myna_xml_set_attr(s->presence, "to", NULL);
+    /* Kept for the session's life: copied a second time into a pool block of its exact
+     * size, so an idle session holds a few hundred bytes for a plain <presence/> instead of
+     * a 4 KiB arena pinning a page of the heap. */
+    struct myna_arena *tmp = myna_arena_new();
+    struct myna_xml *draft = myna_xml_copy(tmp, presence);
+    myna_xml_set_attr(draft, "to", NULL);
+    size_t size = xml_arena_block_size(myna_arena_used(tmp));
+    struct myna_arena *a = xml_arena_new_in(pool_alloc(size), size, pool_free);
+    s->presence = myna_xml_copy(a, draft);
+    myna_arena_free(tmp);
     s->available = true;
     /* RFC 6121 §4.7.2.3: -128..127, default 0. */
     const char *p = myna_xml_child_text(presence, MYNA_NS_CLIENT, "priority");
@@ -185,13 +220,20 @@ void myna_session_set_presence(struct myna_session *s, const struct myna_xml *pr
 
 size_t myna_session_queued_bytes(const struct myna_session *s)
 {
-    return s->c2s ? c2s_queued_bytes(s->c2s) : 0;
+    return s->c2s ? c2s_queued_bytes(s->c2s) : sm_held_bytes(s);
+}
+
+bool myna_session_detached(const struct myna_session *s)
+{
+    return s->c2s == NULL;
 }
 
 void myna_session_close(struct myna_session *s, const char *condition, const char *text)
 {
     if (s->c2s)
         c2s_close(s->c2s, condition, text);
+    else
+        sm_held_close(s);
 }
 
 uint64_t myna_session_id(const struct myna_session *s)

@@ -10,6 +10,7 @@
 #include "server/base/log.h"
 #include "server/loop/hashmap.h"
 #include "server/loop/loop.h"
+#include "server/loop/pool.h"
 #include "server/modhost/host.h"
 #include "server/modhost/moddesc.h"
 #include "server/modhost/users.h"
@@ -865,13 +866,18 @@ int myna_user_slot(struct myna_module *m, myna_slot_free_fn destroy)
     return slot_new(&m->srv->user_slots, &m->srv->nuser_slots, m, destroy);
 }
 
-static void slot_store(void ***slots, size_t *n, int slot, void *value,
+/* The array holds every slot defined so far (`total`), so it is allocated once per session
+ * or user, from the pool: it lives as long as they do and must not pin heap pages. */
+static void slot_store(void ***slots, size_t *n, size_t total, int slot, void *value,
                        const struct slot_def *defs)
 {
     if ((size_t)slot >= *n) {
-        *slots = xrealloc(*slots, ((size_t)slot + 1) * sizeof **slots);
-        memset(*slots + *n, 0, ((size_t)slot + 1 - *n) * sizeof **slots);
-        *n = (size_t)slot + 1;
+        void **grown = pool_alloc(total * sizeof *grown);
+        if (*n)
+            memcpy(grown, *slots, *n * sizeof *grown);
+        pool_free(*slots, *n * sizeof **slots);
+        *slots = grown;
+        *n = total;
     }
     void *old = (*slots)[slot];
     if (old && old != value && defs[slot].destroy)
@@ -888,7 +894,8 @@ void myna_session_set(struct myna_session *s, int slot, void *value)
 {
     if (slot < 0 || (size_t)slot >= s->srv->nsession_slots)
         return;
-    slot_store(&s->slots, &s->nslots, slot, value, s->srv->session_slots);
+    slot_store(&s->slots, &s->nslots, s->srv->nsession_slots, slot, value,
+               s->srv->session_slots);
 }
 
 void *myna_user_get(struct myna_module *m, const struct myna_jid *bare, int slot)
@@ -902,7 +909,7 @@ int myna_user_set(struct myna_module *m, const struct myna_jid *bare, int slot, 
     struct user *u = user_find(m->srv, bare->bare);
     if (!u || slot < 0 || (size_t)slot >= m->srv->nuser_slots)
         return -1;
-    slot_store(&u->slots, &u->nslots, slot, value, m->srv->user_slots);
+    slot_store(&u->slots, &u->nslots, m->srv->nuser_slots, slot, value, m->srv->user_slots);
     return 0;
 }
 

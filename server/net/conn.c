@@ -559,11 +559,28 @@ int conn_start_tls(struct conn *c)
     c->ssl = tls_ssl_new(c->srv->tls, c->fd);
     if (!c->ssl)
         return -1;
-    if (!c->keep_ssl) { /* secrets for the compact record layer, via the keylog callback */
+    if (c->verify_peer)
+        tls_request_peer_cert(c->ssl);
+    else if (!c->keep_ssl) { /* secrets for the compact record layer, via the keylog cb */
         c->sec = xcalloc(1, sizeof *c->sec);
         SSL_set_app_data(c->ssl, c->sec);
     }
     c->handshaking = true;
+    update_events(c);
+    return 0;
+}
+
+int conn_start_tls_client(struct conn *c, const char *local, const char *peer)
+{
+    if (c->wq_head && (flush_queue(c) <= 0 || c->wq_head))
+        return -1;
+    c->held_from = c->held_to = 0;
+    c->ssl = tls_client_ssl_new(c->srv->tls, local, peer, c->fd);
+    if (!c->ssl)
+        return -1;
+    c->keep_ssl = true;
+    c->handshaking = true;
+    c->ssl_want_write = true; /* the client speaks first: run the handshake on writability */
     update_events(c);
     return 0;
 }
@@ -765,6 +782,35 @@ static size_t tr_queued(const struct transport *t)
     return ((const struct conn *)t)->wq_bytes;
 }
 
+static int tr_start_tls_client(struct transport *t, const char *local, const char *peer)
+{
+    return conn_start_tls_client((struct conn *)t, local, peer);
+}
+
+static void tr_request_peer_cert(struct transport *t)
+{
+    struct conn *c = (struct conn *)t;
+    c->verify_peer = true;
+    if (c->ssl && c->handshaking) { /* direct TLS: the SSL exists, nothing was read yet */
+        tls_request_peer_cert(c->ssl);
+        if (c->sec) {
+            tls13_secrets_free(c->sec);
+            c->sec = NULL;
+            SSL_set_app_data(c->ssl, NULL);
+        }
+    }
+}
+
+static bool tr_peer_verified(const struct transport *t, const char *domain)
+{
+    return tls_peer_verified(((const struct conn *)t)->ssl, domain);
+}
+
+static const char *tr_peer_problem(const struct transport *t, const char *domain)
+{
+    return tls_peer_problem(((const struct conn *)t)->ssl, domain);
+}
+
 const struct transport_ops conn_transport = {
     .framing = FRAMING_TCP,
     .write = tr_write,
@@ -779,5 +825,9 @@ const struct transport_ops conn_transport = {
     .set_rate = tr_set_rate,
     .id = tr_id,
     .peer = tr_peer,
+    .start_tls_client = tr_start_tls_client,
+    .request_peer_cert = tr_request_peer_cert,
+    .peer_verified = tr_peer_verified,
+    .peer_problem = tr_peer_problem,
     .queued = tr_queued,
 };

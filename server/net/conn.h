@@ -58,6 +58,8 @@ struct conn {
     struct conn *flush_next, *flush_prev;
     uint64_t held_from, held_to; /* storage batches queued output followed (0 = none) */
     bool keep_ssl;               /* TLS 1.3: keep OpenSSL's record layer (no tlsrec) */
+    bool verify_peer;            /* ask the peer for its certificate (s2s); keeps OpenSSL's
+                                  * record layer, which holds the certificate */
     const char *why;             /* closing on its own (TLS alert sent or close_notify
                                   * answered): the reason given to the owner */
     uint64_t rate;               /* allowed bytes/s (0 = unlimited) */
@@ -80,6 +82,9 @@ struct conn *conn_new(struct server *srv, int fd, const char *peer, const struct
                       void *owner);
 /* Starts TLS server-side (direct TLS, or after <proceed/> was queued and flushed). */
 int conn_start_tls(struct conn *c);
+/* Starts TLS as the client (outgoing s2s) from local domain `local` to `peer`; OpenSSL keeps
+ * the records. Output queued from now on follows the handshake. */
+int conn_start_tls_client(struct conn *c, const char *local, const char *peer);
 /* Queues bytes (copied) / a shared buffer (a reference is taken). Nothing is written
  * here: see conn_flush_all. */
 void conn_write(struct conn *c, const void *data, size_t len);

@@ -6,6 +6,9 @@
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <strings.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/base/config.h"
@@ -28,6 +31,7 @@ struct tls {
     struct tls_host *hosts;
     size_t nhosts;
     unsigned refs;
+    SSL_CTX **clients; /* per host: outgoing s2s, presenting the host's certificate */
 };
 
 static int ssl_owner_idx = -1; /* SSL ex_data: the struct tls an SSL was made from */
@@ -39,9 +43,11 @@ static void tls_unref(struct tls *t)
         return;
     for (size_t i = 0; i < t->nhosts; i++) {
         SSL_CTX_free(t->hosts[i].ctx);
+        SSL_CTX_free(t->clients[i]);
         free(t->hosts[i].domain);
     }
     free(t->hosts);
+    free(t->clients);
     free(t);
     tls_alive--;
 }
@@ -123,6 +129,18 @@ static void keylog_cb(const SSL *ssl, const char *line)
     *dlen = n;
 }
 
+/* Counts the records OpenSSL writes under the server's application key (its secret is
+ * logged right after the server Finished record is built): the session tickets sent after
+ * the handshake, so the compact record layer continues their sequence numbers. */
+static void record_cb(int write_p, int version, int content_type, const void *buf, size_t len,
+                      SSL *ssl, void *arg)
+{
+    (void)version, (void)buf, (void)len, (void)arg;
+    struct tls13_secrets *sec = SSL_get_app_data(ssl);
+    if (sec && write_p && content_type == SSL3_RT_HEADER && sec->server_len)
+        sec->tx_records++;
+}
+
 static void ssl_err(char *err, size_t errlen, const char *what, const char *path)
 {
     char buf[256];
@@ -130,9 +148,45 @@ static void ssl_err(char *err, size_t errlen, const char *what, const char *path
     snprintf(err, errlen, "%s %s: %s", what, path, buf);
 }
 
-static SSL_CTX *ctx_new(struct tls *t, const struct config_host *h, char *err, size_t errlen)
+/* The trust store for peer certificates (s2s): the configured CA file and directory, or the
+ * system's default. Made once per tls_new and shared by every context (loading it is most
+ * of a reload's cost); none when s2s is off, since client streams never present
+ * certificates. -1 with `err` set on failure; 0 with *store NULL when s2s is off. */
+static int trust_new(const struct config *cfg, X509_STORE **store, char *err, size_t errlen)
 {
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    *store = NULL;
+    if (!cfg->s2s.enabled)
+        return 0;
+    X509_STORE *st = X509_STORE_new();
+    const char *file = cfg->s2s.ca_file, *dir = cfg->s2s.ca_path;
+    /* The system default as a hashed directory (Debian's /etc/ssl/certs): looked up lazily
+     * per issuer, where the bundle file would be parsed whole at every reload. */
+    const char *sysdir = getenv(X509_get_default_cert_dir_env());
+    if (!sysdir)
+        sysdir = X509_get_default_cert_dir();
+    if (!st || (!file && !dir ? X509_STORE_load_path(st, sysdir)
+                              : X509_STORE_load_locations(st, file, dir)) != 1) {
+        ssl_err(err, errlen, "cannot load the s2s trust store",
+                file ? file : dir ? dir : "(system default)");
+        X509_STORE_free(st);
+        return -1;
+    }
+    *store = st;
+    return 0;
+}
+
+/* Lets the handshake finish whatever the chain: tls_peer_verified() judges it later. */
+static int verify_accept(int ok, X509_STORE_CTX *st)
+{
+    (void)ok;
+    (void)st;
+    return 1;
+}
+
+static SSL_CTX *ctx_new(struct tls *t, X509_STORE *trust, const struct config_host *h,
+                        bool client, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(client ? TLS_client_method() : TLS_server_method());
     if (!ctx) {
         snprintf(err, errlen, "SSL_CTX_new failed");
         return NULL;
@@ -162,10 +216,21 @@ static SSL_CTX *ctx_new(struct tls *t, const struct config_host *h, char *err, s
         snprintf(err, errlen, "key %s does not match certificate %s", h->key, h->certificate);
         goto fail;
     }
+    if (trust && X509_STORE_up_ref(trust) == 1)
+        SSL_CTX_set_cert_store(ctx, trust); /* takes the reference */
+    /* Peer servers often carry serverAuth only: the purpose is not what RFC 6125 checks. */
+    X509_VERIFY_PARAM_set_purpose(SSL_CTX_get0_param(ctx), X509_PURPOSE_ANY);
+    if (client) {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_accept);
+        return ctx;
+    }
     SSL_CTX_set_keylog_callback(ctx, keylog_cb);
-    /* No TLS 1.3 tickets: the record layer is handed over right after the handshake, with
-     * both sequence numbers at zero. */
-    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_msg_callback(ctx, record_cb);
+    /* TLS 1.3 resumption (RFC 8446 §2.2): two stateless tickets after each handshake, full
+     * or resumed (OpenSSL's default), encrypted with this context's key, which lives as
+     * long as the process. Reconnecting clients skip the certificate signature and the
+     * key exchange's verification work; no early data (0-RTT is off). */
+    SSL_CTX_set_num_tickets(ctx, 2);
     SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
     SSL_CTX_set_tlsext_servername_arg(ctx, t);
     return ctx;
@@ -186,15 +251,25 @@ struct tls *tls_new(const struct config *cfg, char *err, size_t errlen)
     t->refs = 1;
     tls_alive++;
     t->hosts = xcalloc(cfg->nhosts, sizeof *t->hosts);
+    t->clients = xcalloc(cfg->nhosts, sizeof *t->clients);
+    X509_STORE *trust;
+    if (trust_new(cfg, &trust, err, errlen) != 0) {
+        tls_free(t);
+        return NULL;
+    }
     for (size_t i = 0; i < cfg->nhosts; i++) {
         t->hosts[i].domain = xstrdup(cfg->hosts[i].domain);
-        t->hosts[i].ctx = ctx_new(t, &cfg->hosts[i], err, errlen);
+        t->hosts[i].ctx = ctx_new(t, trust, &cfg->hosts[i], false, err, errlen);
         t->nhosts++;
-        if (!t->hosts[i].ctx) {
+        if (t->hosts[i].ctx)
+            t->clients[i] = ctx_new(t, trust, &cfg->hosts[i], true, err, errlen);
+        if (!t->hosts[i].ctx || !t->clients[i]) {
+            X509_STORE_free(trust);
             tls_free(t);
             return NULL;
         }
     }
+    X509_STORE_free(trust); /* the contexts hold it */
     return t;
 }
 
@@ -278,4 +353,97 @@ const char *const *tls_channel_binding_types(SSL *ssl)
     if (SSL_version(ssl) >= TLS1_3_VERSION)
         return v13;
     return SSL_get_extms_support(ssl) ? v12ems : v12;
+}
+
+/* ---- server-to-server ---- */
+
+/* `name` is `domain` or a sub-domain of it. */
+static bool within(const char *name, const char *domain)
+{
+    size_t nl = strlen(name), dl = strlen(domain);
+    return strcasecmp(name, domain) == 0 ||
+           (nl > dl + 1 && name[nl - dl - 1] == '.' && strcasecmp(name + nl - dl, domain) == 0);
+}
+
+SSL *tls_client_ssl_new(struct tls *t, const char *domain, const char *peer, int fd)
+{
+    size_t pick = 0;
+    for (size_t i = 0; i < t->nhosts; i++)
+        if (within(domain, t->hosts[i].domain))
+            pick = i;
+    SSL *ssl = SSL_new(t->clients[pick]);
+    if (!ssl)
+        return NULL;
+    if (SSL_set_ex_data(ssl, ssl_owner_idx, t) != 1) { /* kept alive as tls_ssl_new does */
+        SSL_free(ssl);
+        return NULL;
+    }
+    t->refs++;
+    SSL_set_fd(ssl, fd);
+    SSL_set_tlsext_host_name(ssl, peer);
+    SSL_set_connect_state(ssl);
+    return ssl;
+}
+
+void tls_request_peer_cert(SSL *ssl)
+{
+    SSL_set_verify(ssl, SSL_VERIFY_PEER, verify_accept);
+}
+
+/* id-on-xmppAddr (RFC 6120 §13.7.1.4) and id-on-dnsSRV (RFC 4985). */
+static bool othername_matches(const OTHERNAME *on, const char *domain)
+{
+    char oid[64];
+    OBJ_obj2txt(oid, sizeof oid, on->type_id, 1);
+    const ASN1_TYPE *v = on->value;
+    if (strcmp(oid, "1.3.6.1.5.5.7.8.5") == 0 && v->type == V_ASN1_UTF8STRING) {
+        const ASN1_STRING *s = v->value.utf8string;
+        return (size_t)ASN1_STRING_length(s) == strlen(domain) &&
+               strncasecmp((const char *)ASN1_STRING_get0_data(s), domain,
+                           (size_t)ASN1_STRING_length(s)) == 0;
+    }
+    if (strcmp(oid, "1.3.6.1.5.5.7.8.7") == 0 && v->type == V_ASN1_IA5STRING) {
+        static const char svc[] = "_xmpp-server.";
+        const ASN1_STRING *s = v->value.ia5string;
+        size_t len = (size_t)ASN1_STRING_length(s), sl = sizeof svc - 1;
+        const char *d = (const char *)ASN1_STRING_get0_data(s);
+        return len == sl + strlen(domain) && strncasecmp(d, svc, sl) == 0 &&
+               strncasecmp(d + sl, domain, len - sl) == 0;
+    }
+    return false;
+}
+
+bool tls_cert_names(X509 *cert, const char *domain)
+{
+    /* DNS-ID (RFC 6125 §6.4; a wildcard only as the whole left-most label). */
+    if (X509_check_host(cert, domain, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1)
+        return true;
+    GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    bool found = false;
+    for (int i = 0; names && !found && i < sk_GENERAL_NAME_num(names); i++) {
+        const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
+        if (gn->type == GEN_OTHERNAME)
+            found = othername_matches(gn->d.otherName, domain);
+    }
+    GENERAL_NAMES_free(names);
+    return found;
+}
+
+bool tls_peer_verified(SSL *ssl, const char *domain)
+{
+    X509 *cert = ssl && domain ? SSL_get0_peer_certificate(ssl) : NULL;
+    return cert && SSL_get_verify_result(ssl) == X509_V_OK && tls_cert_names(cert, domain);
+}
+
+const char *tls_peer_problem(SSL *ssl, const char *domain)
+{
+    X509 *cert = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+    if (!cert)
+        return "no certificate";
+    long r = SSL_get_verify_result(ssl);
+    if (r != X509_V_OK)
+        return X509_verify_cert_error_string(r);
+    if (!domain || !tls_cert_names(cert, domain))
+        return "the certificate does not name the domain";
+    return "verified";
 }

@@ -32,4 +32,22 @@ int tls_channel_binding(SSL *ssl, const char *type, unsigned char *out, size_t o
  * with the extended master secret. */
 const char *const *tls_channel_binding_types(SSL *ssl);
 
+/* ---- server-to-server (RFC 6120 §13.7, RFC 6125, RFC 7590) ---- */
+
+/* A client-side SSL for an outgoing s2s connection from local `domain` (its host's
+ * certificate is presented, for SASL EXTERNAL) to `peer` (SNI). Verification runs against
+ * the trust store but never fails the handshake: tls_peer_verified() decides afterwards
+ * (so that dialback stays possible where policy allows it). */
+SSL *tls_client_ssl_new(struct tls *t, const char *domain, const char *peer, int fd);
+/* Asks a server-side SSL for the peer's certificate (incoming s2s), verified the same way. */
+void tls_request_peer_cert(SSL *ssl);
+/* True when the peer presented a certificate that chains to the trust store and names
+ * `domain` (RFC 6125 DNS-ID with wildcards in the left-most label, SRV-ID
+ * _xmpp-server.DOMAIN, or XmppAddr; RFC 6120 §13.7.1.2). */
+bool tls_peer_verified(SSL *ssl, const char *domain);
+/* The RFC 6125 name check alone: `cert` names `domain` (DNS-ID, SRV-ID, XmppAddr). */
+bool tls_cert_names(X509 *cert, const char *domain);
+/* Why the peer's certificate did not verify, for logs. */
+const char *tls_peer_problem(SSL *ssl, const char *domain);
+
 #endif

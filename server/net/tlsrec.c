@@ -184,6 +184,9 @@ struct tlsrec *tlsrec_new(SSL *ssl, const struct tls13_secrets *sec)
                                        sec->client_len);
     if (!r)
         return NULL;
+    /* Nothing was received under the client's application key yet (SSL_has_pending), but
+     * the session tickets went out under ours. */
+    r->tx.seq = sec->tx_records;
     int n = tls_channel_binding(ssl, "tls-exporter", r->exporter, sizeof r->exporter);
     r->has_exporter = n == 32;
     r->endpoint_len = tls_channel_binding(ssl, "tls-server-end-point", r->endpoint,

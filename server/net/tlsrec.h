@@ -16,10 +16,13 @@
 
 struct myna_buf;
 
-/* Traffic secrets of one handshake, collected by the keylog callback. */
+/* Traffic secrets of one handshake, collected by the keylog callback, and the records
+ * OpenSSL wrote under the server's application key before the handover (the NewSessionTicket
+ * messages of RFC 8446 §4.6.1, one record each): our send sequence number starts there. */
 struct tls13_secrets {
     unsigned char client[64], server[64];
     size_t client_len, server_len;
+    uint64_t tx_records;
 };
 
 /* Wipes and frees secrets (NULL allowed): the only way they are released. */
@@ -31,8 +34,9 @@ void tls13_secrets_free(struct tls13_secrets *sec);
 
 struct tlsrec;
 
-/* Takes over from a server SSL whose TLS 1.3 handshake just completed. Returns NULL (keep
- * using OpenSSL) if the version, suite or secrets don't allow it, or data is buffered. */
+/* Takes over from a server SSL whose TLS 1.3 handshake (full or resumed) just completed,
+ * the send sequence number at sec->tx_records. Returns NULL (keep using OpenSSL) if the
+ * version, suite or secrets don't allow it, or data is buffered. */
 struct tlsrec *tlsrec_new(SSL *ssl, const struct tls13_secrets *sec);
 /* The same from raw secrets of `len` bytes for suite 0x1301, 0x1302 or 0x1303 (for tests
  * and the fuzzer: rx decrypts what we receive, tx protects what we send). */

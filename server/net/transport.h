@@ -57,6 +57,14 @@ struct transport_ops {
     const char *(*peer)(const struct transport *t);
     /* Bytes queued and not yet written to the peer. */
     size_t (*queued)(const struct transport *t);
+    /* Server-to-server (NULL where a transport carries no s2s): TLS as the client, from
+     * local domain `local` to `peer` (SNI), what is queued following it encrypted; the
+     * peer's certificate asked for (incoming s2s; call before TLS starts or at its very
+     * start); whether that certificate verifies for `domain` (RFC 6125), and why not. */
+    int (*start_tls_client)(struct transport *t, const char *local, const char *peer);
+    void (*request_peer_cert)(struct transport *t);
+    bool (*peer_verified)(const struct transport *t, const char *domain);
+    const char *(*peer_problem)(const struct transport *t, const char *domain);
 };
 
 #endif

@@ -3,7 +3,7 @@
  * claimed sub-domain -> its module; local host -> the host (iq handlers, HOST_STANZA
  * hook) or a user (IN hooks, then full/bare JID delivery rules; USER_UNKNOWN hook, then
  * RFC 6121 §8.5.1 for a local part without an account); anything else is a remote
- * domain, which has no route until federation exists (remote-server-not-found).
+ * domain, handed to federation (server/stream/s2s.c).
  * Every iq get/set that ends here gets exactly one answer. */
 #include "server/route/router.h"
 
@@ -19,6 +19,7 @@
 #include "server/server.h"
 #include "server/store/accounts.h"
 #include "server/stream/component.h"
+#include "server/stream/s2s.h"
 
 static bool is_type(const struct myna_stanza *st, const char *t)
 {
@@ -262,14 +263,19 @@ void router_route(struct server *srv, struct stanza_ctx *st)
         to_user(srv, h, st);
         return;
     }
-    /* A remote domain: no server-to-server connections yet. Presence to a sub-domain of a
-     * local host that nothing serves (a MUC join to a conference service that does not
-     * exist) can never be delivered: the sender learns it from an error presence
-     * (RFC 6120 §8.3.3.15), as from Prosody and ejabberd, instead of waiting forever.
-     * Unavailable presence is not answered (nothing waits for it). */
-    if (pub->kind != MYNA_PRESENCE || is_type(pub, "subscribe") || is_type(pub, "probe") ||
-        (!is_type(pub, "unavailable") && local_subdomain(srv, domain)))
+    /* Presence to a sub-domain of a local host that nothing serves (a MUC join to a
+     * conference service that does not exist) can never be delivered: the sender learns
+     * it from an error presence (RFC 6120 §8.3.3.15), as from Prosody and ejabberd,
+     * instead of waiting forever. Unavailable presence is not answered (nothing waits for
+     * it). Other stanzas to such a sub-domain are s2s_route's (answered at once too,
+     * unless s2s.domains says where that domain is). */
+    if (pub->kind == MYNA_PRESENCE && !is_type(pub, "unavailable") &&
+        local_subdomain(srv, domain) && !config_s2s_domain(&srv->cfg, domain)) {
         reply_error(st, MYNA_ERR_REMOTE_SERVER_NOT_FOUND);
+        return;
+    }
+    /* A remote domain: federation (queued, sent, or bounced there). */
+    s2s_route(srv, st);
 }
 
 void router_from_session(struct server *srv, struct stanza_ctx *st)

@@ -1,6 +1,6 @@
 /* server/route/router.h — where a stanza goes (RFC 6120 §10, RFC 6121 §8): local users' full
  * and bare JIDs, the host itself (module IQ handlers), claimed sub-domains, remote
- * domains (not yet: remote-server-not-found). Runs module hooks on the way. */
+ * domains (through server/stream/s2s.c). Runs module hooks on the way. */
 #ifndef MYNA_ROUTER_H
 #define MYNA_ROUTER_H
 

@@ -14,6 +14,7 @@
 #include "server/net/wbuf.h"
 #include "server/server.h"
 #include "server/stream/c2s.h"
+#include "server/stream/sm.h"
 
 static void id_key(uint64_t id, char *buf, size_t len)
 {
@@ -63,6 +64,8 @@ struct myna_session *session_new(struct server *srv, struct host *host, struct c
     struct myna_session *old = session_find(srv, full->full);
     if (old && old->c2s)
         c2s_close(old->c2s, "conflict", "Replaced by new connection");
+    else if (old)
+        sm_held_close(old); /* a session held for XEP-0198 resumption ends here */
     old = session_find(srv, full->full);
     if (old)
         session_free(old); /* c2s_close normally did this already */
@@ -97,7 +100,7 @@ static void free_slots(struct server *srv, void **slots, size_t n, const struct 
     for (size_t i = 0; i < n; i++)
         if (slots[i] && defs[i].destroy)
             defs[i].destroy(slots[i]);
-    free(slots);
+    pool_free(slots, n * sizeof *slots);
 }
 
 void session_free(struct myna_session *s)
@@ -137,11 +140,18 @@ void session_write(struct myna_session *s, struct wbuf *b)
 {
     if (s->c2s)
         c2s_write(s->c2s, b);
+    else
+        sm_held_write(s, b);
 }
 
 void session_write_splice(struct myna_session *s, struct wbuf *shared, size_t split,
                           const char *piece, size_t plen)
 {
-    if (s->c2s)
+    if (s->c2s) {
         c2s_write_splice(s->c2s, shared, split, piece, plen);
+        return;
+    }
+    struct wbuf *w = wbuf_splice(shared, split, piece, plen);
+    sm_held_write(s, w);
+    wbuf_unref(w);
 }

@@ -19,7 +19,8 @@ struct myna_session {
     uint64_t id;
     struct server *srv;
     struct host *host;
-    struct c2s *c2s;               /* the stream carrying the session */
+    struct c2s *c2s;               /* the stream carrying the session; NULL while XEP-0198
+                                    * holds it for resumption (server/stream/sm.c) */
     struct user *user;
     char *jid_block;               /* pool block holding the JID's strings */
     size_t jid_block_len;
@@ -47,7 +48,8 @@ struct myna_session *session_new(struct server *srv, struct host *host, struct c
 void session_free(struct myna_session *s);
 struct myna_session *session_find(struct server *srv, const char *full);
 struct user *user_find(struct server *srv, const char *bare);
-/* Writes an already serialized stanza to the session's stream. */
+/* Writes an already serialized stanza to the session's stream (or queues it for a session
+ * held for resumption). */
 void session_write(struct myna_session *s, struct wbuf *b);
 /* Writes shared[0, split) + piece + shared[split, len) (see c2s_write_splice). */
 void session_write_splice(struct myna_session *s, struct wbuf *shared, size_t split,

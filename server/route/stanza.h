@@ -6,6 +6,7 @@
 #define MYNA_STANZA_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "myna/module.h"
 
@@ -16,6 +17,8 @@ struct stanza_ctx {
     struct server *srv;
     bool answered;                 /* an iq get/set got its reply (or was deferred) */
     struct myna_session *target;   /* DELIVER hook: receiving session */
+    int64_t rerouted_ms;           /* a stanza routed again after its session ended: when
+                                    * it first arrived (wall clock, ms); else 0 */
 };
 
 #define STANZA_CTX(st) ((struct stanza_ctx *)(st))

@@ -48,6 +48,8 @@ struct c2s {
     struct sm *sm;                     /* XEP-0198 state once enabled, else NULL */
     struct csi csi;                    /* XEP-0352 state */
     enum c2s_phase phase;              /* while the stream is open */
+    uint16_t listener;                 /* index of its listener in srv->cfg.listens (for
+                                        * XEP-0198 'location'); UINT16_MAX when unknown */
 };
 
 #define C2S(s) ((struct c2s *)(s))
@@ -64,6 +66,11 @@ static void c2s_free(struct stream *st)
     pool_free(c, sizeof *c);
 }
 
+static void queue_held(void *ud, struct wbuf *b)
+{
+    sm_queue(ud, b);
+}
+
 /* The session ends with its stream; XEP-0198 decides what becomes of it and of what the
  * client did not acknowledge (sm.c). */
 static void c2s_ended(struct stream *st)
@@ -74,7 +81,33 @@ static void c2s_ended(struct stream *st)
         c->session = NULL;
         s->c2s = NULL;
     }
-    sm_stream_ended(&c->sm, s);
+    if (c->sm && c->csi.held)
+        csi_flush(&c->csi, queue_held, c->sm); /* a resumed stream gets them */
+    sm_stream_ended(&c->sm, s, st->broken);
+}
+
+void c2s_release(struct c2s *c)
+{
+    if (c->sm && c->csi.held)
+        csi_flush(&c->csi, queue_held, c->sm); /* the resumed stream gets them */
+    if (c->session)
+        c->session->c2s = NULL;
+    c->session = NULL;
+    c->sm = NULL;
+}
+
+const char *c2s_user(const struct c2s *c)
+{
+    return c->user;
+}
+
+/* XEP-0198 §5 'location': the listener's, else the host's. */
+static const char *sm_location(const struct c2s *c)
+{
+    const struct config *cfg = &c->st.srv->cfg;
+    if (c->listener < cfg->nlistens && cfg->listens[c->listener].sm_location)
+        return cfg->listens[c->listener].sm_location;
+    return c->host->cfg ? c->host->cfg->sm_location : NULL;
 }
 
 /* ---- output ---- */
@@ -290,7 +323,7 @@ static void phase_bind(struct c2s *c, struct myna_xml *el)
     const char *id = myna_xml_attr(el, "id");
     struct myna_xml *bind = myna_xml_find(el, MYNA_NS_BIND, "bind");
     if (!myna_xml_is(el, MYNA_NS_CLIENT, "iq") || !bind) {
-        if (sm_element(&c->sm, c, el))
+        if (sm_element(&c->sm, c, el, sm_location(c)))
             return;
         if (stream_is_stanza(&c->st, el))
             stream_error(&c->st, STREAM_ERR_NOT_AUTHORIZED, "Bind a resource first");
@@ -352,7 +385,7 @@ static void phase_session(struct c2s *c, struct myna_xml *el)
 {
     struct myna_session *s = c->session;
     if (!stream_is_stanza(&c->st, el)) {
-        if (sm_element(&c->sm, c, el) || csi_element(&c->csi, el, write_held, c))
+        if (sm_element(&c->sm, c, el, sm_location(c)) || csi_element(&c->csi, el, write_held, c))
             return;
         if (strcmp(el->ns, MYNA_NS_CLIENT) == 0) {
             stream_error(&c->st, STREAM_ERR_UNSUPPORTED_STANZA_TYPE, NULL);
@@ -456,6 +489,18 @@ static void c2s_limits(const struct server *srv, struct stream_limits *lim)
     };
 }
 
+/* The listener's place in the current config (l is the listener's own copy), for the
+ * per-listener XEP-0198 location; UINT16_MAX when none matches. */
+static uint16_t listener_index(const struct server *srv, const struct config_listen *l)
+{
+    uint16_t idx = UINT16_MAX;
+    for (size_t i = 0; i < srv->cfg.nlistens && i < UINT16_MAX; i++)
+        if (srv->cfg.listens[i].port == l->port && srv->cfg.listens[i].type == l->type &&
+            strcmp(srv->cfg.listens[i].address, l->address) == 0)
+            idx = (uint16_t)i;
+    return idx;
+}
+
 void c2s_accept(struct server *srv, const struct config_listen *l, int fd, const char *peer)
 {
     char key[PREAUTH_KEY_MAX];
@@ -466,6 +511,7 @@ void c2s_accept(struct server *srv, const struct config_listen *l, int fd, const
     struct c2s *c = pool_alloc(sizeof *c);
     struct stream_limits lim;
     c2s_limits(srv, &lim);
+    c->listener = listener_index(srv, l);
     c->sasl = sasl_new(&c->st, SASL_C2S, c2s_authenticated);
     sasl_hold_preauth(c->sasl, key);
     stream_accept(&c->st, srv, &c2s_kind, &lim, l, fd, peer);
@@ -508,6 +554,7 @@ void c2s_websocket(struct http_conn *hc, const struct http_request *req, void *u
     }
     struct stream_limits lim;
     c2s_limits(srv, &lim);
+    c->listener = UINT16_MAX; /* not a c2s listener: the host's sm_location applies */
     c->sasl = sasl_new(&c->st, SASL_C2S, c2s_authenticated);
     sasl_hold_preauth(c->sasl, key);
     /* wss:// is TLS from the first byte; over ws:// (a reverse proxy on the same machine
@@ -530,6 +577,7 @@ static void *bosh_create(struct server *srv, struct transport *tr, bool secure, 
     struct c2s *c = pool_alloc(sizeof *c);
     struct stream_limits lim;
     c2s_limits(srv, &lim);
+    c->listener = UINT16_MAX; /* not a c2s listener: the host's sm_location applies */
     c->sasl = sasl_new(&c->st, SASL_C2S, c2s_authenticated);
     sasl_hold_preauth(c->sasl, key);
     stream_attach(&c->st, srv, &c2s_kind, &lim, tr, secure ? STREAM_TLS_DIRECT : STREAM_TLS_NONE);

@@ -42,5 +42,10 @@ size_t c2s_queued_bytes(const struct c2s *c);
 struct stream *c2s_stream(struct c2s *c);
 struct myna_session *c2s_session(const struct c2s *c);
 void c2s_attach_session(struct c2s *c, struct myna_session *s);
+/* The authenticated account's node (prepared), NULL before SASL succeeded. */
+const char *c2s_user(const struct c2s *c);
+/* Takes the session and the XEP-0198 state away from c (a resumed stream has them now):
+ * closing c afterwards ends neither. */
+void c2s_release(struct c2s *c);
 
 #endif

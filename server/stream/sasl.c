@@ -41,6 +41,7 @@ struct sasl_mech {
     bool needs_tls;        /* offered only under TLS */
     bool needs_cb;         /* -PLUS: offered only where the transport has channel binding */
     bool scram;            /* offered only where every account has keys for `hash` */
+    bool external;         /* offered only when the peer's certificate names its domain */
     enum scram_hash hash;  /* SCRAM mechanisms */
     sasl_start_fn start;
     sasl_step_fn step;
@@ -59,6 +60,7 @@ struct sasl {
     unsigned failures;                /* password failures */
     unsigned other_failures;          /* failures that checked no password */
     char *preauth_key;                /* the stream's preauth.c slot, or NULL */
+    char *peer_domain;                /* SASL_S2S: the domain the peer's header claims */
 };
 
 /* ---- answers ---- */
@@ -175,8 +177,12 @@ static void success(struct sasl *s, const char *user, const unsigned char *data,
     authfail_succeeded(st->srv, stream_peer(st), user, st->domain);
     st->srv->stats.logins++;
     end_exchange(s);
-    log_info(st->kind->name, "conn=%llu peer=%s authenticated as %s@%s",
-             (unsigned long long)stream_conn_id(st), stream_peer(st), user, st->domain);
+    if (s->use & SASL_C2S)
+        log_info(st->kind->name, "conn=%llu peer=%s authenticated as %s@%s",
+                 (unsigned long long)stream_conn_id(st), stream_peer(st), user, st->domain);
+    else
+        log_info(st->kind->name, "conn=%llu peer=%s authenticated as %s (to %s)",
+                 (unsigned long long)stream_conn_id(st), stream_peer(st), user, st->domain);
     send_data(s, "success", data, len);
     s->state = SASL_DONE;
     s->done(st, user);
@@ -383,6 +389,39 @@ static void scram_step(struct sasl *s, const unsigned char *msg, size_t len)
     }
 }
 
+/* ---- EXTERNAL (RFC 4422 App. A, XEP-0178): a peer server's certificate ---- */
+
+/* The authorization identity is the peer's domain: the one its header named, or the one
+ * it asks for; either way its certificate must name it (XEP-0178 §3, RFC 6120 §13.7). */
+static void external_start(struct sasl *s, const struct sasl_mech *m, const unsigned char *msg,
+                           size_t len)
+{
+    (void)m;
+    struct myna_arena *a = myna_arena_new();
+    char *authzid = len ? myna_arena_strndup(a, (const char *)msg, len) : NULL;
+    const char *id = authzid ? myna_jid_nameprep(a, authzid) : s->peer_domain;
+    if (!id || (s->peer_domain && strcmp(id, s->peer_domain) != 0)) {
+        myna_arena_free(a);
+        failure_now(s, "invalid-authzid");
+        return;
+    }
+    if (!stream_peer_verified(s->st, id)) {
+        myna_arena_free(a);
+        failure_now(s, "not-authorized");
+        return;
+    }
+    char *user = xstrdup(id);
+    myna_arena_free(a);
+    success(s, user, NULL, 0);
+    free(user);
+}
+
+void sasl_set_peer_domain(struct sasl *s, const char *domain)
+{
+    free(s->peer_domain);
+    s->peer_domain = domain ? xstrdup(domain) : NULL;
+}
+
 /* ---- the registry, in the order features offer them (strongest first) ---- */
 
 #define SCRAM(name_, hash_, plus)                                                          \
@@ -395,6 +434,8 @@ static const struct sasl_mech mechs[] = {
     SCRAM("SCRAM-SHA-256", SCRAM_SHA256, false),
     SCRAM("SCRAM-SHA-1", SCRAM_SHA1, false),
     {.name = "PLAIN", .use = SASL_C2S, .needs_tls = true, .start = plain_start},
+    {.name = "EXTERNAL", .use = SASL_S2S, .needs_tls = true, .external = true,
+     .start = external_start},
 };
 
 static bool has_cb(const struct sasl *s)
@@ -415,7 +456,8 @@ static unsigned scram_hashes(const struct sasl *s)
 static bool offered(const struct sasl *s, const struct sasl_mech *m, unsigned hashes)
 {
     return (m->use & s->use) && (!m->needs_tls || s->st->secured) &&
-           (!m->needs_cb || has_cb(s)) && (!m->scram || (hashes & ACCOUNT_HAS(m->hash)));
+           (!m->needs_cb || has_cb(s)) && (!m->scram || (hashes & ACCOUNT_HAS(m->hash))) &&
+           (!m->external || (s->peer_domain && stream_peer_verified(s->st, s->peer_domain)));
 }
 
 static const struct sasl_mech *mech_find(const struct sasl *s, const char *name)
@@ -568,5 +610,6 @@ void sasl_free(struct sasl *s)
     }
     end_exchange(s);
     free(s->user);
+    free(s->peer_domain);
     free(s);
 }

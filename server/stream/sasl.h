@@ -29,6 +29,9 @@ typedef void (*sasl_done_fn)(struct stream *st, const char *user);
 /* `use`: SASL_C2S or SASL_S2S, which mechanisms this stream offers. */
 struct sasl *sasl_new(struct stream *st, unsigned use, sasl_done_fn done);
 void sasl_free(struct sasl *s);
+/* SASL_S2S: the domain the peer's stream header names; EXTERNAL is offered while the
+ * peer's certificate verifies for it (XEP-0178). */
+void sasl_set_peer_domain(struct sasl *s, const char *domain);
 /* Appends <mechanisms/> (and XEP-0440's channel-binding types) for the stream as it is. */
 void sasl_features(const struct sasl *s, struct myna_buf *b);
 /* An element in the SASL namespace (urn:ietf:params:xml:ns:xmpp-sasl). */

@@ -193,6 +193,7 @@ void stream_transport_gone(struct stream *st, const char *why)
     log_debug(st->kind->name, "conn=%llu peer=%s closed: %s",
               (unsigned long long)stream_conn_id(st), stream_peer(st), why);
     st->tr = NULL;
+    st->broken = st->state == STREAM_HEADER || st->state == STREAM_OPEN;
     st->state = STREAM_CLOSED;
     end_once(st);
     cancel_timer(st);
@@ -240,6 +241,16 @@ void stream_accept(struct stream *st, struct server *srv, const struct stream_ki
     stream_attach(st, srv, kind, lim, &c->tr, tls);
     if (tls == STREAM_TLS_DIRECT && conn_start_tls(c) < 0)
         conn_abort(c, "TLS setup failed");
+}
+
+void stream_connected(struct stream *st, struct server *srv, const struct stream_kind *kind,
+                      const struct stream_limits *lim, int fd, const char *peer,
+                      bool direct_tls)
+{
+    struct conn *c = conn_new(srv, fd, peer, &stream_conn_ops, st);
+    c->keep_ssl = true;
+    stream_attach(st, srv, kind, lim, &c->tr,
+                  direct_tls ? STREAM_TLS_DIRECT : STREAM_TLS_STARTTLS);
 }
 
 /* ---- output ---- */
@@ -309,6 +320,19 @@ const char *stream_peer(const struct stream *st)
     return st->tr ? st->tr->ops->peer(st->tr) : NULL;
 }
 
+bool stream_peer_verified(const struct stream *st, const char *domain)
+{
+    return st->secured && st->tr && st->tr->ops->peer_verified &&
+           st->tr->ops->peer_verified(st->tr, domain);
+}
+
+const char *stream_peer_problem(const struct stream *st, const char *domain)
+{
+    if (!st->secured || !st->tr || !st->tr->ops->peer_problem)
+        return "no TLS";
+    return st->tr->ops->peer_problem(st->tr, domain);
+}
+
 uint64_t stream_conn_id(const struct stream *st)
 {
     return st->tr ? st->tr->ops->id(st->tr) : 0;
@@ -376,8 +400,9 @@ static void write_header(struct stream *st)
     if (ws) /* RFC 7395 §3.3.2 */
         myna_buf_appends(&b, "<open xmlns='" NS_FRAMING "'");
     else
-        myna_buf_printf(&b, "<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s'",
-                        st->kind->ns, MYNA_NS_STREAM);
+        myna_buf_printf(&b, "<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s'%s",
+                        st->kind->ns, MYNA_NS_STREAM,
+                        st->kind->header_xmlns ? st->kind->header_xmlns : "");
     if (!st->initiator) {
         new_id(st);
         header_attr(&b, "id", st->id);
@@ -561,6 +586,16 @@ void stream_starttls(struct stream *st, bool in_order)
         st->tr->ops->abort(st->tr, "STARTTLS failed");
 }
 
+int stream_starttls_client(struct stream *st, const char *local, const char *peer)
+{
+    if (!st->tr || !st->tr->ops->start_tls_client ||
+        st->tr->ops->start_tls_client(st->tr, local, peer) < 0)
+        return -1;
+    /* After the TLS call: our new header must leave encrypted. */
+    stream_restart(st);
+    return 0;
+}
+
 void stream_secured(struct stream *st)
 {
     st->secured = true;
@@ -682,7 +717,13 @@ void stream_sweep(struct server *srv, uint64_t idle_ms)
             (uint32_t)now - st->last_out >= st->keepalive_ms)
             stream_write(st, " ", 1);
     }
-    /* Freed parser buffers sit between live session data; hand the pages back. */
-    if (shrunk > 64)
+    /* Freed parser buffers sit between live session data; hand the pages back once a wave
+     * of logins has settled (a sweep that shrinks nothing after some that did), or every 64
+     * shrunk parsers while logins trickle in: counted across sweeps, since logins slowed by
+     * load go idle a few at a time and no single sweep may reach the threshold. */
+    srv->sweep_shrunk += shrunk;
+    if (srv->sweep_shrunk >= 64 || (shrunk == 0 && srv->sweep_shrunk > 0)) {
         malloc_trim(0);
+        srv->sweep_shrunk = 0;
+    }
 }

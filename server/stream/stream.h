@@ -112,6 +112,9 @@ struct stream_kind {
     /* Who the peer is, for logs (a client's bound JID), and on a stream we initiated the
      * domain our header is addressed to; NULL when not known. May be NULL. */
     const char *(*who)(const struct stream *st);
+    /* More namespace declarations for our header (s2s: " xmlns:db='jabber:server:dialback'",
+     * XEP-0220 §2.1), or NULL. */
+    const char *header_xmlns;
 };
 
 /* Ordered so that no padding is left: every client session holds one. */
@@ -138,6 +141,9 @@ struct stream {
     bool header_sent;                 /* our header for the current stream went out */
     bool ended;                       /* kind->ended ran */
     bool initiator;                   /* we opened the stream: our header goes first */
+    bool broken;                      /* the transport went away while the stream was
+                                       * open, without a close either way (XEP-0198 §5
+                                       * holds such a session) */
 };
 
 /* Binds st (zeroed by its owner) to a socket accepted on listener l: a connection
@@ -146,6 +152,11 @@ struct stream {
 void stream_accept(struct stream *st, struct server *srv, const struct stream_kind *kind,
                    const struct stream_limits *lim, const struct config_listen *l, int fd,
                    const char *peer);
+/* Binds st to a TCP connection we opened (outgoing s2s): OpenSSL keeps the TLS records,
+ * STARTTLS is expected unless `direct_tls` (XEP-0368), which the caller then starts. */
+void stream_connected(struct stream *st, struct server *srv, const struct stream_kind *kind,
+                      const struct stream_limits *lim, int fd, const char *peer,
+                      bool direct_tls);
 /* Binds st to any transport (stream_accept for TCP; WebSocket and BOSH sessions later).
  * The transport reports to the stream with the three calls below. */
 void stream_attach(struct stream *st, struct server *srv, const struct stream_kind *kind,
@@ -182,6 +193,9 @@ bool stream_is_stanza(const struct stream *st, const struct myna_xml *el);
 /* Bytes queued for the peer and not yet written. */
 size_t stream_queued(const struct stream *st);
 
+/* The peer's certificate verifies for `domain` (RFC 6125; s2s transports only). */
+bool stream_peer_verified(const struct stream *st, const char *domain);
+const char *stream_peer_problem(const struct stream *st, const char *domain);
 /* Transport facts for SASL and logs. */
 const char *stream_peer(const struct stream *st);
 uint64_t stream_conn_id(const struct stream *st);
@@ -196,6 +210,9 @@ int stream_channel_binding(const struct stream *st, const char *type, unsigned c
  * negotiation running), answers <proceed/>, restarts and starts TLS; otherwise answers
  * <failure/> and closes. */
 void stream_starttls(struct stream *st, bool in_order);
+/* The initiating side got <proceed/> (RFC 6120 §5.4.2.3): TLS starts as the client, from
+ * `local` to `peer`, and the stream restarts with our header once TLS is up. 0 or -1. */
+int stream_starttls_client(struct stream *st, const char *local, const char *peer);
 /* SASL succeeded: the stream restarts (RFC 6120 §6.4.6), and later headers must name the
  * same domain. */
 void stream_authenticated(struct stream *st);

@@ -2,7 +2,9 @@
 Python's ssl): TLS 1.3 KeyUpdate in both directions on the compact record layer (RFC 8446
 §4.6.3), TLS 1.2 clients (which keep OpenSSL's record layer) with ECDHE and AEAD ciphers
 only, tls-unique offered for SCRAM-PLUS only with the extended master secret (RFC 7627,
-RFC 9266 §1), and TLS 1.1 refused. Each exchange must carry XMPP data after the event,
+RFC 9266 §1), TLS 1.3 resumption with session tickets (RFC 8446 §2.2: full and resumed
+handshakes both hand over to the compact record layer after their tickets), and TLS 1.1
+refused. Each exchange must carry XMPP data after the event,
 proving both sides still decrypt what the other sends."""
 import ssl
 import subprocess
@@ -147,6 +149,76 @@ def tls_unique_without_ems():
     s.close()
 
 
+def tls13_stream(ctx, session, starttls, name):
+    """A TLS 1.3 stream on `ctx`, resuming `session` if given, direct or with STARTTLS."""
+    port = E["starttls_port"] if starttls else E["direct_port"]
+    s = X.Stream(E["ip"], port, E["domain"], E["cafile"], name=name)
+    if starttls:
+        s.open()
+        s.send("<starttls xmlns='%s'/>" % X.NS_TLS)
+        if s.next().tag != X.q(X.NS_TLS, "proceed"):
+            raise X.Fail("%s: STARTTLS not accepted" % name)
+    s.sock = ctx.wrap_socket(s.sock, server_hostname=E["domain"], session=session)
+    s.tls = True
+    s._new_parser()
+    s.open()
+    return s
+
+
+def message_to(s, to, body):
+    s.send("<message to='%s' type='chat'><body>%s</body></message>" % (to, body))
+
+
+def expect_body(s, body):
+    def is_it(el):
+        return el.tag == X.q(X.NS_CLIENT, "message") and \
+            el.findtext(X.q(X.NS_CLIENT, "body")) == body
+    s.wait_for(is_it, what="message %r..." % body[:20])
+
+
+def exchange(a, b, tag):
+    """Messages both ways, 40,000 bytes of them to `a` at once (several TLS records): each
+    side decrypts what the compact record layer sealed, so its sequence numbers are right."""
+    message_to(a, b.jid, tag + " from a")
+    expect_body(b, tag + " from a")
+    for i in range(20):
+        message_to(b, a.jid, "%s %d %s" % (tag, i, "x" * 2000))
+    for i in range(20):
+        expect_body(a, "%s %d %s" % (tag, i, "x" * 2000))
+    message_to(b, a.jid, tag + " from b")
+    expect_body(a, tag + " from b")
+
+
+def resumed_login():
+    # RFC 8446 §2.2: the tickets sent after a handshake (full or resumed) move the server's
+    # send sequence before the compact record layer takes over (server/net/tlsrec.c).
+    user, pw = E["users"][0]
+    buser, bpw = E["users"][1]
+    b = X.login(E, buser, bpw, resource="peer", presence=True)
+    ctx = ssl.create_default_context(cafile=E["cafile"])
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    session = None
+    # Full handshake, then a resumption of its ticket (direct TLS), then a resumption of
+    # the ticket the resumed connection got (STARTTLS).
+    for round_, starttls in ((0, False), (1, False), (2, True)):
+        a = tls13_stream(ctx, session, starttls, "resume%d" % round_)
+        if a.sock.version() != "TLSv1.3":
+            raise X.Fail("expected TLS 1.3, got %s" % a.sock.version())
+        if a.sock.session_reused != (round_ > 0):
+            raise X.Fail("round %d: session_reused is %s" % (round_, a.sock.session_reused))
+        ok, el = a.auth(user, pw, "PLAIN")
+        if not ok:
+            raise X.Fail("round %d: login failed: %s" % (round_, X.show(el)))
+        a.bind("r%d" % round_)
+        a.send("<presence/>")
+        exchange(a, b, "round%d" % round_)
+        session = a.sock.session
+        if session is None or not session.has_ticket:
+            raise X.Fail("round %d: no session ticket received" % round_)
+        a.close()
+    b.close()
+
+
 def tls11_refused():
     rc, out = s_client([HEADER], "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0")
     if "<stream:features>" in out:
@@ -163,4 +235,6 @@ sys.exit(X.run([("TLS 1.3 KeyUpdate, update requested", key_update_requested),
                 ("TLS 1.2 tls-unique with extended master secret", tls_unique_with_ems),
                 ("TLS 1.2 no tls-unique without extended master secret",
                  tls_unique_without_ems),
+                ("TLS 1.3 resumed logins (tickets, record layer handed over)",
+                 resumed_login),
                 ("TLS 1.1 refused", tls11_refused)]))

@@ -35,6 +35,7 @@
 #define CT_HANDSHAKE 22
 #define CT_APPDATA 23
 #define HS_KEY_UPDATE 24
+#define HS_NEW_SESSION_TICKET 4
 #define MAX_PLAIN 16384
 
 /* Alert descriptions (RFC 8446 §6). */
@@ -307,7 +308,10 @@ static void note(struct tconn *t, const char *fmt, ...)
 
 static void handshake_in(struct tconn *t, const unsigned char *p, size_t n)
 {
-    /* The server sends nothing but KeyUpdate after the handshake (no tickets). */
+    /* After the handshake the server sends its session tickets (RFC 8446 §4.6.1, which a
+     * client may ignore, as this one does) and KeyUpdate, nothing else. */
+    if (n >= 4 && p[0] == HS_NEW_SESSION_TICKET && ((size_t)p[1] << 16 | p[2] << 8 | p[3]) == n - 4)
+        return;
     if (n != 5 || p[0] != HS_KEY_UPDATE || p[1] || p[2] || p[3] != 1 || p[4] > 1) {
         note(t, "[client: unexpected handshake message type %u, %zu bytes]", p[0], n);
         t->broken = true;
@@ -464,8 +468,9 @@ static void tconn_open(struct tconn *t, int port, const char *suite)
     memcpy(t->rx.secret, keylog.server, keylog.slen);
     dir_init(&t->s, &t->tx);
     dir_init(&t->s, &t->rx);
-    /* The server sends no tickets, so nothing is buffered inside OpenSSL: the socket is
-     * ours from here on (SSL_free sends nothing). */
+    /* OpenSSL reads record by record and the server's tickets come after our Finished, so
+     * nothing is buffered inside OpenSSL: the socket is ours from here on (SSL_free sends
+     * nothing); the tickets arrive as our first records. */
     SSL_free(ssl);
     SSL_CTX_free(ctx);
 }

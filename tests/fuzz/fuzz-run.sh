@@ -20,7 +20,7 @@ dataform)
 caps)
     # caps.c keys its cache with myna_hash (server/modhost/hash.c on base/siphash.c).
     files="$src/tests/fuzz/fuzz_caps.c $src/modules/pubsub/caps.c $src/modules/common/dataform.c $src/server/modhost/hash.c $src/server/base/siphash.c $src/xml/*.c"
-    libs="-lexpat -lcrypto"
+    libs="-lexpat -lcrypto -lpthread"
     corpus=$src/tests/fuzz/corpus-caps ;;
 c2s)
     # mynad's core without main.c; c2s.c is included by the harness (its statics).
@@ -29,7 +29,7 @@ c2s)
         "$src"/server/store/*.c "$src"/server/stream/*.c "$src"/server/admin/control.c \
         "$src"/server/admin/control_pie.c "$src"/server/admin/pie_*.c "$src"/server/web/*.c |
         grep -v '/stream/c2s\.c$') $src/xml/*.c"
-    libs="-lexpat -lssl -lcrypto -llmdb -lconfig -lidn -lhttp_parser -lwslay -lpthread -ldl"
+    libs="-lexpat -lssl -lcrypto -llmdb -lconfig -lidn -lhttp_parser -lwslay -lcares -lpthread -ldl"
     corpus=$src/tests/fuzz/corpus-c2s ;;
 *)
     echo "usage: $0 parser|dataform|caps|c2s" >&2

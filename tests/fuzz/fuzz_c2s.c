@@ -116,6 +116,11 @@ static void server_setup(void)
     c->auth_lockout = 300;
     c->auth_table_size = 65536;
     c->scram_iterations = 4096;
+    /* XEP-0198 acks with the default caps; no resumption: a held session would outlive the
+     * input that made it (each input ends with its transport gone). */
+    c->sm_resume_timeout = 0;
+    c->sm_max_unacked = 5000;
+    c->sm_max_unacked_bytes = 4 << 20;
     c->log_level = MYNA_LOG_ERROR;
     srv->loop = loop_new();
     srv->host_map = hashmap_new();

@@ -96,6 +96,14 @@ class Myna(harness.Myna):
                                      cwd=self.tmp, env=self.server_env())
         if not harness.wait_port(self.starttls_port, self.proc, 30):
             raise RuntimeError("mynad did not start (see %s)" % self.log_path)
+        # The ports are bound before the modules load; the control socket (what mynactl
+        # checks for a running mynad) comes after them: wait for it too.
+        with open(self.conf) as f:
+            m = re.search(r'data_dir = "([^"]*)";', f.read())
+        sock = os.path.join(m.group(1) if m else os.path.join(self.tmp, "data"), "mynad.sock")
+        end = time.time() + 30
+        while not os.path.exists(sock) and time.time() < end and self.proc.poll() is None:
+            time.sleep(0.05)
         for user, pw in harness.USERS:
             rc, out, err = self.ctl("adduser", J(user), pw)
             if rc not in (0, 2):  # 2: imported already

@@ -4,7 +4,9 @@ feature modules under test enabled (Myna: roster, blocking; Prosody: blocklist) 
 accounts u00..u71 so that table-driven cases each get a fresh pair of users.
 MODTEST_MYNA_CONF, when set, is appended to Myna's config (e.g. a module section such as
 `roster = { max_items = 3; };` for a limit test). MODTEST_STANZA_LIMIT replaces the
-harness's c2s_stanza_size (16384) for tests that need big stanzas.
+harness's c2s_stanza_size (16384) for tests that need big stanzas. MODTEST_HOST_CONF is
+added to the test host's group (e.g. `sm_location = "...";`), MODTEST_STARTTLS_CONF to the
+STARTTLS c2s listener's.
 Usage: modharness.py [--builddir=DIR] TEST.py   (exit codes as the harness: 0/77/99/1)
 """
 import os
@@ -30,6 +32,12 @@ def myna_config(self):
     extra = "".join(', "%s"' % m for m in os.environ.get("MODTEST_MODULES", "").split())
     text = text.replace('"time" ]', '"time", "roster", "blocking"%s ]' % extra)
     text += os.environ.get("MODTEST_MYNA_CONF", "")
+    host = os.environ.get("MODTEST_HOST_CONF")
+    if host:
+        text = text.replace('.key"; }', '.key"; %s }' % host, 1)
+    starttls = os.environ.get("MODTEST_STARTTLS_CONF")
+    if starttls:
+        text = text.replace('tls = "starttls"; }', 'tls = "starttls"; %s }' % starttls, 1)
     with open(self.conf, "w") as f:
         f.write(text)
 

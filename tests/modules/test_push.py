@@ -11,7 +11,11 @@ disables its device; one publish in flight per device, the rest coalesced into t
 devices kept across a restart; the errors of enable/disable for hostile requests, and
 max_devices.
 Scenario "body" (push_body.sh, include_body and max_body = 10): the body, cut on a UTF-8
-character boundary."""
+character boundary.
+Scenario "held" (push_held.sh): a session XEP-0198 holds for resumption (its stream broke)
+counts as gone: a message to it gives a publish (none while it was on its stream, none
+while another session of the account is); after the resume the count starts over; when
+the held session times out, its messages go to offline storage without a second publish."""
 import sys
 
 import complib
@@ -258,8 +262,57 @@ def body():
     sender.close(), app.close()
 
 
+def held():
+    import test_resume as R
+    app = complib.Component()
+    sender = M.connect("u30", "phone")
+    uj = M.jid("u31")
+    s = R.sm_login("u31", "mobile")
+    ok(enable(s, "held-node"), "enable")
+    chat(sender, s.jid, "on the stream")
+    R.wait_body(s, "on the stream")
+    no_publish(app, sender)
+    R.cut(s)
+    R.wait_held(1)
+    chat(sender, s.jid, "to the held session")
+    _, summary, _ = publish(app, "a message to a held session")
+    M.expect(summary["message-count"] == ["1"] and
+             summary["last-message-sender"] == [M.jid("u30") + "/phone"],
+             "summary: %s" % summary)
+    chat(sender, uj, "to the bare JID")
+    _, summary, _ = publish(app, "a second one")
+    M.expect(summary["message-count"] == ["2"], "count: %s" % summary)
+    # Another session of the account is on a stream: its client sees the messages.
+    other = M.connect("u31", "desk")
+    chat(sender, s.jid, "desk is online")
+    no_publish(app, sender)
+    other.close()
+    s2, el = R.resume("u31", s.smid, s.h, "u31/back")
+    M.expect(el.tag == M.q(R.NS_SM, "resumed"), "resume: %s" % M.show(el))
+    s2.counting, s2.h = True, s.h
+    R.wait_body(s2, "desk is online")
+    M.expect(s2.bodies == ["to the held session", "to the bare JID", "desk is online"],
+             "resumed stream got %s" % s2.bodies)
+    s2.send("<a xmlns='%s' h='%d'/>" % (R.NS_SM, s2.h))
+    M.barrier(s2)
+    R.cut(s2)
+    R.wait_held(1)
+    chat(sender, s.jid, "after the resume")
+    _, summary, _ = publish(app, "after the resume")
+    M.expect(summary["message-count"] == ["1"], "count starts over: %s" % summary)
+    # Not resumed in time (resumption timeout 2 s): offline storage, no second publish.
+    R.wait_held(0)
+    no_publish(app, sender)
+    back = M.connect("u31", "later")
+    got = [e.findtext(M.q(M.C, "body")) for e in M.drain(back) if e.tag == M.q(M.C, "message")]
+    M.expect(got == ["after the resume"], "offline after the timeout: %s" % got)
+    back.close(), sender.close(), app.close()
+
+
 if __name__ == "__main__":
     which = sys.argv[1] if len(sys.argv) > 1 else "flows"
     if which == "body":
         raise SystemExit(M.run([("body", body)]))
+    if which == "held":
+        raise SystemExit(M.run([("held", held)]))
     raise SystemExit(M.run([("flows", flows), ("hostile", hostile)]))

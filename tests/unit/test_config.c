@@ -131,6 +131,11 @@ static void test_minimal_defaults(void **state)
     assert_int_equal(c.c2s_max_attrs, 64);
     assert_int_equal(c.auth_timeout, 30);
     assert_int_equal(c.max_sessions, 19000);
+    assert_int_equal(c.sm_resume_timeout, 300);
+    assert_int_equal(c.sm_max_unacked, 5000);
+    assert_int_equal(c.sm_max_unacked_bytes, 4 << 20);
+    assert_null(c.hosts[0].sm_location);
+    assert_null(c.listens[0].sm_location);
     assert_false(c.allow_registration);
     config_free(&c);
     free(dir);
@@ -249,7 +254,39 @@ static const struct bad_case bad[] = {
     {HOST "limits = {\n c2s_max_depth = 0;\n};\n", 3, "'c2s_max_depth' must be between"},
     {HOST "limits = {\n max_session = 10;\n};\n", 3, "unknown setting 'max_session' in limits"},
     {HOST "limits = {\n auth_timeout = true;\n};\n", 3, "'auth_timeout' must be an integer"},
+    {HOST "limits = {\n sm_resume_timeout = 86401;\n};\n", 3,
+     "'sm_resume_timeout' must be between 0 and 86400"},
+    {HOST "limits = {\n sm_max_unacked = 5;\n};\n", 3, "'sm_max_unacked' must be between"},
+    {HOST "limits = {\n sm_max_unacked_bytes = 1000;\n};\n", 3,
+     "'sm_max_unacked_bytes' must be between"},
+    {HOST "listen = (\n { type = \"c2s\"; port = 5222; sm_location = 5; }\n);\n", 3,
+     "'sm_location' must be a string"},
 };
+
+/* XEP-0198 settings: the resumption limits and 'location' per host and per listener. */
+static void test_stream_management(void **state)
+{
+    char path[128], err[1024];
+    snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
+    write_conf("t.conf",
+               "hosts = ( { domain = \"example.com\"; certificate = \"c.crt\"; key = \"c.key\";\n"
+               "            sm_location = \"xmpp.example.com:5222\"; } );\n"
+               "listen = ( { type = \"c2s\"; port = 5222; },\n"
+               "           { type = \"c2s\"; port = 5223; tls = \"direct\";\n"
+               "             sm_location = \"[2001:db8::1]:5223\"; } );\n"
+               "limits = { sm_resume_timeout = 0; sm_max_unacked = 10;\n"
+               "           sm_max_unacked_bytes = 65536; };\n");
+    struct config c;
+    if (config_load(path, &c, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_string_equal(c.hosts[0].sm_location, "xmpp.example.com:5222");
+    assert_null(c.listens[0].sm_location);
+    assert_string_equal(c.listens[1].sm_location, "[2001:db8::1]:5223");
+    assert_int_equal(c.sm_resume_timeout, 0);
+    assert_int_equal(c.sm_max_unacked, 10);
+    assert_int_equal(c.sm_max_unacked_bytes, 65536);
+    config_free(&c);
+}
 
 static void test_bad(void **state)
 {
@@ -379,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_contrib_example), cmocka_unit_test(test_bad),
         cmocka_unit_test(test_include),       cmocka_unit_test(test_module_options),
         cmocka_unit_test(test_disabled_module_section),
+        cmocka_unit_test(test_stream_management),
     };
     return cmocka_run_group_tests_name("config", tests, setup, teardown);
 }

@@ -2,7 +2,7 @@
  * negotiate, whatever the certificate type. Every TLS 1.2 suite enabled must use ECDHE key
  * exchange (forward secrecy, no static RSA) and an AEAD cipher (no CBC, no SHA-1 MAC). The
  * certificates are made here (one RSA, one ECDSA host); clients are tested end to end in
- * tests/e2e/test_tls.py. */
+ * tests/e2e/test_tls.py. Also the RFC 6125 names a peer server's certificate must carry (s2s).  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +17,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "server/base/config.h"
 #include "server/net/tls.h"
@@ -88,10 +89,65 @@ static void test_tls12_ciphers(void **state)
     rmdir(dir);
 }
 
+/* A certificate with subjectAltName `san` (OpenSSL config syntax) and CN `cn`. */
+static X509 *cert_with(const char *cn, const char *san)
+{
+    EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    X509 *x = X509_new();
+    X509_set_version(x, 2);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, pk);
+    X509_NAME *n = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(x, n);
+    if (san) {
+        X509V3_CTX ctx;
+        X509V3_set_ctx_nodb(&ctx);
+        X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+        X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
+        assert_non_null(ext);
+        X509_add_ext(x, ext, -1);
+        X509_EXTENSION_free(ext);
+    }
+    X509_sign(x, pk, EVP_sha256());
+    EVP_PKEY_free(pk);
+    return x;
+}
+
+/* RFC 6125 / RFC 6120 §13.7.1.2 names of a peer server: DNS-ID (a wildcard only as the
+ * whole left-most label, matching one label), SRV-ID _xmpp-server.DOMAIN, XmppAddr. */
+static void test_peer_names(void **state)
+{
+    (void)state;
+    X509 *x = cert_with("ignored.example", "DNS:example.org, DNS:*.example.org, "
+                        "otherName:1.3.6.1.5.5.7.8.5;UTF8:xmpp.example.net, "
+                        "otherName:1.3.6.1.5.5.7.8.7;IA5STRING:_xmpp-server.srv.example.com");
+    assert_true(tls_cert_names(x, "example.org"));
+    assert_true(tls_cert_names(x, "conference.example.org"));
+    assert_false(tls_cert_names(x, "a.b.example.org")); /* one label only */
+    assert_false(tls_cert_names(x, "example.org.evil"));
+    assert_true(tls_cert_names(x, "xmpp.example.net"));       /* XmppAddr */
+    assert_false(tls_cert_names(x, "example.net"));
+    assert_true(tls_cert_names(x, "srv.example.com"));        /* SRV-ID */
+    assert_false(tls_cert_names(x, "other.example.com"));
+    assert_false(tls_cert_names(x, "ignored.example")); /* CN is not looked at with SANs */
+    X509_free(x);
+    /* Partial wildcards are refused (RFC 6125 §6.4.3 allows refusing them). */
+    x = cert_with("x", "DNS:f*.example.org");
+    assert_false(tls_cert_names(x, "foo.example.org"));
+    X509_free(x);
+    /* An SRV-ID for another service does not count. */
+    x = cert_with("x", "otherName:1.3.6.1.5.5.7.8.7;IA5STRING:_xmpp-client.example.org");
+    assert_false(tls_cert_names(x, "example.org"));
+    X509_free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tls12_ciphers),
+        cmocka_unit_test(test_peer_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

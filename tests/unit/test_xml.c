@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "myna/xml.h"
+#include "xml/arena.h"
 #include "xml/parser.h"
 
 /* ---- Arena --------------------------------------------------------------------------- */
@@ -52,6 +53,55 @@ static void test_arena_basics(void **state)
     assert_true(myna_arena_used(a) > 100000);
     myna_arena_free(a);
     myna_arena_free(NULL);
+}
+
+static void *released_block;
+static size_t released_size;
+static int released_count;
+
+static void count_release(void *block, size_t size)
+{
+    released_block = block;
+    released_size = size;
+    released_count++;
+    free(block);
+}
+
+/* A tree kept for long is copied into a block of exactly its size (server/modhost/modapi.c,
+ * a session's presence): the copy must fit the block (no extra chunk), and freeing the
+ * arena hands the block back once, with its size. */
+static void test_arena_in_block(void **state)
+{
+    (void)state;
+    struct myna_arena *a = myna_arena_new();
+    struct myna_xml *p = myna_xml_new(a, MYNA_NS_CLIENT, "presence");
+    myna_xml_set_attr(p, "from", "juliet@example.com/balcony");
+    myna_xml_add_text(myna_xml_add_child(p, MYNA_NS_CLIENT, "status"), "on the balcony", 14);
+    struct myna_arena *tmp = myna_arena_new();
+    struct myna_xml *draft = myna_xml_copy(tmp, p);
+    size_t size = xml_arena_block_size(myna_arena_used(tmp));
+    assert_true(size < 1024);
+    char *block = malloc(size);
+    assert_non_null(block);
+    struct myna_arena *kept = xml_arena_new_in(block, size, count_release);
+    struct myna_xml *copy = myna_xml_copy(kept, draft);
+    assert_int_equal(myna_arena_used(kept), myna_arena_used(tmp));
+    assert_true((char *)copy > block && (char *)copy < block + size);
+    const struct myna_xml *st = myna_xml_find(copy, MYNA_NS_CLIENT, "status");
+    assert_non_null(st);
+    assert_true((const char *)st > block && (const char *)st < block + size);
+    assert_string_equal(myna_xml_text(st), "on the balcony");
+    assert_string_equal(myna_xml_attr(copy, "from"), "juliet@example.com/balcony");
+    /* Past the block the arena grows like any other. */
+    char *more = myna_arena_alloc(kept, 10000);
+    assert_true(more < block || more >= block + size);
+    myna_arena_free(tmp);
+    myna_arena_free(a);
+    assert_int_equal(released_count, 0);
+    myna_arena_free(kept);
+    assert_int_equal(released_count, 1);
+    assert_ptr_equal(released_block, block);
+    assert_int_equal(released_size, size);
 }
 
 /* ---- Tree ---------------------------------------------------------------------------- */
@@ -790,6 +840,7 @@ static void test_parse_one(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_arena_in_block),
         cmocka_unit_test(test_arena_basics),
         cmocka_unit_test(test_tree_build_lookup),
         cmocka_unit_test(test_serialize_escaping),

@@ -1,0 +1,327 @@
+#!/usr/bin/python3
+"""tests/s2s/myna.py — Myna federating with Myna (tests/s2s/fed.py sets the servers up).
+
+Scenarios (argument 1):
+  external   two servers with certificates from one CA: SASL EXTERNAL both ways (one way
+             over XEP-0368 direct TLS to an s2s listener with tls = "direct"), one
+             XEP-0288 bidirectional stream carrying both directions; messages
+             both ways, iq ping to the remote server and to a remote user, `mynactl s2s`
+             and stats list the connections, `mynactl s2s close` closes them and the next
+             message opens a new one; an unreachable domain bounces the message to its
+             sender with remote-server-not-found after the retries, a server that accepts
+             the connection and stays mute with remote-server-timeout; an idle stream is
+             closed after idle_timeout and the next message opens a new one.
+  hostile    a raw peer with a valid certificate: a stanza with a `from` it did not
+             authenticate (invalid-from, nothing delivered), a `to` not served here
+             (host-unknown), a stanza without `from` (improper-addressing), stanzas before
+             authentication (not-authorized), garbage (not-well-formed), a flood over the
+             stanza size limit; local users stay connected and keep chatting.
+  dialback   two servers whose certificates nobody trusts, policy "dialback", bidi off: Server
+             Dialback (XEP-0220) with a callback both ways; the secret is a 32-byte file
+             (mode 600) in the data directory that survives a restart, and keys still
+             verify after it.
+  refused    policy "verify" (the default) refuses a peer with an untrusted certificate
+             and one with a certificate for another name, both ways (its dialback is
+             answered "invalid"), and "deny" refuses a domain both ways: every message
+             bounces to its sender with remote-server-not-found, nothing is delivered.
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fed  # noqa: E402
+import xmpplib as X  # noqa: E402
+from fed import check  # noqa: E402
+
+NS_C = X.NS_CLIENT
+
+
+def is_msg(body=None, frm=None, typ=None):
+    def pred(e):
+        if e.tag != X.q(NS_C, "message"):
+            return False
+        if typ and e.get("type") != typ:
+            return False
+        if frm and not (e.get("from") or "").startswith(frm):
+            return False
+        if body is not None and e.findtext(X.q(NS_C, "body")) != body:
+            return False
+        return True
+    return pred
+
+
+def chat(a, to, body):
+    a.send("<message to='%s' type='chat' id='m-%s'><body>%s</body></message>"
+           % (to, abs(hash(body)), body))
+
+
+def exchange(c1, c2, j1, j2, tag):
+    chat(c1, j2, "hello " + tag)
+    m = c2.wait_for(is_msg("hello " + tag), 20, "message " + tag)
+    check("%s: %s receives the message from %s" % (tag, j2, j1),
+          m.get("from", "").startswith(j1), X.show(m))
+    chat(c2, j1, "reply " + tag)
+    m = c1.wait_for(is_msg("reply " + tag), 20, "reply " + tag)
+    check("%s: %s receives the answer from %s" % (tag, j1, j2),
+          m.get("from", "").startswith(j2), X.show(m))
+
+
+def external(w):
+    w.certs("a.test", "b.test")
+    a = fed.Myna(w, "a.test", 1, s2s_extra="retries = 1; retry_delay = 1; auth_timeout = 3; "
+                 "idle_timeout = 3;")
+    b = fed.Myna(w, "b.test", 2, direct_tls_port=5270)
+    # a.test reaches b.test with XEP-0368 direct TLS (b.test comes back with STARTTLS);
+    # c.test: a route to an address where nothing listens; d.test: a server that accepts
+    # the connection and never says a word.
+    a.routes = {"b.test": (b.ip, 5270, True), "c.test": w.ip(9), "d.test": w.ip(10)}
+    import socket
+    import threading
+    silent = socket.socket()
+    silent.bind((w.ip(10), 5269))
+    silent.listen(8)
+    held = []
+    threading.Thread(target=lambda: [held.append(silent.accept()) for _ in range(4)],
+                     daemon=True).start()
+    a.start()
+    b.start()
+    alice = a.login("alice")
+    bob = b.login("bob")
+    exchange(alice, bob, "alice@a.test", "bob@b.test", "external")
+
+    r = alice.ping("b.test")
+    check("iq ping to the remote server is answered", r.get("type") == "result", X.show(r))
+    r = alice.iq("get", "<ping xmlns='urn:xmpp:ping'/>", "bob@b.test")
+    check("iq ping to a remote account is answered by its server",
+          r.get("type") == "result" and r.get("from") == "bob@b.test", X.show(r))
+    alice.send("<iq type='get' id='p-full' to='bob@b.test/r'><ping xmlns='urn:xmpp:ping'/></iq>")
+    q = bob.wait_for(lambda e: e.get("id") == "p-full", 20, "ping at bob")
+    check("iq ping to a remote full JID reaches the client", q.get("from") == "alice@a.test/r",
+          X.show(q))
+    bob.send("<iq type='result' id='p-full' to='alice@a.test/r'/>")
+    r = alice.wait_for(lambda e: e.get("id") == "p-full", 20, "ping answer")
+    check("... and the client's answer comes back", r.get("type") == "result", X.show(r))
+    rc, out = a.ctl("s2s")
+    check("mynactl s2s lists the outgoing stream to b.test, over direct TLS on 5270",
+          rc == 0 and "out a.test b.test ready" in out and ":5270 tls" in out, out)
+    check("XEP-0288: the one stream is bidirectional (a.test asked, b.test accepted)",
+          " bidi" in out and "in a.test b.test" not in out, out)
+    rc, out = b.ctl("s2s")
+    check("... b.test answers on a.test's stream and opened none of its own",
+          "in b.test a.test authenticated" in out and " bidi" in out and
+          "out b.test a.test" not in out, out)
+    rc, out = a.ctl("stats")
+    check("mynactl stats shows s2s connections", "s2s_out" in out and "s2s_in" in out, out)
+    rc, out = a.ctl("s2s", "close", "b.test")
+    check("mynactl s2s close b.test", rc == 0, out)
+    time.sleep(0.5)
+    exchange(alice, bob, "alice@a.test", "bob@b.test", "after close")
+
+    t0 = time.time()
+    alice.send("<message to='carol@c.test' type='chat' id='lost-1'><body>x</body></message>")
+    e = alice.wait_for(lambda e: e.get("id") == "lost-1", 30, "bounce")
+    took = time.time() - t0
+    check("a message to an unreachable domain bounces to its sender",
+          e.get("type") == "error" and e.get("from") == "carol@c.test", X.show(e))
+    check("... with remote-server-not-found",
+          X.stanza_error_condition(e) == "remote-server-not-found", X.show(e))
+    check("... after the retry (1 s later at least)", took >= 0.9, took)
+
+    t0 = time.time()
+    alice.send("<message to='dave@d.test' type='chat' id='mute-1'><body>x</body></message>")
+    e = alice.wait_for(lambda e: e.get("id") == "mute-1", 40, "bounce from a mute server")
+    took = time.time() - t0
+    check("a server that never answers: the message bounces with remote-server-timeout",
+          e.get("type") == "error" and X.stanza_error_condition(e) == "remote-server-timeout",
+          X.show(e))
+    check("... after two attempts of auth_timeout (3 s) and the retry delay", took >= 6.5,
+          took)
+    silent.close()
+
+    # idle_timeout: the unused stream to b.test is closed, and the next message opens one.
+    time.sleep(4)
+    rc, out = a.ctl("s2s")
+    check("an idle outgoing stream is closed after idle_timeout", "out a.test b.test" not in out,
+          out)
+    exchange(alice, bob, "alice@a.test", "bob@b.test", "after the idle close")
+    alice.send("<presence type='unavailable'/>")
+    bob.send("<presence type='unavailable'/>")
+    alice.close()
+    bob.close()
+
+
+def hostile(w):
+    w.certs("a.test", "b.test", "evil.test")
+    a = fed.Myna(w, "a.test", 1)
+    b = fed.Myna(w, "b.test", 2)
+    a.start()
+    b.start()
+    alice = a.login("alice")
+    bob = b.login("bob")
+    cert = lambda d: (os.path.join(w.certdir, d + ".crt"), os.path.join(w.certdir, d + ".key"))
+
+    def peer():
+        c, k = cert("b.test")
+        p = fed.RawPeer(a.ip, "a.test", "b.test", w.cafile(), c, k, source=w.ip(2))
+        f = p.secure()
+        mechs = [m.text for m in f.iter(X.q(X.NS_SASL, "mechanism"))]
+        check("EXTERNAL is offered to a peer whose certificate verifies",
+              "EXTERNAL" in mechs, X.show(f))
+        check("SASL EXTERNAL succeeds", p.external())
+        return p
+
+    p = peer()
+    p.send("<message from='mallory@evil.test' to='alice@a.test' type='chat'>"
+           "<body>forged</body></message>")
+    check("a from outside the authenticated domain: invalid-from",
+          p.expect_stream_error("invalid-from") == "invalid-from")
+    p = peer()
+    p.send("<message from='bob@b.test' to='nobody@elsewhere.test' type='chat'>"
+           "<body>relay</body></message>")
+    check("a to outside our domains: host-unknown",
+          p.expect_stream_error("host-unknown") == "host-unknown")
+    p = peer()
+    p.send("<message to='alice@a.test' type='chat'><body>no from</body></message>")
+    check("no from: improper-addressing",
+          p.expect_stream_error("improper-addressing") == "improper-addressing")
+    p = peer()
+    p.send("<message from='bob@b.test' to='alice@a.test'><body>ok <<<</message>")
+    check("garbage: not-well-formed", p.expect_stream_error("not-well-formed") ==
+          "not-well-formed")
+    p = peer()
+    p.send("<message from='bob@b.test' to='alice@a.test' type='chat'><body>" + "x" * 300000)
+    check("a stanza over the size limit: policy-violation",
+          p.expect_stream_error(["policy-violation", "resource-constraint"]) is not None)
+
+    # Before authentication, stanzas are refused.
+    c, k = cert("b.test")
+    p = fed.RawPeer(a.ip, "a.test", "b.test", w.cafile(), c, k, source=w.ip(2))
+    p.secure()
+    p.send("<message from='bob@b.test' to='alice@a.test' type='chat'><body>early</body>"
+           "</message>")
+    check("a stanza before authentication: not-authorized",
+          p.expect_stream_error("not-authorized") == "not-authorized")
+
+    # A certificate for another domain: EXTERNAL not offered for b.test.
+    c, k = cert("evil.test")
+    p = fed.RawPeer(a.ip, "a.test", "b.test", w.cafile(), c, k, source=w.ip(2))
+    f = p.secure()
+    mechs = [m.text for m in f.iter(X.q(X.NS_SASL, "mechanism"))]
+    check("a certificate that does not name the claimed domain: no EXTERNAL", "EXTERNAL"
+          not in mechs, X.show(f))
+    p.external()
+    p.close()
+
+    try:
+        alice.wait_for(is_msg("forged"), 1, "forged")
+        check("nothing forged was delivered", False)
+    except TimeoutError:
+        check("nothing forged was delivered", True)
+    exchange(alice, bob, "alice@a.test", "bob@b.test", "after the attacks")
+    alice.close()
+    bob.close()
+
+
+def untrusted_certs(w, *domains):
+    """Certificates for `domains` from a CA nobody trusts, in their own directory."""
+    d = os.path.join(w.tmp, "other-ca")
+    w.certs(*domains, certdir=d)
+    return d
+
+
+def wrong_name_certs(w, domain, name):
+    """A certificate for `name` (trusted CA) installed as `domain`'s."""
+    import shutil
+    d = os.path.join(w.tmp, "wrong-" + domain)
+    os.makedirs(d, exist_ok=True)
+    w.certs(name)
+    for ext in ("crt", "key"):
+        shutil.copy(os.path.join(w.certdir, "%s.%s" % (name, ext)),
+                    os.path.join(d, "%s.%s" % (domain, ext)))
+    return d
+
+
+def bounced(client, to, cond, what, timeout=40):
+    mid = "b-%d" % abs(hash(to + what))
+    client.send("<message to='%s' type='chat' id='%s'><body>%s</body></message>"
+                % (to, mid, what))
+    e = client.wait_for(lambda e: e.get("id") == mid, timeout, "bounce " + what)
+    got = X.stanza_error_condition(e)
+    check("%s: the message bounces with %s" % (what, cond),
+          e.get("type") == "error" and got == cond, X.show(e))
+
+
+def dialback(w):
+    w.certs("a.test", "b.test")  # the CA everyone trusts (the certificates go unused)
+    other = untrusted_certs(w, "a.test", "b.test")
+    # Without XEP-0288, so that each side opens its own stream and dialback runs both ways.
+    a = fed.Myna(w, "a.test", 1, certdir=other, policy="dialback", s2s_extra="bidi = false;")
+    b = fed.Myna(w, "b.test", 2, certdir=other, policy="dialback", s2s_extra="bidi = false;")
+    a.start()
+    b.start()
+    alice = a.login_other("alice", other)
+    bob = b.login_other("bob", other)
+    exchange(alice, bob, "alice@a.test", "bob@b.test", "dialback")
+    rc, out = a.ctl("s2s")
+    check("dialback: both streams authenticated", "out a.test b.test ready" in out and
+          "in a.test b.test authenticated" in out, out)
+    log = open(a.log_path, errors="replace").read()
+    check("dialback: b.test was verified by a callback",
+          "dialback for b.test: valid" in log and "(certificate)" not in log, log[-3000:])
+    secret = os.path.join(b.dir, "data", "dialback.secret")
+    before = open(secret, "rb").read()
+    check("the dialback secret is kept in the data directory (32 bytes, mode 600)",
+          len(before) == 32 and (os.stat(secret).st_mode & 0o777) == 0o600)
+    bob.close()
+    b.stop()
+    b.start()
+    check("the dialback secret survives a restart", open(secret, "rb").read() == before)
+    bob = b.login_other("bob", other)
+    exchange(alice, bob, "alice@a.test", "bob@b.test", "dialback after restart")
+    alice.close()
+    bob.close()
+
+
+def refused(w):
+    w.certs("a.test", "d.test")
+    other = untrusted_certs(w, "b.test")
+    wrong = wrong_name_certs(w, "c.test", "somebody-else.test")
+    # a.test requires verified certificates (the default); b.test's is from an unknown CA,
+    # c.test's names another domain; d.test is denied by policy.
+    a = fed.Myna(w, "a.test", 1, s2s_extra='retries = 0;\n    domains = ( '
+                 '{ domain = "b.test"; host = "%s"; }, { domain = "c.test"; host = "%s"; }, '
+                 '{ domain = "d.test"; host = "%s"; policy = "deny"; } );'
+                 % (w.ip(2), w.ip(3), w.ip(4)), routes={})
+    b = fed.Myna(w, "b.test", 2, certdir=other, policy="dialback", s2s_extra="retries = 0;")
+    c = fed.Myna(w, "c.test", 3, certdir=wrong, policy="dialback", s2s_extra="retries = 0;")
+    d = fed.Myna(w, "d.test", 4, s2s_extra="retries = 0;")
+    for n in (a, b, c, d):
+        n.start()
+    alice = a.login("alice")
+    bob = b.login_other("bob", other)
+    carol = c.login_other("alice", wrong, name="alice@c.test")
+    dave = d.login("alice")
+    bounced(alice, "bob@b.test", "remote-server-not-found", "to an untrusted certificate")
+    bounced(alice, "alice@c.test", "remote-server-not-found", "to a wrong-name certificate")
+    bounced(alice, "alice@d.test", "remote-server-not-found", "to a denied domain")
+    bounced(bob, "alice@a.test", "remote-server-not-found",
+            "from an untrusted certificate (dialback refused by policy)")
+    bounced(carol, "alice@a.test", "remote-server-not-found",
+            "from a wrong-name certificate (dialback refused by policy)")
+    bounced(dave, "alice@a.test", "remote-server-not-found", "from a denied domain")
+    log = open(a.log_path, errors="replace").read()
+    check("a.test says why it refused b.test's certificate",
+          "Certificate of b.test not accepted" in log, log[-2000:])
+    try:
+        alice.wait_for(is_msg(), 1, "anything")
+        check("nothing reached alice@a.test", False)
+    except TimeoutError:
+        check("nothing reached alice@a.test", True)
+    for cl in (alice, bob, carol, dave):
+        cl.close()
+
+
+if __name__ == "__main__":
+    sys.exit(fed.main({"external": external, "hostile": hostile, "dialback": dialback,
+                       "refused": refused}, sys.argv[1:]))

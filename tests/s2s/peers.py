@@ -1,0 +1,267 @@
+#!/usr/bin/python3
+"""tests/s2s/peers.py — Myna federating with Debian's Prosody (and later ejabberd), each
+on its own loopback address with the standard ports and one CA for both (tests/s2s/fed.py).
+
+Scenarios "prosody" and "ejabberd" (each peer requires verified certificates: SASL
+EXTERNAL both ways): messages both ways; vCards (vcard-temp) read both ways; the subscription handshake both
+ways, then presence updates both ways; a Myna user joins a room on the peer and a peer user joins a
+Myna room, with messages both ways in each room; iq ping to the remote server both ways.
+Prosody finds Myna through a hosts file, ejabberd through SRV records from the world's
+tiny DNS server (fed.TinyDNS); Myna finds both through its config map.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fed  # noqa: E402
+import xmpplib as X  # noqa: E402
+from fed import check  # noqa: E402
+
+NS_C = X.NS_CLIENT
+NS_MUC = "http://jabber.org/protocol/muc"
+NS_MUC_USER = NS_MUC + "#user"
+NS_MUC_OWNER = NS_MUC + "#owner"
+WAIT = 30
+
+
+def tag(name):
+    return X.q(NS_C, name)
+
+
+def chat(c, to, body, typ="chat"):
+    c.send("<message to='%s' type='%s'><body>%s</body></message>" % (to, typ, body))
+
+
+def got_message(c, body, frm, what):
+    m = c.wait_for(lambda e: e.tag == tag("message") and e.findtext(tag("body")) == body,
+                   WAIT, what)
+    check(what, (m.get("from") or "").startswith(frm), X.show(m))
+
+
+def got_presence(c, frm, typ, what, pred=None):
+    def match(e):
+        return (e.tag == tag("presence") and (e.get("from") or "").startswith(frm) and
+                (e.get("type") or "available") == typ and (pred is None or pred(e)))
+    p = c.wait_for(match, WAIT, what)
+    check(what, p is not None, X.show(p))
+    return p
+
+
+def messages(alice, juliet, a, p, peer_user="juliet"):
+    chat(alice, "%s@%s" % (peer_user, p), "hello from myna")
+    got_message(juliet, "hello from myna", "alice@%s" % a, "a message Myna -> peer")
+    chat(juliet, "alice@%s" % a, "hello from the peer")
+    got_message(alice, "hello from the peer", "%s@%s" % (peer_user, p), "a message peer -> Myna")
+
+
+def subscriptions(alice, juliet, a, p, peer_user="juliet"):
+    ja, jj = "alice@%s" % a, "%s@%s" % (peer_user, p)
+    # RFC 6121 §2.1.6: only "interested resources" (that asked for the roster) get
+    # subscription states; Prosody holds to that.
+    for c in (alice, juliet):
+        r = c.iq("get", "<query xmlns='jabber:iq:roster'/>", timeout=WAIT)
+        check("%s gets its roster" % c.name, r.get("type") == "result", X.show(r))
+    alice.send("<presence type='subscribe' to='%s'/>" % jj)
+    got_presence(juliet, ja, "subscribe", "the peer user gets Myna's subscription request")
+    juliet.send("<presence type='subscribed' to='%s'/>" % ja)
+    got_presence(alice, jj, "subscribed", "Myna's user hears it was approved")
+    got_presence(alice, jj, "available", "... and gets the peer user's presence")
+    juliet.send("<presence type='subscribe' to='%s'/>" % ja)
+    got_presence(alice, jj, "subscribe", "Myna's user gets the peer's subscription request")
+    alice.send("<presence type='subscribed' to='%s'/>" % jj)
+    got_presence(juliet, ja, "subscribed", "the peer user hears it was approved")
+    got_presence(juliet, ja, "available", "... and gets Myna's user's presence")
+    alice.send("<presence><show>away</show><status>lunch</status></presence>")
+    got_presence(juliet, ja, "available", "a presence update Myna -> peer",
+                 lambda e: e.findtext(tag("show")) == "away")
+    juliet.send("<presence><show>dnd</show></presence>")
+    got_presence(alice, jj, "available", "a presence update peer -> Myna",
+                 lambda e: e.findtext(tag("show")) == "dnd")
+
+
+def join(c, room, nick, what):
+    c.send("<presence to='%s/%s'><x xmlns='%s'/></presence>" % (room, nick, NS_MUC))
+    p = c.wait_for(lambda e: e.tag == tag("presence") and e.get("from") == "%s/%s" % (room, nick),
+                   WAIT, what)
+    check(what, p.get("type") in (None, "available"), X.show(p))
+    x = p.find(X.q(NS_MUC_USER, "x"))
+    codes = [s.get("code") for s in x.findall(X.q(NS_MUC_USER, "status"))] if x is not None else []
+    if "201" in codes:  # a new room: make it an instant room (XEP-0045 §10.1.2)
+        r = c.iq("set", "<query xmlns='%s'><x xmlns='jabber:x:data' type='submit'/></query>"
+                 % NS_MUC_OWNER, room, timeout=WAIT)
+        check(what + " (instant room)", r.get("type") == "result", X.show(r))
+
+
+def room(owner, guest, room_jid, what):
+    join(owner, room_jid, "Owner", what + ": the first user enters")
+    join(guest, room_jid, "Guest", what + ": the other server's user enters")
+    got_presence(owner, room_jid + "/Guest", "available", what + ": the guest's presence "
+                 "reaches the first user")
+    chat(owner, room_jid, "hi from the owner " + what, "groupchat")
+    got_message(guest, "hi from the owner " + what, room_jid + "/Owner",
+                what + ": a room message reaches the guest")
+    chat(guest, room_jid, "hi from the guest " + what, "groupchat")
+    got_message(owner, "hi from the guest " + what, room_jid + "/Guest",
+                 what + ": the guest's room message reaches the first user")
+
+
+def pings(alice, juliet, a, p):
+    r = alice.iq("get", "<ping xmlns='urn:xmpp:ping'/>", p, timeout=WAIT)
+    check("iq ping Myna user -> peer server", r.get("type") == "result", X.show(r))
+    r = juliet.iq("get", "<ping xmlns='urn:xmpp:ping'/>", a, timeout=WAIT)
+    check("iq ping peer user -> Myna server", r.get("type") == "result", X.show(r))
+
+
+def vcards(alice, juliet, a, p, peer_user="juliet"):
+    """vcard-temp (XEP-0054) both ways: each user sets a vCard on its own server and reads
+    the other's through federation; nothing in Myna's s2s knows about vCards."""
+    for c, name in ((alice, "Alice of Myna"), (juliet, "Peer User")):
+        r = c.iq("set", "<vCard xmlns='vcard-temp'><FN>%s</FN></vCard>" % name, timeout=WAIT)
+        check("%s sets a vCard" % c.name, r.get("type") == "result", X.show(r))
+    r = alice.iq("get", "<vCard xmlns='vcard-temp'/>", "%s@%s" % (peer_user, p), timeout=WAIT)
+    fn = r.findtext("{vcard-temp}vCard/{vcard-temp}FN")
+    check("Myna's user reads the peer user's vCard", r.get("type") == "result" and
+          fn == "Peer User", X.show(r))
+    r = juliet.iq("get", "<vCard xmlns='vcard-temp'/>", "alice@%s" % a, timeout=WAIT)
+    fn = r.findtext("{vcard-temp}vCard/{vcard-temp}FN")
+    check("the peer user reads Myna's user's vCard", r.get("type") == "result" and
+          fn == "Alice of Myna", X.show(r))
+
+
+def prosody(w):
+    a, p = "a.test", "p.test"
+    w.certs(a, p)
+    myna = fed.Myna(w, a, 1)
+    pro = fed.Prosody(w, p, 2)
+    myna.start()
+    pro.start()
+    alice = myna.login("alice")
+    juliet = pro.login("juliet")
+    messages(alice, juliet, a, p)
+    pings(alice, juliet, a, p)
+    vcards(alice, juliet, a, p)
+    subscriptions(alice, juliet, a, p)
+    room(juliet, alice, "balcony@conference." + p, "a room on the peer")
+    room(alice, juliet, "garden@conference." + a, "a room on Myna")
+    rc, out = myna.ctl("s2s")
+    check("XEP-0288 with Prosody (mod_s2s_bidi): a bidirectional stream with the peer",
+          "a.test p.test" in out and " bidi" in out, out)
+    alice.close()
+    juliet.close()
+
+
+def ejabberd(w):
+    a, e = "a.test", "e.test"
+    w.certs(a, e)
+    myna = fed.Myna(w, a, 1)
+    ej = fed.Ejabberd(w, e, 2)
+    myna.start()
+    ej.start()
+    alice = myna.login("alice")
+    romeo = ej.login("romeo")
+    messages(alice, romeo, a, e, "romeo")
+    pings(alice, romeo, a, e)
+    vcards(alice, romeo, a, e, "romeo")
+    subscriptions(alice, romeo, a, e, "romeo")
+    room(romeo, alice, "plaza@conference." + e, "a room on the peer")
+    room(alice, romeo, "garden@conference." + a, "a room on Myna")
+    rc, out = myna.ctl("s2s")
+    check("mynactl s2s shows both directions with the peer",
+          "out a.test e.test ready" in out and "in a.test e.test authenticated" in out, out)
+    alice.close()
+    romeo.close()
+
+
+def purple(w):
+    """The closing criterion: a Pidgin (libpurple) user on Myna and a user on Prosody add
+    each other, see each other's presence, chat both ways and meet in a room on either
+    server. tests/s2s/purple_fed.c drives Pidgin; juliet on Prosody answers from here."""
+    import subprocess
+    import threading
+    import time
+    a, p = "a.test", "p.test"
+    w.certs(a, ips=[w.ip(1)])
+    w.certs(p)
+    myna = fed.Myna(w, a, 1, users=(("alice", "alice-pw-1"), ("bob", "bob-pw-2"),
+                                    ("carol", "carol-pw-3")))
+    pro = fed.Prosody(w, p, 2)
+    myna.start()
+    pro.start()
+    prog = os.path.join(w.builddir, "tests", "s2s", "purple_fed")
+    if not os.access(prog, os.X_OK):
+        print("SKIP: tests/s2s/purple_fed not built (no libpurple)")
+        return
+    juliet = pro.login("juliet")
+    juliet.iq("get", "<query xmlns='jabber:iq:roster'/>", timeout=WAIT)
+    peer_room, myna_room = "balcony@conference." + p, "garden@conference." + a
+    join(juliet, peer_room, "Juliet", "juliet opens the room on Prosody")
+    done = threading.Event()
+    seen = {}
+
+    def juliet_side():
+        """Answers Pidgin: approves and returns the subscription, replies to the chat,
+        answers in the Prosody room, then enters the Myna room once it exists."""
+        myna_room_tries = 0
+        while not done.is_set():
+            try:
+                e = juliet.next(0.5)
+            except TimeoutError:
+                if seen.get("peer-room") and not seen.get("myna-room-joined") and \
+                        myna_room_tries < 60:
+                    myna_room_tries += 1
+                    juliet.send("<presence to='%s/Juliet'><x xmlns='%s'/></presence>"
+                                % (myna_room, NS_MUC))
+                continue
+            except Exception:  # noqa: BLE001 — the stream ended: the test reports
+                return
+            frm, typ = e.get("from") or "", e.get("type")
+            if e.tag == tag("presence") and typ == "subscribe" and frm == "alice@" + a:
+                juliet.send("<presence type='subscribed' to='alice@%s'/>" % a)
+                juliet.send("<presence type='subscribe' to='alice@%s'/>" % a)
+                seen["subscribe"] = True
+            elif e.tag == tag("message") and e.get("type") != "groupchat" and \
+                    e.findtext(tag("body")) == "hello from pidgin":
+                seen["chat-from"] = frm
+                juliet.send("<message to='%s' type='chat'><body>hi pidgin</body></message>"
+                            % frm)
+            elif e.tag == tag("message") and e.get("type") == "groupchat" and \
+                    e.findtext(tag("body")) == "pidgin in the peer's room":
+                seen["peer-room"] = frm
+                juliet.send("<message to='%s' type='groupchat'><body>juliet in the peer's room"
+                            "</body></message>" % peer_room)
+            elif e.tag == tag("presence") and frm == myna_room + "/Juliet" and typ != "error":
+                seen["myna-room-joined"] = True
+            elif e.tag == tag("message") and e.get("type") == "groupchat" and \
+                    e.findtext(tag("body")) == "pidgin in the Myna room":
+                seen["myna-room"] = frm
+                juliet.send("<message to='%s' type='groupchat'><body>juliet in the Myna room"
+                            "</body></message>" % myna_room)
+
+    t = threading.Thread(target=juliet_side, daemon=True)
+    t.start()
+    env = dict(os.environ, E2E_IP=myna.ip, E2E_DOMAIN=a, E2E_CAFILE=w.cafile(),
+               E2E_STARTTLS_PORT="5222", E2E_DIRECT_PORT="",
+               E2E_USERS=" ".join("%s:%s" % u for u in myna.users), E2E_TMPDIR=w.tmp,
+               FED_PEER="juliet@" + p, FED_PEER_ROOM=peer_room, FED_MYNA_ROOM=myna_room)
+    # Leaks inside libpurple and GLib are not what this test measures (as in the harness).
+    env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":detect_leaks=0").lstrip(":")
+    r = subprocess.run([prog], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=150)
+    done.set()
+    t.join(5)
+    out = r.stdout.decode(errors="replace")
+    sys.stdout.write(out)
+    check("Pidgin on Myna completed every step with the Prosody user", r.returncode == 0,
+          "exit %d" % r.returncode)
+    check("the Prosody user got Pidgin's chat message from alice@a.test/pidgin",
+          seen.get("chat-from") == "alice@%s/pidgin" % a, seen)
+    check("the Prosody user got Pidgin's message in the Prosody room",
+          seen.get("peer-room") == peer_room + "/Pidgin", seen)
+    check("the Prosody user got Pidgin's message in the Myna room",
+          seen.get("myna-room") == myna_room + "/Pidgin", seen)
+    juliet.close()
+
+
+if __name__ == "__main__":
+    sys.exit(fed.main({"prosody": prosody, "ejabberd": ejabberd, "purple": purple},
+                      sys.argv[1:]))
