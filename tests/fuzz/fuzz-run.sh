@@ -2,12 +2,16 @@
 # tests/fuzz/fuzz-run.sh TARGET — builds one libFuzzer target with clang (ASan, UBSan) and
 # runs it for FUZZ_SECONDS (default 15) from its committed seeds, as `make check` (and so
 # .ci/run) does for every parser of peer bytes: parser (XML stream), dataform (XEP-0004),
-# caps (XEP-0115), c2s (stanzas per client-stream state). A crash, a sanitizer report, a
+# caps (XEP-0115), c2s (stanzas per client-stream state), sasl (SCRAM and PLAIN messages),
+# jid (RFC 7622), http (HTTP requests and WebSocket frames), tlsrec (the compact TLS 1.3
+# record layer). A crash, a sanitizer report, a
 # leak or a broken invariant fails the test and prints the input in base64. Skipped (77)
 # only when clang is missing. Run from the build directory (config.h is there).
 set -u
 src=${srcdir:-.}
 target=$1
+# Per target below: the files, libraries, seeds; XML targets use the XML dictionary.
+seconds=15 maxlen=4096 dict="-dict=$src/tests/fuzz/xml.dict"
 case $target in
 parser)
     files="$src/tests/fuzz/fuzz_parser.c $src/xml/*.c"
@@ -31,8 +35,21 @@ c2s)
         grep -v '/stream/c2s\.c$') $src/xml/*.c"
     libs="-lexpat -lssl -lcrypto -llmdb -lconfig -lidn -lhttp_parser -lwslay -lcares -lpthread -ldl"
     corpus=$src/tests/fuzz/corpus-c2s ;;
+sasl|jid)
+    files="$src/tests/fuzz/fuzz_$target.c $src/server/base/jid.c $src/server/base/log.c $src/xml/arena.c $src/xml/serialize.c"
+    [ "$target" = sasl ] && files="$files $src/server/base/scram.c $src/server/base/plain.c"
+    libs="-lssl -lcrypto -lidn -lpthread"
+    corpus=$src/tests/fuzz/corpus-$target maxlen=2048 dict= ;;
+http)
+    files="$src/tests/fuzz/fuzz_http.c $src/server/base/log.c $src/server/loop/pool.c $src/server/net/wbuf.c $src/xml/arena.c $src/xml/serialize.c $src/xml/parser.c $src/xml/tree.c"
+    libs="-lhttp_parser -lwslay -lexpat -lssl -lcrypto"
+    corpus=$src/tests/fuzz/corpus-http seconds=20 maxlen=8192 dict= ;;
+tlsrec)
+    files="$src/tests/fuzz/fuzz_tlsrec.c $src/server/loop/pool.c $src/server/base/log.c $src/xml/serialize.c $src/xml/arena.c"
+    libs="-lssl -lcrypto"
+    corpus=$src/tests/fuzz/corpus-tlsrec seconds=20 dict= ;;
 *)
-    echo "usage: $0 parser|dataform|caps|c2s" >&2
+    echo "usage: $0 parser|dataform|caps|c2s|sasl|jid|http|tlsrec" >&2
     exit 99 ;;
 esac
 if ! command -v clang >/dev/null 2>&1; then
@@ -52,8 +69,8 @@ trap 'rm -rf "$work"' EXIT
 mkdir "$work/corpus"
 # A small ASan quarantine: the default 256 MiB makes a run hold half a GiB.
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=32" "$bin" \
-    -max_total_time="${FUZZ_SECONDS:-15}" -max_len=4096 -timeout=10 -rss_limit_mb=1536 \
-    -dict="$src/tests/fuzz/xml.dict" -print_final_stats=1 -artifact_prefix="$work/" \
+    -max_total_time="${FUZZ_SECONDS:-$seconds}" -max_len="$maxlen" -timeout=10 \
+    -rss_limit_mb=1536 $dict -print_final_stats=1 -artifact_prefix="$work/" \
     "$work/corpus" "$corpus"
 rc=$?
 # libFuzzer exits 77 on a crash by default, which automake would count as a skip.

@@ -1,9 +1,9 @@
 # tests/fuzz/peer.mk — libFuzzer targets for what a peer sends before it is authenticated:
 # SASL messages (fuzz_sasl.c) and JIDs (fuzz_jid.c). `make check` runs each for 15 s
-# (sasl-fuzz.sh, jid-fuzz.sh through peer-fuzz.sh); `make fuzz-sasl` / `make fuzz-jid`
+# (sasl-fuzz.sh, jid-fuzz.sh through fuzz-run.sh); `make fuzz-sasl` / `make fuzz-jid`
 # build them for longer runs by hand (tests/fuzz/README.md).
 TESTS += tests/fuzz/sasl-fuzz.sh tests/fuzz/jid-fuzz.sh
-EXTRA_DIST += tests/fuzz/peer-fuzz.sh tests/fuzz/sasl-fuzz.sh tests/fuzz/jid-fuzz.sh \
+EXTRA_DIST += tests/fuzz/sasl-fuzz.sh tests/fuzz/jid-fuzz.sh \
 	tests/fuzz/fuzz_sasl.c tests/fuzz/fuzz_jid.c tests/fuzz/corpus-sasl tests/fuzz/corpus-jid
 CLEANFILES += tests/fuzz/fuzz_sasl tests/fuzz/fuzz_jid
 
