@@ -975,8 +975,9 @@ static bool mam_wait(uint32_t *counter, uint32_t want, double limit_s)
 }
 
 /* Sends up to m messages in windows of 1000, each closed by a ping; stops early after 10
- * minutes (a slow archive). Returns how many went through complete windows, or 0 if a
- * ping went unanswered for a minute. */
+ * minutes (a slow archive). Returns how many went through complete windows: a ping left
+ * unanswered for 5 minutes (a server busy writing its archive: ejabberd's Mnesia pauses
+ * for tens of seconds) ends the fill with the windows completed before it. */
 static uint32_t mam_fill(uint32_t m, uint32_t b_user)
 {
     const uint32_t window = 1000;
@@ -994,8 +995,8 @@ static uint32_t mam_fill(uint32_t m, uint32_t b_user)
             int pn = snprintf(ping, sizeof ping, "<iq type='get' id='sync%u' to='%s'>"
                               "<ping xmlns='urn:xmpp:ping'/></iq>", i, G.cfg.domain);
             lg_send(&G, &G.conns[0], ping, (size_t)pn);
-            if (!mam_wait(&mam_sync, i / window + 1, 60))
-                return 0;
+            if (!mam_wait(&mam_sync, i / window + 1, 300))
+                return i / window * window;
             if (now_s() - t0 > 600)
                 return i + 1;
         }
