@@ -34,6 +34,7 @@
 
 static void conn_io(void *data, unsigned events);
 static void queue_raw(struct conn *c, const void *data, size_t len);
+static void seal_pending(struct conn *c);
 static bool rate_consume(struct conn *c, size_t n);
 
 /* ---- held output: the list of connections to flush after the commit ---- */
@@ -88,16 +89,21 @@ struct conn *conn_new(struct server *srv, int fd, const char *peer, const struct
     return c;
 }
 
-static void conn_free(void *data)
+static void items_free(struct wq_item *it)
 {
-    struct conn *c = data;
-    struct wq_item *it = c->wq_head;
     while (it) {
         struct wq_item *n = it->next;
         wbuf_unref(it->buf);
         free(it);
         it = n;
     }
+}
+
+static void conn_free(void *data)
+{
+    struct conn *c = data;
+    items_free(c->wq_head);
+    items_free(c->pt_head);
     if (c->ssl)
         SSL_free(c->ssl);
     tlsrec_free(c->rec);
@@ -264,6 +270,7 @@ static void conn_flush(struct conn *c)
     if (c->dead || c->dropping || c->handshaking)
         return; /* the handshake's end flushes (conn_io) */
     c->held_from = c->held_to = 0;
+    seal_pending(c);
     int r = c->wq_head ? flush_queue(c) : 1;
     if (r < 0 || (c->closing && r > 0)) {
         if (c->ssl && r > 0)
@@ -349,6 +356,14 @@ static void rec_send(struct tlsrec_io *io, const void *records, size_t len)
         queue_raw(c, records, len);
 }
 
+/* The layer is about to seal a record of its own: what the owner wrote before goes first. */
+static void rec_sealing(struct tlsrec_io *io)
+{
+    struct conn *c = io->ud;
+    if (!c->dead)
+        seal_pending(c);
+}
+
 /* Reads with the compact TLS 1.3 record layer: ciphertext into the shared buffer after any
  * held partial record, then decrypt every complete record in place. */
 static void read_rec(struct conn *c)
@@ -357,7 +372,8 @@ static void read_rec(struct conn *c)
     size_t cap = sizeof c->srv->readbuf;
     for (int rounds = 0; rounds < 8 && !c->dead && !c->closing && !c->paused && !c->throttled;
          rounds++) {
-        struct tlsrec_io io = {.data = rec_data, .send = rec_send, .ud = c};
+        struct tlsrec_io io = {
+            .data = rec_data, .send = rec_send, .sealing = rec_sealing, .ud = c};
         size_t have = tlsrec_take_pending(c->rec, buf);
         ssize_t n = read(c->fd, buf + have, cap - have);
         if (n < 0) {
@@ -585,23 +601,20 @@ int conn_start_tls_client(struct conn *c, const char *local, const char *peer)
     return 0;
 }
 
-/* Queues bytes [off, end) of b that go to the socket as they are (ciphertext or plaintext
- * streams), held until the open storage batch (if any) is committed. */
-static void queue_range(struct conn *c, struct wbuf *b, size_t off, size_t end)
+static struct wq_item *item_new(struct wbuf *b, size_t off, size_t end)
 {
-    if (off >= end)
-        return;
     struct wq_item *it = xmalloc(sizeof *it);
     it->buf = wbuf_ref(b);
     it->off = off;
     it->end = end;
     it->next = NULL;
-    if (c->wq_tail)
-        c->wq_tail->next = it;
-    else
-        c->wq_head = it;
-    c->wq_tail = it;
-    c->wq_bytes += end - off;
+    return it;
+}
+
+/* n more bytes wait for the flush, which waits for the open storage batch (if any). */
+static void queued(struct conn *c, size_t n)
+{
+    c->wq_bytes += n;
     uint64_t batch = c->srv->store ? myna_store_env_batch(c->srv->store) : 0;
     if (batch) {
         if (!c->held_from)
@@ -613,6 +626,78 @@ static void queue_range(struct conn *c, struct wbuf *b, size_t off, size_t end)
         update_events(c);
     }
     flush_list_add(c);
+}
+
+/* Seals the plaintext written since the last flush into records queued for the socket:
+ * one buffer, filled straight from the pieces (ordering: before any record the layer
+ * sends itself, and before the flush writes). */
+static void seal_pending(struct conn *c)
+{
+    if (!c->pt_head)
+        return;
+    struct wq_item *pt = c->pt_head;
+    c->pt_head = c->pt_tail = NULL;
+    while (pt) {
+        struct iovec iov[WRITEV_MAX];
+        int n = 0;
+        size_t plain = 0;
+        for (struct wq_item *it = pt; it && n < WRITEV_MAX; it = it->next, n++) {
+            iov[n].iov_base = it->buf->data + it->off;
+            iov[n].iov_len = it->end - it->off;
+            plain += iov[n].iov_len;
+        }
+        struct wbuf *w = xmalloc(sizeof *w + tlsrec_seal_bound(plain));
+        w->refs = 1;
+        w->len = tlsrec_seal_v(c->rec, iov, n, (unsigned char *)w->data);
+        for (int i = 0; i < n; i++) {
+            struct wq_item *next = pt->next;
+            wbuf_unref(pt->buf);
+            free(pt);
+            pt = next;
+        }
+        /* wq_bytes counted the plaintext; the records replace it. */
+        c->wq_bytes -= plain;
+        if (w->len) {
+            struct wq_item *it = item_new(w, 0, w->len);
+            if (c->wq_tail)
+                c->wq_tail->next = it;
+            else
+                c->wq_head = it;
+            c->wq_tail = it;
+            c->wq_bytes += w->len;
+        }
+        wbuf_unref(w);
+    }
+}
+
+/* Queues bytes [off, end) of b that go to the socket as they are (ciphertext or plaintext
+ * streams), held until the open storage batch (if any) is committed. */
+static void queue_range(struct conn *c, struct wbuf *b, size_t off, size_t end)
+{
+    if (off >= end)
+        return;
+    seal_pending(c); /* records sealed now go after the plaintext written before them */
+    struct wq_item *it = item_new(b, off, end);
+    if (c->wq_tail)
+        c->wq_tail->next = it;
+    else
+        c->wq_head = it;
+    c->wq_tail = it;
+    queued(c, end - off);
+}
+
+/* Plaintext [off, end) of b for the compact TLS 1.3 layer, sealed at the flush. */
+static void queue_plain(struct conn *c, struct wbuf *b, size_t off, size_t end)
+{
+    if (off >= end)
+        return;
+    struct wq_item *it = item_new(b, off, end);
+    if (c->pt_tail)
+        c->pt_tail->next = it;
+    else
+        c->pt_head = it;
+    c->pt_tail = it;
+    queued(c, end - off);
 }
 
 static void queue_wbuf(struct conn *c, struct wbuf *b)
@@ -631,16 +716,10 @@ void conn_write_buf(struct conn *c, struct wbuf *b)
 {
     if (c->dead || c->closing || c->dropping)
         return;
-    if (c->rec) {
-        struct myna_buf out;
-        myna_buf_init(&out);
-        tlsrec_seal(c->rec, b->data, b->len, &out);
-        if (out.len)
-            queue_raw(c, out.data, out.len);
-        myna_buf_free(&out);
-    } else {
+    if (c->rec)
+        queue_plain(c, b, 0, b->len);
+    else
         queue_wbuf(c, b);
-    }
 }
 
 void conn_write_splice(struct conn *c, struct wbuf *shared, size_t split, const char *piece,
@@ -648,8 +727,17 @@ void conn_write_splice(struct conn *c, struct wbuf *shared, size_t split, const 
 {
     if (c->dead || c->closing || c->dropping)
         return;
-    if (c->rec || c->ssl) {
-        /* Encryption is per connection anyway: seal one joined record. */
+    if (c->rec) {
+        /* The pieces are sealed from where they are, into one record. */
+        struct wbuf *p = wbuf_new(piece, plen);
+        queue_plain(c, shared, 0, split);
+        queue_plain(c, p, 0, plen);
+        queue_plain(c, shared, split, shared->len);
+        wbuf_unref(p);
+        return;
+    }
+    if (c->ssl) {
+        /* OpenSSL seals per write: join the pieces into one record. */
         struct wbuf *w = wbuf_splice(shared, split, piece, plen);
         conn_write_buf(c, w);
         wbuf_unref(w);
@@ -676,6 +764,7 @@ void conn_close(struct conn *c)
     if (c->rec) {
         struct myna_buf out;
         myna_buf_init(&out);
+        seal_pending(c); /* the data goes before the close_notify */
         tlsrec_close_notify(c->rec, &out);
         if (out.len)
             queue_raw(c, out.data, out.len);

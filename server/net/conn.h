@@ -1,9 +1,10 @@
 /* server/net/conn.h — one TCP connection with optional TLS: non-blocking reads handed to the
  * owner, a write queue of shared refcounted buffers (a broadcast serializes once and every
  * recipient's queue points at the same bytes), graceful close after the queue drains.
- * Output is held: writes only queue (TLS 1.3 records are sealed at once), and queued bytes
- * reach the socket when no storage batch is open, i.e. after the writes made before them
- * are committed (conn_flush_all from the loop's before_sleep, one writev per connection).
+ * Output is held: writes only queue, and queued bytes reach the socket when no storage
+ * batch is open, i.e. after the writes made before them are committed (conn_flush_all from
+ * the loop's before_sleep, one writev per connection). With the compact TLS 1.3 layer the
+ * plaintext of one loop iteration is sealed at the flush, into one record per 16 KiB.
  * Freed only through the loop's deferred queue, so no callback frees what its caller
  * still uses. A stream reaches its connection through conn_transport (net/transport.h). */
 #ifndef MYNA_CONN_H
@@ -69,7 +70,10 @@ struct conn {
     uint64_t throttle_timer;
     unsigned events;             /* current loop watch mask */
     struct wq_item *wq_head, *wq_tail;
-    size_t wq_bytes;             /* bytes queued, for back-pressure */
+    size_t wq_bytes;             /* bytes queued, for back-pressure (plaintext included) */
+    struct wq_item *pt_head, *pt_tail; /* compact TLS 1.3 layer: plaintext written since the
+                                  * last flush, sealed then into as few records as it takes,
+                                  * straight from these (shared) buffers */
     const struct conn_ops *ops;
     void *owner;                 /* c2s stream (or s2s, component ...) */
     struct server *srv;

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 struct myna_buf;
 
@@ -59,6 +60,9 @@ struct tlsrec_io {
     /* Records to send at once (KeyUpdate answer, alert, close_notify): they must reach the
      * socket after everything sealed before and before anything sealed after. */
     void (*send)(struct tlsrec_io *io, const void *records, size_t len);
+    /* Optional: called before the layer seals a record of its own (KeyUpdate answer, alert),
+     * so that plaintext the owner still holds unsealed is sealed first (since 1.1). */
+    void (*sealing)(struct tlsrec_io *io);
     void *ud;
     bool stop;       /* data() may set it: process no further record (the owner closed) */
     const char *why; /* out: what ended the connection, for the log */
@@ -74,6 +78,13 @@ void tlsrec_eof(struct tlsrec *r, struct tlsrec_io *io);
 size_t tlsrec_pending(const struct tlsrec *r);
 /* Moves the held incomplete record into dst (which has room) and forgets it. */
 size_t tlsrec_take_pending(struct tlsrec *r, unsigned char *dst);
+/* Room tlsrec_seal_v needs for len bytes of plaintext: its records and a KeyUpdate. */
+size_t tlsrec_seal_bound(size_t len);
+/* Encrypts the concatenation of iov[0..iovcnt) into as few records as possible (one per
+ * 2^14 bytes), read straight from the pieces, written at out (tlsrec_seal_bound(total)
+ * bytes of room); a KeyUpdate first when the send key reaches TLSREC_KEY_LIMIT. Returns the
+ * bytes written (0 after an alert or close_notify was sent). */
+size_t tlsrec_seal_v(struct tlsrec *r, const struct iovec *iov, int iovcnt, unsigned char *out);
 /* Encrypts plaintext into records appended to out (a KeyUpdate first when the send key
  * reaches TLSREC_KEY_LIMIT). Nothing after an alert or close_notify was sent. */
 void tlsrec_seal(struct tlsrec *r, const void *data, size_t len, struct myna_buf *out);

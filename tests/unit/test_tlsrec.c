@@ -1,7 +1,9 @@
 /* tests/unit/test_tlsrec.c — the compact TLS 1.3 record layer (server/net/tlsrec.c) from the
  * inside, for what a client cannot reach in reasonable time: the §5.5 key usage limit in
  * both directions, sequence numbers at their end (§5.3), the one-answer rule for KeyUpdate
- * requests (§4.6.3), and that keys are wiped before their memory is released. Two tlsrec
+ * requests (§4.6.3), that keys are wiped before their memory is released, that gathered
+ * pieces are sealed into one record per 2^14 bytes, and that plaintext the owner holds is
+ * sealed before the layer's own records (the `sealing` hook). Two tlsrec
  * objects face each other (one with the secrets swapped plays the client); the file
  * includes tlsrec.c so it can set sequence numbers and watch frees. Record-level behaviour
  * against real clients is tested in tests/e2e/tls_records.c. */
@@ -269,8 +271,8 @@ static void test_keys_wiped(void **state)
     wiped_releases = 0;
     tlsrec_free(r);
     assert_int_equal(wiped_releases, 1);
-    /* ...and the loop's scratch cipher context, which held its expanded key. */
-    assert_null(EVP_CIPHER_CTX_get0_cipher(scratch));
+    /* ...and the loop's cipher context, which held its expanded key. */
+    assert_null(EVP_CIPHER_CTX_get0_cipher(slots[0].x));
     /* The secrets collected during a handshake. */
     struct tls13_secrets *sec = calloc(1, sizeof *sec);
     memcpy(sec->client, csec, 32);
@@ -283,6 +285,100 @@ static void test_keys_wiped(void **state)
     watched = NULL;
 }
 
+/* Pieces sealed together (what a connection wrote in one loop iteration): one record per
+ * 2^14 bytes, read straight from the pieces, decrypting to their concatenation. */
+static void test_seal_gathered(void **state)
+{
+    (void)state;
+    static const unsigned suites[][2] = {{0x1301, 32}, {0x1302, 48}, {0x1303, 32}};
+    for (size_t i = 0; i < 3; i++) {
+        struct side s, c;
+        pair(suites[i][0], suites[i][1], &s, &c);
+        static char big[40000];
+        for (size_t k = 0; k < sizeof big; k++)
+            big[k] = (char)('a' + k % 26);
+        struct iovec iov[4] = {{"<message>", 9}, {"", 0}, {big, sizeof big}, {"</message>", 10}};
+        size_t total = 9 + sizeof big + 10;
+        unsigned char *out = malloc(tlsrec_seal_bound(total));
+        size_t n = tlsrec_seal_v(s.r, iov, 4, out);
+        /* Three records (2^14 + 2^14 + the rest), each 5 + 1 + 16 bytes over its content. */
+        assert_int_equal(n, total + 3 * 22);
+        assert_true(n <= tlsrec_seal_bound(total));
+        assert_int_equal(s.r->tx.seq, 3);
+        assert_int_equal((out[3] << 8 | out[4]), 16384 + 17);
+        struct myna_buf wire;
+        myna_buf_init(&wire);
+        myna_buf_append(&wire, out, n);
+        assert_int_equal(deliver(&c, &wire, NULL), TLSREC_OK);
+        assert_int_equal(c.got.len, total);
+        assert_memory_equal(c.got.data, "<message>", 9);
+        assert_memory_equal(c.got.data + 9, big, sizeof big);
+        assert_memory_equal(c.got.data + 9 + sizeof big, "</message>", 10);
+        /* Nothing to seal: no record. */
+        assert_int_equal(tlsrec_seal_v(s.r, iov + 1, 1, out), 0);
+        free(out);
+        myna_buf_free(&wire);
+        unpair(&s, &c);
+    }
+}
+
+/* The owner's unsealed plaintext goes first: `sealing` runs before the KeyUpdate answer. */
+struct hook_side {
+    struct side side;
+    size_t sent_at_hook; /* s.sent.len when the hook ran */
+    int hooks;
+};
+
+static void on_sealing(struct tlsrec_io *io)
+{
+    struct hook_side *h = io->ud;
+    h->sent_at_hook = h->side.sent.len;
+    h->hooks++;
+    /* What the owner held: sealed now, ahead of the layer's record. */
+    tlsrec_seal(h->side.r, "held", 4, &h->side.sent);
+}
+
+static void on_hook_data(struct tlsrec_io *io, const char *d, size_t n)
+{
+    myna_buf_append(&((struct hook_side *)io->ud)->side.got, d, n);
+}
+
+static void on_hook_send(struct tlsrec_io *io, const void *d, size_t n)
+{
+    myna_buf_append(&((struct hook_side *)io->ud)->side.sent, d, n);
+}
+
+static void test_sealing_hook(void **state)
+{
+    (void)state;
+    struct hook_side h = {0};
+    struct side c;
+    pair(0x1301, 32, &h.side, &c);
+    struct myna_buf wire;
+    myna_buf_init(&wire);
+    /* The client asks for a KeyUpdate (update_requested). */
+    send_key_update(c.r, true, &wire);
+    struct tlsrec_io io = {
+        .data = on_hook_data, .send = on_hook_send, .sealing = on_sealing, .ud = &h};
+    assert_int_equal(tlsrec_input(h.side.r, (unsigned char *)wire.data, wire.len, &io),
+                     TLSREC_OK);
+    wire.len = 0;
+    assert_int_equal(h.hooks, 1);
+    assert_int_equal(h.sent_at_hook, 0);
+    /* The client reads "held" under the old key, then the answer, then nothing is lost. */
+    const char *why = NULL;
+    enum tlsrec_status st = deliver(&c, &h.side.sent, &why);
+    if (st != TLSREC_OK)
+        fail_msg("client: %s", why);
+    assert_int_equal(c.got.len, 4);
+    assert_memory_equal(c.got.data, "held", 4);
+    tlsrec_seal(h.side.r, "new key", 7, &wire);
+    assert_int_equal(deliver(&c, &wire, NULL), TLSREC_OK);
+    assert_int_equal(c.got.len, 11);
+    myna_buf_free(&wire);
+    unpair(&h.side, &c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +389,8 @@ int main(void)
         cmocka_unit_test(test_one_answer_per_silence),
         cmocka_unit_test(test_nothing_after_close),
         cmocka_unit_test(test_keys_wiped),
+        cmocka_unit_test(test_seal_gathered),
+        cmocka_unit_test(test_sealing_hook),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tlsrec_thread_cleanup();
