@@ -485,6 +485,7 @@ out:
         myna_store_env_close(srv->store);
     tls_free(srv->tls);
     tlsrec_thread_cleanup();
+    wbuf_thread_cleanup();
     if (srv->signal_fd >= 0)
         close(srv->signal_fd);
     hashmap_free(srv->host_map);

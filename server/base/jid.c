@@ -202,10 +202,22 @@ const char *myna_jid_resourceprep(struct myna_arena *a, const char *s)
     return s ? resource_prep(a, s, strlen(s)) : NULL;
 }
 
+/* x, sep, y as one string in a (every JID parsed on the message path comes here: no
+ * printf). */
+static const char *join(struct myna_arena *a, const char *x, char sep, const char *y)
+{
+    size_t xl = strlen(x), yl = strlen(y);
+    char *s = myna_arena_alloc(a, xl + 1 + yl + 1);
+    memcpy(s, x, xl);
+    s[xl] = sep;
+    memcpy(s + xl + 1, y, yl + 1);
+    return s;
+}
+
 static void jid_finish(struct myna_arena *a, struct myna_jid *j)
 {
-    j->bare = j->node ? myna_arena_printf(a, "%s@%s", j->node, j->domain) : j->domain;
-    j->full = j->resource ? myna_arena_printf(a, "%s/%s", j->bare, j->resource) : j->bare;
+    j->bare = j->node ? join(a, j->node, '@', j->domain) : j->domain;
+    j->full = j->resource ? join(a, j->bare, '/', j->resource) : j->bare;
 }
 
 int myna_jid_parse(struct myna_arena *a, const char *s, struct myna_jid *out)

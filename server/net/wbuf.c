@@ -12,18 +12,29 @@ struct wbuf *wbuf_new(const void *data, size_t len)
     struct wbuf *b = xmalloc(sizeof *b + len);
     b->refs = 1;
     b->len = len;
-    memcpy(b->data, data, len);
+    if (len)
+        memcpy(b->data, data, len);
     return b;
 }
 
+/* The serialization scratch of the loop thread: kept between stanzas (no allocation and
+ * regrowth per stanza), released when a large stanza made it big. */
+static _Thread_local struct myna_buf scratch;
+#define SCRATCH_KEEP 65536
+
 struct wbuf *wbuf_serialize(const struct myna_xml *el, const char *default_ns)
 {
-    struct myna_buf b;
-    myna_buf_init(&b);
-    myna_xml_serialize(el, default_ns, &b);
-    struct wbuf *w = wbuf_new(b.data, b.len);
-    myna_buf_free(&b);
+    scratch.len = 0;
+    myna_xml_serialize(el, default_ns, &scratch);
+    struct wbuf *w = wbuf_new(scratch.data, scratch.len);
+    if (scratch.cap > SCRATCH_KEEP)
+        myna_buf_free(&scratch);
     return w;
+}
+
+void wbuf_thread_cleanup(void)
+{
+    myna_buf_free(&scratch);
 }
 
 struct wbuf *wbuf_ref(struct wbuf *b)

@@ -19,6 +19,8 @@ struct wbuf *wbuf_new(const void *data, size_t len);
 /* A new buffer holding el serialized with `default_ns` as the stream's default namespace. */
 struct wbuf *wbuf_serialize(const struct myna_xml *el, const char *default_ns);
 struct wbuf *wbuf_ref(struct wbuf *b);
+/* Frees the thread's serialization scratch (exit path). */
+void wbuf_thread_cleanup(void);
 /* Drops a reference (NULL is allowed); the last one frees. */
 void wbuf_unref(struct wbuf *b);
 /* A new buffer holding shared[0, split) + piece + shared[split, len). */
