@@ -1,7 +1,7 @@
 /* tlsloop.c: myna-bench-tls, the single-core TLS 1.3 handshake limit of this machine.
  * `serve` accepts on one address and runs handshakes and nothing else, on one non-blocking
  * epoll loop (one thread), with the TLS settings of mynad's contexts (server/net/tls.c:
- * TLS >= 1.2, the certificate chain and key given, two stateless tickets per handshake);
+ * TLS >= 1.2, the certificate chain and key given, one stateless ticket per handshake);
  * each connection is closed once its handshake is done. `connect` opens connections at most
  * --concurrency at a time, verifies the certificate like myna-bench (--cafile, host name),
  * completes the handshake, reads the tickets, and closes; with --resume each connection
@@ -289,7 +289,7 @@ static int connect_loop(const char *ip, int port, const char *host, const char *
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: myna-bench-tls serve IP PORT CERT KEY [SECONDS [TICKETS (2, as mynad)]]\n"
+            "usage: myna-bench-tls serve IP PORT CERT KEY [SECONDS [TICKETS (1, as mynad)]]\n"
             "       myna-bench-tls connect IP PORT HOST CAFILE COUNT CONCURRENCY [resume]\n");
     exit(2);
 }
@@ -298,7 +298,7 @@ int main(int argc, char **argv)
 {
     if (argc >= 6 && strcmp(argv[1], "serve") == 0)
         return serve(argv[2], atoi(argv[3]), argv[4], argv[5], argc > 6 ? atof(argv[6]) : 0,
-                     argc > 7 ? atoi(argv[7]) : 2);
+                     argc > 7 ? atoi(argv[7]) : 1);
     if (argc >= 8 && strcmp(argv[1], "connect") == 0)
         return connect_loop(argv[2], atoi(argv[3]), argv[4], argv[5], (unsigned)atoi(argv[6]),
                             (unsigned)atoi(argv[7]),

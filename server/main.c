@@ -484,6 +484,7 @@ out:
     if (srv->store)
         myna_store_env_close(srv->store);
     tls_free(srv->tls);
+    tls_cache_free();
     tlsrec_thread_cleanup();
     wbuf_thread_cleanup();
     if (srv->signal_fd >= 0)

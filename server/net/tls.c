@@ -226,11 +226,14 @@ static SSL_CTX *ctx_new(struct tls *t, X509_STORE *trust, const struct config_ho
     }
     SSL_CTX_set_keylog_callback(ctx, keylog_cb);
     SSL_CTX_set_msg_callback(ctx, record_cb);
-    /* TLS 1.3 resumption (RFC 8446 §2.2): two stateless tickets after each handshake, full
-     * or resumed (OpenSSL's default), encrypted with this context's key, which lives as
-     * long as the process. Reconnecting clients skip the certificate signature and the
-     * key exchange's verification work; no early data (0-RTT is off). */
-    SSL_CTX_set_num_tickets(ctx, 2);
+    /* TLS 1.3 resumption (RFC 8446 §2.2): one stateless ticket after each handshake, full
+     * or resumed, encrypted with this context's key, which lives as long as the process.
+     * An XMPP client holds one connection per account, and each resumption brings it a
+     * fresh ticket, so OpenSSL's default of two (for browsers' parallel connections) only
+     * cost a second ticket's encoding and encryption per login. Reconnecting clients skip
+     * the certificate signature and the key exchange's verification work; no early data
+     * (0-RTT is off). */
+    SSL_CTX_set_num_tickets(ctx, 1);
     SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
     SSL_CTX_set_tlsext_servername_arg(ctx, t);
     return ctx;
@@ -295,11 +298,30 @@ SSL *tls_ssl_new(struct tls *t, int fd)
 }
 
 /* RFC 5929 §4.1: the certificate's signature hash, but SHA-256 for MD5/SHA-1. */
+/* RFC 5929 §4.1 values of the certificates in use, computed once per certificate (every
+ * TLS 1.3 login needs it at the record layer's handover; X509_digest re-encodes the
+ * certificate each time). Each entry holds a reference, so a certificate's address is not
+ * reused while it is cached; a reload's new certificates replace the oldest entries. */
+#define EP_CACHE 8
+static struct {
+    X509 *cert;
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned len;
+} ep_cache[EP_CACHE];
+static unsigned ep_next;
+
 static int server_end_point(SSL *ssl, unsigned char *out, size_t outlen)
 {
     X509 *cert = SSL_get_certificate(ssl);
     if (!cert)
         return -1;
+    for (int i = 0; i < EP_CACHE; i++)
+        if (ep_cache[i].cert == cert) {
+            if (ep_cache[i].len > outlen)
+                return -1;
+            memcpy(out, ep_cache[i].d, ep_cache[i].len);
+            return (int)ep_cache[i].len;
+        }
     int md_nid = NID_sha256, pk_nid;
     if (X509_get_signature_info(cert, &md_nid, &pk_nid, NULL, NULL) != 1 ||
         md_nid == NID_md5 || md_nid == NID_sha1 || md_nid == NID_undef)
@@ -310,7 +332,22 @@ static int server_end_point(SSL *ssl, unsigned char *out, size_t outlen)
     unsigned len = 0;
     if ((size_t)EVP_MD_get_size(md) > outlen || X509_digest(cert, md, out, &len) != 1)
         return -1;
+    if (X509_up_ref(cert) == 1) {
+        unsigned i = ep_next++ % EP_CACHE;
+        X509_free(ep_cache[i].cert);
+        ep_cache[i].cert = cert;
+        memcpy(ep_cache[i].d, out, len);
+        ep_cache[i].len = len;
+    }
     return (int)len;
+}
+
+void tls_cache_free(void)
+{
+    for (int i = 0; i < EP_CACHE; i++) {
+        X509_free(ep_cache[i].cert);
+        ep_cache[i].cert = NULL;
+    }
 }
 
 int tls_channel_binding(SSL *ssl, const char *type, unsigned char *out, size_t outlen)

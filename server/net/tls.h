@@ -50,4 +50,7 @@ bool tls_cert_names(X509 *cert, const char *domain);
 /* Why the peer's certificate did not verify, for logs. */
 const char *tls_peer_problem(SSL *ssl, const char *domain);
 
+/* Releases the certificates cached for channel binding (exit path). */
+void tls_cache_free(void);
+
 #endif

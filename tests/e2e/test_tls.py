@@ -6,6 +6,7 @@ RFC 9266 §1), TLS 1.3 resumption with session tickets (RFC 8446 §2.2: full and
 handshakes both hand over to the compact record layer after their tickets), and TLS 1.1
 refused. Each exchange must carry XMPP data after the event,
 proving both sides still decrypt what the other sends."""
+import os
 import ssl
 import subprocess
 import sys
@@ -219,6 +220,23 @@ def resumed_login():
     b.close()
 
 
+def one_ticket_per_handshake():
+    # RFC 8446 §4.6.1: Myna sends one NewSessionTicket after a full handshake and one after
+    # a resumed one (an XMPP client keeps one connection; a second ticket was wasted work).
+    import re
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        sess = os.path.join(d, "sess.pem")
+        for round_, opts in ((0, ["-sess_out", sess]), (1, ["-sess_in", sess])):
+            out = s_client_once(HEADER + "</stream:stream>\n", "-tls1_3", "-msg", *opts)
+            tickets = len(re.findall(r"<<< .*NewSessionTicket", out))
+            if tickets != 1:
+                raise X.Fail("round %d: %d session tickets, want 1" % (round_, tickets))
+            resumed = not re.search(r"<<< .*Handshake .*Certificate\b", out)
+            if resumed != (round_ == 1):
+                raise X.Fail("round %d: resumed is %s" % (round_, resumed))
+
+
 def tls11_refused():
     rc, out = s_client([HEADER], "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0")
     if "<stream:features>" in out:
@@ -237,4 +255,6 @@ sys.exit(X.run([("TLS 1.3 KeyUpdate, update requested", key_update_requested),
                  tls_unique_without_ems),
                 ("TLS 1.3 resumed logins (tickets, record layer handed over)",
                  resumed_login),
+                ("TLS 1.3 one session ticket per handshake, full and resumed",
+                 one_ticket_per_handshake),
                 ("TLS 1.1 refused", tls11_refused)]))
