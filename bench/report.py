@@ -132,6 +132,67 @@ def fmt(v):
     return "%.2f" % v
 
 
+def num(res, server, stem, key):
+    v, st = value(res, server, stem, key)
+    return v if st is None and isinstance(v, (int, float)) else None
+
+
+def issue14_lines(res):
+    """The derived rows of issue 14: the bare handshake limit, logins against it, resumed
+    against full logins, and the chat curve up to saturation (chatmax steps)."""
+    out = []
+    full = num(res, "myna", "tlslimit-full", "server_cpu_ms_per_handshake")
+    resumed = num(res, "myna", "tlslimit-resumed", "server_cpu_ms_per_handshake")
+    if full or resumed:
+        out += ["", "Bare TLS 1.3 handshake loop (bench/myna-bench-tls, Myna's settings and"
+                " certificate, server on one core):", "",
+                "| handshake | server CPU per handshake (ms) | single-core limit (/s) |"
+                " resumed / full |", "|---|---|---|---|"]
+        for kind, v in (("full", full), ("resumed", resumed)):
+            if v:
+                out.append("| %s | %.3f | %.0f | %s |" % (
+                    kind, v, 1000.0 / v,
+                    "%.2f" % (v / full) if kind == "resumed" and full else "—"))
+    rows = []
+    for s in SERVERS:
+        stems = res.get(s, {})
+        sizes = sorted(int(k.split("-")[-1]) for k in stems
+                       if k.startswith("connections-") and k.split("-")[-1].isdigit())
+        n = sizes[0] if sizes else 1000
+        login = num(res, s, "connections-%d" % n, "server_cpu_ms_per_login")
+        rlogin = num(res, s, "connections-resume-%d" % n, "server_cpu_ms_per_login")
+        nres = num(res, s, "connections-resume-%d" % n, "tls_resumed")
+        if login is None and rlogin is None:
+            continue
+        rows.append("| %s | %s | %s | %s | %s | %s |" % (
+            s, fmt(login), fmt(rlogin), fmt(nres),
+            "%.2f" % (rlogin / login) if login and rlogin else "—",
+            "%.0f%%" % (100.0 * full / login) if full and login else "—"))
+    if rows:
+        out += ["", "Logins (connections scenario, its first size): server CPU per full and per"
+                " resumed login (TLS tickets; \"resumed\" says how many handshakes the server"
+                " actually resumed), and full logins as a share of the bare handshake limit"
+                " (handshake CPU / login CPU):", "",
+                "| server | full login (ms) | resumed login (ms) | resumed | resumed / full |"
+                " logins / handshake limit |", "|---|---|---|---|---|---|"] + rows
+    curve = []
+    for s in SERVERS:
+        obj = res.get(s, {}).get("chatmax") or {}
+        for st in obj.get("steps") or []:
+            d = st.get("delivered_rate") or 0
+            cpu = st.get("server_cpu_pct")
+            curve.append("| %s | %.0f | %.0f | %s | %s | %s | %s |" % (
+                s, st.get("offered", 0), d,
+                "%.3f" % (cpu * 10.0 / d) if d and isinstance(cpu, (int, float)) else "—",
+                fmt(st.get("p99_ms")), fmt(cpu), fmt(st.get("gen_cpu_pct"))))
+    if curve:
+        out += ["", "Chat curve up to saturation (chatmax steps; with --pin the server has core"
+                " 0 and the generator core 1):", "",
+                "| server | offered msg/s | delivered msg/s | server CPU/msg (ms) | p99 (ms) |"
+                " server CPU % | generator CPU % |", "|---|---|---|---|---|---|---|"] + curve
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", required=True)
@@ -183,6 +244,7 @@ def main():
         lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
             label, unit + (" (lower is better)" if better == "low" else ""), session,
             " | ".join(cells), ratios[0], ratios[1], gen))
+    lines += issue14_lines(res)
     lines += ["", "Ratios are Myna divided by the peer: above 1 is better for rates, below 1 is"
               " better for times, memory and CPU. Session: what each session did at login"
               " (realistic: bind, roster get, initial presence, as clients do; bare: bind only)."

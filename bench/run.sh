@@ -20,6 +20,8 @@ PASSWORD=benchpass
 # What a session does at login in the connections scenario: "realistic" (roster get and
 # initial presence after bind, as every client does) or "bare" (bind only).
 SESSION=realistic
+PIN=no
+ISSUE14=no
 
 usage() {
     cat <<EOF
@@ -27,7 +29,8 @@ usage: bench/run.sh [--quick|--full] [--servers "myna prosody ejabberd"]
                     [--scenarios "idle connections reconnect chat chatmax muc offline mam chatmam mucmam
                                   websocket"]
                     [--build DIR] [--work DIR] [--out DIR] [--sasl scram|plain]
-                    [--muc-runs "OCCUPANTS:MSG_PER_S:STEM ..."] [--bare]
+                    [--muc-runs "OCCUPANTS:MSG_PER_S:STEM ..."] [--bare] [--pin]
+                    [--issue14]
   --quick   connections 1000; chat 50 pairs at 500 msg/s for 10 s; muc 100 occupants at
             20 and 200 msg/s, 1000 occupants at 2 and 20 msg/s;
             offline 10000 messages; chatmax steps of 5 s (default)
@@ -43,6 +46,15 @@ usage: bench/run.sh [--quick|--full] [--servers "myna prosody ejabberd"]
             the chat scenario's pairs and rate
   --full    connections 1000, 10000 and 19500 (the 20000 file limit); chat 500 pairs at
             500 and 2000 msg/s for 30 s; chatmax steps of 10 s
+  tlslimit  the single-core TLS 1.3 handshake limit: bench/myna-bench-tls serve (Myna's TLS
+            settings, Myna's certificate) pinned to core 0, its client pinned to core 1;
+            full handshakes, then resumed ones (tickets); run once, not per server
+  --pin     the server on core 0 (taskset -a, every thread), the generator on core 1, so
+            a server's single-core ceiling shows (chatmax) and the generator cannot steal
+            its core
+  --issue14 the rows of issue 14 side by side: --pin, scenarios "connections chat chatmax
+            tlslimit", chat 100 pairs at 500 and 2000 msg/s; connections also measures
+            logins resuming TLS tickets (where a server resumes: "TLS handshakes resumed")
   --bare    connections log in and bind only (default: realistic sessions that also get
             their roster and send initial presence, as clients do)
   --muc-runs  MUC runs instead of the mode's (e.g. "100:1000:muc-100-sat" for saturation)
@@ -64,6 +76,8 @@ while [ $# -gt 0 ]; do
         --sasl) SASL=$2; shift ;;
         --muc-runs) MUC_RUNS_ARG=$2; shift ;;
         --bare) SESSION=bare ;;
+        --pin) PIN=yes ;;
+        --issue14) ISSUE14=yes ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; exit 2 ;;
     esac
@@ -83,6 +97,11 @@ else
     MUC_RATE=20; MUC_DUR=10
     MUC_RUNS="100:20:muc 100:200:muc-100-high 1000:2:muc-1000 1000:20:muc-1000-high"
 fi
+if [ "$ISSUE14" = yes ]; then
+    PIN=yes
+    SCENARIOS="connections chat chatmax tlslimit"
+    CHAT_PAIRS=100; CHAT_RATES="500 2000"
+fi
 # MUC runs: occupants:msg/s:result stem (a fixed load, then ten times that).
 MUC_RUNS=${MUC_RUNS_ARG:-$MUC_RUNS}
 MUC_OCC=1000
@@ -96,6 +115,8 @@ for n in $CONN_SIZES $((2 * CHAT_PAIRS)); do [ "$n" -gt "$USERS" ] && USERS=$n; 
 
 [ -n "$BUILD" ] || BUILD=$SRC
 GEN=$BUILD/bench/myna-bench
+GEN_PIN=
+[ "$PIN" = yes ] && GEN_PIN="taskset -c 1"
 if [ ! -x "$GEN" ]; then
     echo "run.sh: $GEN not found: build it with 'make bench/myna-bench' in the build dir" >&2
     exit 2
@@ -300,7 +321,7 @@ EOF
 gen() { # server name, file stem, scenario args...: JSON to RUN/stem.json, table to .txt
     local s=$1 stem=$2; shift 2
     log "$s: myna-bench $*"
-    "$GEN" "$@" --host "${IP[$s]}" --domain "${DOMAIN[$s]}" --label "$s" --server-pid "$SPID" \
+    $GEN_PIN "$GEN" "$@" --host "${IP[$s]}" --domain "${DOMAIN[$s]}" --label "$s" --server-pid "$SPID" \
         --cafile "$CERTS/ca.crt" --sasl "$SASL" --password "$PASSWORD" \
         --scram-cache "$WORK/$s.scram" --src 127.0.0.2 --src-count 4 \
         > "$RUN/$s.$stem.json" 2> "$RUN/$s.$stem.txt"
@@ -310,7 +331,9 @@ gen() { # server name, file stem, scenario args...: JSON to RUN/stem.json, table
     return $rc
 }
 
-restart() { "${1}_stop"; sleep 1; "${1}_start" || { log "$1: did not start"; return 1; }; sleep 1; }
+# --pin: every thread of the server on core 0 (the generator runs on core 1).
+pin_server() { [ "$PIN" = yes ] && [ -n "$SPID" ] && taskset -a -p -c 0 "$SPID" >/dev/null 2>&1; return 0; }
+restart() { "${1}_stop"; sleep 1; "${1}_start" || { log "$1: did not start"; return 1; }; pin_server; sleep 1; }
 
 bench_server() {
     local s=$1 n
@@ -425,6 +448,28 @@ bench_server() {
     "${s}_stop"
 }
 
+tls_limit() { # full|resumed: the bare handshake loop, server pinned to core 0, client to core 1
+    local kind=$1 tls=$BUILD/bench/myna-bench-tls n=${BENCH_TLS_HANDSHAKES:-3000} pid
+    if [ ! -x "$tls" ]; then
+        echo "{\"scenario\":\"tlslimit-$kind\",\"error\":\"$tls not built\"}" > "$RUN/myna.tlslimit-$kind.json"
+        return
+    fi
+    log "tlslimit: $n $kind handshakes (myna-bench-tls, server on core 0, client on core 1)"
+    taskset -c 0 "$tls" serve "${IP[myna]}" 5399 "$CERTS/${DOMAIN[myna]}.crt" \
+        "$CERTS/${DOMAIN[myna]}.key" 600 > "$RUN/myna.tlslimit-$kind.json" 2> "$RUN/myna.tlslimit-$kind.txt" &
+    pid=$!
+    # Wait for the listener without connecting (a probe would count as a failed handshake).
+    local i; for ((i = 0; i < 50; i++)); do
+        ss -Hltn "src ${IP[myna]}:5399" 2>/dev/null | grep -q . && break; sleep 0.1
+    done
+    # Resumed: each of the 32 client slots resumes the ticket of its previous connection.
+    taskset -c 1 "$tls" connect "${IP[myna]}" 5399 "${DOMAIN[myna]}" "$CERTS/ca.crt" "$n" 32 \
+        $([ "$kind" = resumed ] && echo resume) 2>> "$RUN/myna.tlslimit-$kind.txt"
+    kill -TERM "$pid"; wait "$pid"
+    cat "$RUN/myna.tlslimit-$kind.txt" >&2
+    [ -s "$RUN/myna.tlslimit-$kind.json" ] || echo "{\"scenario\":\"tlslimit-$kind\",\"error\":\"myna-bench-tls failed\"}" > "$RUN/myna.tlslimit-$kind.json"
+}
+
 wsgen() { # server, file stem, wsbench args...: JSON to RUN/stem.json
     local s=$1 stem=$2; shift 2
     log "$s: wsbench $*"
@@ -436,6 +481,10 @@ wsgen() { # server, file stem, wsbench args...: JSON to RUN/stem.json
 
 trap 'for s in $SERVERS; do "${s}_stop" 2>/dev/null; done' EXIT
 make_certs
+if [[ " $SCENARIOS " == *" tlslimit "* ]]; then
+    tls_limit full
+    tls_limit resumed
+fi
 for s in $SERVERS; do
     SPID=
     bench_server "$s"
