@@ -289,7 +289,6 @@ def held():
     other.close()
     s2, el = R.resume("u31", s.smid, s.h, "u31/back")
     M.expect(el.tag == M.q(R.NS_SM, "resumed"), "resume: %s" % M.show(el))
-    s2.counting, s2.h = True, s.h
     R.wait_body(s2, "desk is online")
     M.expect(s2.bodies == ["to the held session", "to the bare JID", "desk is online"],
              "resumed stream got %s" % s2.bodies)
