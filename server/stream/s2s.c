@@ -108,7 +108,7 @@ static void route_free(struct s2s_route *r)
     if (r->timer)
         loop_timer_cancel(r->srv->loop, r->timer);
     if (r->out)
-        s2s_out_detach(r->out);
+        s2s_out_detach(r->out, r);
     for (struct pending *p = r->head, *n; p; p = n) {
         n = p->next;
         wbuf_unref(p->w);
@@ -145,9 +145,33 @@ static void route_fail(struct s2s_route *r, enum s2s_fail why)
 
 /* ---- attempts ---- */
 
+struct share_search {
+    const struct s2s_route *r;
+    struct s2s_out *found;
+};
+
+static void share_match(const char *key, void *value, void *data)
+{
+    (void)key;
+    struct share_search *s = data;
+    const struct s2s_route *o = value;
+    if (!s->found && o != s->r && o->state == ROUTE_READY && o->out &&
+        strcmp(o->remote, s->r->remote) == 0 && s2s_out_can_share(o->out))
+        s->found = o->out;
+}
+
+/* RFC 6120 §4.7.1, XEP-0220 §2.4: a stream already authenticated to the same remote
+ * domain carries the new pair too, instead of a connection of its own. */
 static void attempt(struct s2s_route *r)
 {
     r->state = ROUTE_CONNECTING;
+    struct share_search s = {r, NULL};
+    hashmap_each(r->srv->s2s_routes, share_match, &s);
+    if (s.found) {
+        r->out = s.found;
+        s2s_out_piggyback(s.found, r);
+        return;
+    }
     r->out = s2s_out_start(r->srv, r);
 }
 
@@ -169,7 +193,7 @@ static void idle_fire(void *data)
         return;
     }
     log_debug("s2s", "%s -> %s idle: closing", r->local, r->remote);
-    s2s_out_close(r->out); /* s2s_route_lost follows */
+    route_free(r); /* the stream closes with its last pair */
 }
 
 void s2s_route_ready(struct s2s_route *r, struct s2s_out *o)
@@ -486,13 +510,22 @@ void s2s_free(struct server *srv)
     srv->resolver = NULL;
 }
 
+/* Whether an earlier route in v shares v[i]'s stream (piggybacking): count it once. */
+static bool counted(struct s2s_route **v, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (v[j]->out == v[i]->out)
+            return true;
+    return false;
+}
+
 void s2s_count(struct server *srv, size_t *in, size_t *out)
 {
     *out = 0;
     struct s2s_route **v;
     size_t n = srv->s2s_routes ? routes(srv, &v) : 0;
     for (size_t i = 0; i < n; i++)
-        if (v[i]->out)
+        if (v[i]->out && !counted(v, i))
             (*out)++;
     if (srv->s2s_routes)
         free(v);
@@ -524,12 +557,16 @@ size_t s2s_close_domain(struct server *srv, const char *domain)
     size_t closed = 0;
     struct s2s_route **v;
     size_t n = srv->s2s_routes ? routes(srv, &v) : 0;
+    /* The streams first: closing one tells every pair on it, and frees routes of v. */
+    struct s2s_out **outs = xcalloc(n + 1, sizeof *outs);
     for (size_t i = 0; i < n; i++)
-        if (strcmp(v[i]->remote, domain) == 0 && v[i]->out && v[i]->state == ROUTE_READY) {
-            s2s_out_close(v[i]->out);
-            closed++;
-        }
+        if (strcmp(v[i]->remote, domain) == 0 && v[i]->out && v[i]->state == ROUTE_READY &&
+            !counted(v, i))
+            outs[closed++] = v[i]->out;
     if (srv->s2s_routes)
         free(v);
+    for (size_t i = 0; i < closed; i++)
+        s2s_out_close(outs[i]);
+    free(outs);
     return closed + s2s_in_close_domain(srv, domain);
 }

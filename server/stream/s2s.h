@@ -91,8 +91,16 @@ void s2s_out_verify(struct server *srv, const char *receiving, const char *origi
 
 /* s2s_out.c: one attempt: resolve, connect, negotiate. */
 struct s2s_out *s2s_out_start(struct server *srv, struct s2s_route *r);
-/* The route no longer wants it (closing, or the route goes away). */
-void s2s_out_detach(struct s2s_out *o);
+/* Route r no longer wants it (closing, or the route goes away); the stream closes when no
+ * pair on it is wanted any more. */
+void s2s_out_detach(struct s2s_out *o, struct s2s_route *r);
+/* XEP-0220 §2.4: up to this many further local domains share one outgoing stream. */
+#define S2S_MAX_PIGGYBACK 16
+/* An authenticated stream to the peer that can take one more (local, remote) pair. */
+bool s2s_out_can_share(const struct s2s_out *o);
+/* Route r (same remote domain, another local one) joins o: a db:result for its pair, then
+ * s2s_route_ready or s2s_route_lost (policy, or timeout) for r alone. */
+void s2s_out_piggyback(struct s2s_out *o, struct s2s_route *r);
 void s2s_out_send(struct s2s_out *o, struct wbuf *w);
 void s2s_out_close(struct s2s_out *o);
 void s2s_out_describe(struct s2s_out *o, struct myna_buf *b);

@@ -6,7 +6,10 @@
  * the peer's certificate checked against the policy; SASL EXTERNAL) -> READY (the route's
  * stanzas flow) -> DONE. Before the stream is attached the struct frees itself; after,
  * the stream layer's last reference frees it (kind->free). The route hears exactly once
- * (s2s_route_lost) unless it detached first. */
+ * (s2s_route_lost) unless it detached first.
+ * Piggybacking (XEP-0220 §2.4, RFC 6120 §4.7.1): once READY, further local domains
+ * sending to the same remote domain join the stream (s2s_out_piggyback) with a db:result
+ * each; their routes wait until its answer, and hear of the stream's end like the first. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -54,12 +57,26 @@ struct s2s_out {
     char *v_id, *v_key;
     s2s_verify_fn v_fn;
     void *v_data;
+    bool peer_dialback;           /* the peer offered dialback, so it can add domains */
+    /* Further (local, remote) pairs on this stream, XEP-0220 §2.4. */
+    struct piggy {
+        struct s2s_route *r;      /* its route; the pair is forgotten when it detaches */
+        char *local;
+        bool ready;               /* the peer said "valid" */
+        uint64_t timer;           /* waiting for that answer (auth_timeout) */
+    } pig[S2S_MAX_PIGGYBACK];
+    size_t npig;
 };
 
 #define OUT(s) ((struct s2s_out *)(s))
 
 static void out_free(struct s2s_out *o)
 {
+    for (size_t i = 0; i < o->npig; i++) {
+        if (o->pig[i].timer)
+            loop_timer_cancel(o->srv->loop, o->pig[i].timer);
+        free(o->pig[i].local);
+    }
     free(o->v_id);
     free(o->v_key);
     free(o->t);
@@ -71,7 +88,22 @@ static void out_free(struct s2s_out *o)
 /* Still wanted: by its route, or by whoever waits for a verification. */
 static bool wanted(const struct s2s_out *o)
 {
+    for (size_t i = 0; i < o->npig; i++)
+        if (o->pig[i].r)
+            return true;
     return o->r || o->v_fn;
+}
+
+/* Forgets piggybacked pair i (its route has been told, or has gone). */
+static void pig_remove(struct s2s_out *o, size_t i)
+{
+    if (o->pig[i].timer)
+        loop_timer_cancel(o->srv->loop, o->pig[i].timer);
+    free(o->pig[i].local);
+    /* Shifted, not swapped: the pairs stay in the order they were asked for, which is
+     * the order their deadlines fire in. */
+    memmove(&o->pig[i], &o->pig[i + 1], (o->npig - i - 1) * sizeof o->pig[0]);
+    o->pig[--o->npig] = (struct piggy){0};
 }
 
 /* A verification's answer, once. */
@@ -90,12 +122,20 @@ static void report(struct s2s_out *o)
     verified(o, -1);
     bool was_ready = o->state == OUT_READY;
     o->state = OUT_DONE;
-    if (!r)
-        return;
-    o->r = NULL;
     enum s2s_fail why = o->fail_known ? o->fail
                         : o->timed_out ? S2S_FAIL_TIMEOUT
                                        : S2S_FAIL_NOT_FOUND;
+    /* The further pairs end with the stream; one still waiting for its answer is retried
+     * like a failed attempt (nothing said it was refused). */
+    while (o->npig) {
+        struct s2s_route *pr = o->pig[0].r;
+        bool pready = o->pig[0].ready;
+        pig_remove(o, 0);
+        s2s_route_lost(pr, o, pready, S2S_FAIL_NOT_FOUND);
+    }
+    if (!r)
+        return;
+    o->r = NULL;
     s2s_route_lost(r, o, was_ready, why);
 }
 
@@ -129,15 +169,20 @@ static bool out_header(struct stream *st, const struct myna_xml *header, const c
 }
 
 /* XEP-0220 §2.1.1: our key for this stream, to be checked with our authoritative side. */
-static void send_db_result(struct s2s_out *o)
+static void write_db_result(struct s2s_out *o, const char *local)
 {
     char key[65];
-    s2s_dialback_key(o->srv, o->remote, o->local, o->peer_id, key);
+    s2s_dialback_key(o->srv, o->remote, local, o->peer_id, key);
     struct myna_buf b;
     myna_buf_init(&b);
-    myna_buf_printf(&b, "<db:result from='%s' to='%s'>%s</db:result>", o->local, o->remote, key);
+    myna_buf_printf(&b, "<db:result from='%s' to='%s'>%s</db:result>", local, o->remote, key);
     stream_write(&o->st, b.data, b.len);
     myna_buf_free(&b);
+}
+
+static void send_db_result(struct s2s_out *o)
+{
+    write_db_result(o, o->local);
     o->dialback = true;
 }
 
@@ -213,6 +258,7 @@ static void on_features(struct s2s_out *o, struct myna_xml *f)
         send_db_verify(o);
         return;
     }
+    o->peer_dialback = myna_xml_find(f, S2S_NS_DIALBACK_FEATURE, "dialback") != NULL;
     /* XEP-0288 §2: asked for before authentication; no answer comes. */
     if (!o->bidi && o->srv->cfg.s2s.bidi && myna_xml_find(f, S2S_NS_BIDI_FEATURE, "bidi")) {
         stream_write_str(st, "<bidi xmlns='" S2S_NS_BIDI "'/>");
@@ -236,6 +282,36 @@ static void on_features(struct s2s_out *o, struct myna_xml *f)
     send_db_result(o);
 }
 
+/* The answer for a piggybacked pair: its route goes on, or bounces what it queued. */
+static void pig_answer(struct s2s_out *o, size_t i, bool valid, const char *type)
+{
+    struct piggy *p = &o->pig[i];
+    log_info("s2s", "conn=%llu %s -> %s on the stream of %s: %s",
+             (unsigned long long)stream_conn_id(&o->st), p->local, o->remote, o->local,
+             valid ? "valid" : type);
+    if (valid) {
+        p->ready = true;
+        if (p->timer) {
+            loop_timer_cancel(o->srv->loop, p->timer);
+            p->timer = 0;
+        }
+        s2s_route_ready(p->r, o);
+        return;
+    }
+    struct s2s_route *r = p->r;
+    pig_remove(o, i);
+    /* XEP-0220 §2.4: refused for this pair only; the stream stays up */
+    s2s_route_lost(r, o, false, S2S_FAIL_POLICY);
+}
+
+static ssize_t pig_find(const struct s2s_out *o, const char *local)
+{
+    for (size_t i = 0; local && i < o->npig; i++)
+        if (strcmp(o->pig[i].local, local) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
 static void on_dialback(struct s2s_out *o, struct myna_xml *el)
 {
     const char *type = myna_xml_attr(el, "type");
@@ -245,12 +321,21 @@ static void on_dialback(struct s2s_out *o, struct myna_xml *el)
         stream_close(&o->st);
         return;
     }
+    const char *to = myna_xml_attr(el, "to");
+    if (strcmp(el->name, "result") == 0 && o->state == OUT_READY && !o->verifying) {
+        ssize_t i = pig_find(o, to);
+        /* An answer for a pair that gave up waiting is ignored. */
+        if (i >= 0 && !o->pig[i].ready)
+            pig_answer(o, (size_t)i, strcmp(type, "valid") == 0, type);
+        return;
+    }
     if (strcmp(el->name, "result") != 0 || !o->dialback || o->verifying) {
         stream_error(&o->st, STREAM_ERR_UNSUPPORTED_STANZA_TYPE, NULL);
         return;
     }
     o->dialback = false;
     if (strcmp(type, "valid") == 0) {
+        o->peer_dialback = true;
         ready(o);
         return;
     }
@@ -502,11 +587,16 @@ void s2s_out_verify(struct server *srv, const char *receiving, const char *origi
     o->v_data = data;
 }
 
-void s2s_out_detach(struct s2s_out *o)
+void s2s_out_detach(struct s2s_out *o, struct s2s_route *r)
 {
-    o->r = NULL;
+    if (o->r == r)
+        o->r = NULL;
+    ssize_t i = pig_find(o, s2s_route_local(r));
+    if (i >= 0 && o->pig[i].r == r)
+        pig_remove(o, (size_t)i);
     if (o->attached) {
-        stream_close(&o->st);
+        if (!wanted(o)) /* the last pair on the stream has gone */
+            stream_close(&o->st);
         return;
     }
     if (o->state == OUT_RESOLVING) {
@@ -537,4 +627,51 @@ void s2s_out_describe(struct s2s_out *o, struct myna_buf *b)
                                         "done"};
     myna_buf_printf(b, " %s peer=%s%s%s", names[o->state], o->peer[0] ? o->peer : "-",
                     o->attached && o->st.secured ? " tls" : "", o->bidi ? " bidi" : "");
+    if (o->attached)
+        myna_buf_printf(b, " conn=%llu", (unsigned long long)stream_conn_id(&o->st));
+}
+
+bool s2s_out_can_share(const struct s2s_out *o)
+{
+    return o->attached && o->state == OUT_READY && stream_writable(&o->st) && !o->verifying &&
+           o->peer_dialback && o->npig < S2S_MAX_PIGGYBACK;
+}
+
+static void pig_timeout(void *data)
+{
+    struct s2s_out *o = data;
+    for (size_t i = 0; i < o->npig; i++) { /* the first one waiting is the one due */
+        struct piggy *p = &o->pig[i];
+        if (!p->timer || p->ready)
+            continue;
+        p->timer = 0;
+        log_info("s2s", "%s -> %s on the stream of %s: no answer", p->local, o->remote,
+                 o->local);
+        struct s2s_route *r = p->r;
+        pig_remove(o, i);
+        s2s_route_lost(r, o, false, S2S_FAIL_TIMEOUT);
+        return;
+    }
+}
+
+void s2s_out_piggyback(struct s2s_out *o, struct s2s_route *r)
+{
+    const char *local = s2s_route_local(r);
+    if (strcmp(local, o->local) == 0 && !o->r) {
+        /* The stream's own pair, whose route had gone idle: still authenticated. */
+        o->r = r;
+        s2s_route_ready(r, o);
+        return;
+    }
+    struct piggy *p = &o->pig[o->npig++];
+    p->r = r;
+    p->local = xstrdup(local);
+    /* XEP-0220 §2.4: the peer answers for this pair alone, with the XEP-0344 shortcut
+     * when our certificate names `local` (conference.HOST under *.HOST), else by calling
+     * our authoritative side back. */
+    write_db_result(o, local);
+    p->timer = loop_timer_add(o->srv->loop, (uint64_t)o->srv->cfg.s2s.auth_timeout * 1000,
+                              pig_timeout, o);
+    log_info("s2s", "conn=%llu %s -> %s: piggybacking on the stream of %s",
+             (unsigned long long)stream_conn_id(&o->st), local, o->remote, o->local);
 }

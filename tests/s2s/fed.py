@@ -105,8 +105,9 @@ class Myna:
 
     def __init__(self, world, domain, ipn, users=(("alice", "alice-pw-1"), ("bob", "bob-pw-2")),
                  s2s_extra="", routes=None, certdir=None, modules=None, policy="verify",
-                 direct_tls_port=None):
+                 direct_tls_port=None, extra_hosts=()):
         self.world, self.domain = world, domain
+        self.extra_hosts = list(extra_hosts)  # further hosts (certificates in certdir)
         self.ip = world.ip(ipn)
         self.users = list(users)
         self.s2s_extra = s2s_extra
@@ -143,12 +144,14 @@ class Myna:
         direct = (',\n    {{ type = "s2s"; address = "{}"; port = {}; tls = "direct"; }}'.format(
             self.ip, self.direct_tls_port) if self.direct_tls_port else "")
         c = self.certdir
+        hosts = "".join(',\n         {{ domain = "{0}"; certificate = "{1}/{0}.crt"; '
+                        'key = "{1}/{0}.key"; }}'.format(h, c) for h in self.extra_hosts)
         with open(self.conf, "w") as f:
             f.write(f"""# written by tests/s2s/fed.py
 data_dir = "{self.dir}/data";
 log = {{ level = "debug"; syslog = false; }};
 hosts = ( {{ domain = "{self.domain}"; certificate = "{c}/{self.domain}.crt";
-             key = "{c}/{self.domain}.key"; }} );
+             key = "{c}/{self.domain}.key"; }}{hosts} );
 listen = (
     {{ type = "c2s"; address = "{self.ip}"; port = 5222; tls = "starttls"; }},
     {{ type = "s2s"; address = "{self.ip}"; port = 5269; tls = "starttls"; }}{direct}
@@ -176,8 +179,8 @@ s2s = {{
             return self
         self.created = True
         for u, p in self.users:
-            r = subprocess.run([self.mynactl, "-c", self.conf, "adduser",
-                                "%s@%s" % (u, self.domain), p],
+            jid = u if "@" in u else "%s@%s" % (u, self.domain)
+            r = subprocess.run([self.mynactl, "-c", self.conf, "adduser", jid, p],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
             if r.returncode != 0:
                 raise RuntimeError("adduser: %s" % r.stdout.decode())
@@ -192,10 +195,12 @@ s2s = {{
         return dict(self.users)[user]
 
     def login(self, user, resource="r", presence=True):
-        e = {"ip": self.ip, "starttls_port": 5222, "direct_port": None, "domain": self.domain,
-             "cafile": self.world.cafile()}
-        return X.login(e, user, self.password(user), resource=resource,
-                       name="%s@%s" % (user, self.domain), presence=presence)
+        """user: a name on the main host, or "name@host" for one of extra_hosts."""
+        name, _, dom = user.partition("@")
+        e = {"ip": self.ip, "starttls_port": 5222, "direct_port": None,
+             "domain": dom or self.domain, "cafile": self.world.cafile()}
+        return X.login(e, name, self.password(user), resource=resource,
+                       name="%s@%s" % (name, dom or self.domain), presence=presence)
 
     def login_other(self, user, certdir, name=None):
         """login() for a node whose certificate our CA does not vouch for (the client does

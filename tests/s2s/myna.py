@@ -24,7 +24,15 @@ Scenarios (argument 1):
              and one with a certificate for another name, both ways (its dialback is
              answered "invalid"), and "deny" refuses a domain both ways: every message
              bounces to its sender with remote-server-not-found, nothing is delivered.
+  piggyback  XEP-0220 §2.4: a.test's stream to b.test also carries conference.a.test (a
+             room on a.test with a b.test occupant): the user message and the room's
+             presence and message travel over one TCP connection (`mynactl s2s` shows one
+             conn id, stats one s2s_out, b.test one incoming stream with both domains);
+             a third host, a2.test, which a.test's certificate does not name, is refused
+             on that stream by b.test's policy: its message bounces to its sender with
+             remote-server-not-found and the stream keeps working for the others.
 """
+import re
 import os
 import sys
 import time
@@ -223,6 +231,76 @@ def hostile(w):
     bob.close()
 
 
+def out_conns(out, remote):
+    """{local: conn id} of the outgoing streams to `remote` in `mynactl s2s` output."""
+    got = {}
+    for line in out.splitlines():
+        f = line.split()
+        m = re.search(r" conn=(\d+)", line)
+        if len(f) > 3 and f[0] == "out" and f[2] == remote and f[3] == "ready" and m:
+            got[f[1]] = m.group(1)
+    return got
+
+
+def piggyback(w):
+    w.certs("a.test", "b.test", "a2.test")
+    # Without XEP-0288, so that a.test's own stream is the only way to b.test.
+    a = fed.Myna(w, "a.test", 1, extra_hosts=["a2.test"], s2s_extra="bidi = false;",
+                 users=(("alice", "alice-pw-1"), ("carol@a2.test", "carol-pw-3")))
+    b = fed.Myna(w, "b.test", 2, s2s_extra="bidi = false;")
+    a.start()
+    b.start()
+    alice = a.login("alice")
+    carol = a.login("carol@a2.test")
+    bob = b.login("bob")
+    exchange(alice, bob, "alice@a.test", "bob@b.test", "piggyback")
+    room = "lounge@conference.a.test"
+    muc = "http://jabber.org/protocol/muc"
+    alice.send("<presence to='%s/Alice'><x xmlns='%s'/></presence>" % (room, muc))
+    alice.wait_for(lambda e: e.get("from") == room + "/Alice", 20, "alice in the room")
+    r = alice.iq("set", "<query xmlns='%s#owner'><x xmlns='jabber:x:data' type='submit'/>"
+                 "</query>" % muc, room)
+    check("the room on a.test is created", r.get("type") == "result", X.show(r))
+    bob.send("<presence to='%s/Bob'><x xmlns='%s'/></presence>" % (room, muc))
+    p = bob.wait_for(lambda e: e.get("from") == room + "/Bob", 20, "bob's own presence")
+    check("bob@b.test enters the room on conference.a.test", p.get("type") is None, X.show(p))
+    alice.send("<message to='%s' type='groupchat'><body>room hello</body></message>" % room)
+    m = bob.wait_for(is_msg("room hello", typ="groupchat"), 20, "room message")
+    check("... and receives the room's message", m.get("from") == room + "/Alice", X.show(m))
+    rc, out = a.ctl("s2s")
+    conns = out_conns(out, "b.test")
+    check("a.test and conference.a.test both send to b.test on one connection",
+          set(conns) == {"a.test", "conference.a.test"} and len(set(conns.values())) == 1,
+          out)
+    rc, st = a.ctl("stats")
+    check("... stats count one outgoing s2s connection", "s2s_out=1\n" in st, st)
+    rc, bout = b.ctl("s2s")
+    ins = [ln for ln in bout.splitlines() if ln.startswith("in b.test ")]
+    check("b.test has one incoming stream, authenticated for both domains",
+          len(ins) == 1 and " a.test " in ins[0] and "+conference.a.test" in ins[0], bout)
+    log = open(b.log_path, errors="replace").read()
+    check("... conference.a.test by a.test's certificate (XEP-0344: *.a.test)",
+          "dialback for conference.a.test: valid (certificate)" in log, log[-2000:])
+
+    # a2.test is served by the same server, but its certificate is not the stream's.
+    bounced(carol, "bob@b.test", "remote-server-not-found", "a refused piggybacked pair")
+    try:
+        bob.wait_for(is_msg(frm="carol@a2.test"), 1, "carol's message")
+        check("nothing from a2.test reached bob", False)
+    except TimeoutError:
+        check("nothing from a2.test reached bob", True)
+    exchange(alice, bob, "alice@a.test", "bob@b.test", "after the refused pair")
+    alice.send("<message to='%s' type='groupchat'><body>room again</body></message>" % room)
+    bob.wait_for(is_msg("room again", typ="groupchat"), 20, "room message again")
+    rc, out = a.ctl("s2s")
+    check("the authenticated pairs kept their connection",
+          out_conns(out, "b.test") == conns, out)
+    rc, st = a.ctl("stats")
+    check("... still one outgoing s2s connection", "s2s_out=1\n" in st, st)
+    for cl in (alice, bob, carol):
+        cl.close()
+
+
 def untrusted_certs(w, *domains):
     """Certificates for `domains` from a CA nobody trusts, in their own directory."""
     d = os.path.join(w.tmp, "other-ca")
@@ -324,4 +402,4 @@ def refused(w):
 
 if __name__ == "__main__":
     sys.exit(fed.main({"external": external, "hostile": hostile, "dialback": dialback,
-                       "refused": refused}, sys.argv[1:]))
+                       "refused": refused, "piggyback": piggyback}, sys.argv[1:]))
