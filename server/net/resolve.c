@@ -8,6 +8,7 @@
 #include "server/net/resolve.h"
 
 #include <ares.h>
+#include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -237,8 +238,33 @@ static void addr_cb(void *arg, int status, int timeouts, struct ares_addrinfo *r
     next_target(q);
 }
 
+/* An address literal (a configured host, an SRV target written as an address) needs no
+ * lookup: c-ares would still ask DNS about it for the other address family. */
+static bool add_literal(struct resolve_req *q, const struct srv_rec *s)
+{
+    struct resolve_target t = {.direct_tls = s->tls};
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&t.addr;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&t.addr;
+    if (inet_pton(AF_INET, s->host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)s->port);
+        t.len = sizeof *v4;
+    } else if (inet_pton(AF_INET6, s->host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)s->port);
+        t.len = sizeof *v6;
+    } else {
+        return false;
+    }
+    if (q->nt < MAX_TARGETS)
+        q->t[q->nt++] = t;
+    return true;
+}
+
 static void next_target(struct resolve_req *q)
 {
+    while (q->fn && q->next < q->norder && add_literal(q, &q->order[q->next]))
+        q->next++;
     if (q->next >= q->norder || !q->fn) {
         finish(q);
         return;

@@ -1,7 +1,8 @@
 /* tests/fuzz/fuzz_c2s.c — libFuzzer target for stanza handling on a client stream, per
  * stream state, through the stream layer (server/stream/stream.c) and c2s.c on a fake
  * transport (as tests/unit/test_stream.c drives the layer), with the real router, sessions
- * and store behind it (one host, example.org, accounts alice and bob; no modules loaded:
+ * and store behind it (tests/fuzz/fuzz_server.c: the config defaults, one host,
+ * example.org, accounts alice and bob; no modules loaded:
  * they are fuzzed end to end by tests/modules/stream_fuzz.sh).
  *
  * The first input byte picks the state the fuzzed bytes arrive in: 0 before
@@ -20,15 +21,11 @@
 
 #include "server/stream/c2s.c" /* its statics: the kind and the SASL-success callback */
 
-#include "server/base/config.h"
 #include "server/loop/hashmap.h"
-#include "server/loop/jobs.h"
 #include "server/net/transport.h"
-#include "server/store/accounts.h"
-#include "xml/parser.h"
+#include "tests/fuzz/fuzz_server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int hosts_init(struct server *srv);
 
 /* ---- a fake transport: output is counted and dropped ---- */
 
@@ -79,76 +76,16 @@ static const struct transport_ops fake_ops = {
 
 static struct server *srv;
 
-static void stop_loop(void *data)
-{
-    loop_stop(data);
-}
-
-/* What mynad's loop does between reads: deferred frees, the group commit. */
 static void turn(void)
 {
-    loop_defer(srv->loop, stop_loop, srv->loop);
-    loop_run(srv->loop);
-    if (myna_store_env_dirty(srv->store))
-        myna_store_env_flush(srv->store);
+    fuzz_turn(srv);
 }
 
 static void server_setup(void)
 {
-    log_init(MYNA_LOG_ERROR, false);
-    xml_parser_set_allocator(pool_alloc, pool_free);
-    srv = xcalloc(1, sizeof *srv);
-    struct config *c = &srv->cfg;
-    c->nhosts = 1;
-    c->hosts = xcalloc(1, sizeof *c->hosts);
-    c->hosts[0].domain = xstrdup("example.org");
-    c->c2s_stanza_size = 16384;
-    c->c2s_max_depth = 32;
-    c->c2s_max_attrs = 32;
-    c->auth_timeout = 30;
-    c->max_sessions = 1000;
-    c->sessions_per_account = 64;
-    c->preauth_stanza_size = 10240;
-    c->preauth_per_address = 1000;
-    c->preauth_total = 1000;
-    c->auth_failures_address = 10;
-    c->auth_failures_account = 30;
-    c->auth_lockout = 300;
-    c->auth_table_size = 65536;
-    c->scram_iterations = 4096;
-    /* XEP-0198 acks with the default caps; no resumption: a held session would outlive the
-     * input that made it (each input ends with its transport gone). */
-    c->sm_resume_timeout = 0;
-    c->sm_max_unacked = 5000;
-    c->sm_max_unacked_bytes = 4 << 20;
-    c->log_level = MYNA_LOG_ERROR;
-    srv->loop = loop_new();
-    srv->host_map = hashmap_new();
-    srv->subdomains = hashmap_new();
-    srv->users = hashmap_new();
-    srv->sessions = hashmap_new();
-    srv->session_ids = hashmap_new();
-    srv->pending_iqs = hashmap_new();
-    srv->authfail = hashmap_new();
-    srv->preauth = hashmap_new();
-    srv->registrations = hashmap_new();
-    srv->module_defs = hashmap_new();
-    srv->components = hashmap_new();
-    srv->metrics = hashmap_new();
-    srv->signal_fd = srv->control_fd = -1;
-    char dir[] = "/tmp/myna-fuzz-c2s-XXXXXX";
-    if (!mkdtemp(dir) || myna_store_env_open(dir, 256, &srv->store) < 0 ||
-        myna_store_table(srv->store, "accounts", &srv->accounts) < 0)
-        abort();
-    struct account acc;
-    if (account_derive("secret", 4096, &acc) < 0 ||
-        account_put(srv->accounts, "alice", "example.org", &acc, true) < 0 ||
-        account_put(srv->accounts, "bob", "example.org", &acc, true) < 0)
-        abort();
-    myna_store_env_flush(srv->store);
-    srv->jobs = jobs_new(srv->loop, 1);
-    srv->started_ms = loop_clock_ms();
-    hosts_init(srv);
+    /* The config defaults (fuzz_server.c), but no XEP-0198 resumption: a held session
+     * would outlive the input that made it (each input ends with its transport gone). */
+    srv = fuzz_server_new("c2s", "limits = { sm_resume_timeout = 0; };");
 }
 
 struct client {
