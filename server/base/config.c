@@ -835,11 +835,11 @@ static int parse_s2s(struct ctx *x, const config_setting_t *root)
                                        "connect_timeout", "auth_timeout", "idle_timeout",
                                        "keepalive", "retries", "retry_delay", "max_incoming",
                                        "max_incoming_per_ip", "stanza_size", "rate", "bidi",
-                                       NULL};
+                                       "flood_grace", NULL};
     struct config_s2s *s = &x->c->s2s;
     config_setting_t *g;
     long long connect = 10, auth = 30, idle = 600, keepalive = 60, retries = 2, delay = 2;
-    long long max_in = 1000, per_ip = 20, size = 262144, rate = 10LL << 20;
+    long long max_in = 1000, per_ip = 20, size = 262144, rate = 10LL << 20, grace = 30;
     const char *ca_file = NULL, *ca_path = NULL;
     s->enabled = true;
     s->bidi = true;
@@ -858,7 +858,8 @@ static int parse_s2s(struct ctx *x, const config_setting_t *root)
               get_int(x, g, "max_incoming", 1, 10000000, &max_in) != 0 ||
               get_int(x, g, "max_incoming_per_ip", 1, 10000000, &per_ip) != 0 ||
               get_int(x, g, "stanza_size", 10000, 64LL << 20, &size) != 0 ||
-              get_int(x, g, "rate", 1024, 1LL << 40, &rate) != 0))
+              get_int(x, g, "rate", 1024, 1LL << 40, &rate) != 0 ||
+              get_int(x, g, "flood_grace", 0, 86400, &grace) != 0))
         return -1;
     if (ca_file) {
         s->ca_file = resolve_path(x, ca_file);
@@ -876,6 +877,7 @@ static int parse_s2s(struct ctx *x, const config_setting_t *root)
     s->max_incoming_per_ip = (unsigned)per_ip;
     s->stanza_size = (size_t)size;
     s->rate = (uint64_t)rate;
+    s->flood_grace = (unsigned)grace;
     config_setting_t *ds = g ? config_setting_get_member(g, "domains") : NULL;
     if (!ds)
         return 0;

@@ -99,6 +99,8 @@ struct config_s2s {
     unsigned max_incoming_per_ip;
     size_t stanza_size;         /* largest stanza a peer may send */
     uint64_t rate;              /* bytes/s a peer connection may send */
+    unsigned flood_grace;       /* s a peer may stay over `rate` before policy-violation
+                                 * (0 = only paused, never closed) */
 };
 
 struct config {

@@ -523,6 +523,8 @@ static void rate_refill(struct conn *c)
     if (c->tokens > (double)c->burst)
         c->tokens = (double)c->burst;
     c->tokens_at = now;
+    if (c->tokens >= (double)c->burst / 2)
+        c->flood_since = 0; /* the peer slowed down: a later burst is a new episode */
 }
 
 static void rate_resume(void *data)
@@ -551,6 +553,8 @@ static bool rate_consume(struct conn *c, size_t n)
     double want = (double)c->burst / 4 - c->tokens;
     uint64_t ms = (uint64_t)(want * 1000.0 / (double)c->rate) + 1;
     c->throttled = true;
+    if (!c->flood_since)
+        c->flood_since = loop_now(c->srv->loop);
     c->throttle_timer = loop_timer_add(c->srv->loop, ms, rate_resume, c);
     update_events(c);
     return true;
@@ -866,6 +870,12 @@ static const char *tr_peer(const struct transport *t)
     return ((const struct conn *)t)->peer;
 }
 
+static uint64_t tr_over_rate_ms(const struct transport *t)
+{
+    const struct conn *c = (const struct conn *)t;
+    return c->flood_since ? loop_now(c->srv->loop) - c->flood_since : 0;
+}
+
 static size_t tr_queued(const struct transport *t)
 {
     return ((const struct conn *)t)->wq_bytes;
@@ -919,4 +929,5 @@ const struct transport_ops conn_transport = {
     .peer_verified = tr_peer_verified,
     .peer_problem = tr_peer_problem,
     .queued = tr_queued,
+    .over_rate_ms = tr_over_rate_ms,
 };

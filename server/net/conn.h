@@ -53,6 +53,8 @@ struct conn {
     bool ssl_want_write;         /* SSL_read needs the socket writable */
     bool paused;                 /* reading paused (write queue too long) */
     bool throttled;              /* reading paused (peer over its rate) */
+    uint64_t flood_since;        /* loop ms the peer went over its rate, while it stays
+                                  * there (the bucket not back to half full); 0 = not */
     bool want_write;             /* the socket refused bytes: waiting for it to drain */
     bool dropping;               /* being dropped (held output must never leave) */
     bool flush_listed;           /* on srv->flush_list: has output for the next flush */

@@ -65,6 +65,9 @@ struct transport_ops {
     void (*request_peer_cert)(struct transport *t);
     bool (*peer_verified)(const struct transport *t, const char *domain);
     const char *(*peer_problem)(const struct transport *t, const char *domain);
+    /* How long the peer has kept sending faster than set_rate allows (its reading paused
+     * again and again), in ms; 0 when it is not (NULL: never measured). */
+    uint64_t (*over_rate_ms)(const struct transport *t);
 };
 
 #endif

@@ -355,6 +355,7 @@ void s2s_accept(struct server *srv, const struct config_listen *l, int fd, const
         .burst = srv->cfg.s2s.rate * 2,
         .deadline_ms = (uint64_t)srv->cfg.s2s.auth_timeout * 1000,
         .keepalive_ms = srv->cfg.s2s.keepalive * 1000,
+        .flood_grace_ms = srv->cfg.s2s.flood_grace * 1000,
     };
     ip_of(peer, in->ip, sizeof in->ip);
     size_t total = 0, same = 0;

@@ -157,6 +157,7 @@ void stream_attach(struct stream *st, struct server *srv, const struct stream_ki
     srv->streams = st;
     st->close_ms = (uint32_t)(lim->close_ms ? lim->close_ms : STREAM_CLOSE_TIMEOUT_MS);
     st->keepalive_ms = lim->keepalive_ms;
+    st->flood_grace_ms = lim->flood_grace_ms;
     st->last_out = (uint32_t)st->last_in;
     if (lim->deadline_ms)
         st->timer = loop_timer_add(srv->loop, lim->deadline_ms, deadline_fire, st);
@@ -678,6 +679,13 @@ void stream_input(struct stream *st, const char *buf, size_t len)
         return;
     st->last_in = loop_now(st->srv->loop);
     stream_ref(st);
+    if (st->flood_grace_ms && st->state != STREAM_CLOSING && st->tr &&
+        st->tr->ops->over_rate_ms && st->tr->ops->over_rate_ms(st->tr) > st->flood_grace_ms) {
+        /* Pausing its reads did not slow it down (RFC 6120 §4.9.3.14). */
+        stream_error(st, STREAM_ERR_POLICY_VIOLATION, "Sending faster than allowed for too long");
+        stream_unref(st);
+        return;
+    }
     enum xml_parse_error e = xml_parser_feed(st->parser, buf, len);
     if (e != XML_PARSE_OK && st->state == STREAM_CLOSING)
         finish(st); /* no error can follow our closing tag */

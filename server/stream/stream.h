@@ -83,6 +83,8 @@ struct stream_limits {
                               * §4.4); 0 = STREAM_CLOSE_TIMEOUT_MS */
     uint32_t keepalive_ms;   /* a whitespace keepalive goes out when nothing else did for
                               * this long (RFC 6120 §4.6.1); 0 = never */
+    uint32_t flood_grace_ms; /* a peer over `rate` for this long is closed with
+                              * policy-violation; 0 = it is only paused */
 };
 
 #define STREAM_CLOSE_TIMEOUT_MS 10000
@@ -133,6 +135,7 @@ struct stream {
     unsigned refs;                    /* the transport, each job or timer, each callback */
     uint32_t close_ms;                /* see stream_limits */
     uint32_t keepalive_ms;            /* see stream_limits */
+    uint32_t flood_grace_ms;          /* see stream_limits */
     uint32_t last_out;                /* loop ms of the last output, modulo 2^32 (only the
                                        * time since, under 24 days, is ever computed) */
     bool secured;                     /* TLS is up */

@@ -24,6 +24,11 @@ Scenarios (argument 1):
              and one with a certificate for another name, both ways (its dialback is
              answered "invalid"), and "deny" refuses a domain both ways: every message
              bounces to its sender with remote-server-not-found, nothing is delivered.
+  flood      a.test with s2s.rate = 4096 and flood_grace = 2: a raw peer (b.test's
+             certificate, SASL EXTERNAL) that keeps sending presence far past the rate is
+             closed with a policy-violation stream error, after the grace and not before;
+             meanwhile two local users chat, and b.test's own server, within the rate,
+             exchanges messages before and after.
   piggyback  XEP-0220 §2.4: a.test's stream to b.test also carries conference.a.test (a
              room on a.test with a b.test occupant): the user message and the room's
              presence and message travel over one TCP connection (`mynactl s2s` shows one
@@ -231,6 +236,59 @@ def hostile(w):
     bob.close()
 
 
+def flood(w):
+    import select
+    import socket
+    w.certs("a.test", "b.test")
+    a = fed.Myna(w, "a.test", 1, s2s_extra="rate = 4096; flood_grace = 2;")
+    b = fed.Myna(w, "b.test", 2, users=(("bob", "bob-pw-2"),))
+    a.start()
+    b.start()
+    alice, bob_a = a.login("alice"), a.login("bob")
+    bob = b.login("bob")
+    exchange(alice, bob, "alice@a.test", "bob@b.test", "within the rate")
+    c, k = (os.path.join(w.certdir, "b.test." + e) for e in ("crt", "key"))
+    p = fed.RawPeer(a.ip, "a.test", "b.test", w.cafile(), c, k, source=w.ip(3))
+    p.secure()
+    check("the flooding peer authenticates", p.external())
+    # Unavailable presence from a stranger: dropped quietly, so only the rate matters.
+    chunk = ("<presence from='flood@b.test/x' to='alice@a.test' type='unavailable'/>"
+             * 50).encode()
+    p.sock.settimeout(1)
+    t0 = time.time()
+    sent, talked = 0, False
+    while time.time() - t0 < 20:
+        try:
+            p.sock.sendall(chunk)
+            sent += len(chunk)
+        except (OSError, socket.timeout):
+            break  # our buffers are full: A reads no faster than its rate
+        if p.sock.pending() or select.select([p.sock], [], [], 0)[0]:
+            break  # A said something
+        time.sleep(0.05)
+        if sent > 40000 and not talked:
+            talked = True  # a local conversation while the peer floods
+            exchange(alice, bob_a, "alice@a.test", "bob@a.test", "local, during the flood")
+    cond = None
+    try:
+        cond = p.expect_stream_error("policy-violation", timeout=15)
+    except X.Fail as ex:
+        print(ex)
+    took = time.time() - t0
+    check("a peer over the s2s rate for longer than flood_grace gets policy-violation",
+          cond == "policy-violation", "sent %d bytes in %.1f s" % (sent, took))
+    check("... not before the grace (2 s) ran out", took >= 2.0, took)
+    check("... the local users talked meanwhile", talked)
+    check("... and well within the time it kept flooding", took < 20, took)
+    exchange(alice, bob_a, "alice@a.test", "bob@a.test", "local, after the flood")
+    exchange(alice, bob, "alice@a.test", "bob@b.test", "b.test's own stream, after the flood")
+    log = open(a.log_path, errors="replace").read()
+    check("a.test's log says why", "Sending faster than allowed for too long" in log,
+          log[-2000:])
+    for cl in (alice, bob_a, bob):
+        cl.close()
+
+
 def out_conns(out, remote):
     """{local: conn id} of the outgoing streams to `remote` in `mynactl s2s` output."""
     got = {}
@@ -402,4 +460,5 @@ def refused(w):
 
 if __name__ == "__main__":
     sys.exit(fed.main({"external": external, "hostile": hostile, "dialback": dialback,
-                       "refused": refused, "piggyback": piggyback}, sys.argv[1:]))
+                       "refused": refused, "piggyback": piggyback,
+                       "flood": flood}, sys.argv[1:]))
