@@ -29,6 +29,11 @@ Scenarios (argument 1):
              closed with a policy-violation stream error, after the grace and not before;
              meanwhile two local users chat, and b.test's own server, within the rate,
              exchanges messages before and after.
+  limits     a.test with s2s.max_incoming = 3, max_incoming_per_ip = 2, auth_timeout = 3:
+             raw peers (b.test's certificate): a third connection from one address and a
+             fourth in total get resource-constraint, one that does not authenticate gets
+             connection-timeout after auth_timeout (not before), and the authenticated
+             ones keep delivering.
   piggyback  XEP-0220 §2.4: a.test's stream to b.test also carries conference.a.test (a
              room on a.test with a b.test occupant): the user message and the room's
              presence and message travel over one TCP connection (`mynactl s2s` shows one
@@ -289,6 +294,67 @@ def flood(w):
         cl.close()
 
 
+def limits(w):
+    w.certs("a.test", "b.test")
+    a = fed.Myna(w, "a.test", 1, s2s_extra="max_incoming = 3; max_incoming_per_ip = 2; "
+                 "auth_timeout = 3;", routes={})
+    a.start()
+    alice = a.login("alice")
+    c, k = (os.path.join(w.certdir, "b.test." + e) for e in ("crt", "key"))
+
+    def raw(ipn):
+        return fed.RawPeer(a.ip, "a.test", "b.test", w.cafile(), c, k, source=w.ip(ipn))
+
+    def deliver(p, body):
+        p.send("<message from='bob@b.test/r' to='alice@a.test' type='chat'><body>%s</body>"
+               "</message>" % body)
+        alice.wait_for(is_msg(body), 20, body)
+        return True
+
+    def refused(p, what):
+        f = p.open_s2s()
+        cond = X.stream_error_condition(f)
+        if cond is None:  # the error may follow the features
+            try:
+                cond = p.expect_stream_error("resource-constraint", timeout=10)
+            except X.Fail as ex:
+                cond = str(ex)
+        check(what, cond == "resource-constraint", cond)
+
+    def incoming():
+        return [ln for ln in a.ctl("s2s")[1].splitlines() if ln.startswith("in ")]
+
+    p1, p2 = raw(5), raw(5)
+    for i, p in enumerate((p1, p2)):
+        p.secure()
+        check("peer %d from one address authenticates" % (i + 1), p.external())
+    refused(raw(5), "a third connection from that address: resource-constraint")
+    deadline = time.time() + 10
+    while len(incoming()) != 2 and time.time() < deadline:
+        time.sleep(0.1)
+    check("... and it is gone", len(incoming()) == 2, incoming())
+    mute = raw(6)
+    t0 = time.time()
+    mute.secure()  # and never authenticates
+    refused(raw(7), "a fourth connection in total: resource-constraint")
+    try:
+        cond = mute.expect_stream_error("connection-timeout", timeout=15)
+    except X.Fail as ex:
+        cond = str(ex)
+    took = time.time() - t0
+    check("a peer that does not authenticate: connection-timeout", cond == "connection-timeout",
+          cond)
+    check("... after auth_timeout (3 s), not before", 2.8 <= took < 12, took)
+    check("the authenticated peers still deliver", deliver(p1, "one still") and
+          deliver(p2, "two still"))
+    p3 = raw(7)
+    p3.secure()
+    check("a freed slot takes a new peer", p3.external() and deliver(p3, "three"))
+    for p in (p1, p2, p3):
+        p.close()
+    alice.close()
+
+
 def out_conns(out, remote):
     """{local: conn id} of the outgoing streams to `remote` in `mynactl s2s` output."""
     got = {}
@@ -461,4 +527,4 @@ def refused(w):
 if __name__ == "__main__":
     sys.exit(fed.main({"external": external, "hostile": hostile, "dialback": dialback,
                        "refused": refused, "piggyback": piggyback,
-                       "flood": flood}, sys.argv[1:]))
+                       "flood": flood, "limits": limits}, sys.argv[1:]))
