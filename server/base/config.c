@@ -829,13 +829,65 @@ static int parse_s2s_domain(struct ctx *x, config_setting_t *e, struct config_s2
     return 0;
 }
 
+/* s2s.dns_servers: [ "192.0.2.53", "192.0.2.54:5353", "2001:db8::53", "[2001:db8::53]:53" ]
+ * into c-ares' "ip:port,..." form. */
+static int parse_dns_servers(struct ctx *x, config_setting_t *s, char **out)
+{
+    int t = config_setting_type(s);
+    if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+        return fail_at(x, s, "'dns_servers' must be an array of addresses [ \"192.0.2.53\" ]");
+    struct myna_buf b;
+    myna_buf_init(&b);
+    for (int i = 0; i < config_setting_length(s); i++) {
+        config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        const char *v = config_setting_get_string(e);
+        char host[64] = "";
+        long port = 53;
+        unsigned char addr[16];
+        bool ok = v && strlen(v) < sizeof host;
+        if (ok && v[0] == '[') { /* [v6]:port */
+            const char *end = strchr(v, ']');
+            ok = end && end[1] == ':' && (size_t)(end - v - 1) < sizeof host;
+            if (ok) {
+                memcpy(host, v + 1, (size_t)(end - v - 1));
+                char *rest;
+                port = strtol(end + 2, &rest, 10);
+                ok = *rest == 0 && inet_pton(AF_INET6, host, addr) == 1;
+            }
+        } else if (ok && inet_pton(AF_INET6, v, addr) == 1) {
+            snprintf(host, sizeof host, "%s", v);
+        } else if (ok) {
+            snprintf(host, sizeof host, "%s", v);
+            char *colon = strchr(host, ':'), *rest = NULL;
+            if (colon) {
+                *colon = 0;
+                port = strtol(colon + 1, &rest, 10);
+            }
+            ok = (!rest || *rest == 0) && inet_pton(AF_INET, host, addr) == 1;
+        }
+        if (!ok || port < 1 || port > 65535) {
+            myna_buf_free(&b);
+            return fail_at(x, e, "dns_servers: '%s' is not an address (\"IP\", \"IPv4:PORT\" "
+                                 "or \"[IPv6]:PORT\")", v ? v : "?");
+        }
+        myna_buf_printf(&b, "%s%s%s%s:%ld", b.len ? "," : "", strchr(host, ':') ? "[" : "",
+                        host, strchr(host, ':') ? "]" : "", port);
+    }
+    if (b.len) {
+        free(*out);
+        *out = xstrdup(b.data);
+    }
+    myna_buf_free(&b);
+    return 0;
+}
+
 static int parse_s2s(struct ctx *x, const config_setting_t *root)
 {
     static const char *const keys[] = {"enabled", "ca_file", "ca_path", "policy", "domains",
                                        "connect_timeout", "auth_timeout", "idle_timeout",
                                        "keepalive", "retries", "retry_delay", "max_incoming",
                                        "max_incoming_per_ip", "stanza_size", "rate", "bidi",
-                                       "flood_grace", NULL};
+                                       "flood_grace", "dns_servers", NULL};
     struct config_s2s *s = &x->c->s2s;
     config_setting_t *g;
     long long connect = 10, auth = 30, idle = 600, keepalive = 60, retries = 2, delay = 2;
@@ -878,6 +930,9 @@ static int parse_s2s(struct ctx *x, const config_setting_t *root)
     s->stanza_size = (size_t)size;
     s->rate = (uint64_t)rate;
     s->flood_grace = (unsigned)grace;
+    config_setting_t *dns = g ? config_setting_get_member(g, "dns_servers") : NULL;
+    if (dns && parse_dns_servers(x, dns, &s->dns_servers) != 0)
+        return -1;
     config_setting_t *ds = g ? config_setting_get_member(g, "domains") : NULL;
     if (!ds)
         return 0;
@@ -1074,6 +1129,7 @@ void config_free(struct config *c)
     }
     free(c->s2s.domains);
     free(c->s2s.ca_file);
+    free(c->s2s.dns_servers);
     free(c->s2s.ca_path);
     free(c->path);
     free(c->data_dir);

@@ -99,6 +99,7 @@ struct config_s2s {
     unsigned max_incoming_per_ip;
     size_t stanza_size;         /* largest stanza a peer may send */
     uint64_t rate;              /* bytes/s a peer connection may send */
+    char *dns_servers;          /* "ip:port,..." for c-ares; NULL = /etc/resolv.conf's */
     unsigned flood_grace;       /* s a peer may stay over `rate` before policy-violation
                                  * (0 = only paused, never closed) */
 };

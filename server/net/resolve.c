@@ -36,6 +36,7 @@ struct srv_rec {
     char *host;
     int port;
     bool tls;
+    unsigned short prio;  /* SRV records only */
 };
 
 struct resolve_req {
@@ -125,7 +126,8 @@ static void started(struct resolver *r)
 
 static void finish(struct resolve_req *q);
 
-struct resolver *resolver_new(struct loop *loop, char *err, size_t errlen)
+struct resolver *resolver_new(struct loop *loop, const char *servers, char *err,
+                              size_t errlen)
 {
     int rc = ares_library_init(ARES_LIB_INIT_ALL);
     if (rc != ARES_SUCCESS) {
@@ -143,6 +145,13 @@ struct resolver *resolver_new(struct loop *loop, char *err, size_t errlen)
                            ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
     if (rc != ARES_SUCCESS) {
         snprintf(err, errlen, "c-ares: %s", ares_strerror(rc));
+        free(r);
+        ares_library_cleanup();
+        return NULL;
+    }
+    if (servers && (rc = ares_set_servers_ports_csv(r->ch, servers)) != ARES_SUCCESS) {
+        snprintf(err, errlen, "s2s.dns_servers: %s", ares_strerror(rc));
+        ares_destroy(r->ch);
         free(r);
         ares_library_cleanup();
         return NULL;
@@ -319,17 +328,21 @@ static void srv_done(struct resolve_req *q)
     if (n == 0 && !q->srv_refused[0] && !q->srv_refused[1]) {
         /* RFC 6120 §3.2.2: no SRV records: the domain itself, on the default port. */
         q->order = xcalloc(1, sizeof *q->order);
-        q->order[0] = (struct srv_rec){xstrdup(q->domain), 5269, false};
+        q->order[0] = (struct srv_rec){xstrdup(q->domain), 5269, false, 0};
         q->norder = 1;
     } else {
-        /* XEP-0368 §3: direct TLS and STARTTLS records are one list by priority; ours
-         * keeps direct TLS first at equal priority, which the XEP allows. */
+        /* XEP-0368 §3: direct TLS and STARTTLS records are one list by priority (each
+         * already in RFC 2782 order); ours keeps direct TLS first at equal priority,
+         * which the XEP allows. */
         q->order = xcalloc(n + 1, sizeof *q->order);
-        for (int k = 0; k < 2; k++)
-            for (size_t i = 0; i < q->nsrv[k]; i++) {
-                q->order[q->norder++] = q->srv[k][i];
-                q->srv[k][i].host = NULL;
-            }
+        size_t i = 0, j = 0;
+        while (i < q->nsrv[0] || j < q->nsrv[1]) {
+            bool tls = j >= q->nsrv[1] ||
+                       (i < q->nsrv[0] && q->srv[0][i].prio <= q->srv[1][j].prio);
+            struct srv_rec *s = tls ? &q->srv[0][i++] : &q->srv[1][j++];
+            q->order[q->norder++] = *s;
+            s->host = NULL;
+        }
         q->nsrv[0] = q->nsrv[1] = 0;
     }
     next_target(q);
@@ -350,7 +363,8 @@ static void srv_cb(void *arg, int status, int timeouts, unsigned char *abuf, int
             }
             prio[q->nsrv[k]] = s->priority;
             w[q->nsrv[k]] = s->weight;
-            q->srv[k][q->nsrv[k]++] = (struct srv_rec){xstrdup(s->host), s->port, tls};
+            q->srv[k][q->nsrv[k]++] = (struct srv_rec){xstrdup(s->host), s->port, tls,
+                                                       s->priority};
         }
         ares_free_data(rep);
         srv_order(q->srv[k], prio, w, q->nsrv[k]);
@@ -423,7 +437,7 @@ struct resolve_req *resolve_host(struct resolver *r, const char *host, int port,
 {
     struct resolve_req *q = req_new(r, host, fn, data);
     q->order = xcalloc(1, sizeof *q->order);
-    q->order[0] = (struct srv_rec){xstrdup(host), port, direct_tls};
+    q->order[0] = (struct srv_rec){xstrdup(host), port, direct_tls, 0};
     q->norder = 1;
     q->start_timer = loop_timer_add(r->loop, 0, start_host, q);
     return q;

@@ -27,7 +27,9 @@ struct resolve_target {
 typedef void (*resolve_fn)(void *data, const struct resolve_target *t, size_t n,
                            const char *err);
 
-struct resolver *resolver_new(struct loop *loop, char *err, size_t errlen);
+/* `servers`: "ip:port,[ip6]:port,..." to ask instead of /etc/resolv.conf's (NULL: those). */
+struct resolver *resolver_new(struct loop *loop, const char *servers, char *err,
+                              size_t errlen);
 /* Cancels every lookup (their callbacks do not run) and frees the resolver. */
 void resolver_free(struct resolver *r);
 /* Starts the lookup of `domain`'s s2s service; fn runs later, never from this call. */

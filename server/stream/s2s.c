@@ -469,7 +469,7 @@ int s2s_init(struct server *srv, char *err, size_t errlen)
 {
     if (load_secret(srv, err, errlen) < 0)
         return -1;
-    srv->resolver = resolver_new(srv->loop, err, errlen);
+    srv->resolver = resolver_new(srv->loop, srv->cfg.s2s.dns_servers, err, errlen);
     if (!srv->resolver)
         return -1;
     srv->s2s_routes = hashmap_new();

@@ -540,6 +540,50 @@ class UncheckedStream(X.Stream):
 NS_SERVER = "jabber:server"
 
 
+class ZoneDNS:
+    """A DNS server on the world's address `ipn`, UDP port 53, answering from `records`:
+    {name: [("A", "127.x.y.z"), ("SRV", (priority, weight, port, target)), ...]}; other
+    types of a known name get an empty answer, unknown names NXDOMAIN. For Myna's resolver
+    (s2s.dns_servers)."""
+
+    def __init__(self, world, ipn, records):
+        import threading
+        self.records = {k.lower(): v for k, v in records.items()}
+        self.queries = []
+        self.ip = world.ip(ipn)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((self.ip, 53))
+        self.sock.settimeout(0.5)
+        self.running = True
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def answer(self, q):
+        import struct
+        qname, end = TinyDNS._name(q, 12)
+        qtype = struct.unpack(">H", q[end:end + 2])[0]
+        self.queries.append((qname.lower(), qtype))
+        known = qname.lower() in self.records
+        ans = []
+        for typ, data in self.records.get(qname.lower(), []):
+            if typ == "A" and qtype == 1:
+                rdata = socket.inet_aton(data)
+                ans.append(struct.pack(">HHHIH", 0xC00C, 1, 1, 60, len(rdata)) + rdata)
+            elif typ == "SRV" and qtype == 33:
+                rdata = struct.pack(">HHH", *data[:3]) + TinyDNS._enc(data[3])
+                ans.append(struct.pack(">HHHIH", 0xC00C, 33, 1, 60, len(rdata)) + rdata)
+        flags = 0x8180 if known else 0x8183
+        head = q[:2] + struct.pack(">HHHHH", flags, 1, len(ans), 0, 0)
+        return head + q[12:end + 4] + b"".join(ans)
+
+    serve = TinyDNS.serve
+
+    def stop(self):
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+
+
 class RawPeer(X.Stream):
     """An s2s stream we drive byte by byte, as the initiating server `local` towards
     `remote`, presenting certificate `cert`/`key`."""

@@ -34,6 +34,11 @@ Scenarios (argument 1):
              fourth in total get resource-constraint, one that does not authenticate gets
              connection-timeout after auth_timeout (not before), and the authenticated
              ones keep delivering.
+  dns        a.test finds its peers through DNS only (s2s.dns_servers = a tiny DNS server
+             of the test, on its own address): SRV priority first (the preferred target
+             is down: the next one is used; a weight-0 twin and a lower priority are never
+             tried), an _xmpps-server target over direct TLS, STARTTLS and direct TLS
+             records merged by priority, and the domain's A record on port 5269 without SRV.
   piggyback  XEP-0220 §2.4: a.test's stream to b.test also carries conference.a.test (a
              room on a.test with a b.test occupant): the user message and the room's
              presence and message travel over one TCP connection (`mynactl s2s` shows one
@@ -355,6 +360,72 @@ def limits(w):
     alice.close()
 
 
+def dns(w):
+    import socket
+    import threading
+    doms = ["prio.test", "tls.test", "mixed.test", "plain.test"]
+    w.certs("a.test", "b.test", *doms)
+    b_ip = w.ip(2)
+    zone = {
+        "_xmpp-server._tcp.prio.test": [("SRV", (1, 0, 5269, "down.prio.test")),
+                                        ("SRV", (2, 65535, 5269, "up.prio.test")),
+                                        ("SRV", (2, 0, 5269, "zero.prio.test")),
+                                        ("SRV", (3, 0, 5269, "last.prio.test"))],
+        "down.prio.test": [("A", w.ip(20))], "up.prio.test": [("A", b_ip)],
+        "zero.prio.test": [("A", w.ip(22))], "last.prio.test": [("A", w.ip(22))],
+        "_xmpps-server._tcp.tls.test": [("SRV", (1, 0, 5270, "xmpps.tls.test"))],
+        "_xmpp-server._tcp.tls.test": [("SRV", (1, 0, 5269, "xmpp.tls.test"))],
+        "xmpps.tls.test": [("A", b_ip)], "xmpp.tls.test": [("A", b_ip)],
+        "_xmpps-server._tcp.mixed.test": [("SRV", (10, 0, 5270, "b.mixed.test"))],
+        "_xmpp-server._tcp.mixed.test": [("SRV", (5, 0, 5269, "b.mixed.test"))],
+        "b.mixed.test": [("A", b_ip)],
+        "plain.test": [("A", b_ip)],
+    }
+    w.dns = fed.ZoneDNS(w, 53, zone)
+    # What must never be tried: the weight-0 twin and the lower priority.
+    trap = socket.socket()
+    trap.bind((w.ip(22), 5269))
+    trap.listen(8)
+    trapped = []
+    threading.Thread(target=lambda: [trapped.append(trap.accept()) for _ in range(8)],
+                     daemon=True).start()
+    a = fed.Myna(w, "a.test", 1, routes={},
+                 s2s_extra='dns_servers = [ "%s:53" ]; connect_timeout = 3;' % w.dns.ip)
+    b = fed.Myna(w, "b.test", 2, extra_hosts=doms, direct_tls_port=5270)
+    a.start()
+    b.start()
+    alice = a.login("alice")
+    for d in doms:
+        r = alice.ping(d)
+        check("iq ping to %s (found through DNS) is answered" % d, r.get("type") == "result",
+              X.show(r))
+    rc, out = a.ctl("s2s")
+    peers = {}
+    for line in out.splitlines():
+        f = line.split()
+        m = re.search(r" peer=(\S+)( tls)?", line)
+        if len(f) > 3 and f[0] == "out" and m:
+            peers[f[2]] = m.group(1)
+    log = open(a.log_path, errors="replace").read()
+    check("prio.test: the priority-1 target was tried first (refused)",
+          "connect to %s:5269" % w.ip(20) in log, log[-3000:])
+    check("... then the priority-2 target with the weight took the stream",
+          peers.get("prio.test") == b_ip + ":5269", out)
+    check("... and neither the weight-0 twin nor priority 3 was tried", not trapped, trapped)
+    check("tls.test: the _xmpps-server target, over direct TLS (XEP-0368)",
+          peers.get("tls.test") == b_ip + ":5270" and
+          re.search(r"out a\.test tls\.test ready .*:5270 tls", out), out)
+    check("mixed.test: a STARTTLS record of better priority comes before a direct TLS one",
+          peers.get("mixed.test") == b_ip + ":5269", out)
+    check("plain.test: no SRV records, the domain's A record on port 5269",
+          peers.get("plain.test") == b_ip + ":5269", out)
+    check("... after asking for both SRV records",
+          ("_xmpp-server._tcp.plain.test", 33) in w.dns.queries and
+          ("_xmpps-server._tcp.plain.test", 33) in w.dns.queries, w.dns.queries)
+    trap.close()
+    alice.close()
+
+
 def out_conns(out, remote):
     """{local: conn id} of the outgoing streams to `remote` in `mynactl s2s` output."""
     got = {}
@@ -527,4 +598,5 @@ def refused(w):
 if __name__ == "__main__":
     sys.exit(fed.main({"external": external, "hostile": hostile, "dialback": dialback,
                        "refused": refused, "piggyback": piggyback,
-                       "flood": flood, "limits": limits}, sys.argv[1:]))
+                       "flood": flood, "limits": limits,
+                       "dns": dns}, sys.argv[1:]))

@@ -261,6 +261,13 @@ static const struct bad_case bad[] = {
      "'sm_max_unacked_bytes' must be between"},
     {HOST "listen = (\n { type = \"c2s\"; port = 5222; sm_location = 5; }\n);\n", 3,
      "'sm_location' must be a string"},
+    {HOST "s2s = {\n dns_servers = [ \"ns.example\" ];\n};\n", 3,
+     "dns_servers: 'ns.example' is not an address"},
+    {HOST "s2s = {\n dns_servers = [ \"192.0.2.1:0\" ];\n};\n", 3, "is not an address"},
+    {HOST "s2s = {\n dns_servers = [ \"[2001:db8::1]\" ];\n};\n", 3, "is not an address"},
+    {HOST "s2s = {\n dns_servers = \"192.0.2.1\";\n};\n", 3,
+     "'dns_servers' must be an array"},
+    {HOST "s2s = {\n flood_grace = -1;\n};\n", 3, "'flood_grace' must be between 0"},
 };
 
 /* XEP-0198 settings: the resumption limits and 'location' per host and per listener. */
@@ -285,6 +292,28 @@ static void test_stream_management(void **state)
     assert_int_equal(c.sm_resume_timeout, 0);
     assert_int_equal(c.sm_max_unacked, 10);
     assert_int_equal(c.sm_max_unacked_bytes, 65536);
+    config_free(&c);
+}
+
+/* s2s.dns_servers becomes c-ares' "ip:port,..." list; absent: NULL (resolv.conf). */
+static void test_s2s_dns_servers(void **state)
+{
+    char path[128], err[1024];
+    snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
+    write_conf("t.conf", HOST "s2s = { dns_servers = [ \"192.0.2.53\", \"192.0.2.54:5353\",\n"
+                              "  \"2001:db8::53\", \"[2001:db8::54]:54\" ]; flood_grace = 0; };\n");
+    struct config c;
+    if (config_load(path, &c, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_string_equal(c.s2s.dns_servers,
+                        "192.0.2.53:53,192.0.2.54:5353,[2001:db8::53]:53,[2001:db8::54]:54");
+    assert_int_equal(c.s2s.flood_grace, 0);
+    config_free(&c);
+    write_conf("t.conf", HOST);
+    if (config_load(path, &c, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_null(c.s2s.dns_servers);
+    assert_int_equal(c.s2s.flood_grace, 30);
     config_free(&c);
 }
 
@@ -417,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_include),       cmocka_unit_test(test_module_options),
         cmocka_unit_test(test_disabled_module_section),
         cmocka_unit_test(test_stream_management),
+        cmocka_unit_test(test_s2s_dns_servers),
     };
     return cmocka_run_group_tests_name("config", tests, setup, teardown);
 }
