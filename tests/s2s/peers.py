@@ -4,13 +4,15 @@ on its own loopback address with the standard ports and one CA for both (tests/s
 
 Scenarios "prosody" and "ejabberd" (each peer requires verified certificates: SASL
 EXTERNAL both ways): messages both ways; vCards (vcard-temp) read both ways; the subscription handshake both
-ways, then presence updates both ways; a Myna user joins a room on the peer and a peer user joins a
+ways, then presence updates both ways; with Prosody, PEP events (a XEP-0118 tune) both ways
+through +notify in entity capabilities; a Myna user joins a room on the peer and a peer user joins a
 Myna room, with messages both ways in each room; iq ping to the remote server both ways.
 Prosody finds Myna through a hosts file, ejabberd through SRV records from the world's
 tiny DNS server (fed.TinyDNS); Myna finds both through its config map.
 """
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fed  # noqa: E402
@@ -128,6 +130,85 @@ def vcards(alice, juliet, a, p, peer_user="juliet"):
           fn == "Alice of Myna", X.show(r))
 
 
+NS_TUNE = "http://jabber.org/protocol/tune"
+NS_PUBSUB = "http://jabber.org/protocol/pubsub"
+NS_DISCO = "http://jabber.org/protocol/disco#info"
+CAPS_NODE = "https://myna.example/tests"
+CAPS_FEATURES = sorted([NS_DISCO, "http://jabber.org/protocol/caps", NS_TUNE,
+                        NS_TUNE + "+notify"])
+
+
+def caps_ver():
+    """XEP-0115 §5.1 over our one identity and CAPS_FEATURES."""
+    import base64
+    import hashlib
+    s = "client/pc//Myna tests<" + "".join(f + "<" for f in CAPS_FEATURES)
+    return base64.b64encode(hashlib.sha1(s.encode()).digest()).decode()
+
+
+def answer_disco(c, answered):
+    """A predicate side: answers each disco#info request for our caps node once (the
+    servers ask through federation to learn who wants +notify)."""
+    def pred(e):
+        q = e.find(X.q(NS_DISCO, "query"))
+        if e.tag == tag("iq") and e.get("type") == "get" and q is not None and \
+                (e.get("from"), e.get("id")) not in answered:
+            answered.add((e.get("from"), e.get("id")))
+            node = q.get("node")
+            feats = "".join("<feature var='%s'/>" % f for f in CAPS_FEATURES)
+            c.send("<iq type='result' to='%s' id='%s'><query xmlns='%s'%s>"
+                   "<identity category='client' type='pc' name='Myna tests'/>%s</query></iq>"
+                   % (e.get("from"), e.get("id"), NS_DISCO,
+                      " node='%s'" % node if node else "", feats))
+        return False
+    return pred
+
+
+def pep(alice, juliet, a, p, peer_user="juliet"):
+    """PEP (XEP-0163) across servers: each user announces tune+notify in its caps (XEP-0115)
+    and answers its server's and the other server's disco#info; each publishes a tune
+    (XEP-0118) and the other user receives the event with the payload. Needs the mutual
+    subscription of subscriptions()."""
+    ver = caps_ver()
+    for c in (alice, juliet):
+        c.send("<presence><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' "
+               "node='%s' ver='%s'/></presence>" % (CAPS_NODE, ver))
+    answered = set()
+    for pub, sub, frm, artist in ((alice, juliet, "alice@" + a, "Myna Band"),
+                                  (juliet, alice, "%s@%s" % (peer_user, p), "Peer Band")):
+        def event(e, artist=artist, frm=frm, sub=sub):
+            answer_disco(sub, answered)(e)
+            ev = e.find("{%s#event}event" % NS_PUBSUB)
+            return (e.tag == tag("message") and e.get("from") == frm and ev is not None and
+                    ev.findtext(".//{%s}artist" % NS_TUNE) == artist)
+        deadline = time.time() + WAIT
+        got = None
+        while got is None and time.time() < deadline:
+            # Publish (again) until the other side's +notify is known to the publisher's
+            # server: it learns it from a disco#info answer that crosses the federation.
+            r = pub.iq("set", "<pubsub xmlns='%s'><publish node='%s'><item id='current'>"
+                       "<tune xmlns='%s'><artist>%s</artist><title>Song</title></tune>"
+                       "</item></publish></pubsub>" % (NS_PUBSUB, NS_TUNE, NS_TUNE, artist),
+                       timeout=WAIT)
+            check("%s publishes a tune" % pub.name, r.get("type") == "result", X.show(r))
+            try:
+                pub.wait_for(answer_disco(pub, answered), 0.5, "disco")
+            except TimeoutError:
+                pass
+            try:
+                got = sub.wait_for(event, 3, "PEP event")
+            except TimeoutError:
+                pass
+        check("%s receives %s's tune through federation (PEP, +notify)" % (sub.name, frm),
+              got is not None, "")
+        if got is not None:
+            ev = got.find("{%s#event}event" % NS_PUBSUB)
+            items = ev.find("{%s#event}items" % NS_PUBSUB)
+            check("... for the tune node, with the payload",
+                  items is not None and items.get("node") == NS_TUNE and
+                  ev.findtext(".//{%s}title" % NS_TUNE) == "Song", X.show(got))
+
+
 def prosody(w):
     a, p = "a.test", "p.test"
     w.certs(a, p)
@@ -141,6 +222,7 @@ def prosody(w):
     pings(alice, juliet, a, p)
     vcards(alice, juliet, a, p)
     subscriptions(alice, juliet, a, p)
+    pep(alice, juliet, a, p)
     room(juliet, alice, "balcony@conference." + p, "a room on the peer")
     room(alice, juliet, "garden@conference." + a, "a room on Myna")
     rc, out = myna.ctl("s2s")
