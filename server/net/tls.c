@@ -481,6 +481,6 @@ const char *tls_peer_problem(SSL *ssl, const char *domain)
     if (r != X509_V_OK)
         return X509_verify_cert_error_string(r);
     if (!domain || !tls_cert_names(cert, domain))
-        return "the certificate does not name the domain";
+        return TLS_WRONG_NAME;
     return "verified";
 }

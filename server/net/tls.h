@@ -47,8 +47,10 @@ void tls_request_peer_cert(SSL *ssl);
 bool tls_peer_verified(SSL *ssl, const char *domain);
 /* The RFC 6125 name check alone: `cert` names `domain` (DNS-ID, SRV-ID, XmppAddr). */
 bool tls_cert_names(X509 *cert, const char *domain);
-/* Why the peer's certificate did not verify, for logs. */
+/* Why the peer's certificate did not verify, for logs; TLS_WRONG_NAME when it chains to
+ * the trust store but names another domain. */
 const char *tls_peer_problem(SSL *ssl, const char *domain);
+#define TLS_WRONG_NAME "the certificate does not name the domain"
 
 /* Releases the certificates cached for channel binding (exit path). */
 void tls_cache_free(void);

@@ -25,6 +25,7 @@
 #include "server/base/scram.h"
 #include "server/loop/loop.h"
 #include "server/net/resolve.h"
+#include "server/net/tls.h"
 #include "server/net/wbuf.h"
 #include "server/server.h"
 #include "server/stream/s2s.h"
@@ -237,6 +238,32 @@ static void ready(struct s2s_out *o)
         stream_close(&o->st);
 }
 
+/* The authoritative server's certificate on a verification connection, checked per the
+ * domain's policy like any outgoing stream's (XEP-0344 §2.3: dialback over TLS): one that
+ * verifies is needed unless the policy allows dialback; then an untrusted chain is
+ * tolerated (the answer is as good as the DNS that led here, XEP-0220 §2.1.3), but a
+ * trusted certificate for another name is not the authoritative server's: no answer is
+ * taken from it. */
+static bool verify_peer_ok(struct s2s_out *o)
+{
+    struct stream *st = &o->st;
+    if (stream_peer_verified(st, o->remote))
+        return true;
+    const char *problem = stream_peer_problem(st, o->remote);
+    if (config_s2s_policy(&o->srv->cfg, o->remote) == S2S_DIALBACK &&
+        strcmp(problem, TLS_WRONG_NAME) != 0) {
+        log_info("s2s", "%s -> %s: verification connection: certificate not verified (%s); "
+                        "policy allows dialback", o->local, o->remote, problem);
+        return true;
+    }
+    char text[256];
+    snprintf(text, sizeof text, "Certificate of %s not accepted for a dialback verification: %s",
+             o->remote, problem);
+    verified(o, 0);
+    fail_stream(o, S2S_FAIL_POLICY, STREAM_ERR_POLICY_VIOLATION, text);
+    return false;
+}
+
 static void on_features(struct s2s_out *o, struct myna_xml *f)
 {
     struct stream *st = &o->st;
@@ -255,7 +282,8 @@ static void on_features(struct s2s_out *o, struct myna_xml *f)
         return;
     }
     if (o->verifying) { /* a verification needs no authentication (XEP-0220 §2.1.3) */
-        send_db_verify(o);
+        if (verify_peer_ok(o))
+            send_db_verify(o);
         return;
     }
     o->peer_dialback = myna_xml_find(f, S2S_NS_DIALBACK_FEATURE, "dialback") != NULL;

@@ -19,7 +19,10 @@ Scenarios (argument 1):
   dialback   two servers whose certificates nobody trusts, policy "dialback", bidi off: Server
              Dialback (XEP-0220) with a callback both ways; the secret is a 32-byte file
              (mode 600) in the data directory that survives a restart, and keys still
-             verify after it.
+             verify after it. The verification connection checks the authoritative
+             server's certificate: an untrusted one is tolerated under "dialback", but
+             c.test, whose trusted certificate names another domain, gets no answer
+             taken from it: its message bounces.
   refused    policy "verify" (the default) refuses a peer with an untrusted certificate
              and one with a certificate for another name, both ways (its dialback is
              answered "invalid"), and "deny" refuses a domain both ways: every message
@@ -529,10 +532,14 @@ def dialback(w):
     w.certs("a.test", "b.test")  # the CA everyone trusts (the certificates go unused)
     other = untrusted_certs(w, "a.test", "b.test")
     # Without XEP-0288, so that each side opens its own stream and dialback runs both ways.
+    wrong = wrong_name_certs(w, "c.test", "somebody-else.test")
     a = fed.Myna(w, "a.test", 1, certdir=other, policy="dialback", s2s_extra="bidi = false;")
     b = fed.Myna(w, "b.test", 2, certdir=other, policy="dialback", s2s_extra="bidi = false;")
+    c = fed.Myna(w, "c.test", 3, certdir=wrong, policy="dialback",
+                 s2s_extra="bidi = false; retries = 0;")
     a.start()
     b.start()
+    c.start()
     alice = a.login_other("alice", other)
     bob = b.login_other("bob", other)
     exchange(alice, bob, "alice@a.test", "bob@b.test", "dialback")
@@ -542,6 +549,18 @@ def dialback(w):
     log = open(a.log_path, errors="replace").read()
     check("dialback: b.test was verified by a callback",
           "dialback for b.test: valid" in log and "(certificate)" not in log, log[-3000:])
+    check("... whose untrusted certificate the verification connection tolerated (policy)",
+          "a.test -> b.test: verification connection: certificate not verified" in log,
+          log[-3000:])
+    carol = c.login_other("alice", wrong, name="alice@c.test")
+    bounced(carol, "alice@a.test", "remote-server-not-found",
+            "an authoritative server with a trusted certificate for another name")
+    log = open(a.log_path, errors="replace").read()
+    check("... a.test took no answer from it",
+          "Certificate of c.test not accepted for a dialback verification: the certificate "
+          "does not name the domain" in log and "dialback for c.test: invalid" in log,
+          log[-3000:])
+    carol.close()
     secret = os.path.join(b.dir, "data", "dialback.secret")
     before = open(secret, "rb").read()
     check("the dialback secret is kept in the data directory (32 bytes, mode 600)",
