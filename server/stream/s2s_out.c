@@ -239,7 +239,7 @@ static void ready(struct s2s_out *o)
 }
 
 /* The authoritative server's certificate on a verification connection, checked per the
- * domain's policy like any outgoing stream's (XEP-0344 §2.3: dialback over TLS): one that
+ * domain's policy like any outgoing stream's (XEP-0344: dialback over TLS): one that
  * verifies is needed unless the policy allows dialback; then an untrusted chain is
  * tolerated (the answer is as good as the DNS that led here, XEP-0220 §2.1.3), but a
  * trusted certificate for another name is not the authoritative server's: no answer is
