@@ -22,4 +22,4 @@ tests_s2s_purple_fed_CFLAGS = $(E2E_STROPHE_CFLAGS) $(PURPLE_CFLAGS)
 tests_s2s_purple_fed_LDADD = $(STROPHE_LIBS) $(PURPLE_LIBS)
 TESTS += tests/s2s/peer-purple.sh
 endif
-EXTRA_DIST += tests/s2s/peer-purple.sh
+EXTRA_DIST += tests/s2s/peer-purple.sh tests/s2s/gajim_peer.py

@@ -257,10 +257,10 @@ def ejabberd(w):
 def purple(w):
     """The closing criterion: a Pidgin (libpurple) user on Myna and a user on Prosody add
     each other, see each other's presence, chat both ways and meet in a room on either
-    server. tests/s2s/purple_fed.c drives Pidgin; juliet on Prosody answers from here."""
+    server. tests/s2s/purple_fed.c drives Pidgin; juliet on Prosody is a Gajim user
+    (python3-nbxmpp, tests/s2s/gajim_peer.py) and answers it."""
     import subprocess
     import threading
-    import time
     a, p = "a.test", "p.test"
     w.certs(a, ips=[w.ip(1)])
     w.certs(p)
@@ -273,63 +273,40 @@ def purple(w):
     if not os.access(prog, os.X_OK):
         print("SKIP: tests/s2s/purple_fed not built (no libpurple)")
         return
-    juliet = pro.login("juliet")
-    juliet.iq("get", "<query xmlns='jabber:iq:roster'/>", timeout=WAIT)
     peer_room, myna_room = "balcony@conference." + p, "garden@conference." + a
-    join(juliet, peer_room, "Juliet", "juliet opens the room on Prosody")
-    done = threading.Event()
-    seen = {}
+    # juliet is a Gajim user: python3-nbxmpp, Gajim's library (tests/s2s/gajim_peer.py).
+    jenv = dict(os.environ, E2E_IP=pro.ip, E2E_DOMAIN=p, E2E_CAFILE=w.cafile(),
+                E2E_STARTTLS_PORT="5222", E2E_USERS="juliet:" + pro.password("juliet"),
+                FED_MYNA_USER="alice@" + a, FED_PEER_ROOM=peer_room, FED_MYNA_ROOM=myna_room)
+    gajim = subprocess.Popen(["/usr/bin/python3", os.path.join(fed.HERE, "gajim_peer.py")],
+                             env=jenv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+    seen, ready = {}, threading.Event()
 
-    def juliet_side():
-        """Answers Pidgin: approves and returns the subscription, replies to the chat,
-        answers in the Prosody room, then enters the Myna room once it exists."""
-        myna_room_tries = 0
-        while not done.is_set():
-            try:
-                e = juliet.next(0.5)
-            except TimeoutError:
-                if seen.get("peer-room") and not seen.get("myna-room-joined") and \
-                        myna_room_tries < 60:
-                    myna_room_tries += 1
-                    juliet.send("<presence to='%s/Juliet'><x xmlns='%s'/></presence>"
-                                % (myna_room, NS_MUC))
-                continue
-            except Exception:  # noqa: BLE001 — the stream ended: the test reports
-                return
-            frm, typ = e.get("from") or "", e.get("type")
-            if e.tag == tag("presence") and typ == "subscribe" and frm == "alice@" + a:
-                juliet.send("<presence type='subscribed' to='alice@%s'/>" % a)
-                juliet.send("<presence type='subscribe' to='alice@%s'/>" % a)
-                seen["subscribe"] = True
-            elif e.tag == tag("message") and e.get("type") != "groupchat" and \
-                    e.findtext(tag("body")) == "hello from pidgin":
-                seen["chat-from"] = frm
-                juliet.send("<message to='%s' type='chat'><body>hi pidgin</body></message>"
-                            % frm)
-            elif e.tag == tag("message") and e.get("type") == "groupchat" and \
-                    e.findtext(tag("body")) == "pidgin in the peer's room":
-                seen["peer-room"] = frm
-                juliet.send("<message to='%s' type='groupchat'><body>juliet in the peer's room"
-                            "</body></message>" % peer_room)
-            elif e.tag == tag("presence") and frm == myna_room + "/Juliet" and typ != "error":
-                seen["myna-room-joined"] = True
-            elif e.tag == tag("message") and e.get("type") == "groupchat" and \
-                    e.findtext(tag("body")) == "pidgin in the Myna room":
-                seen["myna-room"] = frm
-                juliet.send("<message to='%s' type='groupchat'><body>juliet in the Myna room"
-                            "</body></message>" % myna_room)
+    def gajim_side():
+        for line in gajim.stdout:
+            sys.stdout.write("gajim: " + line)
+            if line.startswith("READY"):
+                ready.set()
+            elif line.startswith("SEEN "):
+                _, key, value = line.split(None, 2)
+                seen[key] = value.strip()
 
-    t = threading.Thread(target=juliet_side, daemon=True)
+    t = threading.Thread(target=gajim_side, daemon=True)
     t.start()
+    check("juliet (nbxmpp) logs in to Prosody and opens a room there", ready.wait(60))
     env = dict(os.environ, E2E_IP=myna.ip, E2E_DOMAIN=a, E2E_CAFILE=w.cafile(),
                E2E_STARTTLS_PORT="5222", E2E_DIRECT_PORT="",
                E2E_USERS=" ".join("%s:%s" % u for u in myna.users), E2E_TMPDIR=w.tmp,
                FED_PEER="juliet@" + p, FED_PEER_ROOM=peer_room, FED_MYNA_ROOM=myna_room)
     # Leaks inside libpurple and GLib are not what this test measures (as in the harness).
     env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":detect_leaks=0").lstrip(":")
-    r = subprocess.run([prog], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=150)
-    done.set()
+    try:
+        r = subprocess.run([prog], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=150)
+    finally:
+        gajim.terminate()
+        gajim.wait(10)
     t.join(5)
     out = r.stdout.decode(errors="replace")
     sys.stdout.write(out)
@@ -341,7 +318,11 @@ def purple(w):
           seen.get("peer-room") == peer_room + "/Pidgin", seen)
     check("the Prosody user got Pidgin's message in the Myna room",
           seen.get("myna-room") == myna_room + "/Pidgin", seen)
-    juliet.close()
+    check("the Prosody user sees the Pidgin user's presence",
+          seen.get("presence-from", "").startswith("alice@%s/" % a), seen)
+    check("the Prosody user got Pidgin's subscription request and entered the Myna room",
+          seen.get("subscribe") == "alice@" + a and
+          seen.get("myna-room-joined") == myna_room + "/Juliet", seen)
 
 
 if __name__ == "__main__":
