@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "e2e_strophe.h"
 
@@ -130,4 +131,41 @@ static gboolean strophe_tick(gpointer unused)
 void e2e_purple_poll_strophe(void)
 {
     g_timeout_add(5, strophe_tick, NULL);
+}
+
+void e2e_purple_on(void *instance, const char *signal, GCallback cb)
+{
+    static int handle;
+    purple_signal_connect(instance, signal, &handle, PURPLE_CALLBACK(cb), NULL);
+}
+
+static void connection_error(PurpleConnection *gc, PurpleConnectionError err,
+                             const gchar *desc, gpointer unused)
+{
+    (void)gc, (void)unused;
+    e2e_purple_fail("libpurple connection error %d: %s", (int)err, desc ? desc : "");
+}
+
+void e2e_purple_sign_on(PurpleAccount *a, const char *ui_id, GCallback signed_on)
+{
+    e2e_purple_on(purple_connections_get_handle(), "signed-on", signed_on);
+    e2e_purple_on(purple_connections_get_handle(), "connection-error",
+                  G_CALLBACK(connection_error));
+    purple_account_set_enabled(a, ui_id, TRUE);
+    purple_savedstatus_activate(purple_savedstatus_new(NULL, PURPLE_STATUS_AVAILABLE));
+}
+
+void e2e_purple_join(PurpleAccount *a, const char *room_jid, const char *nick)
+{
+    const char *at = strchr(room_jid, '@');
+    if (!at) {
+        e2e_purple_fail("bad room %s", room_jid);
+        return;
+    }
+    GHashTable *c = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_hash_table_insert(c, g_strdup("room"), g_strndup(room_jid, (gsize)(at - room_jid)));
+    g_hash_table_insert(c, g_strdup("server"), g_strdup(at + 1));
+    g_hash_table_insert(c, g_strdup("handle"), g_strdup(nick));
+    serv_join_chat(purple_account_get_connection(a), c);
+    g_hash_table_destroy(c);
 }

@@ -20,5 +20,12 @@ void e2e_purple_init(const char *ui_id);
 PurpleAccount *e2e_purple_account(int u, const char *resource);
 /* Polls the libstrophe context from the GLib loop every few milliseconds. */
 void e2e_purple_poll_strophe(void);
+/* Connects `cb` to libpurple's `signal` of `instance` (e.g. purple_conversations_get_handle()). */
+void e2e_purple_on(void *instance, const char *signal, GCallback cb);
+/* Signs account `a` in for UI `ui_id` with the available status: `signed_on` runs when it
+ * is connected; a connection error fails the test. */
+void e2e_purple_sign_on(PurpleAccount *a, const char *ui_id, GCallback signed_on);
+/* Joins MUC room `room_jid` (room@service) as `nick`, as Pidgin's "Join a Chat" does. */
+void e2e_purple_join(PurpleAccount *a, const char *room_jid, const char *nick);
 
 #endif

@@ -55,12 +55,6 @@ static void signed_on(PurpleConnection *gc, gpointer unused)
     purple_conv_im_send(PURPLE_CONV_IM(conv), "hello from pidgin");
 }
 
-static void connection_error(PurpleConnection *gc, PurpleConnectionError err,
-                             const gchar *desc, gpointer unused)
-{
-    e2e_purple_fail("libpurple connection error %d: %s", (int)err, desc ? desc : "");
-}
-
 static gboolean received_im(PurpleAccount *a, char **sender, char **message,
                             PurpleConversation *conv, PurpleMessageFlags *flags, gpointer u)
 {
@@ -101,16 +95,8 @@ int main(void)
     snprintf(alice_jid, sizeof alice_jid, "%s/pidgin", e2e_bare(0));
     account = e2e_purple_account(0, "pidgin");
 
-    static int handle;
-    purple_signal_connect(purple_connections_get_handle(), "signed-on", &handle,
-                          PURPLE_CALLBACK(signed_on), NULL);
-    purple_signal_connect(purple_connections_get_handle(), "connection-error", &handle,
-                          PURPLE_CALLBACK(connection_error), NULL);
-    purple_signal_connect(purple_conversations_get_handle(), "receiving-im-msg", &handle,
-                          PURPLE_CALLBACK(received_im), NULL);
-    purple_account_set_enabled(account, UI_ID, TRUE);
-    PurpleSavedStatus *st = purple_savedstatus_new(NULL, PURPLE_STATUS_AVAILABLE);
-    purple_savedstatus_activate(st);
+    e2e_purple_on(purple_conversations_get_handle(), "receiving-im-msg", G_CALLBACK(received_im));
+    e2e_purple_sign_on(account, UI_ID, G_CALLBACK(signed_on));
 
     e2e_purple_poll_strophe();
     g_timeout_add_seconds(40, overall_timeout, NULL);

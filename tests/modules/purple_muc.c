@@ -42,14 +42,8 @@ static int alice_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 
 static void signed_on(PurpleConnection *gc, gpointer unused)
 {
-    (void)unused;
-    GHashTable *comp = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    char *at = strchr(room, '@');
-    g_hash_table_insert(comp, g_strdup("room"), g_strndup(room, (gsize)(at - room)));
-    g_hash_table_insert(comp, g_strdup("server"), g_strdup(at + 1));
-    g_hash_table_insert(comp, g_strdup("handle"), g_strdup("carol"));
-    serv_join_chat(gc, comp);
-    g_hash_table_destroy(comp);
+    (void)gc, (void)unused;
+    e2e_purple_join(account, room, "carol");
 }
 
 static void chat_joined(PurpleConversation *conv, gpointer unused)
@@ -80,13 +74,6 @@ static void received_chat(PurpleAccount *a, char *who, char *message, PurpleConv
     g_free(plain);
 }
 
-static void connection_error(PurpleConnection *gc, PurpleConnectionError err,
-                             const gchar *desc, gpointer unused)
-{
-    (void)gc, (void)unused;
-    e2e_purple_fail("libpurple connection error %d: %s", (int)err, desc ? desc : "");
-}
-
 static gboolean overall_timeout(gpointer unused)
 {
     (void)unused;
@@ -114,17 +101,10 @@ int main(void)
     xmpp_stanza_release(r);
 
     account = e2e_purple_account(2, "pidgin");
-    static int handle;
-    purple_signal_connect(purple_connections_get_handle(), "signed-on", &handle,
-                          PURPLE_CALLBACK(signed_on), NULL);
-    purple_signal_connect(purple_connections_get_handle(), "connection-error", &handle,
-                          PURPLE_CALLBACK(connection_error), NULL);
-    purple_signal_connect(purple_conversations_get_handle(), "chat-joined", &handle,
-                          PURPLE_CALLBACK(chat_joined), NULL);
-    purple_signal_connect(purple_conversations_get_handle(), "received-chat-msg", &handle,
-                          PURPLE_CALLBACK(received_chat), NULL);
-    purple_account_set_enabled(account, UI_ID, TRUE);
-    purple_savedstatus_activate(purple_savedstatus_new(NULL, PURPLE_STATUS_AVAILABLE));
+    e2e_purple_on(purple_conversations_get_handle(), "chat-joined", G_CALLBACK(chat_joined));
+    e2e_purple_on(purple_conversations_get_handle(), "received-chat-msg",
+                  G_CALLBACK(received_chat));
+    e2e_purple_sign_on(account, UI_ID, G_CALLBACK(signed_on));
 
     e2e_purple_poll_strophe();
     g_timeout_add_seconds(40, overall_timeout, NULL);

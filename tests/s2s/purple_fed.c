@@ -78,24 +78,6 @@ static void *request_action(const char *title, const char *primary, const char *
 }
 
 /* ---- the steps ---- */
-static void join(const char *room_jid)
-{
-    char room[256];
-    snprintf(room, sizeof room, "%s", room_jid);
-    char *at = strchr(room, '@');
-    if (!at) {
-        e2e_purple_fail("bad room %s", room_jid);
-        return;
-    }
-    *at = 0;
-    GHashTable *c = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    g_hash_table_insert(c, g_strdup("room"), g_strdup(room));
-    g_hash_table_insert(c, g_strdup("server"), g_strdup(at + 1));
-    g_hash_table_insert(c, g_strdup("handle"), g_strdup("Pidgin"));
-    serv_join_chat(purple_account_get_connection(account), c);
-    g_hash_table_destroy(c);
-}
-
 static void signed_on(PurpleConnection *gc, gpointer unused)
 {
     printf("# libpurple signed on as %s\n", purple_account_get_username(account));
@@ -119,7 +101,7 @@ static gboolean received_im(PurpleAccount *a, char **sender, char **message,
     char *plain = purple_markup_strip_html(*message);
     if (is_peer(*sender) && strcmp(plain, "hi pidgin") == 0) {
         pass("a chat message from the peer arrives (and ours reached it)");
-        join(peer_room);
+        e2e_purple_join(account, peer_room, "Pidgin");
     }
     g_free(plain);
     return FALSE;
@@ -153,18 +135,12 @@ static gboolean received_chat(PurpleAccount *a, char **sender, char **message,
     char *plain = purple_markup_strip_html(*message);
     if (room_is(conv, peer_room) && strcmp(plain, "juliet in the peer's room") == 0) {
         pass("messages both ways in the room on the peer");
-        join(myna_room);
+        e2e_purple_join(account, myna_room, "Pidgin");
     } else if (room_is(conv, myna_room) && strcmp(plain, "juliet in the Myna room") == 0) {
         pass("messages both ways in the room on Myna");
     }
     g_free(plain);
     return FALSE;
-}
-
-static void connection_error(PurpleConnection *gc, PurpleConnectionError err,
-                             const gchar *desc, gpointer unused)
-{
-    e2e_purple_fail("libpurple connection error %d: %s", (int)err, desc ? desc : "");
 }
 
 static gboolean overall_timeout(gpointer unused)
@@ -190,23 +166,14 @@ int main(void)
     request_ops.request_action = request_action;
     purple_request_set_ui_ops(&request_ops);
     account = e2e_purple_account(0, "pidgin");
-    static int handle;
-    purple_signal_connect(purple_connections_get_handle(), "signed-on", &handle,
-                          PURPLE_CALLBACK(signed_on), NULL);
-    purple_signal_connect(purple_connections_get_handle(), "connection-error", &handle,
-                          PURPLE_CALLBACK(connection_error), NULL);
-    purple_signal_connect(purple_blist_get_handle(), "buddy-signed-on", &handle,
-                          PURPLE_CALLBACK(buddy_signed_on), NULL);
-    purple_signal_connect(purple_conversations_get_handle(), "receiving-im-msg", &handle,
-                          PURPLE_CALLBACK(received_im), NULL);
-    purple_signal_connect(purple_conversations_get_handle(), "chat-joined", &handle,
-                          PURPLE_CALLBACK(chat_joined), NULL);
-    purple_signal_connect(purple_conversations_get_handle(), "chat-buddy-joined", &handle,
-                          PURPLE_CALLBACK(chat_buddy_joined), NULL);
-    purple_signal_connect(purple_conversations_get_handle(), "receiving-chat-msg", &handle,
-                          PURPLE_CALLBACK(received_chat), NULL);
-    purple_account_set_enabled(account, UI_ID, TRUE);
-    purple_savedstatus_activate(purple_savedstatus_new(NULL, PURPLE_STATUS_AVAILABLE));
+    e2e_purple_on(purple_blist_get_handle(), "buddy-signed-on", G_CALLBACK(buddy_signed_on));
+    e2e_purple_on(purple_conversations_get_handle(), "receiving-im-msg", G_CALLBACK(received_im));
+    e2e_purple_on(purple_conversations_get_handle(), "chat-joined", G_CALLBACK(chat_joined));
+    e2e_purple_on(purple_conversations_get_handle(), "chat-buddy-joined",
+                  G_CALLBACK(chat_buddy_joined));
+    e2e_purple_on(purple_conversations_get_handle(), "receiving-chat-msg",
+                  G_CALLBACK(received_chat));
+    e2e_purple_sign_on(account, UI_ID, G_CALLBACK(signed_on));
     g_timeout_add_seconds(90, overall_timeout, NULL);
     g_main_loop_run(e2e_purple_loop);
     purple_account_set_enabled(account, UI_ID, FALSE);
