@@ -30,6 +30,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import procs  # noqa: E402
+
 DOMAIN = os.environ.get("E2E_DOMAIN", "myna.test")
 IP = "127.0.0.1"
 STANZA_LIMIT = 16384
@@ -51,16 +54,7 @@ def free_ports(n):
 
 
 def wait_port(port, proc, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        if proc.poll() is not None:
-            return False
-        try:
-            socket.create_connection((IP, port), timeout=0.5).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
+    return procs.wait_port(IP, port, proc, timeout)
 
 
 COMPONENT_SECRET = "component-s3cret"
@@ -169,27 +163,12 @@ class Server:
         """Returns a problem description, or None if the server stopped cleanly."""
         if self.proc is None:
             return None
-        problem = None
-        if self.proc.poll() is not None:
-            problem = "%s died during the test (exit status %s)" % (self.name, self.proc.returncode)
-        else:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                rc = self.proc.wait(timeout=15)
-                if rc != 0 and self.name == "myna":
-                    problem = "mynad exited with status %d on SIGTERM (expected 0)" % rc
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                problem = "%s did not exit within 15 s of SIGTERM" % self.name
+        myna = self.name == "myna"
+        problem = procs.stop_process(self.proc, "mynad" if myna else self.name, 15, exit_zero=myna)
         self.log.close()
         problem = problem or getattr(self, "restart_problem", None)
-        if self.name == "myna" and problem is None:
-            with open(self.log_path, "rb") as f:
-                text = f.read()
-            if b"ERROR: AddressSanitizer" in text or b"runtime error:" in text \
-                    or b"ERROR: LeakSanitizer" in text:
-                problem = "sanitizer report in the mynad log"
+        if myna and problem is None:
+            problem = procs.sanitizer_problem(self.log_path, "mynad")
         return problem
 
 

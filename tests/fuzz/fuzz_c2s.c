@@ -27,51 +27,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* ---- a fake transport: output is counted and dropped ---- */
-
-struct fake {
-    struct transport tr;
-    size_t written;
-    int closed;
-};
-
-static void f_write(struct transport *t, const void *d, size_t n) { ((struct fake *)t)->written += n; (void)d; }
-static void f_write_buf(struct transport *t, struct wbuf *b) { f_write(t, b->data, b->len); }
-static void f_write_splice(struct transport *t, struct wbuf *shared, size_t split,
-                           const char *piece, size_t plen)
-{
-    (void)split, (void)piece;
-    f_write(t, shared->data, shared->len + plen);
-}
-static void f_close(struct transport *t) { ((struct fake *)t)->closed++; }
-static void f_abort(struct transport *t, const char *why) { (void)why; ((struct fake *)t)->closed++; }
-static int f_start_tls(struct transport *t) { (void)t; return -1; }
-static bool f_is_encrypted(const struct transport *t) { (void)t; return true; }
-static int f_channel_binding(const struct transport *t, const char *type, unsigned char *out,
-                             size_t outlen)
-{
-    (void)t, (void)type, (void)out, (void)outlen;
-    return -1;
-}
-static const char *const *f_cb_types(const struct transport *t)
-{
-    (void)t;
-    static const char *const none[] = {NULL};
-    return none;
-}
-static void f_set_rate(struct transport *t, uint64_t rate, uint64_t burst) { (void)t, (void)rate, (void)burst; }
-static uint64_t f_id(const struct transport *t) { (void)t; return 1; }
-static const char *f_peer(const struct transport *t) { (void)t; return "192.0.2.1:5555"; }
-static size_t f_queued(const struct transport *t) { (void)t; return 0; }
-
-static const struct transport_ops fake_ops = {
-    .write = f_write, .write_buf = f_write_buf, .write_splice = f_write_splice,
-    .close = f_close, .abort = f_abort, .start_tls = f_start_tls,
-    .is_encrypted = f_is_encrypted, .channel_binding = f_channel_binding,
-    .channel_binding_types = f_cb_types, .set_rate = f_set_rate, .id = f_id,
-    .peer = f_peer, .queued = f_queued,
-};
-
 /* ---- one server for the whole run ---- */
 
 static struct server *srv;
@@ -90,14 +45,14 @@ static void server_setup(void)
 
 struct client {
     struct c2s *c;
-    struct fake f;
+    struct fuzz_transport f;
 };
 
 static void client_open(struct client *cl)
 {
-    memset(&cl->f, 0, sizeof cl->f);
-    cl->f.tr.ops = &fake_ops;
     struct c2s *c = pool_alloc(sizeof *c);
+    fuzz_transport_init(&cl->f, &c->st);
+    cl->f.encrypted = true; /* as over TLS: SASL PLAIN is offered */
     struct stream_limits lim = {
         .max_stanza_bytes = srv->cfg.c2s_stanza_size,
         .max_depth = srv->cfg.c2s_max_depth,

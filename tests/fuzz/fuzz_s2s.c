@@ -1,8 +1,8 @@
 /* tests/fuzz/fuzz_s2s.c — libFuzzer target for incoming server-to-server streams through
  * the stream layer (server/stream/stream.c) and s2s_in.c on a fake transport, with the
  * real router, sessions, store and s2s routes behind it (tests/fuzz/fuzz_server.c: the
- * config defaults, one host example.org with accounts alice and bob, no modules).
- * The fake transport's certificate names peer.example and conference.peer.example;
+ * config defaults, one host example.org with accounts alice and bob, no modules, and the
+ * fake transport, whose certificate names peer.example and conference.peer.example);
  * dialback.example may use dialback (policy "dialback"), and s2s.domains sends both
  * peer domains and dialback.example to 127.0.0.1 port 1, where nothing listens, so a
  * reply or a dialback callback fails at once, without DNS (retries = 0).
@@ -30,75 +30,6 @@
 #include "tests/fuzz/fuzz_server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* ---- a fake transport: output is counted and dropped ---- */
-
-struct fake {
-    struct transport tr;
-    struct stream *st;
-    size_t written;
-    int closed;
-    bool tls_fails;
-};
-
-static void f_write(struct transport *t, const void *d, size_t n) { ((struct fake *)t)->written += n; (void)d; }
-static void f_write_buf(struct transport *t, struct wbuf *b) { f_write(t, b->data, b->len); }
-static void f_write_splice(struct transport *t, struct wbuf *shared, size_t split,
-                           const char *piece, size_t plen)
-{
-    (void)split, (void)piece;
-    f_write(t, shared->data, shared->len + plen);
-}
-static void f_close(struct transport *t) { ((struct fake *)t)->closed++; }
-static void f_abort(struct transport *t, const char *why) { (void)why; ((struct fake *)t)->closed++; }
-/* STARTTLS: the handshake "succeeds" at once (what follows is the decrypted stream), or
- * fails as a broken handshake does. */
-static int f_start_tls(struct transport *t)
-{
-    struct fake *f = (struct fake *)t;
-    if (f->tls_fails)
-        return -1;
-    stream_secured(f->st);
-    return 0;
-}
-static bool f_is_encrypted(const struct transport *t) { return ((const struct fake *)t)->st->secured; }
-static int f_channel_binding(const struct transport *t, const char *type, unsigned char *out,
-                             size_t outlen)
-{
-    (void)t, (void)type, (void)out, (void)outlen;
-    return -1;
-}
-static const char *const *f_cb_types(const struct transport *t)
-{
-    (void)t;
-    static const char *const none[] = {NULL};
-    return none;
-}
-static void f_set_rate(struct transport *t, uint64_t rate, uint64_t burst) { (void)t, (void)rate, (void)burst; }
-static uint64_t f_id(const struct transport *t) { (void)t; return 1; }
-static const char *f_peer(const struct transport *t) { (void)t; return "192.0.2.7:40000"; }
-static size_t f_queued(const struct transport *t) { (void)t; return 0; }
-static void f_request_peer_cert(struct transport *t) { (void)t; }
-static bool f_peer_verified(const struct transport *t, const char *domain)
-{
-    (void)t;
-    return domain && (strcmp(domain, "peer.example") == 0 ||
-                      strcmp(domain, "conference.peer.example") == 0);
-}
-static const char *f_peer_problem(const struct transport *t, const char *domain)
-{
-    (void)t, (void)domain;
-    return "the certificate names peer.example";
-}
-
-static const struct transport_ops fake_ops = {
-    .write = f_write, .write_buf = f_write_buf, .write_splice = f_write_splice,
-    .close = f_close, .abort = f_abort, .start_tls = f_start_tls,
-    .is_encrypted = f_is_encrypted, .channel_binding = f_channel_binding,
-    .channel_binding_types = f_cb_types, .set_rate = f_set_rate, .id = f_id,
-    .peer = f_peer, .queued = f_queued, .request_peer_cert = f_request_peer_cert,
-    .peer_verified = f_peer_verified, .peer_problem = f_peer_problem,
-};
 
 /* ---- one server for the whole run ---- */
 
@@ -141,7 +72,7 @@ static bool settled(void)
 
 struct peer {
     struct s2s_in *in;
-    struct fake f;
+    struct fuzz_transport f;
 };
 
 static void peer_feed(struct peer *p, const char *s, size_t n)
@@ -163,10 +94,9 @@ static void peer_feeds(struct peer *p, const char *s)
 
 static void peer_open(struct peer *p, bool direct_tls, bool tls_fails)
 {
-    memset(&p->f, 0, sizeof p->f);
-    p->f.tr.ops = &fake_ops;
-    p->f.tls_fails = tls_fails;
     struct s2s_in *in = xcalloc(1, sizeof *in);
+    fuzz_transport_init(&p->f, &in->st);
+    p->f.tls_fails = tls_fails;
     struct stream_limits lim = {
         .max_stanza_bytes = srv->cfg.s2s.stanza_size,
         .max_depth = srv->cfg.c2s_max_depth,
@@ -174,7 +104,6 @@ static void peer_open(struct peer *p, bool direct_tls, bool tls_fails)
     };
     snprintf(in->ip, sizeof in->ip, "192.0.2.7");
     in->sasl = sasl_new(&in->st, SASL_S2S, in_authenticated);
-    p->f.st = &in->st;
     stream_attach(&in->st, srv, &in_kind, &lim, &p->f.tr, STREAM_TLS_STARTTLS);
     if (direct_tls)
         stream_secured(&in->st);

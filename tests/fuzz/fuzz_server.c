@@ -1,5 +1,6 @@
 /* tests/fuzz/fuzz_server.c — see fuzz_server.h. The config goes through config_load as
- * mynad's does, so the harnesses follow the defaults when they change. */
+ * mynad's does, so the harnesses follow the defaults when they change; the fake transport
+ * is the one both stream harnesses feed. */
 #include "tests/fuzz/fuzz_server.h"
 
 #include <stdio.h>
@@ -13,10 +14,130 @@
 #include "server/loop/loop.h"
 #include "server/loop/pool.h"
 #include "server/server.h"
+#include "server/net/wbuf.h"
 #include "server/store/accounts.h"
+#include "server/stream/stream.h"
 #include "xml/parser.h"
 
 int hosts_init(struct server *srv);
+
+/* ---- the fake transport ---- */
+
+#define FT(t) ((struct fuzz_transport *)(t))
+#define CFT(t) ((const struct fuzz_transport *)(t))
+
+static void f_write(struct transport *t, const void *d, size_t n)
+{
+    (void)d;
+    FT(t)->written += n;
+}
+
+static void f_write_buf(struct transport *t, struct wbuf *b)
+{
+    f_write(t, b->data, b->len);
+}
+
+static void f_write_splice(struct transport *t, struct wbuf *shared, size_t split,
+                           const char *piece, size_t plen)
+{
+    (void)split, (void)piece;
+    f_write(t, shared->data, shared->len + plen);
+}
+
+static void f_close(struct transport *t)
+{
+    FT(t)->closed++;
+}
+
+static void f_abort(struct transport *t, const char *why)
+{
+    (void)why;
+    FT(t)->closed++;
+}
+
+static int f_start_tls(struct transport *t)
+{
+    if (FT(t)->tls_fails)
+        return -1;
+    stream_secured(FT(t)->st);
+    return 0;
+}
+
+static bool f_is_encrypted(const struct transport *t)
+{
+    return CFT(t)->encrypted || CFT(t)->st->secured;
+}
+
+static int f_channel_binding(const struct transport *t, const char *type, unsigned char *out,
+                             size_t outlen)
+{
+    (void)t, (void)type, (void)out, (void)outlen;
+    return -1;
+}
+
+static const char *const *f_cb_types(const struct transport *t)
+{
+    (void)t;
+    static const char *const none[] = {NULL};
+    return none;
+}
+
+static void f_set_rate(struct transport *t, uint64_t rate, uint64_t burst)
+{
+    (void)t, (void)rate, (void)burst;
+}
+
+static uint64_t f_id(const struct transport *t)
+{
+    (void)t;
+    return 1;
+}
+
+static const char *f_peer(const struct transport *t)
+{
+    (void)t;
+    return "192.0.2.7:40000";
+}
+
+static size_t f_queued(const struct transport *t)
+{
+    (void)t;
+    return 0;
+}
+
+static void f_request_peer_cert(struct transport *t)
+{
+    (void)t;
+}
+
+static bool f_peer_verified(const struct transport *t, const char *domain)
+{
+    (void)t;
+    return domain && (strcmp(domain, "peer.example") == 0 ||
+                      strcmp(domain, "conference.peer.example") == 0);
+}
+
+static const char *f_peer_problem(const struct transport *t, const char *domain)
+{
+    (void)t, (void)domain;
+    return "the certificate names peer.example";
+}
+
+static const struct transport_ops fake_ops = {
+    .write = f_write, .write_buf = f_write_buf, .write_splice = f_write_splice,
+    .close = f_close, .abort = f_abort, .start_tls = f_start_tls,
+    .is_encrypted = f_is_encrypted, .channel_binding = f_channel_binding,
+    .channel_binding_types = f_cb_types, .set_rate = f_set_rate, .id = f_id,
+    .peer = f_peer, .queued = f_queued, .request_peer_cert = f_request_peer_cert,
+    .peer_verified = f_peer_verified, .peer_problem = f_peer_problem,
+};
+
+void fuzz_transport_init(struct fuzz_transport *ft, struct stream *st)
+{
+    memset(ft, 0, sizeof *ft);
+    ft->tr.ops = &fake_ops;
+    ft->st = st;
+}
 
 static void write_file(const char *path, const char *text)
 {

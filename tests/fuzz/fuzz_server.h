@@ -6,7 +6,28 @@
 #ifndef MYNA_FUZZ_SERVER_H
 #define MYNA_FUZZ_SERVER_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "server/net/transport.h"
+
 struct server;
+struct stream;
+
+/* A transport that counts and drops output. It is encrypted when `encrypted` is set or
+ * its stream is secured; STARTTLS succeeds at once (what follows is the decrypted
+ * stream) unless `tls_fails`; the peer's certificate names peer.example and
+ * conference.peer.example (for s2s). */
+struct fuzz_transport {
+    struct transport tr;
+    struct stream *st;
+    size_t written;
+    int closed;
+    bool encrypted, tls_fails;
+};
+
+/* Resets ft and binds its ops; `st` is the stream it will carry. */
+void fuzz_transport_init(struct fuzz_transport *ft, struct stream *st);
 
 /* `extra` is appended to the config file (e.g. an s2s section); aborts on any failure. */
 struct server *fuzz_server_new(const char *name, const char *extra);

@@ -10,17 +10,16 @@ Node kinds: Myna (mynad from the build tree). Prosody and ejabberd come later.
 import hashlib
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import xmpplib as X  # noqa: E402
+from procs import sanitizer_problem, stop_process, wait_port  # noqa: E402,F401
 
 MKCERTS = os.path.join(HERE, "..", "e2e", "mkcerts.sh")
 failures = []
@@ -39,19 +38,6 @@ def subnet(scenario):
     """127.X.Y for a scenario name: stable, and apart from 127.0.0.x that other tests use."""
     h = hashlib.sha256(scenario.encode()).digest()
     return "127.%d.%d" % (100 + h[0] % 100, 10 + h[1] % 200)
-
-
-def wait_port(ip, port, proc, timeout=30):
-    end = time.time() + timeout
-    while time.time() < end:
-        if proc is not None and proc.poll() is not None:
-            return False
-        try:
-            socket.create_connection((ip, port), timeout=0.5).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 class World:
@@ -100,7 +86,23 @@ class World:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-class Myna:
+class Node:
+    """What every server of a world offers the scenarios: its accounts and logging in to
+    them over STARTTLS on 5222 (set by the subclass: world, domain, ip, users)."""
+
+    def password(self, user):
+        return dict(self.users)[user]
+
+    def login(self, user, resource="r", presence=True):
+        """user: a name on the node's domain, or "name@host" for another host it serves."""
+        name, _, dom = user.partition("@")
+        e = {"ip": self.ip, "starttls_port": 5222, "direct_port": None,
+             "domain": dom or self.domain, "cafile": self.world.cafile()}
+        return X.login(e, name, self.password(user), resource=resource,
+                       name="%s@%s" % (name, dom or self.domain), presence=presence)
+
+
+class Myna(Node):
     kind = "myna"
 
     def __init__(self, world, domain, ipn, users=(("alice", "alice-pw-1"), ("bob", "bob-pw-2")),
@@ -191,17 +193,6 @@ s2s = {{
                            stderr=subprocess.STDOUT)
         return r.returncode, r.stdout.decode()
 
-    def password(self, user):
-        return dict(self.users)[user]
-
-    def login(self, user, resource="r", presence=True):
-        """user: a name on the main host, or "name@host" for one of extra_hosts."""
-        name, _, dom = user.partition("@")
-        e = {"ip": self.ip, "starttls_port": 5222, "direct_port": None,
-             "domain": dom or self.domain, "cafile": self.world.cafile()}
-        return X.login(e, name, self.password(user), resource=resource,
-                       name="%s@%s" % (name, dom or self.domain), presence=presence)
-
     def login_other(self, user, certdir, name=None):
         """login() for a node whose certificate our CA does not vouch for (the client does
         not check it: what is tested is what the servers make of it)."""
@@ -219,30 +210,14 @@ s2s = {{
     def stop(self):
         if self.proc is None:
             return None
-        problem = None
-        if self.proc.poll() is not None:
-            problem = "mynad %s died (exit %s)" % (self.domain, self.proc.returncode)
-        else:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                rc = self.proc.wait(timeout=20)
-                if rc != 0:
-                    problem = "mynad %s exited %d on SIGTERM" % (self.domain, rc)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                problem = "mynad %s did not exit on SIGTERM" % self.domain
+        what = "mynad " + self.domain
+        problem = stop_process(self.proc, what, 20, exit_zero=True)
         self.proc = None
         self.log.close()
-        with open(self.log_path, "rb") as f:
-            text = f.read()
-        if b"ERROR: AddressSanitizer" in text or b"runtime error:" in text or \
-                b"ERROR: LeakSanitizer" in text:
-            problem = "sanitizer report in the log of %s" % self.domain
-        return problem
+        return sanitizer_problem(self.log_path, what) or problem
 
 
-class Prosody:
+class Prosody(Node):
     """Debian's Prosody 0.12 on its own address. Its resolver (libunbound) is given a hosts
     file of the world's domains (sub-domains included) and no DNS server, so it never
     waits for the network."""
@@ -310,28 +285,10 @@ Component "conference.{d}" "muc"
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return self
 
-    def password(self, user):
-        return dict(self.users)[user]
-
-    def login(self, user, resource="r", presence=True):
-        e = {"ip": self.ip, "starttls_port": 5222, "direct_port": None, "domain": self.domain,
-             "cafile": self.world.cafile()}
-        return X.login(e, user, self.password(user), resource=resource,
-                       name="%s@%s" % (user, self.domain), presence=presence)
-
     def stop(self):
         if self.proc is None:
             return None
-        problem = None
-        if self.proc.poll() is not None:
-            problem = "prosody %s died (exit %s)" % (self.domain, self.proc.returncode)
-        else:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        problem = stop_process(self.proc, "prosody " + self.domain, 20)
         self.proc = None
         self.log.close()
         return problem
@@ -404,7 +361,7 @@ class TinyDNS:
         self.sock.close()
 
 
-class Ejabberd:
+class Ejabberd(Node):
     """Debian's ejabberd 23.01 on its own address, as root (a copy of ejabberdctl without
     the switch to the ejabberd user), its own Erlang node name, and an inetrc that maps the
     world's domains (Erlang's resolver reads it first) and sends DNS nowhere."""
@@ -507,15 +464,6 @@ modules:
         for u, p in self.users:
             self.ctl("register", u, self.domain, p)
         return self
-
-    def password(self, user):
-        return dict(self.users)[user]
-
-    def login(self, user, resource="r", presence=True):
-        e = {"ip": self.ip, "starttls_port": 5222, "direct_port": None, "domain": self.domain,
-             "cafile": self.world.cafile()}
-        return X.login(e, user, self.password(user), resource=resource,
-                       name="%s@%s" % (user, self.domain), presence=presence)
 
     def stop(self):
         if not self.started:

@@ -209,6 +209,20 @@ def pep(alice, juliet, a, p, peer_user="juliet"):
                   ev.findtext(".//{%s}title" % NS_TUNE) == "Song", X.show(got))
 
 
+def with_peer(alice, user, a, p, name, peer_room, subscribed=None):
+    """Everything both peers are tested for, between alice@a (Myna) and name@p (the peer):
+    messages, pings, vCards, the subscription handshake (then `subscribed`, if any), a room
+    on the peer (peer_room@conference.p) and one on Myna."""
+    messages(alice, user, a, p, name)
+    pings(alice, user, a, p)
+    vcards(alice, user, a, p, name)
+    subscriptions(alice, user, a, p, name)
+    if subscribed:
+        subscribed(alice, user, a, p, name)
+    room(user, alice, "%s@conference.%s" % (peer_room, p), "a room on the peer")
+    room(alice, user, "garden@conference." + a, "a room on Myna")
+
+
 def prosody(w):
     a, p = "a.test", "p.test"
     w.certs(a, p)
@@ -218,13 +232,7 @@ def prosody(w):
     pro.start()
     alice = myna.login("alice")
     juliet = pro.login("juliet")
-    messages(alice, juliet, a, p)
-    pings(alice, juliet, a, p)
-    vcards(alice, juliet, a, p)
-    subscriptions(alice, juliet, a, p)
-    pep(alice, juliet, a, p)
-    room(juliet, alice, "balcony@conference." + p, "a room on the peer")
-    room(alice, juliet, "garden@conference." + a, "a room on Myna")
+    with_peer(alice, juliet, a, p, "juliet", "balcony", pep)
     rc, out = myna.ctl("s2s")
     check("XEP-0288 with Prosody (mod_s2s_bidi): a bidirectional stream with the peer",
           "a.test p.test" in out and " bidi" in out, out)
@@ -241,12 +249,7 @@ def ejabberd(w):
     ej.start()
     alice = myna.login("alice")
     romeo = ej.login("romeo")
-    messages(alice, romeo, a, e, "romeo")
-    pings(alice, romeo, a, e)
-    vcards(alice, romeo, a, e, "romeo")
-    subscriptions(alice, romeo, a, e, "romeo")
-    room(romeo, alice, "plaza@conference." + e, "a room on the peer")
-    room(alice, romeo, "garden@conference." + a, "a room on Myna")
+    with_peer(alice, romeo, a, e, "romeo", "plaza")
     rc, out = myna.ctl("s2s")
     check("mynactl s2s shows both directions with the peer",
           "out a.test e.test ready" in out and "in a.test e.test authenticated" in out, out)
