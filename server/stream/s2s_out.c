@@ -239,19 +239,18 @@ static void ready(struct s2s_out *o)
 }
 
 /* The authoritative server's certificate on a verification connection, checked per the
- * domain's policy like any outgoing stream's (XEP-0344: dialback over TLS): one that
- * verifies is needed unless the policy allows dialback; then an untrusted chain is
- * tolerated (the answer is as good as the DNS that led here, XEP-0220 §2.1.3), but a
- * trusted certificate for another name is not the authoritative server's: no answer is
- * taken from it. */
+ * domain's policy like any outgoing stream's: one that verifies is needed unless the
+ * policy allows dialback. Then any certificate is tolerated and logged: dialback's answer
+ * is as good as the DNS that led here (XEP-0220 §2.1.3), and a domain hosted by a provider
+ * whose certificate names only the provider (the case dialback exists for) must keep
+ * federating. */
 static bool verify_peer_ok(struct s2s_out *o)
 {
     struct stream *st = &o->st;
     if (stream_peer_verified(st, o->remote))
         return true;
     const char *problem = stream_peer_problem(st, o->remote);
-    if (config_s2s_policy(&o->srv->cfg, o->remote) == S2S_DIALBACK &&
-        strcmp(problem, TLS_WRONG_NAME) != 0) {
+    if (config_s2s_policy(&o->srv->cfg, o->remote) == S2S_DIALBACK) {
         log_info("s2s", "%s -> %s: verification connection: certificate not verified (%s); "
                         "policy allows dialback", o->local, o->remote, problem);
         return true;
