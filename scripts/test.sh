@@ -12,7 +12,7 @@ JOBS=${JOBS:-2}
 
 PACKAGES="build-essential autoconf automake libtool pkg-config libexpat1-dev libssl-dev
 liblmdb-dev libc-ares-dev libstrophe-dev libconfig-dev libidn-dev libcmocka-dev libpurple-dev
-libglib2.0-dev python3 python3-slixmpp python3-nbxmpp python3-gi gir1.2-glib-2.0 openssl
+libglib2.0-dev python3 python3-slixmpp python3-nbxmpp python3-gi gir1.2-glib-2.0 gir1.2-soup-3.0 openssl
 prosody ejabberd lua-unbound clang dpkg-dev debhelper lintian mmdebstrap iproute2 systemd
 libhttp-parser-dev libwslay-dev nodejs chromium"
 

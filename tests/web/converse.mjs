@@ -3,11 +3,15 @@
 // WebSocket (RFC 7395) or BOSH (XEP-0206), a second client (bob, xmpp.js over WebSocket)
 // sends her a message that must show in her chat, she answers from the chat box and bob
 // must receive it; she joins a room (XEP-0045), bob joins it too and must see her
-// occupant presence, his groupchat message must show on her page. A screenshot is kept
-// in $WEB_ARTIFACTS. Skips (77) only when Chromium cannot start at all.
+// occupant presence, his groupchat message must show on her page. Then carol logs in with
+// Pidgin's libpurple (tests/e2e/purple_smoke in its PURPLE_PEER mode, $PURPLE_SMOKE) and
+// writes to alice: the message must show in her chat with carol, her answer from the chat
+// box must reach Pidgin (the program asserts body and sender and exits 0). A screenshot is
+// kept in $WEB_ARTIFACTS. Skips (77) only when Chromium cannot start at all.
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
+import { spawn } from "node:child_process";
 import { pathToFileURL } from "node:url";
 
 const env = process.env;
@@ -40,7 +44,7 @@ async function fail(msg) {
     }
     process.exit(1);
 }
-setTimeout(() => fail("timed out"), 80000).unref();
+setTimeout(() => fail("timed out"), 150000).unref();
 
 // The page: Converse from node_modules, connecting straight to Myna's endpoint.
 const dist = path.join(nm, "converse.js", "dist");
@@ -151,10 +155,33 @@ await page.locator("converse-controlbox").getByText("lobby").first().click();
 await page.getByText("bob says hi to the room").first().waitFor({ timeout: 30000 })
     .catch(() => fail("bob's room message did not show in Converse"));
 
+// Carol on Pidgin: libpurple over TCP (STARTTLS) and Converse over the web transport.
+const purple = env.PURPLE_SMOKE;
+if (!purple || !fs.existsSync(purple)) await fail("no libpurple test program at " + purple);
+const pidgin = spawn(purple, [], { env: { ...env, PURPLE_PEER: `alice@${domain}`, PURPLE_USER: "2" },
+                                  stdio: ["ignore", "pipe", "inherit"] });
+let pidginOut = "";
+pidgin.stdout.on("data", (d) => { pidginOut += d; process.stdout.write(d); });
+const pidginExit = new Promise((r) => pidgin.on("exit", (code) => r(code)));
+const carol = page.locator("converse-controlbox").getByText(`${users[2][0]}@${domain}`).first();
+await carol.waitFor({ timeout: 60000 }).catch(() => fail("no chat with the Pidgin user in Converse"));
+await carol.click();
+await page.getByText("hello from pidgin").first().waitFor({ timeout: 30000 })
+    .catch(() => fail("Pidgin's message did not show in Converse"));
+const box = page.locator("converse-chats .chatbox:not(.hidden) .chat-textarea").first();
+await box.fill("hi pidgin");
+await box.press("Enter");
+const code = await Promise.race([pidginExit, new Promise((r) => setTimeout(() => r("timeout"), 60000))]);
+if (code !== 0 || !pidginOut.includes(`PASS: alice@${domain} -> libpurple`)) {
+    pidgin.kill();
+    await fail(`Pidgin did not get alice's answer (exit ${code})`);
+}
+
 await page.screenshot({ path: shot });
 console.log("# screenshot: " + shot);
 await bob.stop();
 await browser.close();
 server.close();
-console.log(`PASS: Converse.js over ${mode}: login, chat both ways with ${bobJid}, room`);
+console.log(`PASS: Converse.js over ${mode}: login, chat both ways with ${bobJid}, room, ` +
+            "chat both ways with a Pidgin (libpurple) user");
 process.exit(0);

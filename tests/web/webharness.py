@@ -81,6 +81,8 @@ def main(argv):
             print("SKIP: the npm packages of the web tests could not be installed")
             return 77
         os.environ["NODE_MODULES"] = modules
+        # tests/web/converse.mjs drives a Pidgin user with tests/e2e/purple_smoke.
+        os.environ["PURPLE_SMOKE"] = os.path.join(builddir, "tests", "e2e", "purple_smoke")
         os.environ["WEB_ARTIFACTS"] = os.path.join(builddir, "tests", "web", "artifacts")
         os.makedirs(os.environ["WEB_ARTIFACTS"], exist_ok=True)
     return harness.main(argv)
