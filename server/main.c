@@ -205,7 +205,8 @@ static void web_routes_init(struct server *srv)
         http_route_add(srv, "/http-bind", c2s_bosh, srv, 0); /* XEP-0206 */
     http_route_add(srv, "/.well-known/host-meta", hostmeta_request, srv, 0); /* XEP-0156 */
     http_route_add(srv, "/.well-known/host-meta.json", hostmeta_request, srv, 0);
-    http_route_add(srv, "/upload/", upload_request, srv, srv->cfg.http.upload_max_size);
+    http_route_add_stream(srv, "/upload/", upload_request, &upload_body_ops, srv,
+                          srv->cfg.http.upload_max_size);
     http_route_add_ops(srv, "/metrics", metrics_request, srv); /* listeners with metrics */
     http_route_add_ops(srv, "/health", metrics_request, srv);
 }

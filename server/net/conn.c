@@ -288,6 +288,8 @@ static void conn_flush(struct conn *c)
     if (c->paused && c->wq_bytes < WQ_PAUSE_BYTES / 2)
         c->paused = false;
     update_events(c);
+    if (c->ops->drained && !c->closing && c->wq_bytes < WQ_PAUSE_BYTES / 2)
+        c->ops->drained(c);
 }
 
 void conn_flush_all(struct server *srv)

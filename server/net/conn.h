@@ -31,6 +31,9 @@ struct conn_ops {
     /* The connection is gone (peer closed, error, or conn_close finished). Called once;
      * the owner must drop its pointer. The conn is freed after this returns. */
     void (*closed)(struct conn *c, const char *why);
+    /* Optional: the write queue has room again (under half of the pause mark) after a
+     * flush; an owner streaming a large answer queues the next piece here. */
+    void (*drained)(struct conn *c);
 };
 
 struct wq_item {

@@ -1,18 +1,21 @@
 /* server/net/http.c — see http.h. http-parser does the parsing (request line, headers,
  * Content-Length, chunked bodies, and it refuses Content-Length twice or together with
  * Transfer-Encoding: RFC 9112 §6.3, the usual request smuggling patterns); this file
- * keeps one request's headers and body in one buffer, enforces the limits and routes.
+ * keeps one request's headers and body in one buffer (or hands the body piece by piece to
+ * a streaming route's sink: uploads), enforces the limits and routes.
  * States: READING (bytes go to the parser) -> HANDLING (a complete request is with its
  * handler; input waits in `pending`) -> READING again after the answer when keep-alive,
  * or closed. An upgrade hands the connection to its new owner and frees this one. */
 #include "server/net/http.h"
 
+#include <errno.h>
 #include <http_parser.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "myna/xml.h"
 #include "server/base/config.h"
@@ -28,6 +31,8 @@
 #define HTTP_IDLE_TIMEOUT_MS 60000       /* keep-alive connections idle that long close */
 #define HTTP_RATE_WINDOW_MS 10000
 #define HTTP_RATE_MAX 200                /* requests per window and connection: 429 past it */
+#define HTTP_FILE_WINDOW (256u << 10)    /* a file answer's bytes queued at a time */
+#define HTTP_FILE_CHUNK (64u << 10)
 
 struct http_route {
     struct http_route *next;
@@ -35,6 +40,7 @@ struct http_route {
     size_t len;
     size_t max_body;
     bool ops;       /* /metrics, /health: only on listeners with `metrics` */
+    const struct http_body_ops *stream; /* bodies go to a sink, not to memory */
     http_handler fn;
     void *ud;
 };
@@ -55,6 +61,10 @@ struct http_conn {
     size_t url_off;                 /* where the url starts in head */
     size_t path_len;
     size_t max_body;                /* of the route the request goes to */
+    size_t body_seen;               /* bytes of a streamed body so far */
+    const struct http_route *route; /* found once the headers are complete */
+    void *sink;                     /* a streaming route's, until the handler takes it */
+    bool admitted;                  /* rate, Host and listener checked already */
     bool in_value;                  /* the last header callback was a value */
     bool complete;                  /* on_message_complete ran */
     bool keep_alive;
@@ -68,6 +78,9 @@ struct http_conn {
     char *path, *query;             /* owned copies for req */
     void (*gone_fn)(void *ud);
     void *gone_ud;
+    int file_fd;                    /* a file answer being sent, or -1 */
+    uint64_t file_left;
+    bool file_keep;                 /* keep-alive once it is sent */
 };
 
 /* ---- routes ---- */
@@ -83,6 +96,13 @@ void http_route_add(struct server *srv, const char *prefix, http_handler fn, voi
     r->ud = ud;
     r->next = srv->http_routes;
     srv->http_routes = r;
+}
+
+void http_route_add_stream(struct server *srv, const char *prefix, http_handler fn,
+                           const struct http_body_ops *ops, void *ud, size_t max_body)
+{
+    http_route_add(srv, prefix, fn, ud, max_body);
+    srv->http_routes->stream = ops;
 }
 
 void http_route_add_ops(struct server *srv, const char *prefix, http_handler fn, void *ud)
@@ -157,8 +177,21 @@ static void hc_unlink(struct http_conn *hc)
     hc->next = hc->prev = NULL;
 }
 
+/* The request will not reach its handler: a streaming route's sink is given back. */
+static void drop_sink(struct http_conn *hc)
+{
+    if (hc->sink) {
+        void *sink = hc->sink;
+        hc->sink = NULL;
+        hc->route->stream->abort(sink);
+    }
+}
+
 static void hc_free(struct http_conn *hc)
 {
+    drop_sink(hc);
+    if (hc->file_fd >= 0)
+        close(hc->file_fd);
     hc_unlink(hc);
     myna_buf_free(&hc->head);
     myna_buf_free(&hc->body);
@@ -184,27 +217,26 @@ void http_on_gone(struct http_conn *hc, void (*fn)(void *ud), void *ud)
     hc->gone_ud = ud;
 }
 
-void http_respond(struct http_conn *hc, int status, const char *ctype, const char *headers,
-                  const void *body, size_t len)
+/* Status line and headers for a body of len bytes; whether the connection stays open. */
+static bool respond_head(struct http_conn *hc, struct myna_buf *b, int status, const char *ctype,
+                         const char *headers, uint64_t len)
 {
-    if (hc->state != H_HANDLING || !hc->c)
-        return;
-    struct myna_buf b;
-    myna_buf_init(&b);
     bool keep = hc->keep_alive && !hc->srv->stopping;
-    myna_buf_printf(&b, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n", status, reason(status),
-                    len);
+    myna_buf_printf(b, "HTTP/1.1 %d %s\r\nContent-Length: %llu\r\n", status, reason(status),
+                    (unsigned long long)len);
     if (ctype)
-        myna_buf_printf(&b, "Content-Type: %s\r\n", ctype);
+        myna_buf_printf(b, "Content-Type: %s\r\n", ctype);
     if (!keep)
-        myna_buf_appends(&b, "Connection: close\r\n");
+        myna_buf_appends(b, "Connection: close\r\n");
     if (headers)
-        myna_buf_appends(&b, headers);
-    myna_buf_appends(&b, "\r\n");
-    if (len && strcmp(hc->req.method ? hc->req.method : "", "HEAD") != 0)
-        myna_buf_append(&b, body, len);
-    conn_write(hc->c, b.data, b.len);
-    myna_buf_free(&b);
+        myna_buf_appends(b, headers);
+    myna_buf_appends(b, "\r\n");
+    return keep;
+}
+
+/* The answer is queued: close, or read the next request. */
+static void respond_done(struct http_conn *hc, bool keep)
+{
     hc->gone_fn = NULL;
     if (!keep) {
         hc->state = H_CLOSING;
@@ -217,6 +249,81 @@ void http_respond(struct http_conn *hc, int status, const char *ctype, const cha
     /* The next pipelined request, after this loop iteration (not under the handler). */
     if (hc->pending.len)
         loop_defer(hc->srv->loop, (loop_fn)resume, hc);
+}
+
+static bool is_head(const struct http_conn *hc)
+{
+    return strcmp(hc->req.method ? hc->req.method : "", "HEAD") == 0;
+}
+
+void http_respond(struct http_conn *hc, int status, const char *ctype, const char *headers,
+                  const void *body, size_t len)
+{
+    if (hc->state != H_HANDLING || !hc->c || hc->file_fd >= 0)
+        return;
+    struct myna_buf b;
+    myna_buf_init(&b);
+    bool keep = respond_head(hc, &b, status, ctype, headers, len);
+    if (len && !is_head(hc))
+        myna_buf_append(&b, body, len);
+    conn_write(hc->c, b.data, b.len);
+    myna_buf_free(&b);
+    respond_done(hc, keep);
+}
+
+/* Queues the file answer's next pieces while the connection's queue is short. */
+static void file_refill(struct http_conn *hc)
+{
+    static char chunk[HTTP_FILE_CHUNK];
+    while (hc->file_left && hc->c->wq_bytes < HTTP_FILE_WINDOW) {
+        size_t want = hc->file_left < sizeof chunk ? (size_t)hc->file_left : sizeof chunk;
+        ssize_t n = read(hc->file_fd, chunk, want);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) { /* the length went out already: all we can do is cut the answer */
+            log_warn("http", "conn=%llu peer=%s file answer cut: %s",
+                     (unsigned long long)hc->c->id, hc->c->peer,
+                     n < 0 ? strerror(errno) : "file shorter than announced");
+            close(hc->file_fd);
+            hc->file_fd = -1;
+            conn_abort(hc->c, "file read failed");
+            return;
+        }
+        conn_write(hc->c, chunk, (size_t)n);
+        hc->file_left -= (uint64_t)n;
+    }
+    if (hc->file_left == 0) {
+        close(hc->file_fd);
+        hc->file_fd = -1;
+        respond_done(hc, hc->file_keep);
+    }
+}
+
+void http_respond_file(struct http_conn *hc, int status, const char *ctype,
+                       const char *headers, int fd, uint64_t len)
+{
+    if (hc->state != H_HANDLING || !hc->c || hc->file_fd >= 0) {
+        close(fd);
+        return;
+    }
+    struct myna_buf b;
+    myna_buf_init(&b);
+    hc->file_keep = respond_head(hc, &b, status, ctype, headers, len);
+    conn_write(hc->c, b.data, b.len);
+    myna_buf_free(&b);
+    hc->file_fd = fd;
+    hc->file_left = is_head(hc) ? 0 : len;
+    hc->last_active = loop_now(hc->srv->loop);
+    file_refill(hc);
+}
+
+static void hc_drained(struct conn *c)
+{
+    struct http_conn *hc = c->owner;
+    if (hc->file_fd >= 0 && hc->c) {
+        hc->last_active = loop_now(hc->srv->loop);
+        file_refill(hc);
+    }
 }
 
 void http_error(struct http_conn *hc, int status)
@@ -232,6 +339,7 @@ static void refuse(struct http_conn *hc, int status)
 {
     log_info("http", "conn=%llu peer=%s refused: %d %s", (unsigned long long)hc->c->id,
              hc->c->peer, status, reason(status));
+    drop_sink(hc);
     hc->state = H_HANDLING;
     hc->keep_alive = false;
     http_error(hc, status);
@@ -302,18 +410,40 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
-/* The route a request line names decides how big its body may be. */
-static size_t body_limit(struct http_conn *hc)
+static int admit(struct http_conn *hc);
+
+/* The request line and headers are complete: the method goes in front of the head, the
+ * url is split into path and query and the route found. 0, or the status to refuse with. */
+static int prepare(struct http_conn *hc)
 {
-    const char *url = hc->head.data;
+    struct myna_buf h;
+    myna_buf_init(&h);
+    myna_buf_appends(&h, http_method_str((enum http_method)hc->p.method));
+    zero(&h);
+    hc->url_off = h.len;
+    myna_buf_append(&h, hc->head.data, hc->head.len);
+    myna_buf_free(&hc->head);
+    hc->head = h;
+    const char *url = hc->head.data + hc->url_off;
     struct http_parser_url u;
     http_parser_url_init(&u);
     if (http_parser_parse_url(url, strlen(url), 0, &u) != 0 || !(u.field_set & (1 << UF_PATH)))
-        return HTTP_MAX_BODY_BYTES;
-    char *path = strndup(url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
-    const struct http_route *r = route_find(hc->srv, path);
-    free(path);
-    return r ? r->max_body : HTTP_MAX_BODY_BYTES;
+        return 400;
+    hc->path = strndup(url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
+    hc->query = u.field_set & (1 << UF_QUERY)
+                    ? strndup(url + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len)
+                    : strdup("");
+    hc->req = (struct http_request){
+        .method = http_method_str((enum http_method)hc->p.method),
+        .path = hc->path,
+        .query = hc->query,
+        .body = "",
+        .secure = conn_is_tls(hc->c),
+        .peer = hc->c->peer,
+        .content_length = hc->p.content_length,
+    };
+    hc->route = route_find(hc->srv, hc->path);
+    return 0;
 }
 
 static int on_headers_complete(http_parser *p)
@@ -326,9 +456,18 @@ static int on_headers_complete(http_parser *p)
         zero(&hc->head);
     }
     hc->in_value = false;
-    hc->max_body = body_limit(hc);
-    if (p->content_length != (uint64_t)-1 && p->content_length > hc->max_body) {
-        hc->refuse = 413;
+    int status = prepare(hc);
+    hc->max_body = hc->route ? hc->route->max_body : HTTP_MAX_BODY_BYTES;
+    if (!status && p->content_length != (uint64_t)-1 && p->content_length > hc->max_body)
+        status = 413;
+    /* A streamed body is accepted or refused before its first byte (sizes, signatures). */
+    if (!status && hc->route && hc->route->stream && !p->upgrade) {
+        status = admit(hc);
+        if (!status)
+            status = hc->route->stream->begin(hc, &hc->req, hc->route->ud, &hc->sink);
+    }
+    if (status) {
+        hc->refuse = status;
         return -1;
     }
     /* RFC 9110 §10.1.1: a client waiting for 100 before it sends a body it may send. */
@@ -341,6 +480,16 @@ static int on_headers_complete(http_parser *p)
 static int on_body(http_parser *p, const char *at, size_t len)
 {
     struct http_conn *hc = HC(p);
+    if (hc->sink) {
+        hc->body_seen += len;
+        int status = hc->body_seen > hc->max_body ? 413
+                                                  : hc->route->stream->data(hc->sink, at, len);
+        if (status) {
+            hc->refuse = status;
+            return -1;
+        }
+        return 0;
+    }
     if (hc->body.len + len > hc->max_body) {
         hc->refuse = 413;
         return -1;
@@ -394,6 +543,9 @@ static void request_reset(struct http_conn *hc)
     hc->refuse = 0;
     hc->path_len = 0;
     hc->started = 0;
+    hc->body_seen = 0;
+    hc->route = NULL;
+    hc->admitted = false;
     free(hc->path);
     free(hc->query);
     hc->path = hc->query = NULL;
@@ -411,53 +563,41 @@ static bool rate_ok(struct http_conn *hc)
     return ++hc->window_requests <= HTTP_RATE_MAX;
 }
 
+/* Rate, Host and the listener's kind: 0, or the status to answer with. */
+static int admit(struct http_conn *hc)
+{
+    hc->admitted = true;
+    if (!rate_ok(hc))
+        return 429;
+    /* RFC 9112 §3.2: a request without Host is a 400. */
+    if (hc->p.http_minor >= 1 && !http_header(hc, "Host"))
+        return 400;
+    /* Each listener serves what its config says: the XMPP endpoints, the metrics, or both. */
+    const struct http_route *r = hc->route;
+    if (!r || (r->ops ? !hc->l->metrics : !hc->l->web))
+        return 404;
+    return 0;
+}
+
 static void dispatch(struct http_conn *hc)
 {
     hc->state = H_HANDLING;
     hc->request_id++;
     zero(&hc->body);
     hc->body.len--; /* NUL-terminated for handlers, not counted */
-    const char *url = hc->head.data + hc->url_off;
-    struct http_parser_url u;
-    http_parser_url_init(&u);
     hc->keep_alive = http_should_keep_alive(&hc->p);
-    if (http_parser_parse_url(url, strlen(url), 0, &u) != 0 || !(u.field_set & (1 << UF_PATH))) {
-        hc->keep_alive = false;
-        http_error(hc, 400);
+    hc->req.body = hc->body.data ? hc->body.data : "";
+    hc->req.body_len = hc->body.len;
+    hc->req.upgrade = hc->p.upgrade;
+    int status = hc->admitted ? 0 : admit(hc);
+    if (status) {
+        drop_sink(hc);
+        http_error(hc, status);
         return;
     }
-    hc->path = strndup(url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
-    hc->query = u.field_set & (1 << UF_QUERY)
-                    ? strndup(url + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len)
-                    : strdup("");
-    hc->req = (struct http_request){
-        .method = http_method_str((enum http_method)hc->p.method),
-        .path = hc->path,
-        .query = hc->query,
-        .body = hc->body.data ? hc->body.data : "",
-        .body_len = hc->body.len,
-        .upgrade = hc->p.upgrade,
-        .secure = conn_is_tls(hc->c),
-        .peer = hc->c->peer,
-    };
-    if (!rate_ok(hc)) {
-        http_error(hc, 429);
-        return;
-    }
-    /* RFC 9112 §3.2: a request without Host is a 400. */
-    if (hc->p.http_minor >= 1 && !http_header(hc, "Host")) {
-        http_error(hc, 400);
-        return;
-    }
-    const struct http_route *r = route_find(hc->srv, hc->path);
-    /* Each listener serves what its config says: the XMPP endpoints, the metrics, or both. */
-    if (r && (r->ops ? !hc->l->metrics : !hc->l->web))
-        r = NULL;
-    if (!r) {
-        http_error(hc, 404);
-        return;
-    }
-    r->fn(hc, &hc->req, r->ud);
+    hc->req.sink = hc->sink; /* the handler's from now on */
+    hc->sink = NULL;
+    hc->route->fn(hc, &hc->req, hc->route->ud);
 }
 
 /* Feeds input to the parser, one request at a time; what arrives while a request is
@@ -488,15 +628,6 @@ static void feed(struct http_conn *hc, const char *buf, size_t len)
         if (len)
             myna_buf_append(&hc->pending, buf, len);
         len = 0;
-        /* The method: written into the head's first bytes only now. */
-        struct myna_buf h;
-        myna_buf_init(&h);
-        myna_buf_appends(&h, http_method_str((enum http_method)hc->p.method));
-        zero(&h);
-        hc->url_off = h.len;
-        myna_buf_append(&h, hc->head.data, hc->head.len);
-        myna_buf_free(&hc->head);
-        hc->head = h;
         dispatch(hc);
     }
     if (len > 0 && hc->state == H_HANDLING) {
@@ -534,6 +665,7 @@ static void hc_closed(struct conn *c, const char *why)
     log_debug("http", "conn=%llu peer=%s closed: %s", (unsigned long long)c->id, c->peer, why);
     hc->c = NULL;
     hc->state = H_CLOSING;
+    drop_sink(hc);
     if (hc->gone_fn) {
         void (*fn)(void *) = hc->gone_fn;
         hc->gone_fn = NULL;
@@ -546,6 +678,7 @@ static void hc_closed(struct conn *c, const char *why)
 static const struct conn_ops hc_ops = {
     .data = hc_data,
     .closed = hc_closed,
+    .drained = hc_drained,
 };
 
 void http_accept(struct server *srv, const struct config_listen *l, int fd, const char *peer)
@@ -553,6 +686,7 @@ void http_accept(struct server *srv, const struct config_listen *l, int fd, cons
     struct http_conn *hc = xcalloc(1, sizeof *hc);
     hc->srv = srv;
     hc->l = l;
+    hc->file_fd = -1;
     http_parser_init(&hc->p, HTTP_REQUEST);
     hc->p.data = hc;
     myna_buf_init(&hc->head);
@@ -593,8 +727,13 @@ void http_sweep(struct server *srv)
         next = hc->next;
         if (!hc->c || hc->state == H_CLOSING)
             continue;
-        if (hc->state == H_READING && hc->started &&
-            now - hc->started >= HTTP_HEADER_TIMEOUT_MS) {
+        if (hc->file_fd >= 0 && now - hc->last_active >= HTTP_IDLE_TIMEOUT_MS) {
+            conn_abort(hc->c, "file answer not read");
+            continue;
+        }
+        /* A streamed body may take long, but must not stall. */
+        uint64_t since = hc->sink ? hc->last_active : hc->started;
+        if (hc->state == H_READING && hc->started && now - since >= HTTP_HEADER_TIMEOUT_MS) {
             refuse(hc, 408); /* slowloris: a request dribbled in too slowly */
         } else if (hc->state == H_READING && !hc->started &&
                    now - hc->last_active >= HTTP_IDLE_TIMEOUT_MS) {

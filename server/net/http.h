@@ -26,6 +26,9 @@ struct http_request {
     bool upgrade;        /* Connection: upgrade with an Upgrade header */
     bool secure;         /* arrived over TLS */
     const char *peer;    /* "ip:port" */
+    void *sink;          /* a streaming route's body sink (http_route_add_stream), or NULL;
+                            the handler owns it from the call on */
+    uint64_t content_length; /* from the header, or UINT64_MAX (chunked, none) */
 };
 
 /* Handles one request; must end in exactly one http_respond* or a takeover, now or later
@@ -37,6 +40,20 @@ typedef void (*http_handler)(struct http_conn *hc, const struct http_request *re
  * may have `max_body` bytes (0: the default, 1 MiB). */
 void http_route_add(struct server *srv, const char *prefix, http_handler fn, void *ud,
                     size_t max_body);
+/* A route whose bodies are not kept in memory: after the headers (the request's method,
+ * path, query and headers are known, the body not yet) `begin` answers 0 and sets *sink
+ * to take the body, or an HTTP status to refuse it before a byte of it is read (the
+ * connection then closes). Each piece of the body goes to `data` (0, or a status to
+ * refuse with); when the body is complete fn runs with req->sink, which it then owns.
+ * If the request ends before that (a limit, a parse error, the client leaves), `abort`
+ * gets the sink instead. Bodies longer than max_body are refused with 413. */
+struct http_body_ops {
+    int (*begin)(struct http_conn *hc, const struct http_request *req, void *ud, void **sink);
+    int (*data)(void *sink, const char *buf, size_t len);
+    void (*abort)(void *sink);
+};
+void http_route_add_stream(struct server *srv, const char *prefix, http_handler fn,
+                           const struct http_body_ops *ops, void *ud, size_t max_body);
 /* The same for operations endpoints, served only on listeners with `metrics = true`
  * (the others, only on listeners with `web`, the default). */
 void http_route_add_ops(struct server *srv, const char *prefix, http_handler fn, void *ud);
@@ -52,6 +69,10 @@ const char *http_header(const struct http_conn *hc, const char *name);
  * each ending in "\r\n", may be NULL), then the body. */
 void http_respond(struct http_conn *hc, int status, const char *ctype, const char *headers,
                   const void *body, size_t len);
+/* The same with the body read from `fd` (len bytes from its offset), a window at a time
+ * as the peer takes it, so a large file never sits in memory; fd is closed when done. */
+void http_respond_file(struct http_conn *hc, int status, const char *ctype,
+                       const char *headers, int fd, uint64_t len);
 /* A short text/plain answer with the status's reason phrase as body. */
 void http_error(struct http_conn *hc, int status);
 /* Which request this is, so that a held answer (BOSH) can tell the connection still

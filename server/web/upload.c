@@ -6,7 +6,11 @@
  * its type, `inline` for images, audio and video and `attachment` otherwise, nosniff and
  * a CSP that runs nothing. Any other path (traversal included: only [0-9a-f]{32} for
  * OWNER and SLOT, NAME without '/', NUL or a leading '.') is 404.
- * Files are written to a temporary name and renamed, so a GET never sees half a file. */
+ * A PUT is judged on its headers, before its body is read: signature, expiry, type, and a
+ * Content-Length equal to the signed size (411 without one). The body then streams to
+ * DATA_DIR/upload/.tmp/SLOT (never held in memory), which is fsynced and renamed into
+ * place when complete, and removed when the request ends any other way; so a GET never
+ * sees half a file. GET sends the file a window at a time as the client reads it. */
 #include "server/web/upload.h"
 
 #include <dirent.h>
@@ -279,67 +283,134 @@ static bool write_all(int fd, const char *p, size_t n)
     return true;
 }
 
-static void put(struct server *srv, struct http_conn *hc, const struct http_request *req,
-                const char *owner, const char *slot, const char *name)
+/* One PUT being received (the sink of the /upload/ route). */
+struct upload_put {
+    struct server *srv;
+    int fd;
+    uint64_t size, got;
+    char owner[33], slot[33];
+    char name[NAME_MAX_BYTES + 1];
+    char type[128];
+    char tmp[4300];
+};
+
+static void tmp_path(struct server *srv, const char *slot, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/upload/.tmp%s%s", srv->cfg.data_dir, slot ? "/" : "",
+             slot ? slot : "");
+}
+
+static void put_free(struct upload_put *up, bool keep_slot)
+{
+    char dir[4600];
+    if (up->fd >= 0)
+        close(up->fd);
+    unlink(up->tmp);
+    if (!keep_slot && file_path(up->srv, up->owner, up->slot, NULL, dir, sizeof dir))
+        rmdir(dir); /* the slot may be used again */
+    free(up);
+}
+
+/* The headers of a PUT: 0 with *sink set, or the status that refuses its body. */
+static int put_begin(struct server *srv, const struct http_request *req, const char *type,
+                     const char *owner, const char *slot, const char *name, void **sink)
 {
     unsigned long long expiry = 0, size = 0;
     char sig[65] = "", want[65], path[4600];
     int used = 0;
     if (strncmp(req->query, "v=", 2) != 0 ||
         sscanf(req->query + 2, "%llu-%llu-%64[0-9a-f]%n", &expiry, &size, sig, &used) != 3 ||
-        req->query[2 + used] != '\0') {
-        http_error(hc, 403);
-        return;
-    }
-    const char *type = http_header(hc, "Content-Type");
-    if (!type)
+        req->query[2 + used] != '\0')
+        return 403;
+    if (!type || strlen(type) >= sizeof ((struct upload_put *)0)->type)
         type = "";
     snprintf(path, sizeof path, "%s/%s/%s", owner, slot, name);
     /* The type is signed too: a PUT with another type than the slot's fails here. */
     sign(srv, path, size, type, expiry, want);
-    if (CRYPTO_memcmp(sig, want, 64) != 0) {
-        http_error(hc, 403);
-        return;
+    if (CRYPTO_memcmp(sig, want, 64) != 0 || (uint64_t)time(NULL) > expiry)
+        return 403;
+    if (req->content_length == UINT64_MAX)
+        return 411; /* the signed size is checked before the body is accepted */
+    if (req->content_length != size)
+        return 400;
+    char dir[4600];
+    if (!file_path(srv, owner, NULL, NULL, dir, sizeof dir))
+        return 500;
+    mkdir(dir, 0700);
+    file_path(srv, owner, slot, NULL, dir, sizeof dir);
+    if (mkdir(dir, 0700) != 0)
+        return errno == EEXIST ? 409 : 500;
+    struct upload_put *up = xcalloc(1, sizeof *up);
+    up->srv = srv;
+    up->size = size;
+    snprintf(up->owner, sizeof up->owner, "%s", owner);
+    snprintf(up->slot, sizeof up->slot, "%s", slot);
+    snprintf(up->name, sizeof up->name, "%s", name);
+    snprintf(up->type, sizeof up->type, "%s", type);
+    tmp_path(srv, NULL, up->tmp, sizeof up->tmp);
+    mkdir(up->tmp, 0700);
+    tmp_path(srv, slot, up->tmp, sizeof up->tmp);
+    up->fd = open(up->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (up->fd < 0) {
+        log_warn("upload", "cannot create %s: %s", up->tmp, strerror(errno));
+        put_free(up, false);
+        return 500;
     }
-    if ((uint64_t)time(NULL) > expiry) {
-        http_error(hc, 403);
-        return;
+    *sink = up;
+    return 0;
+}
+
+static int put_data(void *sink, const char *buf, size_t len)
+{
+    struct upload_put *up = sink;
+    if (up->got + len > up->size)
+        return 400;
+    if (!write_all(up->fd, buf, len)) {
+        log_warn("upload", "cannot write %s: %s", up->tmp, strerror(errno));
+        return 500;
     }
-    if (req->body_len != size) {
+    up->got += len;
+    return 0;
+}
+
+static void put_abort(void *sink)
+{
+    struct upload_put *up = sink;
+    log_info("upload", "PUT of %s/%s ended after %llu of %llu bytes", up->slot, up->name,
+             (unsigned long long)up->got, (unsigned long long)up->size);
+    put_free(up, false);
+}
+
+/* The whole body is in the temporary file: durable first, then visible. */
+static void put_complete(struct http_conn *hc, const struct http_request *req,
+                         struct upload_put *up)
+{
+    struct server *srv = up->srv;
+    char final[4700], tpath[4700];
+    bool ok = up->got == up->size;
+    if (!ok) {
+        put_free(up, false);
         http_error(hc, 400);
         return;
     }
-    char dir[4600], tmp[4700], final[4700], tpath[4700];
-    if (!file_path(srv, owner, NULL, NULL, dir, sizeof dir) ||
-        !file_path(srv, owner, slot, name, final, sizeof final) ||
-        snprintf(tmp, sizeof tmp, "%s.part", final) >= (int)sizeof tmp) {
-        http_error(hc, 500);
-        return;
-    }
-    mkdir(dir, 0700);
-    file_path(srv, owner, slot, NULL, dir, sizeof dir);
-    if (mkdir(dir, 0700) != 0) {
-        http_error(hc, errno == EEXIST ? 409 : 500);
-        return;
-    }
-    file_path(srv, owner, slot, ".type", tpath, sizeof tpath);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    bool ok = fd >= 0 && write_all(fd, req->body, req->body_len) && fsync(fd) == 0;
-    if (fd >= 0)
-        close(fd);
+    ok = fsync(up->fd) == 0 && close(up->fd) == 0;
+    up->fd = -1;
+    ok = ok && file_path(srv, up->owner, up->slot, up->name, final, sizeof final) &&
+         file_path(srv, up->owner, up->slot, ".type", tpath, sizeof tpath);
     int tfd = ok ? open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
-    ok = ok && tfd >= 0 && write_all(tfd, type, strlen(type));
+    ok = ok && tfd >= 0 && write_all(tfd, up->type, strlen(up->type)) && fsync(tfd) == 0;
     if (tfd >= 0)
         close(tfd);
-    if (!ok || rename(tmp, final) != 0) {
-        log_warn("upload", "cannot store %s: %s", final, strerror(errno));
-        unlink(tmp);
+    if (!ok || rename(up->tmp, final) != 0) {
+        log_warn("upload", "cannot store %s/%s: %s", up->slot, up->name, strerror(errno));
         unlink(tpath);
-        rmdir(dir);
+        put_free(up, false);
         http_error(hc, 500);
         return;
     }
-    log_info("upload", "peer=%s stored %s/%s (%llu bytes)", req->peer, slot, name, size);
+    log_info("upload", "peer=%s stored %s/%s (%llu bytes)", req->peer, up->slot, up->name,
+             (unsigned long long)up->size);
+    put_free(up, true);
     http_respond(hc, 201, "text/plain", cors_headers(), "201 Created\n", 12);
 }
 
@@ -372,20 +443,6 @@ static void get(struct server *srv, struct http_conn *hc, const char *owner, con
         if (n <= 0 || strpbrk(type, "\r\n"))
             snprintf(type, sizeof type, "application/octet-stream");
     }
-    char *data = malloc((size_t)sb.st_size + 1);
-    ssize_t got = 0;
-    while (data && got < sb.st_size) {
-        ssize_t n = read(fd, data + got, (size_t)(sb.st_size - got));
-        if (n <= 0)
-            break;
-        got += n;
-    }
-    close(fd);
-    if (!data || got != sb.st_size) {
-        free(data);
-        http_error(hc, 500);
-        return;
-    }
     struct myna_buf h;
     myna_buf_init(&h);
     /* RFC 6266 with the name percent-encoded (RFC 8187), so no byte of it can end the
@@ -397,14 +454,33 @@ static void get(struct server *srv, struct http_conn *hc, const char *owner, con
                          "Content-Security-Policy: default-src 'none'; sandbox\r\n"
                          "Cache-Control: public, max-age=31536000, immutable\r\n");
     myna_buf_appends(&h, cors_headers());
-    http_respond(hc, 200, type, h.data, data, (size_t)got);
+    http_respond_file(hc, 200, type, h.data, fd, (uint64_t)sb.st_size); /* takes fd */
     myna_buf_free(&h);
-    free(data);
 }
+
+static int upload_begin(struct http_conn *hc, const struct http_request *req, void *ud, void **sink)
+{
+    char owner[33], slot[33], name[NAME_MAX_BYTES + 1];
+    if (strcmp(req->method, "PUT") != 0)
+        return 0; /* answered by upload_request once complete */
+    if (!parse_path(req->path, owner, slot, name, sizeof name))
+        return 404;
+    return put_begin(ud, req, http_header(hc, "Content-Type"), owner, slot, name, sink);
+}
+
+const struct http_body_ops upload_body_ops = {
+    .begin = upload_begin,
+    .data = put_data,
+    .abort = put_abort,
+};
 
 void upload_request(struct http_conn *hc, const struct http_request *req, void *ud)
 {
     struct server *srv = ud;
+    if (req->sink) {
+        put_complete(hc, req, req->sink);
+        return;
+    }
     if (strcmp(req->method, "OPTIONS") == 0) {
         http_respond(hc, 200, "text/plain",
                      "Access-Control-Allow-Origin: *\r\nAccess-Control-Allow-Methods: GET, HEAD, "
@@ -419,7 +495,7 @@ void upload_request(struct http_conn *hc, const struct http_request *req, void *
         return;
     }
     if (strcmp(req->method, "PUT") == 0)
-        put(srv, hc, req, owner, slot, name);
+        http_error(hc, 500); /* upload_begin took it or refused it */
     else if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
         get(srv, hc, owner, slot, name);
     else
@@ -446,14 +522,38 @@ static void remove_slot(const char *dir)
     rmdir(dir);
 }
 
+/* Temporary files no PUT writes to any more (left by a crash: a live PUT that stalls is
+ * refused within seconds and removes its own). */
+static void sweep_tmp(struct server *srv)
+{
+    char dir[4300], p[4600];
+    tmp_path(srv, NULL, dir, sizeof dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    time_t cutoff = time(NULL) - 600;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        struct stat sb;
+        if (is_hex32(e->d_name, strlen(e->d_name)) &&
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < (int)sizeof p &&
+            stat(p, &sb) == 0 && sb.st_mtime < cutoff)
+            unlink(p);
+    }
+    closedir(d);
+}
+
 void upload_sweep(struct server *srv)
 {
     uint64_t expire = srv->cfg.http.upload_expire;
     uint64_t now = loop_now(srv->loop);
-    uint64_t every = expire * 1000 / 2 < 60000 ? expire * 1000 / 2 : 60000;
-    if (!expire || now - srv->upload_swept < every)
+    uint64_t every = expire && expire * 1000 / 2 < 60000 ? expire * 1000 / 2 : 60000;
+    if (srv->upload_swept && now - srv->upload_swept < every)
         return;
-    srv->upload_swept = now;
+    srv->upload_swept = now ? now : 1;
+    sweep_tmp(srv);
+    if (!expire)
+        return;
     char top[4200], odir[4400], sdir[4500];
     snprintf(top, sizeof top, "%s/upload", srv->cfg.data_dir);
     DIR *d = opendir(top);

@@ -14,6 +14,7 @@
 struct server;
 struct http_conn;
 struct http_request;
+struct http_body_ops;
 
 /* Makes a slot: malloc'd PUT and GET URLs under `base` (http.external_url or the first
  * HTTP listener as https://DOMAIN:PORT). Returns 0; -1 when the file name cannot be
@@ -24,8 +25,10 @@ int upload_slot(struct server *srv, const char *domain, const char *owner, const
                 char **get_url);
 /* Bytes stored for `owner` (a bare JID). */
 uint64_t upload_usage(struct server *srv, const char *owner);
-/* The http_handler of /upload/ (ud is the server): PUT, GET, HEAD, OPTIONS. */
+/* The http_handler of /upload/ (ud is the server): PUT, GET, HEAD, OPTIONS; PUT bodies
+ * stream to a temporary file through upload_body_ops (a streaming route, http.h). */
 void upload_request(struct http_conn *hc, const struct http_request *req, void *ud);
+extern const struct http_body_ops upload_body_ops;
 /* Removes files older than http.upload_expire (at most once a minute). */
 void upload_sweep(struct server *srv);
 
