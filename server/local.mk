@@ -9,7 +9,8 @@ MYNAD_NET = server/net/conn.c server/net/conn.h server/net/transport.h server/ne
 	server/net/wbuf.h server/net/tls.c server/net/tls.h \
 	server/net/tlsrec.c server/net/tlsrec.h server/net/http.c server/net/http.h \
 	server/net/websocket.c server/net/websocket.h server/net/bosh.c server/net/bosh.h \
-	server/net/xmlframe.c server/net/xmlframe.h server/net/resolve.c server/net/resolve.h
+	server/net/xmlframe.c server/net/xmlframe.h server/net/resolve.c server/net/resolve.h \
+	server/net/peeraddr.c server/net/peeraddr.h
 MYNAD_STREAM = server/stream/stream.c server/stream/stream.h server/stream/sasl.c \
 	server/stream/sasl.h server/stream/authfail.c server/stream/authfail.h \
 	server/stream/preauth.c server/stream/preauth.h server/stream/register.c \

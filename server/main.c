@@ -471,6 +471,7 @@ out:
     stream_abort_all(srv);
     bosh_free_all(srv);
     http_abort_all(srv);
+    http_addrs_free(srv);
     http_routes_free(srv);
     sm_server_free(srv);
     s2s_free(srv); /* attempts still resolving or connecting, and the resolver */

@@ -89,6 +89,7 @@ struct server {
     struct user_job *user_jobs;    /* account derivations on the job pool (users.c) */
     struct http_route *http_routes;  /* path prefix -> handler (net/http.c) */
     struct http_conn *http_conns;    /* HTTP connections not taken over (net/http.c) */
+    struct hashmap *http_addrs;      /* "ip:..." -> struct http_addr (net/http.c) */
     struct bosh *bosh_sessions;      /* BOSH sessions (net/bosh.c) */
     struct hashmap *bosh_sids;       /* sid -> struct bosh */
     unsigned char upload_secret[32]; /* signs upload slots (web/upload.c, kept on disk) */

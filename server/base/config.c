@@ -673,10 +673,14 @@ static int parse_http(struct ctx *x, const config_setting_t *root)
     static const char *const keys[] = {"bosh", "bosh_max_wait", "bosh_max_hold",
                                        "bosh_inactivity", "bosh_polling", "cors_origin",
                                        "external_url", "upload_max_size", "upload_expire",
-                                       NULL};
+                                       "max_header_size", "max_body_size", "request_timeout",
+                                       "idle_timeout", "rate_per_connection",
+                                       "rate_per_address", "connections_per_address", NULL};
     config_setting_t *g;
     long long wait = 60, hold = 1, inactivity = 60, polling = 2;
     long long upmax = 64LL << 20, upexpire = 30LL * 86400;
+    long long hdr = 8192, body = 1LL << 20, reqto = 10, idle = 60, rconn = 20, raddr = 0,
+              caddr = 0;
     const char *origin = NULL, *url = NULL;
     struct config_http *h = &x->c->http;
     h->bosh = true;
@@ -692,8 +696,22 @@ static int parse_http(struct ctx *x, const config_setting_t *root)
               get_string(x, g, "cors_origin", &origin) != 0 ||
               get_string(x, g, "external_url", &url) != 0 ||
               get_int(x, g, "upload_max_size", 1, 1LL << 32, &upmax) != 0 ||
-              get_int(x, g, "upload_expire", 0, 100LL * 365 * 86400, &upexpire) != 0))
+              get_int(x, g, "upload_expire", 0, 100LL * 365 * 86400, &upexpire) != 0 ||
+              get_int(x, g, "max_header_size", 1024, 1LL << 20, &hdr) != 0 ||
+              get_int(x, g, "max_body_size", 1024, 1LL << 32, &body) != 0 ||
+              get_int(x, g, "request_timeout", 1, 3600, &reqto) != 0 ||
+              get_int(x, g, "idle_timeout", 1, 86400, &idle) != 0 ||
+              get_int(x, g, "rate_per_connection", 0, 1000000, &rconn) != 0 ||
+              get_int(x, g, "rate_per_address", 0, 1000000, &raddr) != 0 ||
+              get_int(x, g, "connections_per_address", 0, 10000000, &caddr) != 0))
         return -1;
+    h->max_header_size = (unsigned)hdr;
+    h->max_body_size = (uint64_t)body;
+    h->request_timeout = (unsigned)reqto;
+    h->idle_timeout = (unsigned)idle;
+    h->rate_per_connection = (unsigned)rconn;
+    h->rate_per_address = (unsigned)raddr;
+    h->connections_per_address = (unsigned)caddr;
     h->upload_max_size = (uint64_t)upmax;
     h->upload_expire = (uint64_t)upexpire;
     if (url && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)

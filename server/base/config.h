@@ -64,6 +64,14 @@ struct config_http {
     char *external_url;      /* "https://chat.example.org[/prefix]" as clients reach the
                               * HTTP listener (behind a reverse proxy), no trailing '/';
                               * NULL: from each request's Host */
+    /* Limits of every HTTP connection (net/http.c). */
+    unsigned max_header_size;   /* bytes of request line and headers (431 past it) */
+    uint64_t max_body_size;     /* bytes of a body outside /upload/ (413 past it) */
+    unsigned request_timeout;   /* s to send a whole request (408; slowloris) */
+    unsigned idle_timeout;      /* s a keep-alive connection may idle */
+    unsigned rate_per_connection; /* requests/s per connection over 10 s (429); 0 = any */
+    unsigned rate_per_address;  /* requests/s per address over 10 s (429); 0 = any */
+    unsigned connections_per_address; /* open HTTP connections per address (503); 0 = any */
 };
 
 /* Server-to-server (RFC 6120 s2s): how a remote domain is authenticated. */

@@ -21,16 +21,16 @@
 #include "server/base/config.h"
 #include "server/base/log.h"
 #include "server/loop/loop.h"
+#include "server/loop/hashmap.h"
 #include "server/net/conn.h"
+#include "server/net/peeraddr.h"
 #include "server/server.h"
 
-#define HTTP_MAX_HEADER_BYTES 8192       /* request line and headers: 431 past it */
-#define HTTP_MAX_BODY_BYTES (1u << 20)   /* 413 past it */
+/* The limits are the `http` settings (config.h): header and body bytes, request and
+ * idle timeouts, requests per second per connection and per address (counted over a
+ * window of 10 s), open connections per address. */
 #define HTTP_MAX_PENDING (64u << 10)     /* pipelined bytes held while a request is handled */
-#define HTTP_HEADER_TIMEOUT_MS 10000     /* a request must be complete by then (slowloris) */
-#define HTTP_IDLE_TIMEOUT_MS 60000       /* keep-alive connections idle that long close */
 #define HTTP_RATE_WINDOW_MS 10000
-#define HTTP_RATE_MAX 200                /* requests per window and connection: 429 past it */
 #define HTTP_FILE_WINDOW (256u << 10)    /* a file answer's bytes queued at a time */
 #define HTTP_FILE_CHUNK (64u << 10)
 
@@ -47,11 +47,21 @@ struct http_route {
 
 enum hstate { H_READING, H_HANDLING, H_CLOSING };
 
+/* One address's connections and requests (srv->http_addrs, made on first use); kept while
+ * it has connections or its request window is open. */
+struct http_addr {
+    unsigned conns;
+    unsigned requests;
+    uint64_t window_start;
+};
+
 struct http_conn {
     struct conn *c;
     struct server *srv;
     const struct config_listen *l;
     struct http_conn *next, *prev;  /* srv->http_conns */
+    struct http_addr *addr;         /* counted under `key` */
+    char key[PEER_KEY_MAX];
     http_parser p;
     enum hstate state;
     /* One request: "method\0url\0" then "name\0value\0" pairs, then the body separately. */
@@ -89,7 +99,7 @@ void http_route_add(struct server *srv, const char *prefix, http_handler fn, voi
                     size_t max_body)
 {
     struct http_route *r = xcalloc(1, sizeof *r);
-    r->max_body = max_body ? max_body : HTTP_MAX_BODY_BYTES;
+    r->max_body = max_body; /* 0: http.max_body_size */
     r->prefix = xstrdup(prefix);
     r->len = strlen(prefix);
     r->fn = fn;
@@ -187,9 +197,18 @@ static void drop_sink(struct http_conn *hc)
     }
 }
 
+/* The connection stops counting for its address (closed, or taken over by WebSocket). */
+static void addr_release(struct http_conn *hc)
+{
+    if (hc->addr && hc->addr->conns)
+        hc->addr->conns--;
+    hc->addr = NULL;
+}
+
 static void hc_free(struct http_conn *hc)
 {
     drop_sink(hc);
+    addr_release(hc);
     if (hc->file_fd >= 0)
         close(hc->file_fd);
     hc_unlink(hc);
@@ -354,7 +373,7 @@ static struct http_conn *HC(http_parser *p)
 
 static bool head_room(struct http_conn *hc, size_t more)
 {
-    if (hc->head.len + more > HTTP_MAX_HEADER_BYTES) {
+    if (hc->head.len + more > hc->srv->cfg.http.max_header_size) {
         hc->refuse = 431;
         return false;
     }
@@ -457,7 +476,8 @@ static int on_headers_complete(http_parser *p)
     }
     hc->in_value = false;
     int status = prepare(hc);
-    hc->max_body = hc->route ? hc->route->max_body : HTTP_MAX_BODY_BYTES;
+    hc->max_body = hc->route && hc->route->max_body ? hc->route->max_body
+                                                    : hc->srv->cfg.http.max_body_size;
     if (!status && p->content_length != (uint64_t)-1 && p->content_length > hc->max_body)
         status = 413;
     /* A streamed body is accepted or refused before its first byte (sizes, signatures). */
@@ -553,14 +573,29 @@ static void request_reset(struct http_conn *hc)
     hc->url_off = 0;
 }
 
+/* One more request in the connection's and the address's windows: within both limits? */
 static bool rate_ok(struct http_conn *hc)
 {
+    const struct config_http *cfg = &hc->srv->cfg.http;
     uint64_t now = loop_now(hc->srv->loop);
     if (now - hc->window_start >= HTTP_RATE_WINDOW_MS) {
         hc->window_start = now;
         hc->window_requests = 0;
     }
-    return ++hc->window_requests <= HTTP_RATE_MAX;
+    struct http_addr *a = hc->addr;
+    if (a && now - a->window_start >= HTTP_RATE_WINDOW_MS) {
+        a->window_start = now;
+        a->requests = 0;
+    }
+    unsigned window_s = HTTP_RATE_WINDOW_MS / 1000;
+    bool ok = !cfg->rate_per_connection ||
+              ++hc->window_requests <= cfg->rate_per_connection * window_s;
+    if (a && cfg->rate_per_address && ++a->requests > cfg->rate_per_address * window_s) {
+        log_info("http", "conn=%llu peer=%s over http.rate_per_address",
+                 (unsigned long long)hc->c->id, hc->c->peer);
+        ok = false;
+    }
+    return ok;
 }
 
 /* Rate, Host and the listener's kind: 0, or the status to answer with. */
@@ -666,6 +701,7 @@ static void hc_closed(struct conn *c, const char *why)
     hc->c = NULL;
     hc->state = H_CLOSING;
     drop_sink(hc);
+    addr_release(hc);
     if (hc->gone_fn) {
         void (*fn)(void *) = hc->gone_fn;
         hc->gone_fn = NULL;
@@ -680,6 +716,30 @@ static const struct conn_ops hc_ops = {
     .closed = hc_closed,
     .drained = hc_drained,
 };
+
+/* Counts the connection under its address; false when the address has too many. */
+static bool addr_admit(struct http_conn *hc, const char *peer)
+{
+    struct server *srv = hc->srv;
+    peer_address_key(peer, hc->key, sizeof hc->key);
+    if (!srv->http_addrs)
+        srv->http_addrs = hashmap_new();
+    struct http_addr *a = hashmap_get(srv->http_addrs, hc->key);
+    if (!a) {
+        a = xcalloc(1, sizeof *a);
+        a->window_start = loop_now(srv->loop);
+        hashmap_put(srv->http_addrs, hc->key, a);
+    }
+    unsigned max = srv->cfg.http.connections_per_address;
+    if (max && a->conns >= max) {
+        log_info("http", "peer=%s refused: %u HTTP connections from this address "
+                 "(http.connections_per_address)", peer, a->conns);
+        return false;
+    }
+    a->conns++;
+    hc->addr = a;
+    return true;
+}
 
 void http_accept(struct server *srv, const struct config_listen *l, int fd, const char *peer)
 {
@@ -700,8 +760,11 @@ void http_accept(struct server *srv, const struct config_listen *l, int fd, cons
     srv->http_conns = hc;
     hc->c = conn_new(srv, fd, peer, &hc_ops, hc);
     hc->c->keep_ssl = l->record_layer == TLS_RECORDS_OPENSSL;
+    bool admitted = addr_admit(hc, peer);
     if (l->tls == TLS_DIRECT && conn_start_tls(hc->c) < 0)
         conn_abort(hc->c, "TLS setup failed");
+    else if (!admitted)
+        refuse(hc, 503); /* answered (after the handshake on TLS), then closed */
 }
 
 struct conn *http_takeover(struct http_conn *hc, const char *response, const char **rest,
@@ -712,6 +775,7 @@ struct conn *http_takeover(struct http_conn *hc, const char *response, const cha
     hc->c = NULL;
     hc->gone_fn = NULL;
     hc->state = H_CLOSING;
+    addr_release(hc); /* a WebSocket is a stream now: limits.preauth_* count it */
     /* The pending bytes live until hc is freed, after this loop iteration. */
     *rest = hc->pending.data;
     *restlen = hc->pending.len;
@@ -720,23 +784,63 @@ struct conn *http_takeover(struct http_conn *hc, const char *response, const cha
     return c;
 }
 
+static void addr_expired(const char *key, void *value, void *data)
+{
+    struct http_addr *a = value;
+    struct { struct server *srv; char **keys; size_t n; } *x = data;
+    if (!a->conns && loop_now(x->srv->loop) - a->window_start >= HTTP_RATE_WINDOW_MS)
+        x->keys[x->n++] = xstrdup(key);
+}
+
+/* Addresses without connections whose window has closed are forgotten. */
+static void addr_sweep(struct server *srv)
+{
+    size_t n = srv->http_addrs ? hashmap_count(srv->http_addrs) : 0;
+    if (!n)
+        return;
+    struct { struct server *srv; char **keys; size_t n; } x = {srv, xcalloc(n, sizeof(char *)), 0};
+    hashmap_each(srv->http_addrs, addr_expired, &x);
+    for (size_t i = 0; i < x.n; i++) {
+        free(hashmap_del(srv->http_addrs, x.keys[i]));
+        free(x.keys[i]);
+    }
+    free(x.keys);
+}
+
+static void addr_free(const char *key, void *value, void *data)
+{
+    free(value);
+}
+
+void http_addrs_free(struct server *srv)
+{
+    if (srv->http_addrs) {
+        hashmap_each(srv->http_addrs, addr_free, NULL);
+        hashmap_free(srv->http_addrs);
+        srv->http_addrs = NULL;
+    }
+}
+
 void http_sweep(struct server *srv)
 {
     uint64_t now = loop_now(srv->loop);
+    uint64_t request_ms = srv->cfg.http.request_timeout * 1000ull;
+    uint64_t idle_ms = srv->cfg.http.idle_timeout * 1000ull;
+    addr_sweep(srv);
     for (struct http_conn *hc = srv->http_conns, *next; hc; hc = next) {
         next = hc->next;
         if (!hc->c || hc->state == H_CLOSING)
             continue;
-        if (hc->file_fd >= 0 && now - hc->last_active >= HTTP_IDLE_TIMEOUT_MS) {
+        if (hc->file_fd >= 0 && now - hc->last_active >= idle_ms) {
             conn_abort(hc->c, "file answer not read");
             continue;
         }
         /* A streamed body may take long, but must not stall. */
         uint64_t since = hc->sink ? hc->last_active : hc->started;
-        if (hc->state == H_READING && hc->started && now - since >= HTTP_HEADER_TIMEOUT_MS) {
+        if (hc->state == H_READING && hc->started && now - since >= request_ms) {
             refuse(hc, 408); /* slowloris: a request dribbled in too slowly */
         } else if (hc->state == H_READING && !hc->started &&
-                   now - hc->last_active >= HTTP_IDLE_TIMEOUT_MS) {
+                   now - hc->last_active >= idle_ms) {
             hc->state = H_CLOSING;
             conn_close(hc->c);
         }

@@ -1,6 +1,7 @@
 /* server/net/http.h — HTTP/1.1 server connections on the event loop (RFC 9112), parsed by
  * http-parser: one request at a time per connection (pipelined requests wait their turn),
- * keep-alive, limits on header bytes, body bytes, requests per minute and idle time, and
+ * keep-alive, limits on header bytes, body bytes, request rates (per connection and per
+ * address), connections per address and idle time (the `http` settings), and
  * a clear 4xx/5xx for each refusal. Requests go to the handler whose path prefix matches
  * (registered at startup by the layers above: WebSocket, BOSH, upload, metrics ...); a
  * handler answers at once or later (BOSH holds requests), or takes the connection over
@@ -89,8 +90,11 @@ void http_on_gone(struct http_conn *hc, void (*fn)(void *ud), void *ud);
 struct conn *http_takeover(struct http_conn *hc, const char *response, const char **rest,
                            size_t *restlen);
 
-/* Closes idle keep-alive connections and refuses too slow requests (every sweep). */
+/* Closes idle keep-alive connections and refuses too slow requests (every sweep);
+ * forgets addresses with nothing counted. */
 void http_sweep(struct server *srv);
+/* Exit: the per-address counts go (after http_abort_all). */
+void http_addrs_free(struct server *srv);
 /* Shutdown: idle connections close now, busy ones after their answer. */
 void http_close_idle(struct server *srv);
 /* Exit: every connection goes at once. */

@@ -10,12 +10,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "server/net/peeraddr.h" /* peer_address_key */
+
 struct server;
 
-/* "ip:ADDRESS" for a peer "ip:port" (the port cut off; IPv6 reduced to its /64, which
- * one customer usually holds whole). */
-void peer_address_key(const char *peer, char *key, size_t len);
-#define PREAUTH_KEY_MAX 64
+#define PREAUTH_KEY_MAX PEER_KEY_MAX
 
 /* Counts a new unauthenticated connection from `peer` and writes its address key into
  * `key` (PREAUTH_KEY_MAX bytes); false (nothing counted) when the address or the server
