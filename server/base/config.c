@@ -12,6 +12,7 @@
 #include "server/base/config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <libconfig.h>
 #include <limits.h>
@@ -283,6 +284,34 @@ static char **strv_copy(char *const *v)
     for (size_t i = 0; i < n; i++)
         r[i] = xstrdup(v[i]);
     return r;
+}
+
+/* websocket_origins: "*" or RFC 6454 origins ("https://host[:port]"), lower-case. */
+static int parse_origins(struct ctx *x, const config_setting_t *s, char ***out)
+{
+    int t = config_setting_type(s);
+    if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+        return fail_at(x, s, "'websocket_origins' must be an array of origins "
+                             "[ \"https://chat.example.org\", ... ] or [ \"*\" ]");
+    int n = config_setting_length(s);
+    char **v = xcalloc((size_t)n + 1, sizeof(*v));
+    for (int i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        const char *o = config_setting_get_string(e);
+        if (config_setting_type(e) != CONFIG_TYPE_STRING || !o ||
+            (strcmp(o, "*") != 0 && strcmp(o, "null") != 0 &&
+             ((strncmp(o, "http://", 7) != 0 && strncmp(o, "https://", 8) != 0) ||
+              strchr(strstr(o, "://") + 3, '/')))) {
+            strv_free(v);
+            return fail_at(x, e, "an origin is \"*\" or scheme://host[:port] without a path "
+                                 "(got '%s')", o ? o : "?");
+        }
+        v[i] = xstrdup(o);
+        for (char *p = v[i]; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+    }
+    *out = v;
+    return 0;
 }
 
 /* A module list: an array (or list) of distinct valid module names. */
@@ -675,7 +704,8 @@ static int parse_http(struct ctx *x, const config_setting_t *root)
                                        "external_url", "upload_max_size", "upload_expire",
                                        "max_header_size", "max_body_size", "request_timeout",
                                        "idle_timeout", "rate_per_connection",
-                                       "rate_per_address", "connections_per_address", NULL};
+                                       "rate_per_address", "connections_per_address",
+                                       "websocket_origins", NULL};
     config_setting_t *g;
     long long wait = 60, hold = 1, inactivity = 60, polling = 2;
     long long upmax = 64LL << 20, upexpire = 30LL * 86400;
@@ -712,6 +742,9 @@ static int parse_http(struct ctx *x, const config_setting_t *root)
     h->rate_per_connection = (unsigned)rconn;
     h->rate_per_address = (unsigned)raddr;
     h->connections_per_address = (unsigned)caddr;
+    config_setting_t *origins = g ? config_setting_get_member(g, "websocket_origins") : NULL;
+    if (origins && parse_origins(x, origins, &h->websocket_origins) != 0)
+        return -1;
     h->upload_max_size = (uint64_t)upmax;
     h->upload_expire = (uint64_t)upexpire;
     if (url && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
@@ -1141,6 +1174,7 @@ void config_free(struct config *c)
     free(c->components);
     free(c->http.cors_origin);
     free(c->http.external_url);
+    strv_free(c->http.websocket_origins);
     for (size_t i = 0; i < c->s2s.ndomains; i++) {
         free(c->s2s.domains[i].domain);
         free(c->s2s.domains[i].host);

@@ -72,6 +72,8 @@ struct config_http {
     unsigned rate_per_connection; /* requests/s per connection over 10 s (429); 0 = any */
     unsigned rate_per_address;  /* requests/s per address over 10 s (429); 0 = any */
     unsigned connections_per_address; /* open HTTP connections per address (503); 0 = any */
+    char **websocket_origins;   /* browser origins allowed to open a WebSocket besides the
+                                 * server's own ("*": any), NULL-terminated, or NULL */
 };
 
 /* Server-to-server (RFC 6120 s2s): how a remote domain is authenticated. */

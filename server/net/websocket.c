@@ -440,6 +440,37 @@ static bool key_ok(const char *key)
     return EVP_DecodeBlock(raw, (const unsigned char *)key, 24) == 18;
 }
 
+/* "scheme://authority" -> authority (no path); NULL when it is no such thing. */
+static const char *authority(const char *origin)
+{
+    const char *p = origin ? strstr(origin, "://") : NULL;
+    return p && p[3] && !strchr(p + 3, '/') ? p + 3 : NULL;
+}
+
+bool websocket_origin_allowed(struct http_conn *hc, const char *const *allowed,
+                              const char *external_url)
+{
+    const char *origin = http_header(hc, "Origin");
+    if (!origin)
+        return true;
+    for (const char *const *a = allowed; a && *a; a++)
+        if (strcmp(*a, "*") == 0 || strcasecmp(*a, origin) == 0)
+            return true;
+    const char *auth = authority(origin), *host = http_header(hc, "Host");
+    if (!auth)
+        return false;
+    if (host && strcasecmp(auth, host) == 0)
+        return true;
+    if (external_url) {
+        const char *ext = strstr(external_url, "://");
+        size_t n = strlen(auth);
+        ext = ext ? ext + 3 : "";
+        if (strncasecmp(ext, auth, n) == 0 && (ext[n] == '\0' || ext[n] == '/'))
+            return true;
+    }
+    return false;
+}
+
 struct transport *websocket_upgrade(struct http_conn *hc, const struct http_request *req,
                                     const char *ns, size_t max_message,
                                     const struct ws_events *ev, void *owner)

@@ -544,6 +544,14 @@ void c2s_websocket(struct http_conn *hc, const struct http_request *req, void *u
         http_error(hc, 503);
         return;
     }
+    if (!websocket_origin_allowed(hc, (const char *const *)srv->cfg.http.websocket_origins,
+                                  srv->cfg.http.external_url)) {
+        log_info("c2s", "peer=%s WebSocket from origin %s refused (http.websocket_origins)",
+                 req->peer, http_header(hc, "Origin"));
+        preauth_release(srv, key);
+        http_error(hc, 403);
+        return;
+    }
     struct c2s *c = pool_alloc(sizeof *c);
     struct transport *tr = websocket_upgrade(hc, req, MYNA_NS_CLIENT, srv->cfg.c2s_stanza_size,
                                              &c2s_ws_events, c);

@@ -86,7 +86,8 @@ server = http.createServer((req, res) => {
     res.writeHead(200, { "Content-Type": types[path.extname(file)] || "application/octet-stream" });
     fs.createReadStream(file).pipe(res);
 });
-await new Promise((r) => server.listen(0, env.E2E_IP, r));
+// On the port Myna lists in http.websocket_origins (tests/web/webharness.py).
+await new Promise((r) => server.listen(Number(env.E2E_PAGE_PORT), env.E2E_IP, r));
 const pageUrl = `http://${env.E2E_IP}:${server.address().port}/`;
 
 try {

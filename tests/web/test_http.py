@@ -158,6 +158,27 @@ def test_ws_handshake_refusals():
     check(status == 426, "plain GET: %d" % status)
 
 
+def test_ws_origin():
+    """RFC 6455 §10.2: browsers of other sites are refused (403); no Origin (not a
+    browser), the server's own origin and the listed one (webharness.py) are accepted."""
+    page = "http://%s:%s" % (IP, os.environ["E2E_PAGE_PORT"])
+    for origin, host, want in (("https://evil.example", None, 403),
+                               ("null", None, 403),
+                               ("http://%s:%d" % (IP, PORT + 1), "%s:%d" % (IP, PORT), 403),
+                               (page + "/", None, 403),
+                               (page, None, 101),
+                               (page.upper().replace("HTTP:", "http:"), None, 101),
+                               ("https://%s:%d" % (IP, PORT), "%s:%d" % (IP, PORT), 101),
+                               (None, None, 101)):
+        ws = WebSocket(E, origin=origin, host=host)
+        check(ws.status == want, "Origin %s (Host %s): %d, expected %d"
+              % (origin, host, ws.status, want))
+        if want == 101:
+            ws.open()
+            check(ws.features is not None, "no features after Origin %s" % origin)
+        ws.sock.close()
+
+
 def test_ws_framing():
     ws = WebSocket(E, protocol="chat, xmpp")
     check(ws.status == 101 and ws.accept_ok(), "handshake: %d %s" % (ws.status, ws.headers))

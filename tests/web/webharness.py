@@ -5,7 +5,8 @@ E2E_HTTP_PORT), one with TLS (E2E_HTTPS_PORT), one serving only /metrics and /he
 the modules a web client uses (roster, blocking, carbons, muc, offline, private).
 Tests written for node (*.mjs) run with node; the npm packages they need are installed by
 tests/web/npm-setup.sh into the build directory first (NODE_MODULES points there).
-Its `http` group allows any CORS origin (the test pages come from another port) plus
+Its `http` group allows any CORS origin (the test pages come from another port), lets
+WebSocket connections come from pages served at http://127.0.0.1:E2E_PAGE_PORT, plus
 WEBTEST_HTTP_CONF (e.g. `bosh_inactivity = 3;`, "{port}" replaced by the listener's
 port); WEBTEST_MYNA_CONF is appended to the config; WEBTEST_MODULES are enabled too.
 Usage: webharness.py [--builddir=DIR] TEST   (exit codes as the harness: 0/77/99/1)
@@ -20,7 +21,7 @@ import harness  # noqa: E402
 
 _myna_config = harness.Myna.write_config
 _myna_env = harness.Myna.component_env
-HTTP_PORT, METRICS_PORT, HTTPS_PORT = harness.free_ports(3)
+HTTP_PORT, METRICS_PORT, HTTPS_PORT, PAGE_PORT = harness.free_ports(4)
 
 
 def myna_config(self):
@@ -40,7 +41,9 @@ def myna_config(self):
                         'port = %d; tls = "none"; web = false; metrics = true; },\n'
                         % (harness.IP, METRICS_PORT))
     http_conf = os.environ.get("WEBTEST_HTTP_CONF", "").replace("{port}", str(HTTP_PORT))
-    text += "http = { cors_origin = \"*\"; %s };\n" % http_conf
+    # WebSocket from browsers: the test pages' origin (E2E_PAGE_PORT) besides Myna's own.
+    text += ("http = { cors_origin = \"*\"; websocket_origins = [ \"http://%s:%d\" ]; %s };\n"
+             % (harness.IP, PAGE_PORT, http_conf))
     text += os.environ.get("WEBTEST_MYNA_CONF", "")
     with open(self.conf, "w") as f:
         f.write(text)
@@ -48,7 +51,7 @@ def myna_config(self):
 
 def myna_env(self):
     return dict(_myna_env(self), E2E_HTTP_PORT=str(HTTP_PORT), E2E_METRICS_PORT=str(METRICS_PORT),
-                E2E_HTTPS_PORT=str(HTTPS_PORT))
+                E2E_HTTPS_PORT=str(HTTPS_PORT), E2E_PAGE_PORT=str(PAGE_PORT))
 
 
 _test_command = harness.test_command

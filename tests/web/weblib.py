@@ -162,7 +162,7 @@ class WebSocket:
     """A WebSocket client (RFC 6455 §5: masked frames) speaking RFC 7395."""
 
     def __init__(self, e, name="ws", protocol="xmpp", version="13", path="/xmpp-websocket",
-                 tls=False):
+                 tls=False, origin=None, host=None):
         self.e, self.name = e, name
         port = int(os.environ["E2E_HTTPS_PORT"]) if tls else e["http_port"]
         self.sock = socket.create_connection((e["ip"], port), timeout=10)
@@ -172,7 +172,9 @@ class WebSocket:
         self.key = base64.b64encode(os.urandom(16)).decode()
         req = ("GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: %s\r\n" % (
-                   path, e["domain"], self.key, version))
+                   path, host or e["domain"], self.key, version))
+        if origin:
+            req += "Origin: %s\r\n" % origin
         if protocol:
             req += "Sec-WebSocket-Protocol: %s\r\n" % protocol
         self.status, self.headers, self.body = http_raw(e["ip"], port,
