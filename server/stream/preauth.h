@@ -2,8 +2,8 @@
  * per /64) and in total (srv->preauth, srv->npreauth), apart from bound sessions, so that
  * connections that never log in cannot take the room of those that do
  * (limits.preauth_per_address, limits.preauth_total). Each counted connection is
- * released exactly once: when it authenticates or when it goes away. Also the address key
- * that login throttling shares. */
+ * released exactly once: when it authenticates or when it goes away. Addresses are keyed
+ * by peer_address_key (net/peeraddr.h), as login throttling and the HTTP limits do. */
 #ifndef MYNA_PREAUTH_H
 #define MYNA_PREAUTH_H
 
