@@ -14,6 +14,7 @@
 #include "server/net/http.h"
 #include "server/net/transport.h"
 #include "server/server.h"
+#include "server/stream/s2s.h"
 #include "server/stream/stream.h"
 
 static const double commit_le[STAT_COMMIT_BUCKETS - 1] = {0.0005, 0.001, 0.002, 0.005,
@@ -81,8 +82,12 @@ static void render(struct server *srv, struct myna_buf *b)
     myna_buf_printf(b, "myna_users_online %zu\n", hashmap_count(srv->users));
     metric(b, "myna_bosh_sessions", "gauge", "BOSH sessions (XEP-0124), bound or not.");
     myna_buf_printf(b, "myna_bosh_sessions %zu\n", hashmap_count(srv->bosh_sids));
-    metric(b, "myna_s2s_connections", "gauge", "Server-to-server connections.");
-    myna_buf_appends(b, "myna_s2s_connections 0\n");
+    size_t s2s_in = 0, s2s_out = 0;
+    s2s_count(srv, &s2s_in, &s2s_out); /* as `mynactl stats` shows them */
+    metric(b, "myna_s2s_connections", "gauge",
+           "Server-to-server connections by direction, authenticated or not.");
+    myna_buf_printf(b, "myna_s2s_connections{direction=\"in\"} %zu\n", s2s_in);
+    myna_buf_printf(b, "myna_s2s_connections{direction=\"out\"} %zu\n", s2s_out);
     metric(b, "myna_logins_total", "counter", "Successful SASL authentications.");
     myna_buf_printf(b, "myna_logins_total %llu\n", (unsigned long long)s->logins);
     metric(b, "myna_login_failures_total", "counter", "Failed SASL authentications.");

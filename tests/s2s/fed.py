@@ -107,7 +107,7 @@ class Myna(Node):
 
     def __init__(self, world, domain, ipn, users=(("alice", "alice-pw-1"), ("bob", "bob-pw-2")),
                  s2s_extra="", routes=None, certdir=None, modules=None, policy="verify",
-                 direct_tls_port=None, extra_hosts=()):
+                 direct_tls_port=None, extra_hosts=(), metrics_port=None):
         self.world, self.domain = world, domain
         self.extra_hosts = list(extra_hosts)  # further hosts (certificates in certdir)
         self.ip = world.ip(ipn)
@@ -115,6 +115,7 @@ class Myna(Node):
         self.s2s_extra = s2s_extra
         self.policy = policy
         self.direct_tls_port = direct_tls_port  # an s2s listener with XEP-0368 direct TLS
+        self.metrics_port = metrics_port  # an http listener with only /metrics and /health
         self.routes = routes  # None: every other domain of the world
         self.certdir = certdir or world.certdir
         self.modules = modules or ["disco", "ping", "version", "roster", "offline", "muc",
@@ -145,6 +146,10 @@ class Myna(Node):
         mods = ", ".join('"%s"' % m for m in self.modules)
         direct = (',\n    {{ type = "s2s"; address = "{}"; port = {}; tls = "direct"; }}'.format(
             self.ip, self.direct_tls_port) if self.direct_tls_port else "")
+        if self.metrics_port:
+            direct += (',\n    {{ type = "http"; address = "{}"; port = {}; tls = "none"; '
+                       'insecure = true; web = false; metrics = true; }}'.format(
+                           self.ip, self.metrics_port))
         c = self.certdir
         hosts = "".join(',\n         {{ domain = "{0}"; certificate = "{1}/{0}.crt"; '
                         'key = "{1}/{0}.key"; }}'.format(h, c) for h in self.extra_hosts)
@@ -187,6 +192,15 @@ s2s = {{
             if r.returncode != 0:
                 raise RuntimeError("adduser: %s" % r.stdout.decode())
         return self
+
+    def metrics(self):
+        """GET /metrics from the metrics listener: {"name{labels}": value}."""
+        import urllib.request
+        with urllib.request.urlopen("http://%s:%d/metrics" % (self.ip, self.metrics_port),
+                                    timeout=10) as r:
+            text = r.read().decode()
+        return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines() if line and not line.startswith("#")}
 
     def ctl(self, *args):
         r = subprocess.run([self.mynactl, "-c", self.conf] + list(args), stdout=subprocess.PIPE,

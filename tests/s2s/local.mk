@@ -4,7 +4,7 @@
 S2S_TESTS = tests/s2s/myna-external.sh tests/s2s/myna-hostile.sh \
 	tests/s2s/myna-dialback.sh tests/s2s/myna-refused.sh tests/s2s/myna-piggyback.sh \
 	tests/s2s/myna-flood.sh tests/s2s/myna-limits.sh tests/s2s/myna-dns.sh \
-	tests/s2s/peer-prosody.sh tests/s2s/peer-ejabberd.sh
+	tests/s2s/peer-prosody.sh tests/s2s/peer-ejabberd.sh tests/s2s/myna-metrics.sh
 TESTS += $(S2S_TESTS)
 EXTRA_DIST += $(S2S_TESTS) tests/s2s/fed.py tests/s2s/myna.py tests/s2s/peers.py
 

@@ -23,6 +23,10 @@ Scenarios (argument 1):
              server's certificate and, under "dialback", tolerates and logs one that
              does not verify: untrusted (b.test) or trusted but for another name
              (c.test, as a hosting provider's would be): messages flow both ways.
+  metrics    /metrics counts s2s connections by direction as the s2s layer has them: none
+             at first, one out and one in on each server once messages went both ways
+             (XEP-0288 off, so each direction has its own stream), the same numbers as
+             `mynactl stats`, and none on either side after `mynactl s2s close`.
   refused    policy "verify" (the default) refuses a peer with an untrusted certificate
              and one with a certificate for another name, both ways (its dialback is
              answered "invalid"), and "deny" refuses a domain both ways: every message
@@ -614,8 +618,45 @@ def refused(w):
         cl.close()
 
 
+def metrics(w):
+    w.certs("a.test", "b.test")
+    a = fed.Myna(w, "a.test", 1, s2s_extra="bidi = false;", metrics_port=5280)
+    b = fed.Myna(w, "b.test", 2, s2s_extra="bidi = false;", metrics_port=5280)
+    a.start()
+    b.start()
+    IN, OUT = 'myna_s2s_connections{direction="in"}', 'myna_s2s_connections{direction="out"}'
+
+    def gauges(n):
+        m = n.metrics()
+        return m.get(IN), m.get(OUT)
+
+    def settle(n, want, what):
+        end = time.time() + 20
+        while time.time() < end and gauges(n) != want:
+            time.sleep(0.2)
+        check("%s: %s in/out %s" % (n.domain, what, want), gauges(n) == want, gauges(n))
+
+    check("no s2s connection at first", gauges(a) == (0, 0) and gauges(b) == (0, 0),
+          (gauges(a), gauges(b)))
+    alice, bob = a.login("alice"), b.login("bob")
+    exchange(alice, bob, "alice@a.test", "bob@b.test", "metrics")
+    for n in (a, b):
+        settle(n, (1, 1), "messages both ways")
+        _, out = n.ctl("stats")
+        stats = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        check("%s: /metrics agrees with mynactl stats" % n.domain,
+              (float(stats.get("s2s_in", -1)), float(stats.get("s2s_out", -1))) == gauges(n),
+              out)
+    rc, out = a.ctl("s2s", "close", "b.test")
+    check("mynactl s2s close", rc == 0, out)
+    settle(a, (0, 0), "closed")
+    settle(b, (0, 0), "closed by the peer")
+    alice.close()
+    bob.close()
+
+
 if __name__ == "__main__":
     sys.exit(fed.main({"external": external, "hostile": hostile, "dialback": dialback,
                        "refused": refused, "piggyback": piggyback,
                        "flood": flood, "limits": limits,
-                       "dns": dns}, sys.argv[1:]))
+                       "dns": dns, "metrics": metrics}, sys.argv[1:]))
