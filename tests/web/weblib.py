@@ -30,10 +30,12 @@ def env():
     return e
 
 
-def http_raw(ip, port, data, timeout=10.0, sock=None):
+def http_raw(ip, port, data, timeout=10.0, sock=None, source=None):
     """Sends raw bytes, returns (status, headers dict lower-case, body) of one response.
-    With `sock`, bytes read past that response are kept for the next call on it."""
-    s = sock or socket.create_connection((ip, port), timeout=timeout)
+    With `sock`, bytes read past that response are kept for the next call on it; with
+    `source`, a new connection comes from that address."""
+    s = sock or socket.create_connection((ip, port), timeout=timeout,
+                                         source_address=(source, 0) if source else None)
     s.settimeout(timeout)
     if data:
         s.sendall(data)
@@ -66,18 +68,18 @@ def http_raw(ip, port, data, timeout=10.0, sock=None):
 _leftover = {}
 
 
-def post(ip, port, path, body, timeout=10.0, headers=""):
+def post(ip, port, path, body, timeout=10.0, headers="", source=None):
     req = ("POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: text/xml; charset=utf-8\r\n"
            "Content-Length: %d\r\n%s\r\n" % (path, ip, port, len(body), headers)).encode() + body
-    return http_raw(ip, port, req, timeout)
+    return http_raw(ip, port, req, timeout, source=source)
 
 
 class Bosh:
     """One BOSH session: each request on its own connection (what browsers do when they
     hold one request and send another)."""
 
-    def __init__(self, e, name="bosh", wait=2, hold=1, ack=False):
-        self.e, self.name = e, name
+    def __init__(self, e, name="bosh", wait=2, hold=1, ack=False, source=None):
+        self.e, self.name, self.source = e, name, source
         self.ip, self.port, self.domain = e["ip"], e["http_port"], e["domain"]
         self.rid = random.randint(1 << 20, 1 << 40)
         self.sid = None
@@ -97,7 +99,8 @@ class Bosh:
         return (s + (">%s</body>" % payload if payload else "/>")).encode()
 
     def post(self, data, timeout=15.0):
-        status, headers, body = post(self.ip, self.port, "/http-bind", data, timeout)
+        status, headers, body = post(self.ip, self.port, "/http-bind", data, timeout,
+                                     source=self.source)
         self.last_raw = body
         if status != 200:
             raise Fail("%s: HTTP %d: %r" % (self.name, status, body))
@@ -162,10 +165,11 @@ class WebSocket:
     """A WebSocket client (RFC 6455 §5: masked frames) speaking RFC 7395."""
 
     def __init__(self, e, name="ws", protocol="xmpp", version="13", path="/xmpp-websocket",
-                 tls=False, origin=None, host=None):
+                 tls=False, origin=None, host=None, source=None):
         self.e, self.name = e, name
         port = int(os.environ["E2E_HTTPS_PORT"]) if tls else e["http_port"]
-        self.sock = socket.create_connection((e["ip"], port), timeout=10)
+        self.sock = socket.create_connection((e["ip"], port), timeout=10,
+                                             source_address=(source, 0) if source else None)
         if tls:
             ctx = ssl.create_default_context(cafile=e["cafile"])
             self.sock = ctx.wrap_socket(self.sock, server_hostname=e["domain"])
