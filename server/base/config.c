@@ -705,9 +705,9 @@ static int parse_http(struct ctx *x, const config_setting_t *root)
                                        "max_header_size", "max_body_size", "request_timeout",
                                        "idle_timeout", "rate_per_connection",
                                        "rate_per_address", "connections_per_address",
-                                       "websocket_origins", NULL};
+                                       "websocket_origins", "bosh_max_pause", NULL};
     config_setting_t *g;
-    long long wait = 60, hold = 1, inactivity = 60, polling = 2;
+    long long wait = 60, hold = 1, inactivity = 60, polling = 2, maxpause = 120;
     long long upmax = 64LL << 20, upexpire = 30LL * 86400;
     long long hdr = 8192, body = 1LL << 20, reqto = 10, idle = 60, rconn = 20, raddr = 0,
               caddr = 0;
@@ -723,6 +723,7 @@ static int parse_http(struct ctx *x, const config_setting_t *root)
               get_int(x, g, "bosh_max_hold", 0, 8, &hold) != 0 ||
               get_int(x, g, "bosh_inactivity", 1, 3600, &inactivity) != 0 ||
               get_int(x, g, "bosh_polling", 0, 600, &polling) != 0 ||
+              get_int(x, g, "bosh_max_pause", 0, 86400, &maxpause) != 0 ||
               get_string(x, g, "cors_origin", &origin) != 0 ||
               get_string(x, g, "external_url", &url) != 0 ||
               get_int(x, g, "upload_max_size", 1, 1LL << 32, &upmax) != 0 ||
@@ -760,6 +761,7 @@ static int parse_http(struct ctx *x, const config_setting_t *root)
     h->bosh_max_hold = (unsigned)hold;
     h->bosh_inactivity = (unsigned)inactivity;
     h->bosh_polling = (unsigned)polling;
+    h->bosh_max_pause = (unsigned)maxpause;
     h->cors_origin = origin && *origin ? xstrdup(origin) : NULL;
     return 0;
 }

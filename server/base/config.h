@@ -58,6 +58,7 @@ struct config_http {
     unsigned bosh_max_hold;  /* requests held at once (the client may ask fewer) */
     unsigned bosh_inactivity; /* seconds without a request before a session ends */
     unsigned bosh_polling;   /* shortest seconds between empty polls (hold = 0) */
+    unsigned bosh_max_pause; /* longest pause a client may ask for (XEP-0124 §12); 0 = none */
     char *cors_origin;       /* Access-Control-Allow-Origin, or NULL: no CORS headers */
     uint64_t upload_max_size; /* bytes of one HTTP upload (XEP-0363) */
     uint64_t upload_expire;   /* seconds an uploaded file is kept; 0 = for ever */

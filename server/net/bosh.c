@@ -1,14 +1,18 @@
-/* server/net/bosh.c — see bosh.h. XEP-0124 §7-§14 and §17, XEP-0206 §3-§5.
+/* server/net/bosh.c — see bosh.h. XEP-0124 §7-§15 and §17, XEP-0206 §3-§5.
  * A session: OPEN (requests carry stanzas both ways) -> CLOSING (the stream ended: the
  * next request gets the terminate body) -> gone (the owner was told, freed after this
  * loop iteration).
  * Invariants: held requests are answered oldest first, at most `hold` stay held; a
  * response is kept (for a repeated rid, §14) until the client acknowledges it or it falls
  * out of the window; output the stream writes waits in `out` until a request can carry
- * it, so nothing is lost when no request is held. */
+ * it, so nothing is lost when no request is held (nor during a §12 pause); with a §15
+ * key sequence every new request must carry the key that hashes to the previous one. */
 #include "server/net/bosh.h"
 
+#include <ctype.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +58,8 @@ struct bosh {
     uint64_t last_request;       /* loop ms of the last request (inactivity) */
     uint64_t last_empty;         /* loop ms of the last empty poll (polling limit) */
     unsigned wait, hold, requests;
+    unsigned inactivity;         /* s: the configured one, or the pause granted (§12) */
+    char key[41];                /* §15: the key the next request's key must hash to, or "" */
     bool secure;
     bool acks;                   /* the client asked for acknowledgements (§9) */
     bool closing;                /* the stream ended: the next answer terminates */
@@ -401,6 +407,44 @@ static unsigned attr_uint(const struct myna_xml *el, const char *name, unsigned 
     return n < max ? (unsigned)n : max;
 }
 
+/* A §15 key: 40 hex digits (a SHA-1 in hex). */
+static bool key_ok(const char *k)
+{
+    size_t n = 0;
+    for (; k[n]; n++)
+        if (!isxdigit((unsigned char)k[n]))
+            return false;
+    return n == 40;
+}
+
+/* Kept in lower case: what the next key hashes to is compared with it. */
+static void key_keep(struct bosh *s, const char *k)
+{
+    for (int i = 0; i < 40; i++)
+        s->key[i] = (char)tolower((unsigned char)k[i]);
+    s->key[40] = '\0';
+}
+
+/* §15.3: hex(SHA-1(key)) must be the previous request's newkey (or key); the request's
+ * newkey, when it switches sequences, or its key becomes the one to match next. */
+static bool key_next(struct bosh *s, const struct myna_xml *body)
+{
+    if (!s->key[0])
+        return true;
+    const char *key = myna_xml_attr(body, "key"), *newkey = myna_xml_attr(body, "newkey");
+    if (!key || !key_ok(key) || (newkey && !key_ok(newkey)))
+        return false;
+    unsigned char md[SHA_DIGEST_LENGTH];
+    char hex[41];
+    SHA1((const unsigned char *)key, 40, md);
+    for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    if (CRYPTO_memcmp(hex, s->key, 40) != 0)
+        return false;
+    key_keep(s, newkey ? newkey : key);
+    return true;
+}
+
 static void create(struct server *srv, struct http_conn *hc, const struct http_request *req,
                    struct myna_xml *body, uint64_t rid, const struct bosh_hooks *hooks)
 {
@@ -426,6 +470,10 @@ static void create(struct server *srv, struct http_conn *hc, const struct http_r
     s->requests = s->hold + 1;
     s->secure = req->secure;
     s->acks = myna_xml_attr(body, "ack") && strcmp(myna_xml_attr(body, "ack"), "1") == 0;
+    s->inactivity = cfg->bosh_inactivity;
+    const char *newkey = myna_xml_attr(body, "newkey");
+    if (newkey && key_ok(newkey))
+        key_keep(s, newkey);
     s->last_request = loop_now(srv->loop);
     myna_buf_init(&s->out);
     s->next = srv->bosh_sessions;
@@ -445,13 +493,15 @@ static void create(struct server *srv, struct http_conn *hc, const struct http_r
     feed_header(s, to);
     /* XEP-0124 §7.2 and XEP-0206 §3: the session's parameters, the stream's id and its
      * features (written by the stream just now) in the answer. */
-    char attrs[600];
+    char attrs[640], maxpause[32] = "";
+    if (cfg->bosh_max_pause) /* §12: pausing offered */
+        snprintf(maxpause, sizeof maxpause, " maxpause='%u'", cfg->bosh_max_pause);
     snprintf(attrs, sizeof attrs,
              " xmlns:xmpp='" NS_XBOSH "' xmlns:stream='%s' sid='%s' wait='%u' requests='%u'"
-             " hold='%u' inactivity='%u' polling='%u' ver='1.11' authid='%s'"
+             " hold='%u' inactivity='%u' polling='%u'%s ver='1.11' authid='%s'"
              " xmpp:version='1.0' xmpp:restartlogic='true' secure='%s'",
              MYNA_NS_STREAM, s->sid, s->wait, s->requests, s->hold, cfg->bosh_inactivity,
-             cfg->bosh_polling, s->owner ? hooks->stream_id(s->owner) : "",
+             cfg->bosh_polling, maxpause, s->owner ? hooks->stream_id(s->owner) : "",
              s->secure ? "true" : "false");
     hold_request(s, hc, rid);
     if (s->closing) { /* the header was refused (host-unknown ...) */
@@ -473,6 +523,37 @@ static bool resend(struct bosh *s, struct http_conn *hc, uint64_t rid)
     return true;
 }
 
+/* §12: the seconds of a pause the request asks for and may have (at most maxpause, and
+ * only when we offered it), or 0: the request is an ordinary one. */
+static unsigned pause_granted(const struct bosh *s, const struct myna_xml *body)
+{
+    const char *v = myna_xml_attr(body, "pause");
+    char *end = NULL;
+    unsigned long n = v ? strtoul(v, &end, 10) : 0;
+    if (!v || end == v || *end || n == 0 || n > s->srv->cfg.http.bosh_max_pause)
+        return 0;
+    return (unsigned)n;
+}
+
+/* §12: the held requests are answered now (with what waits for them), then the pause
+ * request, empty: payloads that come meanwhile wait for the client's return. The
+ * session lives `pause` seconds without a request; the next request ends the pause. */
+static void pause_session(struct bosh *s, struct http_conn *hc, struct myna_xml *body,
+                          uint64_t rid, unsigned pause)
+{
+    feed_children(s, body);
+    if (!s->owner)
+        return;
+    while (s->nheld)
+        answer(s, 0, NULL);
+    log_debug("bosh", "sid=%s paused for %u s", s->sid, pause);
+    static const char empty[] = "<body xmlns='" NS_HTTPBIND "'/>";
+    remember(s, rid, empty, sizeof empty - 1); /* a lost answer may be asked for again */
+    send_body(s->srv, hc, empty, sizeof empty - 1);
+    s->inactivity = pause;
+    s->last_request = loop_now(s->srv->loop);
+}
+
 static void session_request(struct bosh *s, struct http_conn *hc, struct myna_xml *body,
                             uint64_t rid)
 {
@@ -492,22 +573,36 @@ static void session_request(struct bosh *s, struct http_conn *hc, struct myna_xm
         session_end(s, "item-not-found", "rid outside the window");
         return;
     }
+    if (!key_next(s, body)) {
+        /* §15.3: injected, or the client lost its sequence: not processed. */
+        send_terminate(s->srv, hc, "item-not-found");
+        session_end(s, "item-not-found", "wrong key");
+        return;
+    }
     s->rid = rid;
+    s->inactivity = s->srv->cfg.http.bosh_inactivity; /* §12: a pause ends here */
     const char *ack = myna_xml_attr(body, "ack");
     forget_upto(s, ack ? strtoull(ack, NULL, 10) : rid - 1);
     const char *type = myna_xml_attr(body, "type");
     const char *restart = attr_ns(body, NS_XBOSH, "restart");
+    unsigned pause = pause_granted(s, body);
     bool empty = !myna_xml_first_element(body) && !type && !restart;
-    /* §12: too many requests at once, or polling faster than allowed. */
-    if (s->nheld >= s->requests ||
+    bool last_word = pause || (type && strcmp(type, "terminate") == 0);
+    /* §11: too many requests at once (one more may pause or terminate), or polling
+     * faster than allowed. */
+    if (s->nheld >= s->requests + (last_word ? 1 : 0) ||
         (empty && s->hold == 0 && s->last_empty &&
          now - s->last_empty < (uint64_t)s->srv->cfg.http.bosh_polling * 1000)) {
         send_terminate(s->srv, hc, "policy-violation");
         session_end(s, "policy-violation", "overactive client");
         return;
     }
-    if (empty)
+    if (empty && !pause)
         s->last_empty = now;
+    if (pause) {
+        pause_session(s, hc, body, rid, pause);
+        return;
+    }
     if (type && strcmp(type, "terminate") == 0) {
         /* §13: the stanzas it carries (an unavailable presence ...) first. */
         feed_children(s, body);
@@ -590,8 +685,7 @@ void bosh_sweep(struct server *srv)
         while (s->nheld && now - s->held[0].since >= (uint64_t)s->wait * 1000)
             answer(s, 0, NULL);
         /* §7.3 inactivity: no request held for that long ends the session. */
-        if (!s->nheld &&
-            now - s->last_request >= (uint64_t)srv->cfg.http.bosh_inactivity * 1000)
+        if (!s->nheld && now - s->last_request >= (uint64_t)s->inactivity * 1000)
             session_end(s, NULL, "inactivity timeout");
     }
 }

@@ -2,10 +2,16 @@
 restart, binding, messages both ways with a TCP client, and the edge cases: a lost
 response sent again for a repeated rid (and the stanza not acted on twice), a rid out of
 the window, an unknown sid, an overactive client, the inactivity timeout, terminate with a
-final stanza, the wait limit, a stream error inside the terminate body, malformed bodies.
-Run by tests/web/bosh.sh (bosh_inactivity = 4, bosh_polling = 2)."""
+final stanza, the wait limit, a stream error inside the terminate body, malformed bodies;
+pausing (§12: maxpause offered, the held request answered at once, the session outliving
+the inactivity period while paused, a message sent meanwhile delivered after it, the
+normal period back afterwards, a pause beyond maxpause not granted) and key sequencing
+(§15: a login with keys, a switch to a new sequence, a wrong or missing key ends the
+session unprocessed). Run by tests/web/bosh.sh (bosh_inactivity = 4, bosh_polling = 2,
+bosh_max_pause = 9)."""
 import socket
 import sys
+import threading
 import time
 
 import weblib
@@ -181,6 +187,81 @@ def test_malformed():
         b"Origin: http://web.example\r\nAccess-Control-Request-Method: POST\r\n\r\n")
     check(status == 200 and headers.get("access-control-allow-origin") == "*" and
           "POST" in headers.get("access-control-allow-methods", ""), "CORS preflight: %s" % headers)
+
+
+def gone(b):
+    """True when the session no longer exists (an empty request gets item-not-found)."""
+    el = b.post(b.body_xml())
+    return el.get("type") == "terminate" and el.get("condition") == "item-not-found"
+
+
+def test_pause():
+    b = Bosh(E, name="pause", wait=10)
+    s = b.create()
+    check(s.get("maxpause") == "9", "no maxpause in the session response: %r" % b.last_raw)
+    jid = b.login(*ALICE, resource="pause")
+    b.send("<presence xmlns='jabber:client'/>")
+    held = {}
+
+    def hold():
+        t0 = time.time()
+        held["el"] = b.post(b.body_xml(), timeout=20)
+        held["took"] = time.time() - t0
+    t = threading.Thread(target=hold)
+    t.start()
+    time.sleep(1)  # the empty request is held (wait 10)
+    t0 = time.time()
+    el = b.post(b.body_xml(pause="8"))
+    t.join(15)
+    check(el.get("type") is None and len(el) == 0, "pause answer: %r" % b.last_raw)
+    check(held.get("took", 99) < 3 and time.time() - t0 < 3,
+          "the held request was not answered at once: %s" % held)
+    bob = xmpplib.login(E, *BOB)
+    bob.send("<message to='%s' type='chat' id='pz'><body>while paused</body></message>" % jid)
+    time.sleep(6.5)  # past the inactivity period (4 s + a sweep), within the pause (8 s)
+    m = b.wait_for(lambda x: x.tag == q("jabber:client", "message"), what="message")
+    check(m.findtext(q("jabber:client", "body")) == "while paused",
+          "after the pause: %s" % xmpplib.show(m))
+    bob.close()
+    # The pause is over: the normal inactivity period applies again.
+    time.sleep(7)
+    check(gone(b), "the session outlived its inactivity period after the pause")
+
+
+def test_pause_beyond_maxpause():
+    b = logged_in("longpause", wait=1)
+    el = b.post(b.body_xml(pause="60"))  # not granted: an ordinary request, held for wait
+    check(el.get("type") is None, "pause 60: %r" % b.last_raw)
+    time.sleep(7)
+    check(gone(b), "a pause beyond maxpause was granted")
+
+
+def test_key_sequence():
+    b = Bosh(E, name="keys")
+    b.create_attrs["newkey"] = b.use_keys(30)  # K(30); K(29) .. K(1) follow
+    b.create()
+    b.login(*ALICE, resource="keys")
+    # Switch (§15.4): the last key of the old sequence with the new sequence's K(n).
+    while len(b.keys) > 1:
+        b.request()
+    last = b.keys.pop()
+    newkey = b.use_keys(5)
+    el = b.post(b.body_xml(key=last, newkey=newkey))
+    check(el.get("type") is None, "switching sequences: %r" % b.last_raw)
+    el = b.request()
+    check(el.get("type") is None, "a key of the new sequence: %r" % b.last_raw)
+    el = b.post(b.body_xml(key="0" * 40))
+    check(el.get("type") == "terminate" and el.get("condition") == "item-not-found",
+          "a wrong key: %r" % b.last_raw)
+    check(gone(b), "the session lived on after a wrong key")
+    # A request without its key is not processed either.
+    c = Bosh(E, name="nokey")
+    c.create_attrs["newkey"] = c.use_keys(20)
+    c.create()
+    c.keys = None
+    el = c.post(c.body_xml("<iq xmlns='jabber:client' type='get' id='x'/>"))
+    check(el.get("type") == "terminate" and el.get("condition") == "item-not-found",
+          "no key: %r" % c.last_raw)
 
 
 if __name__ == "__main__":

@@ -88,12 +88,25 @@ class Bosh:
         self.create_attrs = {"wait": str(wait), "hold": str(hold), "ack": "1" if ack else None}
         self.features = None
         self.last_raw = None
+        self.keys = None  # XEP-0124 §15: the key sequence, next key last (use_keys)
+
+    def use_keys(self, n):
+        """Key sequencing (XEP-0124 §15): a fresh sequence of n keys; returns K(n), the
+        newkey to announce. Each later body takes the next key (K(n-1) .. K(1))."""
+        k = [hashlib.sha1(os.urandom(20)).hexdigest()]
+        for _ in range(n - 1):
+            k.append(hashlib.sha1(k[-1].encode()).hexdigest())
+        newkey = k.pop()
+        self.keys = k
+        return newkey
 
     def body_xml(self, payload="", **attrs):
         self.rid += 1
         a = {"rid": str(self.rid), "xmlns": NS_HTTPBIND}
         if self.sid:
             a["sid"] = self.sid
+            if self.keys and "key" not in attrs:
+                a["key"] = self.keys.pop()
         a.update({k.replace("__", ":"): v for k, v in attrs.items() if v is not None})
         s = "<body " + " ".join("%s='%s'" % kv for kv in a.items())
         return (s + (">%s</body>" % payload if payload else "/>")).encode()
