@@ -92,7 +92,7 @@ if [ "$MODE" = full ]; then
     MUC_RUNS="100:50:muc 100:500:muc-100-high 1000:5:muc-1000 1000:50:muc-1000-high"
 else
     CONN_SIZES=${BENCH_CONN_SIZES:-1000}
-    WS_IDLE=1000
+    WS_IDLE=${BENCH_WS_IDLE:-1000}
     CHAT_PAIRS=50; CHAT_RATES="500"; CHAT_DUR=10; STEP_DUR=5
     MUC_RATE=20; MUC_DUR=10
     MUC_RUNS="100:20:muc 100:200:muc-100-high 1000:2:muc-1000 1000:20:muc-1000-high"
@@ -129,7 +129,9 @@ declare -A IP=([myna]=${BENCH_MYNA_IP:-127.0.0.10} [prosody]=${BENCH_PROSODY_IP:
 # ejabberd_http_ws on each server's HTTP port.
 declare -A WS_PATH=([myna]=/xmpp-websocket [prosody]=/xmpp-websocket [ejabberd]=/ws)
 declare -A DOMAIN=([myna]=myna.bench [prosody]=prosody.bench [ejabberd]=ejabberd.bench)
-EJ_NODE=mynabench
+# ejabberd's Erlang node name: another run on the machine (BENCH_EJ_NODE) must not share
+# it, or ejabberdctl would start, stop or register on that run's node.
+EJ_NODE=${BENCH_EJ_NODE:-mynabench}
 SPID=
 NEEDS_WARM=no
 

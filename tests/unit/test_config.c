@@ -137,6 +137,17 @@ static void test_minimal_defaults(void **state)
     assert_null(c.hosts[0].sm_location);
     assert_null(c.listens[0].sm_location);
     assert_false(c.allow_registration);
+    /* The HTTP limits' defaults are the values that were fixed before they were settings;
+     * the per-address ones are off (behind a proxy every peer is the proxy). */
+    assert_int_equal(c.http.max_header_size, 8192);
+    assert_int_equal(c.http.max_body_size, 1 << 20);
+    assert_int_equal(c.http.request_timeout, 10);
+    assert_int_equal(c.http.idle_timeout, 60);
+    assert_int_equal(c.http.rate_per_connection, 20);
+    assert_int_equal(c.http.rate_per_address, 0);
+    assert_int_equal(c.http.connections_per_address, 0);
+    assert_int_equal(c.http.bosh_max_pause, 120);
+    assert_null(c.http.websocket_origins);
     config_free(&c);
     free(dir);
 }
@@ -249,6 +260,14 @@ static const struct bad_case bad[] = {
     {HOST "http = {\n external_url = \"ftp://x\";\n};\n", 3,
      "'external_url' must start with http:// or https://"},
     {HOST "http = {\n bosh_max_hold = 9;\n};\n", 3, "'bosh_max_hold' must be between"},
+    {HOST "http = {\n max_header_size = 100;\n};\n", 3, "'max_header_size' must be between"},
+    {HOST "http = {\n rate_per_address = -1;\n};\n", 3, "'rate_per_address' must be between"},
+    {HOST "http = {\n websocket_origins = \"*\";\n};\n", 3,
+     "'websocket_origins' must be an array of origins"},
+    {HOST "http = {\n websocket_origins = [ \"https://a.example/chat\" ];\n};\n", 3,
+     "an origin is \"*\" or scheme://host[:port] without a path"},
+    {HOST "http = {\n websocket_origins = [ \"a.example\" ];\n};\n", 3,
+     "an origin is \"*\" or scheme://host[:port] without a path"},
     {HOST "listen = (\n { type = \"c2s\"; port = 5222; },\n { type = \"s2s\"; port = 5222; }\n);\n",
      4, "two listeners on 0.0.0.0 port 5222"},
     {HOST "limits = {\n c2s_max_depth = 0;\n};\n", 3, "'c2s_max_depth' must be between"},
