@@ -81,6 +81,14 @@ METRICS = [
      "server_cpu_ms_per_delivery", "ms", "low"),
     ("MUC 1000, 10x load + room archive: server CPU/delivery", "muc-1000-high-mam",
      "server_cpu_ms_per_delivery", "ms", "low"),
+    # The websocket scenario (bench/wsbench.py, one client for both transports).
+    ("WebSocket: memory per idle session", "ws-idle-ws", "kib_per_session", "KiB", "low"),
+    ("TCP, same client: memory per idle session", "ws-idle-tcp", "kib_per_session", "KiB",
+     "low"),
+    ("WebSocket chat: delivered", "ws-chat-ws", "msgs_per_s", "msg/s", "high"),
+    ("TCP chat, same client: delivered", "ws-chat-tcp", "msgs_per_s", "msg/s", "high"),
+    ("WebSocket chat: p99", "ws-chat-ws", "p99_ms", "ms", "low"),
+    ("TCP chat, same client: p99", "ws-chat-tcp", "p99_ms", "ms", "low"),
 ]
 
 
