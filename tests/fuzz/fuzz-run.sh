@@ -52,7 +52,7 @@ sasl|jid)
     libs="-lssl -lcrypto -lidn -lpthread"
     corpus=$src/tests/fuzz/corpus-$target maxlen=2048 dict= ;;
 http)
-    files="$src/tests/fuzz/fuzz_http.c $src/server/base/log.c $src/server/loop/pool.c $src/server/net/wbuf.c $src/xml/arena.c $src/xml/serialize.c $src/xml/parser.c $src/xml/tree.c"
+    files="$src/tests/fuzz/fuzz_http.c $src/server/base/log.c $src/server/loop/pool.c $src/server/net/wbuf.c $src/xml/arena.c $src/xml/serialize.c $src/xml/parser.c $src/xml/tree.c $src/server/loop/hashmap.c $src/server/base/siphash.c $src/server/net/peeraddr.c"
     libs="-lhttp_parser -lwslay -lexpat -lssl -lcrypto"
     corpus=$src/tests/fuzz/corpus-http seconds=20 maxlen=8192 dict= ;;
 tlsrec)
