@@ -485,6 +485,12 @@ static int on_headers_complete(http_parser *p)
         status = admit(hc);
         if (!status)
             status = hc->route->stream->begin(hc, &hc->req, hc->route->ud, &hc->sink);
+        /* A body the route does not stream (a GET's) is held in memory: the usual limit. */
+        if (!status && !hc->sink) {
+            hc->max_body = hc->srv->cfg.http.max_body_size;
+            if (p->content_length != (uint64_t)-1 && p->content_length > hc->max_body)
+                status = 413;
+        }
     }
     if (status) {
         hc->refuse = status;

@@ -4,7 +4,8 @@ the file's size (the peak is reset through /proc/PID/clear_refs first), and the 
 GETs back byte for byte; a PUT cut off halfway leaves nothing (no temporary file, no slot
 directory, a 404, and the slot can be used again); a Content-Length other than the
 slot's size is refused before any body byte is sent (400), a chunked PUT with 411, and a
-bad signature with `Expect: 100-continue` gets its 403 without a 100 first. Run by
+bad signature with `Expect: 100-continue` gets its 403 without a 100 first, and a GET
+body over http.max_body_size is 413 (only PUT bodies may be upload-sized). Run by
 tests/web/upload-stream.sh."""
 import hashlib
 import os
@@ -154,6 +155,11 @@ def test_refused_before_the_body():
     s.close()
     check(status_of(resp) == 403, "bad signature with Expect: %r" % resp[:60])
     check(upload_files(put) == [], "files after refused PUTs: %s" % upload_files(put))
+    # Bodies the route does not stream (a GET's) keep the ordinary limit, not 64 MiB.
+    status, _, _ = weblib.http_raw(E["ip"], E["http_port"], (
+        "GET %s HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n" % u.path).encode(),
+        timeout=5)
+    check(status == 413, "a GET announcing a 2 MB body: %d" % status)
 
 
 if __name__ == "__main__":
