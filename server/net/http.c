@@ -766,11 +766,17 @@ void http_accept(struct server *srv, const struct config_listen *l, int fd, cons
     srv->http_conns = hc;
     hc->c = conn_new(srv, fd, peer, &hc_ops, hc);
     hc->c->keep_ssl = l->record_layer == TLS_RECORDS_OPENSSL;
-    bool admitted = addr_admit(hc, peer);
+    if (!addr_admit(hc, peer)) {
+        /* Plain: answered, then closed. Over TLS the answer would wait for a handshake the
+         * peer may never finish: closed at once. */
+        if (l->tls == TLS_DIRECT)
+            conn_abort(hc->c, "too many connections from this address");
+        else
+            refuse(hc, 503);
+        return;
+    }
     if (l->tls == TLS_DIRECT && conn_start_tls(hc->c) < 0)
         conn_abort(hc->c, "TLS setup failed");
-    else if (!admitted)
-        refuse(hc, 503); /* answered (after the handshake on TLS), then closed */
 }
 
 struct conn *http_takeover(struct http_conn *hc, const char *response, const char **rest,
