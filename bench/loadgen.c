@@ -1,4 +1,5 @@
-/* loadgen.c: myna-bench main program and scenarios (connections, reconnect, chat, muc, offline, mam).
+/* loadgen.c: myna-bench main program and scenarios (connections, reconnect, chat, muc, offline, mam;
+ * soak in lg_soak.c).
  * Each scenario logs accounts in through lg_conn.c, drives load on a timer, and prints one
  * JSON object on stdout plus a readable table on stderr. Latency is end to end: the sender
  * writes its monotonic clock into the body, the receiver (same process) subtracts.
@@ -43,6 +44,11 @@ struct opts {
 
 static struct lg G;
 static struct opts O;
+static struct lg_soak_opts SO = {.duration = 1800, .msg_rate = 50, .offline_rate = 2,
+                                 .presence_rate = 10, .roster_rate = 2, .reconnect_rate = 1,
+                                 .fin_rate = 0.5, .rst_rate = 0.5, .resume_rate = 1,
+                                 .ack_pct = 20, .down_min = 1, .down_max = 5, .settle = 60,
+                                 .hold_end = 60};
 static struct lg_hist H;      /* latency of messages of the measured phase */
 static int cur_phase;         /* phase number written into bodies */
 static int measured_phase;    /* phase whose latencies go into H */
@@ -1160,7 +1166,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: myna-bench SCENARIO [options]\n"
-        "scenarios: connections | reconnect | chat | muc | offline | mam\n"
+        "scenarios: connections | reconnect | chat | muc | offline | mam | soak\n"
         "target:  --host IP (loopback only) --port N (5222) --domain D --label NAME\n"
         "         --server-pid PID   sample this process's CPU and RSS\n"
         "login:   --prefix u --first 1 --password P --resource R --tls starttls|direct|none\n"
@@ -1181,6 +1187,16 @@ static void usage(FILE *f)
         "offline: --messages M (10000)\n"
         "mam:     --messages M (10000) archived first, then --queries Q (200, at most 60 s)\n"
         "         for the last --query-max N (50) messages\n"
+        "soak:    --connections N --duration S (1800) realistic sessions with XEP-0198, then\n"
+        "         mixed traffic, rates per second for this process: --msg-rate (50) chat\n"
+        "         between random pairs, --ack-pct (20) of them followed by <r/>,\n"
+        "         --offline-rate (2) chat to a contact that is offline, --presence-rate (10),\n"
+        "         --roster-rate (2) adds (with subscription) or removes, --reconnect-rate (1)\n"
+        "         stream close and full login, --fin-rate (0.5) / --rst-rate (0.5) socket cut\n"
+        "         then full login, --resume-rate (1) socket cut then XEP-0198 resume;\n"
+        "         --down-min 1 --down-max 5 seconds offline; --settle S (60) for the last\n"
+        "         deliveries; --hold-end S (60) sessions kept after the verdict (ends early\n"
+        "         when --stats FILE, rewritten every 5 s, is removed); --seed N\n"
         "Each run prints one JSON object on stdout and a table on stderr.\n"
         "Connections are limited by RLIMIT_NOFILE (raised to the hard limit) minus ~16.\n");
 }
@@ -1197,7 +1213,9 @@ int main(int argc, char **argv)
            O_RESOURCE, O_TLS, O_CAFILE, O_SASL, O_SCACHE, O_ROSTER, O_TLS_RESUME, O_PRESENCE, O_LTO, O_RATE,
            O_MAXPEND, O_SRC, O_SRCN, O_CONNS, O_HOLD, O_PAIRS, O_MSGRATE, O_DUR, O_WARM,
            O_BODY, O_FINDMAX, O_MAXP99, O_STEP, O_MAXRATE, O_OCC, O_SENDERS, O_ROOM, O_MUCDOM,
-           O_MSGS, O_QUERIES, O_QMAX, O_ROUNDS, O_RESUME, O_PHOST, O_PDOMAIN, O_PPID, O_HELP };
+           O_MSGS, O_QUERIES, O_QMAX, O_ROUNDS, O_RESUME, O_PHOST, O_PDOMAIN, O_PPID, O_HELP,
+           O_SK_OFF, O_SK_PRES, O_SK_ROST, O_SK_RECON, O_SK_FIN, O_SK_RST, O_SK_RES, O_SK_ACK,
+           O_SK_DMIN, O_SK_DMAX, O_SK_SETTLE, O_SK_HOLD, O_SK_STATS, O_SK_SEED };
     static const struct option lo[] = {
         {"host", 1, 0, O_HOST}, {"port", 1, 0, O_PORT}, {"domain", 1, 0, O_DOMAIN},
         {"label", 1, 0, O_LABEL}, {"server-pid", 1, 0, O_PID}, {"prefix", 1, 0, O_PREFIX},
@@ -1216,6 +1234,13 @@ int main(int argc, char **argv)
         {"resume", 0, 0, O_RESUME}, {"help", 0, 0, O_HELP},
         {"peer-host", 1, 0, O_PHOST}, {"peer-domain", 1, 0, O_PDOMAIN},
         {"peer-pid", 1, 0, O_PPID},
+        {"offline-rate", 1, 0, O_SK_OFF}, {"presence-rate", 1, 0, O_SK_PRES},
+        {"roster-rate", 1, 0, O_SK_ROST}, {"reconnect-rate", 1, 0, O_SK_RECON},
+        {"fin-rate", 1, 0, O_SK_FIN}, {"rst-rate", 1, 0, O_SK_RST},
+        {"resume-rate", 1, 0, O_SK_RES}, {"ack-pct", 1, 0, O_SK_ACK},
+        {"down-min", 1, 0, O_SK_DMIN}, {"down-max", 1, 0, O_SK_DMAX},
+        {"settle", 1, 0, O_SK_SETTLE}, {"hold-end", 1, 0, O_SK_HOLD},
+        {"stats", 1, 0, O_SK_STATS}, {"seed", 1, 0, O_SK_SEED},
         {0, 0, 0, 0}};
     struct lg_config *cfg = &G.cfg;
     *cfg = (struct lg_config){.host = "127.0.0.1", .port = 5222, .domain = "localhost",
@@ -1286,6 +1311,20 @@ int main(int argc, char **argv)
         case O_QMAX: O.query_max = (uint32_t)strtoul(optarg, NULL, 10); break;
         case O_ROUNDS: O.rounds = (uint32_t)strtoul(optarg, NULL, 10); break;
         case O_RESUME: cfg->sm = true; break;
+        case O_SK_OFF: SO.offline_rate = atof(optarg); break;
+        case O_SK_PRES: SO.presence_rate = atof(optarg); break;
+        case O_SK_ROST: SO.roster_rate = atof(optarg); break;
+        case O_SK_RECON: SO.reconnect_rate = atof(optarg); break;
+        case O_SK_FIN: SO.fin_rate = atof(optarg); break;
+        case O_SK_RST: SO.rst_rate = atof(optarg); break;
+        case O_SK_RES: SO.resume_rate = atof(optarg); break;
+        case O_SK_ACK: SO.ack_pct = atof(optarg); break;
+        case O_SK_DMIN: SO.down_min = atof(optarg); break;
+        case O_SK_DMAX: SO.down_max = atof(optarg); break;
+        case O_SK_SETTLE: SO.settle = atof(optarg); break;
+        case O_SK_HOLD: SO.hold_end = atof(optarg); break;
+        case O_SK_STATS: SO.stats_file = optarg; break;
+        case O_SK_SEED: SO.seed = strtoull(optarg, NULL, 10); break;
         case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -1308,7 +1347,8 @@ int main(int argc, char **argv)
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
     uint32_t need;
-    if (!strcmp(O.scenario, "connections") || !strcmp(O.scenario, "reconnect"))
+    if (!strcmp(O.scenario, "connections") || !strcmp(O.scenario, "reconnect")
+        || !strcmp(O.scenario, "soak"))
         need = O.connections;
     else if (!strcmp(O.scenario, "chat"))
         need = 2 * O.pairs;
@@ -1343,6 +1383,18 @@ int main(int argc, char **argv)
         rc = scen_muc();
     else if (!strcmp(O.scenario, "mam"))
         rc = scen_mam();
+    else if (!strcmp(O.scenario, "soak")) {
+        SO.connections = O.connections;
+        SO.first = O.first;
+        SO.rate = O.rate;
+        if (O.duration != 10) /* --duration given (the chat default is 10) */
+            SO.duration = O.duration;
+        if (O.msg_rate != 500)
+            SO.msg_rate = O.msg_rate;
+        if (SO.down_max < SO.down_min)
+            SO.down_max = SO.down_min;
+        rc = lg_soak_run(&G, &SO);
+    }
     else
         rc = scen_offline();
     lg_free(&G);

@@ -140,6 +140,24 @@ bool lg_attr(const char *elem, size_t len, const char *name, const char **val, s
 const char *lg_find(const char *hay, size_t len, const char *needle);
 bool lg_is(const char *elem, size_t len, const char *tagname);
 
+/* lg_soak.c: the soak scenario (rates are per second for the whole process). */
+struct lg_soak_opts {
+    uint32_t connections, first;
+    double rate;            /* logins per second during the ramp */
+    double duration;        /* seconds of mixed traffic */
+    double msg_rate, offline_rate, presence_rate, roster_rate;
+    double reconnect_rate;  /* clean: stream close, full login */
+    double fin_rate, rst_rate; /* abrupt (FIN / RST), then a full login */
+    double resume_rate;     /* abrupt (FIN or RST), then an XEP-0198 resume */
+    double ack_pct;         /* percent of chat messages followed by <r/> */
+    double down_min, down_max; /* seconds offline after a disconnect */
+    double settle;          /* at most this long for the last deliveries */
+    double hold_end;        /* seconds sessions stay up after the verdict */
+    const char *stats_file;
+    uint64_t seed;
+};
+int lg_soak_run(struct lg *g, const struct lg_soak_opts *o);
+
 /* lg_hist.c: log-linear latency histogram in microseconds (≈1.5% resolution). */
 #define LG_HIST_BUCKETS 2432
 struct lg_hist {

@@ -1,10 +1,10 @@
 # bench/: the load generator myna-bench and the benchmark driver (bench/run.sh).
 # Benchmarks never run in `make check`; see docs/performance.md.
 noinst_PROGRAMS += bench/myna-bench
-bench_myna_bench_SOURCES = bench/loadgen.c bench/lg_conn.c bench/lg_hist.c bench/loadgen.h
+bench_myna_bench_SOURCES = bench/loadgen.c bench/lg_conn.c bench/lg_hist.c bench/lg_soak.c bench/loadgen.h
 bench_myna_bench_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 bench_myna_bench_LDADD = $(OPENSSL_LIBS) -lm
-EXTRA_DIST += bench/run.sh bench/s2s.sh bench/report.py bench/README.md
+EXTRA_DIST += bench/run.sh bench/soak.sh bench/soak_check.py bench/s2s.sh bench/report.py bench/README.md
 
 # Bulk account writer for the Myna side of bench/run.sh (shares one salt; bench only).
 noinst_PROGRAMS += bench/myna-bench-adduser
