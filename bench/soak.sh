@@ -7,6 +7,9 @@
 # at the end bench/soak_check.py judges memory, descriptors, the log, deliveries and errors
 # (exit status 1 when a check fails). Never part of `make check`; loopback only. See
 # docs/performance.md ("Soak").
+# The whole script is one compound command: bash reads it before running it, so editing the
+# file during a run cannot change the run.
+{
 set -u
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -136,16 +139,18 @@ sample() { # phase
     local v; v() { printf '%s\n' "$st" | awk -F= -v k="$1" '$1 == k {print $2; exit}'; }
     local gcpu=0 p
     for p in "${GPIDS[@]}"; do gcpu=$((gcpu + $(cpu_ms "$p"))); done
-    printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' \
-        "$(date -u +%s)" "$1" "$(stat_kb "$SPID" VmRSS)" "$(stat_kb "$SPID" RssAnon)" \
-        "$(ls "/proc/$SPID/fd" 2>/dev/null | wc -l)" "$(v connections)" "$(v sessions)" \
-        "$(v users_online)" "$(v sm.held)" "$(v heap_used_kib)" "$(v store.used_bytes)" \
-        "$(cpu_ms "$SPID")" "$gcpu" "$(sys_busy_ms)" "$(cut -d' ' -f1 /proc/loadavg)" \
-        "$(gen_sum sent)" "$(gen_sum received)" "$(gen_sum errors)" "$(gen_sum logins)" \
-        "$(gen_sum reconnects)" "$(gen_sum resumed)" "$(gen_sum up)" \
-        "$(printf '%s\n' "$st" | grep -c '^metric\.' )" >> "$CSV"
+    local cols=(
+        "$(date -u +%s)" "$1" "$(stat_kb "$SPID" VmRSS)" "$(stat_kb "$SPID" RssAnon)"
+        "$(ls "/proc/$SPID/fd" 2>/dev/null | wc -l)" "$(v connections)" "$(v sessions)"
+        "$(v users_online)" "$(v streams)" "$(v sm.held)" "$(v sm.ids)" "$(v sm.gone)"
+        "$(v queued_bytes)" "$(v authfail_entries)" "$(v preauth_entries)" "$(v pending_iqs)"
+        "$(v heap_used_bytes)" "$(v store.used_bytes)" "$(cpu_ms "$SPID")" "$gcpu"
+        "$(sys_busy_ms)" "$(cut -d' ' -f1 /proc/loadavg)" "$(gen_sum sent)"
+        "$(gen_sum received)" "$(gen_sum errors)" "$(gen_sum logins)" "$(gen_sum reconnects)"
+        "$(gen_sum resumed)" "$(gen_sum up)")
+    (IFS=,; echo "${cols[*]}") >> "$CSV"
 }
-echo "t,phase,rss_kb,anon_kb,fds,connections,sessions,users_online,sm_held,heap_used_kib,store_used_bytes,server_cpu_ms,gen_cpu_ms,machine_busy_ms,load1,sent,received,errors,logins,reconnects,resumed,gen_up,metrics" > "$CSV"
+echo "t,phase,rss_kb,anon_kb,fds,connections,sessions,users_online,streams,sm_held,sm_ids,sm_gone,queued_bytes,authfail_entries,preauth_entries,pending_iqs,heap_used_bytes,store_used_bytes,server_cpu_ms,gen_cpu_ms,machine_busy_ms,load1,sent,received,errors,logins,reconnects,resumed,gen_up" > "$CSV"
 sleep 2
 sample baseline
 ctl > "$RUN/stats-baseline.txt"
@@ -212,3 +217,4 @@ RC=$?
 cp "$CSV" "$OUT/$STEM.csv"
 log "results: $OUT/$STEM.md ($OUT/$STEM.csv); raw files in $RUN"
 exit $RC
+}

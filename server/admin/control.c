@@ -39,6 +39,7 @@ size_t __sanitizer_get_current_allocated_bytes(void); /* ASan's allocator interf
 #include "server/stream/s2s.h"
 #include "server/store/accounts.h"
 #include "server/stream/sm.h"
+#include "server/stream/stream.h"
 
 /* Long enough for any command on the longest JID (3 x 1023 bytes, RFC 7622 §3.1). */
 #define CMD_MAX 4096
@@ -269,6 +270,18 @@ static void do_stats(struct server *srv, char *out, size_t outlen)
         n += (size_t)snprintf(out + n, outlen - n, "sm.held=%zu\nsm.resumed=%llu\n"
                               "sm.expired=%llu\n", held, (unsigned long long)resumed,
                               (unsigned long long)expired);
+    /* Queues and tables that must shrink back when sessions end (bench/soak.sh watches
+     * them): output not yet sent, streams, login throttling and pending server iqs. */
+    size_t queued = 0, nstreams = 0, ids = 0, gone = 0;
+    for (struct stream *sp = srv->streams; sp; sp = sp->next, nstreams++)
+        queued += stream_queued(sp);
+    sm_table_sizes(srv, &ids, &gone);
+    if (n < outlen)
+        n += (size_t)snprintf(out + n, outlen - n,
+                              "queued_bytes=%zu\nstreams=%zu\nsm.ids=%zu\nsm.gone=%zu\n"
+                              "authfail_entries=%zu\npreauth_entries=%zu\npending_iqs=%zu\n",
+                              queued, nstreams, ids, gone, hashmap_count(srv->authfail),
+                              hashmap_count(srv->preauth), hashmap_count(srv->pending_iqs));
     struct metric_out mo = {out, outlen, &n};
     hashmap_each(srv->metrics, print_metric, &mo);
     for (size_t i = 0; i < srv->nhosts && n < outlen; i++) {

@@ -426,6 +426,13 @@ void sm_stats(struct server *srv, size_t *held, uint64_t *resumed, uint64_t *exp
     *expired = t ? t->expired : 0;
 }
 
+void sm_table_sizes(struct server *srv, size_t *ids, size_t *gone)
+{
+    struct sm_tables *t = srv->sm;
+    *ids = t ? hashmap_count(t->ids) : 0;
+    *gone = t ? t->ngone : 0;
+}
+
 size_t sm_held_bytes(const struct myna_session *session)
 {
     struct sm *s = held_of(session);

@@ -55,6 +55,8 @@ void sm_queue(struct sm *s, struct wbuf *b);
 void sm_held_close(struct myna_session *s);
 /* For mynactl stats: sessions held now, resumed and expired since start. */
 void sm_stats(struct server *srv, size_t *held, uint64_t *resumed, uint64_t *expired);
+/* Resumable sessions by id, and ids of ended sessions remembered for <failed/> (bounded). */
+void sm_table_sizes(struct server *srv, size_t *ids, size_t *gone);
 /* Ends every held session (shutdown), rerouting what they queued. */
 void sm_end_all(struct server *srv);
 /* Frees the resumption tables (exit, after sm_end_all). */

@@ -124,6 +124,12 @@ def stats():
     return dict(line.split("=", 1) for line in out.splitlines() if line.startswith("sm."))
 
 
+def all_stats():
+    out = subprocess.run([os.environ["E2E_MYNACTL"], "-c", os.environ["E2E_CONF"], "stats"],
+                         stdout=subprocess.PIPE, check=True).stdout.decode()
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
 def wait_held(n):
     """Until the server holds n sessions (mynactl stats: sm.held), e.g. once it has seen a
     cut connection."""
@@ -370,6 +376,35 @@ def csi_held_presence_resumed():
     B2.close(), C.close()
 
 
+def tables_back_to_baseline():
+    """After resumes, cuts, rebinds and clean closes, `mynactl stats` shows the XEP-0198
+    tables and the output queues empty again (what bench/soak.sh watches over hours)."""
+    wait_held(0)  # earlier cases' held sessions time out first
+    B = sm_login("u26", "phone")
+    A = M.connect("u27", "a")
+    A.send(msg(B.jid, "t1"))
+    wait_body(B, "t1")
+    cut(B, reset=True)
+    wait_held(1)
+    B2, el = resume("u26", B.smid, B.h, "u26/again")
+    M.expect(el.tag == M.q(NS_SM, "resumed"), "resume: %s" % M.show(el))
+    C = sm_login("u28", "c")
+    cut(C)
+    wait_held(1)
+    C2 = M.connect("u28", "c")  # the rebind ends the held session
+    B2.close(), C2.close(), A.close()
+    deadline = time.time() + 20
+    want = {"sessions": "0", "sm.held": "0", "sm.ids": "0", "queued_bytes": "0",
+            "pending_iqs": "0", "streams": "0"}
+    while True:
+        st = all_stats()
+        got = {k: st.get(k) for k in want}
+        if got == want:
+            break
+        M.expect(time.time() < deadline, "after every session ended: %s" % got)
+        time.sleep(0.05)
+
+
 def shutdown_keeps_messages():
     """SIGTERM while a session is held: what waited for it is in offline storage after the
     restart, in order."""
@@ -407,4 +442,5 @@ if __name__ == "__main__":
         ("rebind_ends_held", rebind_ends_held),
         ("unacked_cap", unacked_cap),
         ("csi_held_presence_resumed", csi_held_presence_resumed),
+        ("tables_back_to_baseline", tables_back_to_baseline),
         ("shutdown_keeps_messages", shutdown_keeps_messages)]))
