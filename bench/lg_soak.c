@@ -125,14 +125,28 @@ static void send_str(uint32_t i, const char *s, int n)
 
 /* ---- callbacks ---- */
 
+#define CAPS "<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' " \
+             "node='https://myna.im/bench' ver='PUxmIvWeecOpfjAehUMv6SzbyXQ='/>"
+#define AWAY "<presence><show>away</show><status>soak</status>" CAPS "</presence>"
+
 static void on_ready(struct lg_conn *c)
 {
-    struct sess *s = &S[idx_of(c)];
+    uint32_t i = idx_of(c);
+    struct sess *s = &S[i];
     s->phase = P_UP;
-    s->away = 0;
     C.logins++;
-    if (c->resumed)
+    if (c->resumed) {
         C.resumed++;
+        return; /* the session kept its presence */
+    }
+    /* Half the sessions come back "away" (clients restore the last status), so the mix of
+     * presences the server keeps is the same from the first login to the last sample and
+     * memory can be judged flat from the start of the traffic. */
+    s->away = frand() < 0.5;
+    if (s->away) {
+        send_str(i, AWAY, (int)strlen(AWAY));
+        C.presence_sent++;
+    }
 }
 
 static void on_closed(struct lg_conn *c, const char *why)
@@ -296,18 +310,13 @@ static void act_offline(void)
         send_chat(a, b);
 }
 
-#define CAPS "<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' " \
-             "node='https://myna.im/bench' ver='PUxmIvWeecOpfjAehUMv6SzbyXQ='/>"
-
 static void act_presence(void)
 {
     uint32_t a = pick(P_UP, UINT32_MAX);
     if (a == UINT32_MAX)
         return;
     S[a].away = !S[a].away;
-    const char *p = S[a].away ? "<presence><show>away</show><status>soak</status>" CAPS
-                                "</presence>"
-                              : "<presence>" CAPS "</presence>";
+    const char *p = S[a].away ? AWAY : "<presence>" CAPS "</presence>";
     send_str(a, p, (int)strlen(p));
     C.presence_sent++;
 }

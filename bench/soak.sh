@@ -157,7 +157,7 @@ ctl > "$RUN/stats-baseline.txt"
 
 # ---- generators ----
 PER=$(( (SESSIONS + PROCS - 1) / PROCS ))
-SECS=$((MINUTES * 60))
+SECS=$(awk -v m="$MINUTES" 'BEGIN {printf "%d", m * 60}')
 log "soak: $SESSIONS sessions ($PROCS x $PER), $MINUTES min of traffic; run dir $RUN"
 for ((k = 0; k < PROCS; k++)); do
     first=$((1 + k * PER)); n=$PER
