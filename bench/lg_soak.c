@@ -577,8 +577,10 @@ static void traffic(double secs)
             break;
         for (size_t k = 0; k < sizeof acts / sizeof acts[0]; k++) {
             double due = (t - t0) * acts[k].rate;
-            if (due > acts[k].done + acts[k].rate) /* stalled: never burst more than 1 s */
-                acts[k].done = due - acts[k].rate;
+            /* Stalled: never burst more than 1 s (at least one action, for rates below 1/s). */
+            double cap = acts[k].rate > 1 ? acts[k].rate : 1;
+            if (due > acts[k].done + cap)
+                acts[k].done = due - cap;
             while (acts[k].done + 1 <= due) {
                 acts[k].fn();
                 acts[k].done += 1;
