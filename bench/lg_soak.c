@@ -45,6 +45,8 @@ struct msgrec {
     uint32_t to, gen;
     float t;             /* seconds into the run when it was sent */
     uint8_t online, delivered, in_gen, late;
+    uint8_t twice_in_login; /* two copies arrived on one login of the recipient: a real dup */
+    uint32_t last_gen;      /* the recipient's login the last copy arrived on */
 };
 
 /* A recipient "stayed online" for a message when its login outlived the send by this much:
@@ -193,6 +195,9 @@ static void got_message(uint32_t i, const char *e, size_t len)
         return error_note("message with an unknown sequence number", e, len);
     }
     struct msgrec *m = &M[seq];
+    if (m->delivered && m->last_gen == S[i].gen)
+        m->twice_in_login = 1;
+    m->last_gen = S[i].gen;
     if (m->delivered < 255)
         m->delivered++;
     /* A resumed stream repeats only what our <resume h=.../> did not count (XEP-0198 §5);
@@ -628,6 +633,10 @@ struct verdict {
     uint64_t online_ok, online_lost, online_dup, online_again; /* recipient stayed online */
     uint64_t left_once, left_late, left_dup, left_lost; /* recipient went away soon after */
     uint64_t off_once, off_dup, off_lost;             /* recipient offline when sent */
+    /* Messages to recipients that left or were offline: a second copy on a later login is a
+     * stanza delivered but not acknowledged before a cut, handed on again (XEP-0198 §4); only
+     * two copies on one login are duplicates. */
+    uint64_t left_again, off_again;
 };
 
 /* stayed online: the recipient's login outlived the send by STAYED_S (or the run). Such a
@@ -649,11 +658,13 @@ static struct verdict judge(void)
         } else if (m->online) {
             v.left_once += m->delivered == 1;
             v.left_late += m->delivered >= 1 && m->late;
-            v.left_dup += m->delivered > 1;
+            v.left_dup += m->twice_in_login;
+            v.left_again += m->delivered > 1 && !m->twice_in_login;
             v.left_lost += m->delivered == 0;
         } else {
             v.off_once += m->delivered == 1;
-            v.off_dup += m->delivered > 1;
+            v.off_dup += m->twice_in_login;
+            v.off_again += m->delivered > 1 && !m->twice_in_login;
             v.off_lost += m->delivered == 0;
         }
     }
@@ -747,9 +758,11 @@ int lg_soak_run(struct lg *g, const struct lg_soak_opts *o)
     jnum("left_delivered_once", (double)v.left_once);
     jnum("left_delivered_after_relogin", (double)v.left_late);
     jnum("left_duplicated", (double)v.left_dup);
+    jnum("left_repeated_after_cut", (double)v.left_again);
     jnum("left_lost", (double)v.left_lost);
     jnum("offline_delivered_once", (double)v.off_once);
     jnum("offline_duplicated", (double)v.off_dup);
+    jnum("offline_repeated_after_cut", (double)v.off_again);
     jnum("offline_lost", (double)v.off_lost);
     if (first_err[0]) {
         printf(",\"first_error\":\"");
@@ -763,14 +776,15 @@ int lg_soak_run(struct lg *g, const struct lg_soak_opts *o)
     fprintf(stderr,
             "soak: sent %llu received %llu; online: %llu once (%llu again after a cut), %llu lost, "
             "%llu duplicated; "
-            "recipient left: %llu once (%llu after its next login), %llu dup, %llu lost; "
-            "offline: %llu once, %llu dup, %llu lost; errors %llu%s%s\n",
+            "recipient left: %llu once (%llu after its next login), %llu again after a cut, %llu dup, "
+            "%llu lost; offline: %llu once, %llu again after a cut, %llu dup, %llu lost; errors %llu%s%s\n",
             (unsigned long long)C.sent, (unsigned long long)C.received,
             (unsigned long long)v.online_ok, (unsigned long long)v.online_again,
             (unsigned long long)v.online_lost,
             (unsigned long long)v.online_dup, (unsigned long long)v.left_once,
-            (unsigned long long)v.left_late, (unsigned long long)v.left_dup,
-            (unsigned long long)v.left_lost, (unsigned long long)v.off_once,
+            (unsigned long long)v.left_late, (unsigned long long)v.left_again,
+            (unsigned long long)v.left_dup, (unsigned long long)v.left_lost,
+            (unsigned long long)v.off_once, (unsigned long long)v.off_again,
             (unsigned long long)v.off_dup, (unsigned long long)v.off_lost,
             (unsigned long long)errors(), first_err[0] ? ": " : "", first_err);
     /* The driver samples descriptors with every session live, then we log out. */
