@@ -2,7 +2,8 @@
  * who may upload what. Local users of the host ask the service for a slot (§4):
  *   <request filename size [content-type]/>  ->  <slot><put url/><get url/></slot>
  * within `max_size` per file (larger: not-acceptable with <file-too-large/> and the
- * limit, §4.2), `quota` bytes stored per user (over it: resource-constraint), and the
+ * limit, §4.2), `quota` bytes per user, stored or held by slots not yet used (over it:
+ * resource-constraint; myna_upload_usage counts both since API 1.2), and the
  * `types` allowed (others: not-acceptable). The server stores the files and serves the
  * signed URLs on its HTTP listeners (myna_upload_slot, since API 1.1); the service is in
  * disco (§3: identity store/file, the feature, max-file-size in a form) and in the host's
@@ -24,7 +25,7 @@ static const struct myna_option upload_options[] = {
     {"max_size", MYNA_OPT_INT, "10485760", 1, 1LL << 32,
      "bytes of one file (at most the server's http.upload_max_size)"},
     {"quota", MYNA_OPT_INT, "104857600", 0, 1LL << 40,
-     "bytes a user may have stored at once (0 = no limit)"},
+     "bytes a user may have stored at once, slots not yet used included (0 = no limit)"},
     {"types", MYNA_OPT_STRING, "", 0, 0,
      "content types allowed, comma separated, \"image/*\" for a family (empty = any)"},
     {"slot_ttl", MYNA_OPT_INT, "300", 1, 86400, "seconds a slot's PUT URL stays valid"},
@@ -136,6 +137,11 @@ static void slot_request(struct myna_module *m, struct upload *u, struct myna_st
     }
     if (r == MYNA_UPLOAD_TOOBIG) {
         too_large(m, u, st);
+        return;
+    }
+    if (r == MYNA_UPLOAD_TOOMANY) {
+        myna_reply_error(st, MYNA_ERR_RESOURCE_CONSTRAINT,
+                         "Too many upload slots not used yet");
         return;
     }
     if (r < 0) {

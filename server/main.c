@@ -472,6 +472,7 @@ out:
     bosh_free_all(srv);
     http_abort_all(srv);
     http_addrs_free(srv);
+    upload_free(srv);
     http_routes_free(srv);
     sm_server_free(srv);
     s2s_free(srv); /* attempts still resolving or connecting, and the resolver */

@@ -95,6 +95,7 @@ struct server {
     unsigned char upload_secret[32]; /* signs upload slots (web/upload.c, kept on disk) */
     bool upload_secret_ok;
     uint64_t upload_swept;           /* loop ms of the last expiry sweep */
+    struct hashmap *upload_holds;    /* owner -> slots granted, not yet stored (web/upload.c) */
     struct server_stats stats;
     struct sm_tables *sm;          /* XEP-0198 resumption: ids, held sessions (sm.c) */
     struct hashmap *s2s_routes;    /* "local remote" -> struct s2s_route (s2s.c) */

@@ -31,7 +31,7 @@ extern "C" {
 /* Bumped when functions are added without breaking modules built for an older minor
  * version. Each added function's comment says which minor version brought it ("since
  * 1.1"), so a module can test MYNA_API_MINOR at compile time. */
-#define MYNA_API_MINOR 1
+#define MYNA_API_MINOR 2
 
 struct myna_module;  /* one loaded instance of a module on one host */
 struct myna_session; /* one client (c2s) session, bound to a full JID */
@@ -504,13 +504,18 @@ bool myna_is_local_host(struct myna_module *m, const char *host);
 #define MYNA_UPLOAD_BADNAME (-1) /* empty, a path, a leading '.', control bytes, > 200 bytes */
 #define MYNA_UPLOAD_TOOBIG (-2)  /* over the server's http.upload_max_size */
 #define MYNA_UPLOAD_NOHTTP (-3)  /* no HTTP listener and no http.external_url */
+#define MYNA_UPLOAD_TOOMANY (-4) /* since 1.2: the owner holds 64 slots not yet used */
 /* A slot for `owner` (the uploader's bare JID): a PUT URL signed for exactly `size` bytes
  * of `content_type` ("" when the client named none), valid for `ttl` seconds, and the GET
- * URL the file will have. Both are malloc'd (free them). Returns 0 or MYNA_UPLOAD_*. */
+ * URL the file will have. Both are malloc'd (free them). Returns 0 or MYNA_UPLOAD_*.
+ * Since 1.2 the slot's size counts in myna_upload_usage until the file is stored or the
+ * slot expires. */
 int myna_upload_slot(struct myna_module *m, const char *owner, const char *filename,
                      uint64_t size, const char *content_type, unsigned ttl, char **put_url,
                      char **get_url);
-/* Bytes of the files stored for `owner` (a bare JID), for quotas. */
+/* Bytes of the files stored for `owner` (a bare JID), for quotas; since 1.2 with the sizes
+ * of its slots not yet used and not expired, so slots granted together cannot pass a quota
+ * together. */
 uint64_t myna_upload_usage(struct myna_module *m, const char *owner);
 /* The largest upload the server takes (http.upload_max_size). */
 uint64_t myna_upload_max_size(struct myna_module *m);

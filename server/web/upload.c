@@ -32,12 +32,25 @@
 #include "myna/xml.h"
 #include "server/base/config.h"
 #include "server/base/log.h"
+#include "server/loop/hashmap.h"
 #include "server/loop/loop.h"
 #include "server/net/http.h"
 #include "server/server.h"
 
 #define SECRET_LEN 32
 #define NAME_MAX_BYTES 200
+
+/* The slots one owner was granted and has not used yet (srv->upload_holds, keyed by the
+ * owner's hash; made on the first grant, freed when the last goes). */
+struct upload_hold {
+    char slot[33];
+    uint64_t size;
+    time_t expiry;
+};
+struct upload_holds {
+    unsigned n;
+    struct upload_hold h[UPLOAD_MAX_HOLDS];
+};
 
 static const unsigned char *secret(struct server *srv)
 {
@@ -135,6 +148,97 @@ static int base_url(struct server *srv, const char *domain, char *buf, size_t le
     return -1;
 }
 
+/* ---- slots granted, not yet used ---- */
+
+static void holds_prune(struct upload_holds *hs, time_t now)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < hs->n; i++)
+        if (hs->h[i].expiry >= now)
+            hs->h[k++] = hs->h[i];
+    hs->n = k;
+}
+
+/* The owner's holds, pruned; NULL when none (and the entry gone). */
+static struct upload_holds *holds_of(struct server *srv, const char *oh)
+{
+    struct upload_holds *hs = srv->upload_holds ? hashmap_get(srv->upload_holds, oh) : NULL;
+    if (hs) {
+        holds_prune(hs, time(NULL));
+        if (!hs->n) {
+            free(hashmap_del(srv->upload_holds, oh));
+            hs = NULL;
+        }
+    }
+    return hs;
+}
+
+static uint64_t holds_bytes(struct server *srv, const char *oh)
+{
+    struct upload_holds *hs = holds_of(srv, oh);
+    uint64_t total = 0;
+    for (unsigned i = 0; hs && i < hs->n; i++)
+        total += hs->h[i].size;
+    return total;
+}
+
+/* The slot's file is stored: its size now counts from the disk. */
+static void hold_release(struct server *srv, const char *oh, const char *slot)
+{
+    struct upload_holds *hs = holds_of(srv, oh);
+    for (unsigned i = 0; hs && i < hs->n; i++)
+        if (strcmp(hs->h[i].slot, slot) == 0) {
+            hs->h[i] = hs->h[--hs->n];
+            break;
+        }
+    holds_of(srv, oh); /* drops the entry when that was the last */
+}
+
+static void holds_expired(const char *key, void *value, void *data)
+{
+    struct upload_holds *hs = value;
+    holds_prune(hs, time(NULL));
+    if (!hs->n) {
+        const char **k = data;
+        for (int i = 0; i < 16; i++)
+            if (!k[i]) {
+                k[i] = key;
+                break;
+            }
+    }
+}
+
+/* Drops owners whose slots all expired (up to 16 a sweep; the rest go when looked up). */
+static void holds_sweep(struct server *srv)
+{
+    if (!srv->upload_holds)
+        return;
+    const char *keys[17] = {0};
+    hashmap_each(srv->upload_holds, holds_expired, keys);
+    char copy[16][33];
+    int n = 0;
+    for (; n < 16 && keys[n]; n++)
+        snprintf(copy[n], sizeof copy[n], "%s", keys[n]);
+    for (int i = 0; i < n; i++)
+        free(hashmap_del(srv->upload_holds, copy[i]));
+}
+
+static void hold_free(const char *key, void *value, void *data)
+{
+    (void)key;
+    (void)data;
+    free(value);
+}
+
+void upload_free(struct server *srv)
+{
+    if (!srv->upload_holds)
+        return;
+    hashmap_each(srv->upload_holds, hold_free, NULL);
+    hashmap_free(srv->upload_holds);
+    srv->upload_holds = NULL;
+}
+
 int upload_slot(struct server *srv, const char *domain, const char *owner, const char *name,
                 uint64_t size, const char *content_type, unsigned ttl, char **put_url,
                 char **get_url)
@@ -151,10 +255,23 @@ int upload_slot(struct server *srv, const char *domain, const char *owner, const
     RAND_bytes(rnd, sizeof rnd);
     hex(rnd, sizeof rnd, slot);
     owner_hash(srv, owner, oh);
+    uint64_t expiry = (uint64_t)time(NULL) + ttl;
+    struct upload_holds *hs = holds_of(srv, oh);
+    if (hs && hs->n == UPLOAD_MAX_HOLDS)
+        return -4;
+    if (!hs) {
+        if (!srv->upload_holds)
+            srv->upload_holds = hashmap_new();
+        hs = xcalloc(1, sizeof *hs);
+        hashmap_put(srv->upload_holds, oh, hs);
+    }
+    struct upload_hold *h = &hs->h[hs->n++];
+    memcpy(h->slot, slot, sizeof h->slot);
+    h->size = size;
+    h->expiry = (time_t)expiry;
     struct myna_buf path;
     myna_buf_init(&path);
     myna_buf_printf(&path, "%s/%s/%s", oh, slot, name);
-    uint64_t expiry = (uint64_t)time(NULL) + ttl;
     sign(srv, path.data, size, content_type, expiry, sig);
     struct myna_buf u;
     myna_buf_init(&u);
@@ -208,9 +325,10 @@ uint64_t upload_usage(struct server *srv, const char *owner)
 {
     char oh[33], dir[4200];
     owner_hash(srv, owner, oh);
+    uint64_t held = holds_bytes(srv, oh);
     if (!file_path(srv, oh, NULL, NULL, dir, sizeof dir))
-        return 0;
-    return dir_bytes(dir, 1);
+        return held;
+    return dir_bytes(dir, 1) + held;
 }
 
 static bool is_hex32(const char *s, size_t n)
@@ -410,6 +528,7 @@ static void put_complete(struct http_conn *hc, const struct http_request *req,
     }
     log_info("upload", "peer=%s stored %s/%s (%llu bytes)", req->peer, up->slot, up->name,
              (unsigned long long)up->size);
+    hold_release(srv, up->owner, up->slot);
     put_free(up, true);
     http_respond(hc, 201, "text/plain", cors_headers(), "201 Created\n", 12);
 }
@@ -552,6 +671,7 @@ void upload_sweep(struct server *srv)
         return;
     srv->upload_swept = now ? now : 1;
     sweep_tmp(srv);
+    holds_sweep(srv);
     if (!expire)
         return;
     char top[4200], odir[4400], sdir[4500];

@@ -128,6 +128,51 @@ def test_quota():
     bob.close()
 
 
+def test_slots_not_used_are_bounded():
+    """At most 64 slots not yet used per user: the 65th is a resource-constraint, and the
+    held ones stop counting when they expire (slot_ttl 3 s)."""
+    carol = xmpplib.login(E, *E["users"][2])
+    for i in range(64):
+        s, r = slot("e%d.png" % i, 1, who=carol)
+        check(s is not None, "slot %d: %s" % (i, xmpplib.show(r)))
+    s, r = slot("e64.png", 1, who=carol)
+    check(s is None and condition(r) == "resource-constraint", "65th: %s" % xmpplib.show(r))
+    time.sleep(4.2)
+    s, r = slot("e65.png", 1, who=carol)
+    check(s is not None, "after the 64 expired: %s" % xmpplib.show(r))
+    carol.close()
+
+
+def test_quota_slots_at_once():
+    """Slots asked for before any PUT count against the quota too (they used not to: two
+    slots of 100,000 under a quota of 150,000 were both granted and both stored)."""
+    carol = xmpplib.login(E, *E["users"][2])
+    (put1, get1), _ = slot("c1.png", 100000, who=carol)
+    s, r = slot("c2.png", 100000, who=carol)
+    check(s is None and condition(r) == "resource-constraint",
+          "a second slot past the quota with the first unused: %s" % xmpplib.show(r))
+    s, r = slot("c3.png", 49998, who=carol)  # within the quota with c1 (and e65) held
+    check(s is not None, "a slot within the quota: %s" % xmpplib.show(r))
+    check(http("PUT", put1, b"y" * 100000, "image/png")[0] == 201, "first PUT")
+    check(http("PUT", s[0], b"z" * 49998, "image/png")[0] == 201, "third PUT")
+    s, r = slot("c4.png", 3, who=carol)
+    check(s is None and condition(r) == "resource-constraint",
+          "over the quota once both are stored: %s" % xmpplib.show(r))
+    check(http("GET", get1)[2] == b"y" * 100000, "the first file")
+    carol.close()
+
+
+def test_unused_slot_expires():
+    """A large slot never used stops counting against the quota when it expires."""
+    (_, _), _ = slot("d1.png", 100000)
+    s, r = slot("d2.png", 100000)
+    check(s is None and condition(r) == "resource-constraint", "held: %s" % xmpplib.show(r))
+    time.sleep(4.2)
+    (put, get), r = slot("d2.png", 100000)
+    check(http("PUT", put, b"d" * 100000, "image/png")[0] == 201, "PUT after the expiry")
+    check(http("GET", get)[0] == 200, "GET")
+
+
 def test_traversal_refused():
     (put, get), _ = slot("t.png", 1)
     check(http("PUT", put, b"t", "image/png")[0] == 201, "PUT")
