@@ -81,7 +81,7 @@ tests_e2e_purple_smoke_LDADD = $(STROPHE_LIBS) $(PURPLE_LIBS)
 TESTS += tests/e2e/purple-smoke.e2e
 endif
 
-EXTRA_DIST += $(E2E_STROPHE_TESTS) $(E2E_PY_TESTS) tests/e2e/purple-smoke.e2e tests/e2e/procs.py \
+EXTRA_DIST += $(E2E_STROPHE_TESTS) $(E2E_PY_TESTS) tests/e2e/purple-smoke.e2e tests/e2e/procs.py tests/e2e/nbxtrust.py \
 	tests/e2e/harness.py tests/e2e/xmpplib.py tests/e2e/mkcerts.sh
 
 # Only the e2e tests, e.g. against Prosody: make check-e2e E2E_SERVER=prosody

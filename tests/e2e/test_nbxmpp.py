@@ -10,32 +10,21 @@ import sys
 
 import gi
 gi.require_version("Gio", "2.0")
-from gi.repository import GLib, Gio  # noqa: E402
+from gi.repository import GLib  # noqa: E402
 
 import nbxmpp  # noqa: E402
 from nbxmpp.client import Client  # noqa: E402
 from nbxmpp.const import ConnectionProtocol, ConnectionType  # noqa: E402
 from nbxmpp.protocol import Message, Presence  # noqa: E402
 from nbxmpp.structs import StanzaHandler  # noqa: E402
+import nbxtrust  # noqa: E402
 
 E = os.environ
 DOMAIN, IP, CA = E["E2E_DOMAIN"], E["E2E_IP"], E["E2E_CAFILE"]
 PORT = int(E["E2E_STARTTLS_PORT"])
 USERS = [u.split(":", 1) for u in E["E2E_USERS"].split()]
 
-# Trust exactly the test CA: every TLS client connection GLib makes in this process gets a
-# database with only that anchor (nbxmpp itself has no CA-file option; Gajim pins instead).
-_DB = Gio.TlsFileDatabase.new(CA)
-_orig_new = Gio.TlsClientConnection.new
-
-
-def _new_with_test_ca(base, identity):
-    conn = _orig_new(base, identity)
-    conn.set_database(_DB)
-    return conn
-
-
-Gio.TlsClientConnection.new = _new_with_test_ca
+nbxtrust.trust_only(CA)  # nbxmpp has no CA-file option
 
 loop = GLib.MainLoop()
 state = {"failures": [], "steps": []}

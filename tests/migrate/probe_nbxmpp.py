@@ -8,31 +8,23 @@ Usage: probe_nbxmpp.py IP PORT DOMAIN CAFILE USER PASSWORD
 Exit status 0 with the JSON on stdout, 1 if the login failed.
 """
 import json
+import os
 import sys
 
 import gi
 gi.require_version("Gio", "2.0")
-from gi.repository import GLib, Gio  # noqa: E402
+from gi.repository import GLib  # noqa: E402
 
 from nbxmpp.client import Client  # noqa: E402
 from nbxmpp.const import ConnectionProtocol, ConnectionType  # noqa: E402
 from nbxmpp.protocol import Presence  # noqa: E402
 from nbxmpp.structs import StanzaHandler  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+import nbxtrust  # noqa: E402
 
 IP, PORT, DOMAIN, CA, USER, PASSWORD = sys.argv[1:7]
 
-# Trust exactly the test CA (nbxmpp has no CA-file option).
-_DB = Gio.TlsFileDatabase.new(CA)
-_orig_new = Gio.TlsClientConnection.new
-
-
-def _new_with_test_ca(base, identity):
-    conn = _orig_new(base, identity)
-    conn.set_database(_DB)
-    return conn
-
-
-Gio.TlsClientConnection.new = _new_with_test_ca
+nbxtrust.trust_only(CA)  # nbxmpp has no CA-file option
 
 loop = GLib.MainLoop()
 result = {"messages": [], "subscribe_from": []}

@@ -17,13 +17,15 @@ from pathlib import Path
 import gi
 gi.require_version("Gio", "2.0")
 gi.require_version("Soup", "3.0")
-from gi.repository import GLib, Gio  # noqa: E402
+from gi.repository import GLib  # noqa: E402
 
 from nbxmpp.client import Client  # noqa: E402
 from nbxmpp.const import ConnectionProtocol, ConnectionType  # noqa: E402
 from nbxmpp.http import HTTPSession  # noqa: E402
 from nbxmpp.protocol import Message, Presence  # noqa: E402
 from nbxmpp.structs import StanzaHandler  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+import nbxtrust  # noqa: E402
 
 E = os.environ
 DOMAIN, IP, CA = E["E2E_DOMAIN"], E["E2E_IP"], E["E2E_CAFILE"]
@@ -32,18 +34,7 @@ USERS = [u.split(":", 1) for u in E["E2E_USERS"].split()]
 NS_OOB = "jabber:x:oob"
 FILENAME = "sunset é.png"
 
-# Trust exactly the test CA (nbxmpp has no CA-file option; see tests/e2e/test_nbxmpp.py).
-_DB = Gio.TlsFileDatabase.new(CA)
-_orig_new = Gio.TlsClientConnection.new
-
-
-def _new_with_test_ca(base, identity):
-    conn = _orig_new(base, identity)
-    conn.set_database(_DB)
-    return conn
-
-
-Gio.TlsClientConnection.new = _new_with_test_ca
+nbxtrust.trust_only(CA)  # nbxmpp has no CA-file option
 
 loop = GLib.MainLoop()
 state = {"failures": [], "passed": []}
