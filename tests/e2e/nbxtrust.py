@@ -10,7 +10,8 @@ from gi.repository import Gio  # noqa: E402
 
 
 def trust_only(cafile):
-    """From now on, GLib TLS client connections verify against `cafile` alone."""
+    """From now on, GLib TLS client connections verify against `cafile` alone; returns a
+    function that undoes it."""
     db = Gio.TlsFileDatabase.new(cafile)
     orig_new = Gio.TlsClientConnection.new
 
@@ -20,3 +21,8 @@ def trust_only(cafile):
         return conn
 
     Gio.TlsClientConnection.new = new_with_test_ca
+
+    def restore():
+        Gio.TlsClientConnection.new = orig_new
+
+    return restore

@@ -226,19 +226,12 @@ def slixmpp_register():
 def nbxmpp_register():
     import gi
     gi.require_version("Gio", "2.0")
-    from gi.repository import GLib, Gio
+    from gi.repository import GLib
     from nbxmpp.client import Client
     from nbxmpp.const import ConnectionProtocol, ConnectionType, Mode
+    import nbxtrust
 
-    db = Gio.TlsFileDatabase.new(E["cafile"])
-    orig = Gio.TlsClientConnection.new
-
-    def with_ca(base, identity):
-        conn = orig(base, identity)
-        conn.set_database(db)
-        return conn
-
-    Gio.TlsClientConnection.new = with_ca
+    untrust = nbxtrust.trust_only(E["cafile"])
     loop = GLib.MainLoop()
     out = {"error": None, "done": False}
 
@@ -313,7 +306,7 @@ def nbxmpp_register():
     reg.connect()
     GLib.timeout_add_seconds(40, lambda: finish("timeout") or False)
     loop.run()
-    Gio.TlsClientConnection.new = orig
+    untrust()
     if out["error"]:
         raise X.Fail("nbxmpp: " + out["error"])
     expect_refused("nbuser", "nb-new")

@@ -15,7 +15,7 @@ import time
 
 import gi
 gi.require_version("Gio", "2.0")
-from gi.repository import GLib, Gio  # noqa: E402
+from gi.repository import GLib  # noqa: E402
 
 import nbxmpp  # noqa: E402
 from nbxmpp.client import Client  # noqa: E402
@@ -23,6 +23,8 @@ from nbxmpp.const import ConnectionProtocol, ConnectionType  # noqa: E402
 from nbxmpp.namespaces import Namespace  # noqa: E402
 from nbxmpp.protocol import JID, Message, NodeProcessed  # noqa: E402
 from nbxmpp.structs import StanzaHandler  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+import nbxtrust  # noqa: E402
 
 E = os.environ
 DOMAIN, IP, CA = E["E2E_DOMAIN"], E["E2E_IP"], E["E2E_CAFILE"]
@@ -31,18 +33,7 @@ USERS = dict(u.split(":", 1) for u in E["E2E_USERS"].split())
 WAIT = 10.0
 LIMIT = 3  # the max_items the "limit" scenario's .sh configures
 
-# Trust exactly the test CA (as tests/e2e/test_nbxmpp.py: nbxmpp has no CA-file option).
-_DB = Gio.TlsFileDatabase.new(CA)
-_orig_new = Gio.TlsClientConnection.new
-
-
-def _new_with_test_ca(base, identity):
-    conn = _orig_new(base, identity)
-    conn.set_database(_DB)
-    return conn
-
-
-Gio.TlsClientConnection.new = _new_with_test_ca
+nbxtrust.trust_only(CA)  # nbxmpp has no CA-file option
 
 
 class Fail(Exception):
