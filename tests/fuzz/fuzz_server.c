@@ -3,6 +3,7 @@
  * is the one both stream harnesses feed. */
 #include "tests/fuzz/fuzz_server.h"
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,14 +147,35 @@ static void write_file(const char *path, const char *text)
         abort();
 }
 
+/* The temporary data directory, removed at exit. */
+static char data_dir[256];
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void remove_data_dir(void)
+{
+    if (data_dir[0])
+        nftw(data_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 struct server *fuzz_server_new(const char *name, const char *extra)
 {
     log_init(MYNA_LOG_ERROR, false);
     xml_parser_set_allocator(pool_alloc, pool_free);
     char dir[256], path[512], text[4096];
-    snprintf(dir, sizeof dir, "/tmp/myna-fuzz-%s-XXXXXX", name);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/myna-fuzz-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
     if (!mkdtemp(dir))
         abort();
+    snprintf(data_dir, sizeof data_dir, "%s", dir);
+    atexit(remove_data_dir);
     /* config_load wants readable files; nothing here makes a TLS context. */
     snprintf(path, sizeof path, "%s/host.pem", dir);
     write_file(path, "");
