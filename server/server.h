@@ -96,6 +96,8 @@ struct server {
     bool upload_secret_ok;
     uint64_t upload_swept;           /* loop ms of the last expiry sweep */
     struct hashmap *upload_holds;    /* owner -> slots granted, not yet stored (web/upload.c) */
+    struct jobs *upload_jobs;        /* a worker for uploads' fsync and rename (web/upload.c) */
+    struct upload_put *upload_syncing; /* PUTs whose file that worker is making durable */
     struct server_stats stats;
     struct sm_tables *sm;          /* XEP-0198 resumption: ids, held sessions (sm.c) */
     struct hashmap *s2s_routes;    /* "local remote" -> struct s2s_route (s2s.c) */

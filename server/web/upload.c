@@ -10,7 +10,9 @@
  * Content-Length equal to the signed size (411 without one). The body then streams to
  * DATA_DIR/upload/.tmp/SLOT (never held in memory), which is fsynced and renamed into
  * place when complete, and removed when the request ends any other way; so a GET never
- * sees half a file. GET sends the file a window at a time as the client reads it. */
+ * sees half a file. The fsyncs and the rename run on a worker thread of their own (a large
+ * file's fsync can take seconds): the loop answers 201 when they are done. GET sends the
+ * file a window at a time as the client reads it. */
 #include "server/web/upload.h"
 
 #include <dirent.h>
@@ -33,6 +35,7 @@
 #include "server/base/config.h"
 #include "server/base/log.h"
 #include "server/loop/hashmap.h"
+#include "server/loop/jobs.h"
 #include "server/loop/loop.h"
 #include "server/net/http.h"
 #include "server/server.h"
@@ -230,15 +233,6 @@ static void hold_free(const char *key, void *value, void *data)
     free(value);
 }
 
-void upload_free(struct server *srv)
-{
-    if (!srv->upload_holds)
-        return;
-    hashmap_each(srv->upload_holds, hold_free, NULL);
-    hashmap_free(srv->upload_holds);
-    srv->upload_holds = NULL;
-}
-
 int upload_slot(struct server *srv, const char *domain, const char *owner, const char *name,
                 uint64_t size, const char *content_type, unsigned ttl, char **put_url,
                 char **get_url)
@@ -401,7 +395,7 @@ static bool write_all(int fd, const char *p, size_t n)
     return true;
 }
 
-/* One PUT being received (the sink of the /upload/ route). */
+/* One PUT being received (the sink of the /upload/ route), then made durable. */
 struct upload_put {
     struct server *srv;
     int fd;
@@ -410,6 +404,13 @@ struct upload_put {
     char name[NAME_MAX_BYTES + 1];
     char type[128];
     char tmp[4300];
+    /* Once the body is complete, while the worker makes it durable (srv->upload_syncing): */
+    struct upload_put *next;
+    struct http_conn *hc;  /* NULL once the connection went away */
+    uint64_t request_id;
+    char final[4700], tpath[4700], dir[4600], peer[64];
+    bool synced, stored;   /* set by the worker; read on the loop after it posted */
+    int err;
 };
 
 static void tmp_path(struct server *srv, const char *slot, char *buf, size_t len)
@@ -499,38 +500,93 @@ static void put_abort(void *sink)
     put_free(up, false);
 }
 
-/* The whole body is in the temporary file: durable first, then visible. */
+/* Worker thread: the file, its type and the rename durable, in that order (no protocol
+ * state, no logging here). */
+static void put_sync(void *data)
+{
+    struct upload_put *up = data;
+    bool ok = fsync(up->fd) == 0;
+    ok = close(up->fd) == 0 && ok;
+    up->fd = -1;
+    int tfd = ok ? open(up->tpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+    ok = ok && tfd >= 0 && write_all(tfd, up->type, strlen(up->type)) && fsync(tfd) == 0;
+    if (tfd >= 0)
+        close(tfd);
+    ok = ok && rename(up->tmp, up->final) == 0;
+    up->err = ok ? 0 : errno;
+    up->stored = ok;
+    if (ok) {
+        int dfd = open(up->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd); /* the rename itself */
+            close(dfd);
+        }
+    }
+    up->synced = true;
+}
+
+static void syncing_unlink(struct upload_put *up)
+{
+    for (struct upload_put **pp = &up->srv->upload_syncing; *pp; pp = &(*pp)->next)
+        if (*pp == up) {
+            *pp = up->next;
+            break;
+        }
+}
+
+/* Loop: answer the PUT (if its connection is still there) and let the slot go or stay. */
+static void put_synced(void *data)
+{
+    struct upload_put *up = data;
+    struct server *srv = up->srv;
+    struct http_conn *hc = up->hc;
+    syncing_unlink(up);
+    if (hc)
+        http_on_gone(hc, NULL, NULL);
+    bool answer = hc && http_waiting(hc, up->request_id);
+    if (!up->stored) {
+        log_warn("upload", "cannot store %s/%s: %s", up->slot, up->name, strerror(up->err));
+        unlink(up->tpath);
+        put_free(up, false);
+        if (answer)
+            http_error(hc, 500);
+        return;
+    }
+    log_info("upload", "peer=%s stored %s/%s (%llu bytes)%s", up->peer, up->slot, up->name,
+             (unsigned long long)up->size, hc ? "" : "; the uploader had gone");
+    hold_release(srv, up->owner, up->slot);
+    put_free(up, true);
+    if (answer)
+        http_respond(hc, 201, "text/plain", cors_headers(), "201 Created\n", 12);
+}
+
+static void put_gone(void *data)
+{
+    ((struct upload_put *)data)->hc = NULL;
+}
+
+/* The whole body is in the temporary file: durable first (on the worker), then visible. */
 static void put_complete(struct http_conn *hc, const struct http_request *req,
                          struct upload_put *up)
 {
     struct server *srv = up->srv;
-    char final[4700], tpath[4700];
-    bool ok = up->got == up->size;
-    if (!ok) {
+    if (up->got != up->size || !file_path(srv, up->owner, up->slot, up->name, up->final,
+                                          sizeof up->final) ||
+        !file_path(srv, up->owner, up->slot, ".type", up->tpath, sizeof up->tpath) ||
+        !file_path(srv, up->owner, up->slot, NULL, up->dir, sizeof up->dir)) {
         put_free(up, false);
         http_error(hc, 400);
         return;
     }
-    ok = fsync(up->fd) == 0 && close(up->fd) == 0;
-    up->fd = -1;
-    ok = ok && file_path(srv, up->owner, up->slot, up->name, final, sizeof final) &&
-         file_path(srv, up->owner, up->slot, ".type", tpath, sizeof tpath);
-    int tfd = ok ? open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
-    ok = ok && tfd >= 0 && write_all(tfd, up->type, strlen(up->type)) && fsync(tfd) == 0;
-    if (tfd >= 0)
-        close(tfd);
-    if (!ok || rename(up->tmp, final) != 0) {
-        log_warn("upload", "cannot store %s/%s: %s", up->slot, up->name, strerror(errno));
-        unlink(tpath);
-        put_free(up, false);
-        http_error(hc, 500);
-        return;
-    }
-    log_info("upload", "peer=%s stored %s/%s (%llu bytes)", req->peer, up->slot, up->name,
-             (unsigned long long)up->size);
-    hold_release(srv, up->owner, up->slot);
-    put_free(up, true);
-    http_respond(hc, 201, "text/plain", cors_headers(), "201 Created\n", 12);
+    snprintf(up->peer, sizeof up->peer, "%s", req->peer);
+    up->hc = hc;
+    up->request_id = http_request_id(hc);
+    http_on_gone(hc, put_gone, up);
+    up->next = srv->upload_syncing;
+    srv->upload_syncing = up;
+    if (!srv->upload_jobs)
+        srv->upload_jobs = jobs_new(srv->loop, 1);
+    jobs_submit(srv->upload_jobs, put_sync, put_synced, up);
 }
 
 static bool inline_type(const char *t)
@@ -704,4 +760,24 @@ void upload_sweep(struct server *srv)
         rmdir(odir); /* only when empty */
     }
     closedir(d);
+}
+
+void upload_free(struct server *srv)
+{
+    /* Exit: the worker finishes the file it is on; PUTs it had not started are dropped
+     * (their temporary files go, their slots stay free), as a PUT cut short would be. */
+    jobs_free(srv->upload_jobs);
+    srv->upload_jobs = NULL;
+    while (srv->upload_syncing) {
+        struct upload_put *up = srv->upload_syncing;
+        srv->upload_syncing = up->next;
+        if (!up->stored)
+            unlink(up->tpath);
+        put_free(up, up->stored);
+    }
+    if (!srv->upload_holds)
+        return;
+    hashmap_each(srv->upload_holds, hold_free, NULL);
+    hashmap_free(srv->upload_holds);
+    srv->upload_holds = NULL;
 }

@@ -257,6 +257,10 @@ limits = {{
         # ASan: fail loudly, keep the log parseable; leaks are reported at exit.
         env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        # A fault-injection shim for mynad alone (E2E_MYNA_PRELOAD), after ASan's runtime.
+        if os.environ.get("E2E_MYNA_PRELOAD"):
+            env["LD_PRELOAD"] = os.environ["E2E_MYNA_PRELOAD"]
+            env["ASAN_OPTIONS"] += ":verify_asan_link_order=0"
         return env
 
     def adduser(self, user, pw):
