@@ -8,6 +8,8 @@
 # record layer). A crash, a sanitizer report, a
 # leak or a broken invariant fails the test and prints the input in base64. Skipped (77)
 # only when clang is missing. Run from the build directory (config.h is there).
+# FUZZ_BUILD_ONLY=1: build, then print the target's run settings as shell assignments
+# (seeds, max_len, dict) instead of running (tests/fuzz/campaign.sh uses this).
 set -u
 src=${srcdir:-.}
 target=$1
@@ -74,6 +76,10 @@ if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -include ./config.h -I"$sr
     -I"$src" $files $libs -o "$bin"; then
     echo "FAIL: cannot build $bin"
     exit 1
+fi
+if [ -n "${FUZZ_BUILD_ONLY:-}" ]; then
+    printf "bin='%s' seeds='%s' maxlen='%s' dict='%s'\n" "$bin" "$corpus" "$maxlen" "$dict"
+    exit 0
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

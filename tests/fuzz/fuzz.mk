@@ -7,7 +7,7 @@
 FUZZ_TESTS = tests/fuzz/parser-fuzz.sh tests/fuzz/dataform-fuzz.sh tests/fuzz/caps-fuzz.sh \
 	tests/fuzz/c2s-fuzz.sh tests/fuzz/s2s-fuzz.sh
 TESTS += $(FUZZ_TESTS)
-EXTRA_DIST += $(FUZZ_TESTS) tests/fuzz/fuzz-run.sh tests/fuzz/fuzz_dataform.c \
+EXTRA_DIST += $(FUZZ_TESTS) tests/fuzz/fuzz-run.sh tests/fuzz/campaign.sh tests/fuzz/fuzz_dataform.c \
 	tests/fuzz/fuzz_caps.c tests/fuzz/fuzz_c2s.c tests/fuzz/fuzz_s2s.c \
 	tests/fuzz/fuzz_server.c tests/fuzz/fuzz_server.h tests/fuzz/corpus-dataform \
 	tests/fuzz/corpus-caps tests/fuzz/corpus-c2s tests/fuzz/corpus-s2s
