@@ -696,6 +696,35 @@ static int parse_listeners(struct ctx *x, const config_setting_t *root)
     return 0;
 }
 
+/* trusted_proxies: IP ranges ("127.0.0.1", "10.0.0.0/8", "fd00::/8"); unset: loopback. */
+static int parse_trusted_proxies(struct ctx *x, const config_setting_t *s,
+                                 struct config_http *h)
+{
+    if (!s) {
+        h->trusted_proxies = xcalloc(2, sizeof *h->trusted_proxies);
+        parse_range("127.0.0.0/8", &h->trusted_proxies[0]);
+        parse_range("::1", &h->trusted_proxies[1]);
+        h->ntrusted_proxies = 2;
+        return 0;
+    }
+    int t = config_setting_type(s);
+    if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+        return fail_at(x, s, "'trusted_proxies' must be an array of IP ranges "
+                             "[ \"127.0.0.1\", \"10.0.0.0/8\" ] (or [ ] for none)");
+    int n = config_setting_length(s);
+    h->trusted_proxies = xcalloc((size_t)n + 1, sizeof *h->trusted_proxies);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        const char *v = config_setting_get_string(e);
+        if (config_setting_type(e) != CONFIG_TYPE_STRING || !v ||
+            !parse_range(v, &h->trusted_proxies[h->ntrusted_proxies]))
+            return fail_at(x, e, "a trusted proxy is an address or ADDRESS/BITS (got '%s')",
+                           v ? v : "?");
+        h->ntrusted_proxies++;
+    }
+    return 0;
+}
+
 /* "http": what the HTTP listeners serve beyond WebSocket (BOSH, CORS). */
 static int parse_http(struct ctx *x, const config_setting_t *root)
 {
@@ -705,7 +734,8 @@ static int parse_http(struct ctx *x, const config_setting_t *root)
                                        "max_header_size", "max_body_size", "request_timeout",
                                        "idle_timeout", "rate_per_connection",
                                        "rate_per_address", "connections_per_address",
-                                       "websocket_origins", "bosh_max_pause", NULL};
+                                       "websocket_origins", "bosh_max_pause",
+                                       "trusted_proxies", NULL};
     config_setting_t *g;
     long long wait = 60, hold = 1, inactivity = 60, polling = 2, maxpause = 120;
     long long upmax = 64LL << 20, upexpire = 30LL * 86400;
@@ -745,6 +775,9 @@ static int parse_http(struct ctx *x, const config_setting_t *root)
     h->connections_per_address = (unsigned)caddr;
     config_setting_t *origins = g ? config_setting_get_member(g, "websocket_origins") : NULL;
     if (origins && parse_origins(x, origins, &h->websocket_origins) != 0)
+        return -1;
+    if (parse_trusted_proxies(x, g ? config_setting_get_member(g, "trusted_proxies") : NULL,
+                              h) != 0)
         return -1;
     h->upload_max_size = (uint64_t)upmax;
     h->upload_expire = (uint64_t)upexpire;
@@ -1177,6 +1210,7 @@ void config_free(struct config *c)
     free(c->http.cors_origin);
     free(c->http.external_url);
     strv_free(c->http.websocket_origins);
+    free(c->http.trusted_proxies);
     for (size_t i = 0; i < c->s2s.ndomains; i++) {
         free(c->s2s.domains[i].domain);
         free(c->s2s.domains[i].host);

@@ -75,6 +75,10 @@ struct config_http {
     unsigned connections_per_address; /* open HTTP connections per address (503); 0 = any */
     char **websocket_origins;   /* browser origins allowed to open a WebSocket besides the
                                  * server's own ("*": any), NULL-terminated, or NULL */
+    /* Reverse proxies whose X-Forwarded-For names the client (net/peeraddr.c); default
+     * 127.0.0.0/8 and ::1. */
+    struct config_range *trusted_proxies;
+    size_t ntrusted_proxies;
 };
 
 /* Server-to-server (RFC 6120 s2s): how a remote domain is authenticated. */

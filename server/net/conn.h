@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "server/net/peeraddr.h"
 #include "server/net/transport.h"
 #include "server/net/wbuf.h"
 
@@ -82,7 +83,7 @@ struct conn {
     const struct conn_ops *ops;
     void *owner;                 /* c2s stream (or s2s, component ...) */
     struct server *srv;
-    char peer[48];               /* "ip:port" for logs */
+    char peer[PEER_MAX];         /* "ip:port" (behind a trusted proxy: the client's) */
     uint64_t bytes_in, bytes_out;
 };
 

@@ -85,6 +85,7 @@ struct http_conn {
     unsigned window_requests;
     uint64_t request_id;
     struct http_request req;
+    char client[PEER_MAX];          /* req.peer behind a trusted proxy (X-Forwarded-For) */
     char *path, *query;             /* owned copies for req */
     void (*gone_fn)(void *ud);
     void *gone_ud;
@@ -431,6 +432,52 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 
 static int admit(struct http_conn *hc);
 
+/* The value of header `name` after the value `after` (NULL: the first), or NULL. */
+static const char *header_next(const struct http_conn *hc, const char *name, const char *after)
+{
+    const char *p = hc->head.data + hc->url_off + hc->path_len;
+    const char *end = hc->head.data + hc->head.len;
+    if (after)
+        p = after + strlen(after) + 1;
+    while (p < end) {
+        const char *n = p;
+        const char *v = n + strlen(n) + 1;
+        if (v >= end)
+            break;
+        if (strcasecmp(n, name) == 0)
+            return v;
+        p = v + strlen(v) + 1;
+    }
+    return NULL;
+}
+
+/* Behind a trusted reverse proxy a request is for the client its X-Forwarded-For names
+ * (every header line of it, in order): req.peer becomes that client, so per-address
+ * limits and login throttling count clients, not the proxy. */
+static void forwarded_client(struct http_conn *hc)
+{
+    const struct config_http *cfg = &hc->srv->cfg.http;
+    char xff[1024];
+    size_t n = 0;
+    for (const char *v = header_next(hc, "X-Forwarded-For", NULL); v;
+         v = header_next(hc, "X-Forwarded-For", v)) {
+        size_t vl = strlen(v);
+        if (n + vl + 2 > sizeof xff)
+            return; /* longer than any real chain: the proxy's address counts */
+        if (n)
+            xff[n++] = ',';
+        memcpy(xff + n, v, vl);
+        n += vl;
+    }
+    xff[n] = '\0';
+    if (n && peer_forwarded(cfg->trusted_proxies, cfg->ntrusted_proxies, hc->c->peer, xff,
+                            hc->client, sizeof hc->client)) {
+        hc->req.peer = hc->client;
+        log_debug("http", "conn=%llu peer=%s: for client %s (X-Forwarded-For)",
+                  (unsigned long long)hc->c->id, hc->c->peer, hc->client);
+    }
+}
+
 /* The request line and headers are complete: the method goes in front of the head, the
  * url is split into path and query and the route found. 0, or the status to refuse with. */
 static int prepare(struct http_conn *hc)
@@ -461,6 +508,7 @@ static int prepare(struct http_conn *hc)
         .peer = hc->c->peer,
         .content_length = hc->p.content_length,
     };
+    forwarded_client(hc);
     hc->route = route_find(hc->srv, hc->path);
     return 0;
 }
@@ -546,18 +594,7 @@ static const http_parser_settings settings = {
 
 const char *http_header(const struct http_conn *hc, const char *name)
 {
-    const char *p = hc->head.data + hc->url_off + hc->path_len;
-    const char *end = hc->head.data + hc->head.len;
-    while (p < end) {
-        const char *n = p;
-        const char *v = n + strlen(n) + 1;
-        if (v >= end)
-            break;
-        if (strcasecmp(n, name) == 0)
-            return v;
-        p = v + strlen(v) + 1;
-    }
-    return NULL;
+    return header_next(hc, name, NULL);
 }
 
 static void request_reset(struct http_conn *hc)

@@ -521,6 +521,9 @@ struct transport *websocket_upgrade(struct http_conn *hc, const struct http_requ
     const char *rest;
     size_t restlen;
     ws->c = http_takeover(hc, response, &rest, &restlen);
+    /* The connection is this client's alone now: behind a trusted proxy, its address. */
+    if (req->peer != ws->c->peer)
+        snprintf(ws->c->peer, sizeof ws->c->peer, "%s", req->peer);
     ws->c->ops = &ws_conn_ops;
     ws->c->owner = ws;
     ws->in = rest; /* read in websocket_start, once the owner is bound */

@@ -18,6 +18,7 @@
 #include "server/loop/loop.h"
 #include "server/modhost/host.h"
 #include "server/modhost/users.h"
+#include "server/net/peeraddr.h"
 #include "server/net/wbuf.h"
 #include "server/route/session.h"
 #include "server/route/stanza.h"
@@ -128,28 +129,6 @@ static void credentials(const struct myna_xml *q, const char **user, const char 
 
 /* ---- who may register ---- */
 
-static bool in_range(const struct config_range *r, const char *peer)
-{
-    char addr[INET6_ADDRSTRLEN + 8];
-    snprintf(addr, sizeof addr, "%s", peer ? peer : "");
-    char *colon = strrchr(addr, ':');
-    if (colon)
-        *colon = 0;
-    unsigned char bin[16];
-    size_t len;
-    if (r->family == 4 && inet_pton(AF_INET, addr, bin) == 1)
-        len = 4;
-    else if (r->family == 6 && inet_pton(AF_INET6, addr, bin) == 1)
-        len = 16;
-    else
-        return false;
-    unsigned full = r->bits / 8, rest = r->bits % 8;
-    if (full > len || memcmp(bin, r->addr, full) != 0)
-        return false;
-    unsigned char mask = (unsigned char)(0xff << (8 - rest));
-    return rest == 0 || (bin[full] & mask) == (r->addr[full] & mask);
-}
-
 static bool allowed(const struct server *srv, const char *domain, const char *peer)
 {
     const struct config *cfg = &srv->cfg;
@@ -159,7 +138,7 @@ static bool allowed(const struct server *srv, const char *domain, const char *pe
     for (size_t i = 0; i < cfg->nreg_hosts; i++)
         host_ok = host_ok || strcmp(cfg->reg_hosts[i], domain) == 0;
     for (size_t i = 0; i < cfg->nreg_ranges; i++)
-        addr_ok = addr_ok || in_range(&cfg->reg_ranges[i], peer);
+        addr_ok = addr_ok || peer_in_range(&cfg->reg_ranges[i], peer);
     return host_ok && addr_ok;
 }
 

@@ -23,6 +23,13 @@ tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_CFLAGS = $(BASE_TEST_CFLAGS)
 tests_unit_test_config_LDADD = $(BASE_TEST_LIBS)
 
+# A peer's address as the limits see it (server/net/peeraddr.c) on its own.
+check_PROGRAMS += tests/unit/test_peeraddr
+TESTS += tests/unit/test_peeraddr
+tests_unit_test_peeraddr_SOURCES = tests/unit/test_peeraddr.c server/net/peeraddr.c
+tests_unit_test_peeraddr_CFLAGS = $(BASE_TEST_CFLAGS)
+tests_unit_test_peeraddr_LDADD = $(BASE_TEST_LIBS)
+
 # The event loop (server/loop/loop.c) on its own.
 check_PROGRAMS += tests/unit/test_loop
 TESTS += tests/unit/test_loop

@@ -148,6 +148,12 @@ static void test_minimal_defaults(void **state)
     assert_int_equal(c.http.connections_per_address, 0);
     assert_int_equal(c.http.bosh_max_pause, 120);
     assert_null(c.http.websocket_origins);
+    /* X-Forwarded-For is believed from a proxy on the same machine only. */
+    assert_int_equal(c.http.ntrusted_proxies, 2);
+    assert_int_equal(c.http.trusted_proxies[0].family, 4);
+    assert_int_equal(c.http.trusted_proxies[0].bits, 8);
+    assert_int_equal(c.http.trusted_proxies[1].family, 6);
+    assert_int_equal(c.http.trusted_proxies[1].bits, 128);
     config_free(&c);
     free(dir);
 }
@@ -268,6 +274,12 @@ static const struct bad_case bad[] = {
      "an origin is \"*\" or scheme://host[:port] without a path"},
     {HOST "http = {\n websocket_origins = [ \"a.example\" ];\n};\n", 3,
      "an origin is \"*\" or scheme://host[:port] without a path"},
+    {HOST "http = {\n trusted_proxies = \"127.0.0.1\";\n};\n", 3,
+     "'trusted_proxies' must be an array of IP ranges"},
+    {HOST "http = {\n trusted_proxies = [ \"10.0.0.0/33\" ];\n};\n", 3,
+     "a trusted proxy is an address or ADDRESS/BITS (got '10.0.0.0/33')"},
+    {HOST "http = {\n trusted_proxies = [ \"proxy.example\" ];\n};\n", 3,
+     "a trusted proxy is an address or ADDRESS/BITS"},
     {HOST "listen = (\n { type = \"c2s\"; port = 5222; },\n { type = \"s2s\"; port = 5222; }\n);\n",
      4, "two listeners on 0.0.0.0 port 5222"},
     {HOST "limits = {\n c2s_max_depth = 0;\n};\n", 3, "'c2s_max_depth' must be between"},

@@ -78,8 +78,8 @@ class Bosh:
     """One BOSH session: each request on its own connection (what browsers do when they
     hold one request and send another)."""
 
-    def __init__(self, e, name="bosh", wait=2, hold=1, ack=False, source=None):
-        self.e, self.name, self.source = e, name, source
+    def __init__(self, e, name="bosh", wait=2, hold=1, ack=False, source=None, headers=""):
+        self.e, self.name, self.source, self.headers = e, name, source, headers
         self.ip, self.port, self.domain = e["ip"], e["http_port"], e["domain"]
         self.rid = random.randint(1 << 20, 1 << 40)
         self.sid = None
@@ -113,7 +113,7 @@ class Bosh:
 
     def post(self, data, timeout=15.0):
         status, headers, body = post(self.ip, self.port, "/http-bind", data, timeout,
-                                     source=self.source)
+                                     headers=self.headers, source=self.source)
         self.last_raw = body
         if status != 200:
             raise Fail("%s: HTTP %d: %r" % (self.name, status, body))
@@ -178,7 +178,7 @@ class WebSocket:
     """A WebSocket client (RFC 6455 §5: masked frames) speaking RFC 7395."""
 
     def __init__(self, e, name="ws", protocol="xmpp", version="13", path="/xmpp-websocket",
-                 tls=False, origin=None, host=None, source=None):
+                 tls=False, origin=None, host=None, source=None, headers=""):
         self.e, self.name = e, name
         port = int(os.environ["E2E_HTTPS_PORT"]) if tls else e["http_port"]
         self.sock = socket.create_connection((e["ip"], port), timeout=10,
@@ -194,6 +194,7 @@ class WebSocket:
             req += "Origin: %s\r\n" % origin
         if protocol:
             req += "Sec-WebSocket-Protocol: %s\r\n" % protocol
+        req += headers
         self.status, self.headers, self.body = http_raw(e["ip"], port,
                                                         (req + "\r\n").encode(), sock=self.sock)
         self.buf = _leftover.pop(self.sock, b"")
