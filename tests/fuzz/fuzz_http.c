@@ -151,6 +151,10 @@ static const struct ws_events events = {ws_input, ws_gone};
 static void handler(struct http_conn *hc, const struct http_request *req, void *ud)
 {
     struct server *srv = ud;
+    /* Behind the trusted proxy (the harness's peer) req->peer is what X-Forwarded-For
+     * named: always an "ip:port" that fits a connection's peer. */
+    if (!req->peer || strlen(req->peer) >= PEER_MAX || !strchr(req->peer, ':'))
+        abort();
     if (req->upgrade || strcmp(req->path, "/xmpp-websocket") == 0) {
         static const char *const origins[] = {"https://web.example", NULL};
         if (!websocket_origin_allowed(hc, origins, "https://chat.example/x")) {
@@ -225,10 +229,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct config_listen listener = {.type = LISTEN_HTTP, .tls = TLS_NONE, .web = true};
     if (!srv) {
         srv = calloc(1, sizeof *srv);
+        /* The peer below is a trusted proxy: X-Forwarded-For is parsed. */
+        static struct config_range proxies[2] = {{.family = 4, .addr = {127}, .bits = 8},
+                                                 {.family = 4, .addr = {10}, .bits = 8}};
         srv->cfg.http = (struct config_http){.max_header_size = 8192, .max_body_size = 1 << 20,
                                              .request_timeout = 10, .idle_timeout = 60,
                                              .rate_per_connection = 20, .rate_per_address = 50,
-                                             .connections_per_address = 4};
+                                             .connections_per_address = 4,
+                                             .trusted_proxies = proxies,
+                                             .ntrusted_proxies = 2};
         http_route_add(srv, "/", handler, srv, 4096);
         http_route_add_stream(srv, "/up/", up_handler, &up_ops, srv, 100000);
         log_set_level(MYNA_LOG_ERROR);
