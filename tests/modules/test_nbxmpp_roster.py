@@ -11,130 +11,20 @@ Every check is on what the client received; any miss fails the test.
 """
 import os
 import sys
-import time
 
 import gi
 gi.require_version("Gio", "2.0")
-from gi.repository import GLib  # noqa: E402
 
-import nbxmpp  # noqa: E402
 from nbxmpp.client import Client  # noqa: E402
 from nbxmpp.const import ConnectionProtocol, ConnectionType  # noqa: E402
 from nbxmpp.namespaces import Namespace  # noqa: E402
 from nbxmpp.protocol import JID, Message, NodeProcessed  # noqa: E402
 from nbxmpp.structs import StanzaHandler  # noqa: E402
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
-import nbxtrust  # noqa: E402
+from nbxlib import (DOMAIN, IP, PORT, USERS, bare, call, expect, ok, passed, run,  # noqa: E402
+                    sleep, wait)
 
 E = os.environ
-DOMAIN, IP, CA = E["E2E_DOMAIN"], E["E2E_IP"], E["E2E_CAFILE"]
-PORT = int(E["E2E_STARTTLS_PORT"])
-USERS = dict(u.split(":", 1) for u in E["E2E_USERS"].split())
-WAIT = 10.0
 LIMIT = 3  # the max_items the "limit" scenario's .sh configures
-
-nbxtrust.trust_only(CA)  # nbxmpp has no CA-file option
-
-
-class Fail(Exception):
-    pass
-
-
-def expect(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
-def bare(user):
-    return "%s@%s" % (user, DOMAIN)
-
-
-# --- a tiny sequential runner on top of the GLib loop ------------------------------------
-# A scenario is a generator yielding ("wait", predicate, what, seconds) or ("sleep", s);
-# the driver polls predicates from a GLib timeout so the clients keep running meanwhile.
-
-loop = GLib.MainLoop()
-outcome = {"error": None, "done": False}
-
-
-def wait(pred, what, seconds=WAIT):
-    return ("wait", pred, what, seconds)
-
-
-def sleep(seconds):
-    return ("sleep", seconds)
-
-
-def drive(gen):
-    state = {"cmd": None, "deadline": 0.0}
-
-    def step(value=None):
-        try:
-            state["cmd"] = gen.send(value)
-        except StopIteration:
-            outcome["done"] = True
-            loop.quit()
-            return False
-        except Exception as e:  # noqa: BLE001 (a Fail or a client library error)
-            outcome["error"] = e
-            loop.quit()
-            return False
-        cmd = state["cmd"]
-        state["deadline"] = time.monotonic() + cmd[-1] if cmd[0] == "wait" else \
-            time.monotonic() + cmd[1]
-        return True
-
-    def poll():
-        cmd = state["cmd"]
-        if cmd[0] == "wait":
-            try:
-                ok = cmd[1]()
-            except Exception as e:  # noqa: BLE001
-                gen.close()
-                outcome["error"] = e
-                loop.quit()
-                return False
-            if ok:
-                return step(ok)
-            if time.monotonic() > state["deadline"]:
-                try:
-                    gen.throw(Fail("timed out after %.0f s waiting for %s" % (cmd[3], cmd[2])))
-                except StopIteration:
-                    outcome["done"] = True
-                except Exception as e:  # noqa: BLE001
-                    outcome["error"] = e
-                loop.quit()
-                return False
-            return True
-        if time.monotonic() >= state["deadline"]:
-            return step()
-        return True
-
-    if step():
-        GLib.timeout_add(20, poll)
-
-
-def call(method, *args, **kwargs):
-    """Runs an nbxmpp task (a module method taking callback=) to completion; yields its
-    result, or re-raises its error (e.g. nbxmpp.errors.StanzaError) in the scenario."""
-    box = {}
-
-    def done(task):
-        try:
-            box["result"] = task.finish()
-        except Exception as e:  # noqa: BLE001
-            box["error"] = e
-        box["done"] = True
-
-    method(*args, callback=done, **kwargs)
-    yield wait(lambda: box.get("done"), "reply to %s" % method.__qualname__)
-    return box
-
-
-def ok(box, what):
-    if "error" in box:
-        raise Fail("%s failed: %r" % (what, box["error"]))
-    return box["result"]
 
 
 # --- a client and everything it received -------------------------------------------------
@@ -295,10 +185,6 @@ def describe(item):
 
 def state(item):
     return None if item is None else (item.subscription, item.ask)
-
-
-def passed(msg):
-    print("PASS: " + msg, flush=True)
 
 
 # --- scenario "flows" ----------------------------------------------------------------------
@@ -572,23 +458,4 @@ def limit_subscriptions():
 SCENARIOS = {"flows": flows, "limit": limit, "limit_subscriptions": limit_subscriptions}
 
 if __name__ == "__main__":
-    if E.get("E2E_TRACE"):
-        import logging
-        logging.basicConfig(level=logging.DEBUG)
-    name = sys.argv[1] if len(sys.argv) > 1 else "flows"
-    print("# nbxmpp %s, scenario %s" % (getattr(nbxmpp, "__version__", "?"), name),
-          flush=True)
-    drive(SCENARIOS[name]())
-    GLib.timeout_add_seconds(80, lambda: (outcome.__setitem__(
-        "error", Fail("scenario did not finish in 80 s")), loop.quit()))
-    loop.run()
-    # Let the disconnects go out before the process ends.
-    ctx = GLib.MainContext.default()
-    end = time.monotonic() + 0.5
-    while time.monotonic() < end:
-        ctx.iteration(False)
-        time.sleep(0.01)
-    if outcome["error"] is not None:
-        print("FAIL: %s" % outcome["error"], flush=True)
-        sys.exit(1)
-    sys.exit(0 if outcome["done"] else 1)
+    run(SCENARIOS, sys.argv[1] if len(sys.argv) > 1 else "flows")
