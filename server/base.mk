@@ -4,7 +4,7 @@
 # xml/libmynaxml.la (arenas), so linking libmynabase.la alone works.
 noinst_LTLIBRARIES += server/libmynabase.la
 server_libmynabase_la_SOURCES = \
-	server/base/log.c server/base/log.h server/base/config.c server/base/config.h \
+	server/base/log.c server/base/log.h server/base/asan.h server/base/config.c server/base/config.h \
 	server/base/jid.c server/base/scram.c server/base/scram.h \
 	server/base/privs.c server/base/privs.h server/base/siphash.c server/base/siphash.h \
 	server/base/plain.c server/base/plain.h \

@@ -23,7 +23,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-#if defined(__SANITIZE_ADDRESS__)
+
+#include "server/base/asan.h"
+#if defined(MYNA_ASAN)
 size_t __sanitizer_get_current_allocated_bytes(void); /* ASan's allocator interface */
 #endif
 
@@ -179,7 +181,7 @@ int control_reload(struct server *srv)
  * reports nothing, so ask ASan (freed blocks in its quarantine do not count). */
 static size_t heap_used_bytes(void)
 {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(MYNA_ASAN)
     return __sanitizer_get_current_allocated_bytes();
 #else
     return mallinfo2().uordblks;

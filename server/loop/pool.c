@@ -8,9 +8,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "server/base/asan.h"
 #include "server/base/log.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(MYNA_ASAN)
 /* Under AddressSanitizer every object is its own malloc, so use-after-free is caught. */
 void *pool_alloc(size_t n)
 {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/base/asan.h"
 #include "server/base/log.h"
 #include "server/loop/hashmap.h"
 #include "server/loop/loop.h"
@@ -56,7 +57,7 @@ static void def_release(struct server *srv, struct module_def *d)
         return;
     hashmap_del(srv->module_defs, d->name);
     /* ASan cannot symbolize unloaded code; keep it mapped in sanitizer builds. */
-#if !defined(__SANITIZE_ADDRESS__)
+#if !defined(MYNA_ASAN)
     dlclose(d->handle);
 #endif
     free(d->name);

@@ -3,7 +3,8 @@
 # runs it for FUZZ_SECONDS (default 15) from its committed seeds, as `make check` (and so
 # .ci/run) does for every parser of peer bytes: parser (XML stream), dataform (XEP-0004),
 # caps (XEP-0115), c2s (stanzas per client-stream state), s2s (incoming server
-# streams: TLS, SASL EXTERNAL, dialback, XEP-0288, addressing), sasl (SCRAM and PLAIN messages),
+# streams: TLS, SASL EXTERNAL, dialback, XEP-0288, addressing), web (BOSH and WebSocket
+# sessions into the real server), sasl (SCRAM and PLAIN messages),
 # jid (RFC 7622), http (HTTP requests and WebSocket frames), tlsrec (the compact TLS 1.3
 # record layer). A crash, a sanitizer report, a
 # leak or a broken invariant fails the test and prints the input in base64. Skipped (77)
@@ -48,6 +49,15 @@ s2s)
         $src/xml/*.c"
     libs="-lexpat -lssl -lcrypto -llmdb -lconfig -lidn -lhttp_parser -lwslay -lcares -lpthread -ldl"
     corpus=$src/tests/fuzz/corpus-s2s ;;
+web)
+    # mynad's core without main.c: BOSH and WebSocket sessions over socketpairs.
+    files="$src/tests/fuzz/fuzz_web.c $src/tests/fuzz/fuzz_server.c $(ls "$src"/server/loop/*.c \
+        "$src"/server/net/*.c "$src"/server/route/*.c "$src"/server/modhost/*.c \
+        "$src"/server/base/*.c "$src"/server/store/*.c "$src"/server/stream/*.c \
+        "$src"/server/admin/control.c "$src"/server/admin/control_pie.c \
+        "$src"/server/admin/pie_*.c "$src"/server/web/*.c) $src/xml/*.c"
+    libs="-lexpat -lssl -lcrypto -llmdb -lconfig -lidn -lhttp_parser -lwslay -lcares -lpthread -ldl"
+    corpus=$src/tests/fuzz/corpus-web maxlen=8192 ;;
 sasl|jid)
     files="$src/tests/fuzz/fuzz_$target.c $src/server/base/jid.c $src/server/base/log.c $src/xml/arena.c $src/xml/serialize.c"
     [ "$target" = sasl ] && files="$files $src/server/base/scram.c $src/server/base/plain.c"
@@ -62,7 +72,7 @@ tlsrec)
     libs="-lssl -lcrypto"
     corpus=$src/tests/fuzz/corpus-tlsrec seconds=20 dict= ;;
 *)
-    echo "usage: $0 parser|dataform|caps|c2s|s2s|sasl|jid|http|tlsrec" >&2
+    echo "usage: $0 parser|dataform|caps|c2s|s2s|web|sasl|jid|http|tlsrec" >&2
     exit 99 ;;
 esac
 if ! command -v clang >/dev/null 2>&1; then
