@@ -11,17 +11,23 @@ Every check is on what the client received; any miss fails the test.
 """
 import os
 import sys
+import time  # noqa: F401 (the tests built on this one use R.time)
 
 import gi
 gi.require_version("Gio", "2.0")
+from gi.repository import GLib  # noqa: E402,F401
+
+import nbxmpp  # noqa: E402,F401
 
 from nbxmpp.client import Client  # noqa: E402
 from nbxmpp.const import ConnectionProtocol, ConnectionType  # noqa: E402
 from nbxmpp.namespaces import Namespace  # noqa: E402
 from nbxmpp.protocol import JID, Message, NodeProcessed  # noqa: E402
 from nbxmpp.structs import StanzaHandler  # noqa: E402
-from nbxlib import (DOMAIN, IP, PORT, USERS, bare, call, expect, ok, passed, run,  # noqa: E402
-                    sleep, wait)
+# The runner comes from nbxlib; the MAM, MUC and services tests reach it through this module
+# (import test_nbxmpp_roster as R: R.drive, R.loop, R.outcome, R.Fail ...).
+from nbxlib import (DOMAIN, IP, PORT, USERS, Fail, bare, call, drive, expect, loop,  # noqa: E402,F401
+                    ok, outcome, passed, run, sleep, wait)
 
 E = os.environ
 LIMIT = 3  # the max_items the "limit" scenario's .sh configures
