@@ -14,6 +14,7 @@ struct job {
     job_fn work, done;
     void *data;
     struct job *next;
+    struct jobs *owner;
 };
 
 struct jobs {
@@ -22,6 +23,7 @@ struct jobs {
     pthread_cond_t cond;
     struct job *head, *tail;
     bool stop;
+    unsigned pending; /* submitted, `done` not run yet: loop thread only */
     unsigned nthreads;
     pthread_t *threads;
 };
@@ -29,6 +31,7 @@ struct jobs {
 static void job_done(void *arg)
 {
     struct job *jb = arg;
+    jb->owner->pending--;
     jb->done(jb->data);
     free(jb);
 }
@@ -100,12 +103,19 @@ void jobs_free(struct jobs *j)
     free(j);
 }
 
+unsigned jobs_pending(const struct jobs *j)
+{
+    return j ? j->pending : 0;
+}
+
 void jobs_submit(struct jobs *j, job_fn work, job_fn done, void *data)
 {
     struct job *jb = xcalloc(1, sizeof *jb);
     jb->work = work;
     jb->done = done;
     jb->data = data;
+    jb->owner = j;
+    j->pending++;
     pthread_mutex_lock(&j->lock);
     if (j->tail)
         j->tail->next = jb;

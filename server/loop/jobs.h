@@ -13,5 +13,7 @@ struct jobs *jobs_new(struct loop *l, unsigned nthreads);
 /* Waits for running jobs to finish; pending `done` callbacks are not called. */
 void jobs_free(struct jobs *j);
 void jobs_submit(struct jobs *j, job_fn work, job_fn done, void *data);
+/* Jobs submitted whose `done` has not run yet (loop thread). */
+unsigned jobs_pending(const struct jobs *j);
 
 #endif

@@ -27,6 +27,7 @@
 
 #include "server/base/config.h"
 #include "server/loop/hashmap.h"
+#include "server/loop/jobs.h"
 #include "server/loop/loop.h"
 #include "server/net/bosh.h"
 #include "server/net/http.h"
@@ -62,7 +63,9 @@ static void websocket_route(struct http_conn *hc, const struct http_request *req
 
 static void server_setup(void)
 {
-    srv = fuzz_server_new("web", "http = { bosh_inactivity = 1; bosh_max_wait = 1; };");
+    /* No XEP-0198 resumption: a held session would outlive the input that made it. */
+    srv = fuzz_server_new("web", "http = { bosh_inactivity = 1; bosh_max_wait = 1; };\n"
+                                 "limits = { sm_resume_timeout = 0; };");
     srv->bosh_sids = hashmap_new();
     http_route_add(srv, "/http-bind", bosh_route, srv, 0);
     http_route_add(srv, "/xmpp-websocket", websocket_route, srv, 0);
@@ -82,10 +85,11 @@ static int conn_fd(int i)
 }
 
 /* Reads what the server sent on every connection; remembers a BOSH sid; closes the ones
- * the server closed. */
-static void drain(void)
+ * the server closed. Returns the bytes read. */
+static size_t drain(void)
 {
     char buf[65536];
+    size_t total = 0;
     for (int i = 0; i < NCONN; i++) {
         while (fds[i] >= 0) {
             ssize_t n = read(fds[i], buf, sizeof buf - 1);
@@ -97,6 +101,7 @@ static void drain(void)
                 break;
             }
             buf[n] = '\0';
+            total += (size_t)n;
             const char *s = strstr(buf, " sid='");
             if (!s)
                 s = strstr(buf, " sid=\"");
@@ -110,6 +115,7 @@ static void drain(void)
             }
         }
     }
+    return total;
 }
 
 static void stop_loop(void *data)
@@ -118,13 +124,18 @@ static void stop_loop(void *data)
 }
 
 /* One pass of the loop that reads the sockets too (fuzz_turn alone does not wait for
- * input), then what the server sent. */
-static void io_turn(void)
+ * input), waiting up to wait_ms for something to happen, then what the server sent. */
+static size_t io_turn_wait(unsigned wait_ms)
 {
-    loop_timer_add(srv->loop, 0, stop_loop, srv->loop);
+    loop_timer_add(srv->loop, wait_ms, stop_loop, srv->loop);
     loop_run(srv->loop);
     fuzz_turn(srv);
-    drain();
+    return drain();
+}
+
+static void io_turn(void)
+{
+    io_turn_wait(0);
 }
 
 static void turns(int n, bool sweep)
@@ -184,6 +195,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             q = end;
         send_segment(next++ % NCONN, p, (size_t)(q - p));
         turns(3, sweep);
+        /* PLAIN is checked on a worker thread (PBKDF2): let its answer come before the
+         * next segment, as a client would wait for it. */
+        for (int i = 0; i < 200 && jobs_pending(srv->jobs); i++)
+            io_turn_wait(1);
         p = q < end ? q + 2 : end;
     }
     for (int i = 0; i < NCONN; i++)
@@ -193,9 +208,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     turns(3, false);
     bosh_free_all(srv);
-    for (int i = 0; i < 200 && (srv->streams || srv->http_conns || srv->nsessions); i++)
-        turns(1, false);
-    if (srv->streams || srv->http_conns || srv->nsessions ||
+    /* A stream waiting for a password check on the worker is freed once it is answered:
+     * wait for that too (no job may be running when the process exits). */
+    for (int i = 0; i < 3000 && (srv->streams || srv->http_conns || srv->nsessions ||
+                                 jobs_pending(srv->jobs));
+         i++)
+        io_turn_wait(1);
+    if (srv->streams || srv->http_conns || srv->nsessions || jobs_pending(srv->jobs) ||
         hashmap_count(srv->bosh_sids) != 0) {
         fprintf(stderr, "outlived the input: streams %s, HTTP connections %s, sessions %zu, "
                 "BOSH sids %zu\n", srv->streams ? "yes" : "no", srv->http_conns ? "yes" : "no",
