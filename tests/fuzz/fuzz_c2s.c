@@ -135,8 +135,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         in += n;
         left -= n;
     }
+    fuzz_wait_jobs(srv); /* a PLAIN check the input started */
     client_gone(&alice);
     client_gone(&bob);
+    fuzz_wait_jobs(srv);
     if (srv->nsessions != 0 || hashmap_count(srv->sessions) != 0 || srv->streams) {
         fprintf(stderr, "sessions or streams outlived their transport: %zu sessions\n",
                 srv->nsessions);

@@ -228,6 +228,15 @@ static void stop_loop(void *data)
     loop_stop(data);
 }
 
+void fuzz_wait_jobs(struct server *srv)
+{
+    for (int i = 0; i < 2000 && jobs_pending(srv->jobs); i++) {
+        loop_timer_add(srv->loop, 1, stop_loop, srv->loop);
+        loop_run(srv->loop);
+        fuzz_turn(srv);
+    }
+}
+
 void fuzz_turn(struct server *srv)
 {
     loop_defer(srv->loop, stop_loop, srv->loop);

@@ -33,5 +33,9 @@ void fuzz_transport_init(struct fuzz_transport *ft, struct stream *st);
 struct server *fuzz_server_new(const char *name, const char *extra);
 /* What mynad's loop does between reads: deferred frees, due timers, the group commit. */
 void fuzz_turn(struct server *srv);
+/* Runs the loop until the job pool's work is done and answered (a PLAIN password check
+ * takes a few ms on the worker), at most about 2 s: no job may still run when an input's
+ * checks are made or the process exits. */
+void fuzz_wait_jobs(struct server *srv);
 
 #endif

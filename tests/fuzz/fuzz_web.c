@@ -197,8 +197,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         turns(3, sweep);
         /* PLAIN is checked on a worker thread (PBKDF2): let its answer come before the
          * next segment, as a client would wait for it. */
-        for (int i = 0; i < 200 && jobs_pending(srv->jobs); i++)
-            io_turn_wait(1);
+        if (jobs_pending(srv->jobs)) {
+            fuzz_wait_jobs(srv);
+            drain();
+        }
         p = q < end ? q + 2 : end;
     }
     for (int i = 0; i < NCONN; i++)
