@@ -21,6 +21,7 @@ Usage (automake LOG_COMPILER): harness.py [--builddir DIR] [--srcdir DIR] TEST [
 Exit codes follow automake: 0 pass, 77 skip, 99 hard error, other = fail.
 """
 import os
+import random
 import shlex
 import shutil
 import signal
@@ -40,16 +41,34 @@ USERS = [("alice", "alice-Secret-1"), ("bob", "bob-Secret-2"), ("carol", "carol-
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_ports(n):
-    """Ports the kernel considers free right now (bound then released)."""
-    socks, ports = [], []
-    for _ in range(n):
+    """Ports free right now (bound then released), chosen at random below the kernel's
+    ephemeral range: a port from that range can be taken meanwhile as the local port of
+    some client's outgoing connection (another test running in parallel), and the server
+    then fails to listen on it."""
+    rng = random.SystemRandom()
+    top = max(_ephemeral_low(), 20000 + 4 * n)
+    ports = []
+    while len(ports) < n:
+        p = rng.randrange(20000, top)
+        if p in ports:
+            continue
         s = socket.socket()
-        s.bind((IP, 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
+        try:
+            s.bind((IP, p))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        ports.append(p)
     return ports
 
 
