@@ -409,7 +409,7 @@ struct upload_put {
     struct http_conn *hc;  /* NULL once the connection went away */
     uint64_t request_id;
     char final[4700], tpath[4700], dir[4600], peer[64];
-    bool synced, stored;   /* set by the worker; read on the loop after it posted */
+    bool stored;           /* set by the worker; read on the loop after it posted */
     int err;
 };
 
@@ -515,14 +515,19 @@ static void put_sync(void *data)
     ok = ok && rename(up->tmp, up->final) == 0;
     up->err = ok ? 0 : errno;
     up->stored = ok;
-    if (ok) {
+    /* The rename itself, then the slot's entry in the owner's directory (made by the PUT). */
+    for (int level = 0; ok && level < 2; level++) {
+        char *slash = level ? strrchr(up->dir, '/') : NULL;
+        if (slash)
+            *slash = '\0';
         int dfd = open(up->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd >= 0) {
-            fsync(dfd); /* the rename itself */
+            fsync(dfd);
             close(dfd);
         }
+        if (slash)
+            *slash = '/';
     }
-    up->synced = true;
 }
 
 static void syncing_unlink(struct upload_put *up)
