@@ -24,6 +24,14 @@ void peer_address_key(const char *peer, char *key, size_t len)
     snprintf(key, len, "ip:%s", addr);
 }
 
+/* An IPv4 address written as IPv6 (::ffff:a.b.c.d), as some proxies and dual-stack
+ * sockets give them (Myna's own listeners are IPv6-only). */
+static bool v4_mapped(const unsigned char *bin, size_t len)
+{
+    static const unsigned char prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return len == 16 && memcmp(bin, prefix, 12) == 0;
+}
+
 /* The binary address of "ip:port": 4 or 16 bytes, or 0. */
 static size_t peer_binary(const char *peer, unsigned char bin[16])
 {
@@ -41,6 +49,10 @@ static size_t peer_binary(const char *peer, unsigned char bin[16])
 
 static bool binary_in_range(const struct config_range *r, const unsigned char *bin, size_t len)
 {
+    if (r->family == 4 && v4_mapped(bin, len)) {
+        bin += 12;
+        len = 4;
+    }
     if (len != (r->family == 4 ? 4u : 16u))
         return false;
     unsigned full = r->bits / 8, rest = r->bits % 8;
@@ -120,7 +132,10 @@ bool peer_forwarded(const struct config_range *proxies, size_t n, const char *pe
     if (!clen)
         return false;
     char a[INET6_ADDRSTRLEN];
-    inet_ntop(clen == 4 ? AF_INET : AF_INET6, client, a, sizeof a);
+    if (v4_mapped(client, clen)) /* one client, one key: its IPv4 form */
+        inet_ntop(AF_INET, client + 12, a, sizeof a);
+    else
+        inet_ntop(clen == 4 ? AF_INET : AF_INET6, client, a, sizeof a);
     snprintf(out, len, "%s:0", a);
     return true;
 }

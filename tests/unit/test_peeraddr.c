@@ -48,6 +48,9 @@ static void test_in_range(void **state)
     assert_true(peer_in_range(&odd, "10.127.0.1:1"));
     assert_false(peer_in_range(&odd, "10.128.0.1:1"));
     assert_false(peer_in_range(&v4, "not an address:1"));
+    /* An IPv4 peer on a dual-stack listener. */
+    assert_true(peer_in_range(&v4, "::ffff:192.0.2.9:1"));
+    assert_false(peer_in_range(&v4, "::ffff:192.0.3.9:1"));
 }
 
 static const struct config_range *proxies(size_t *n)
@@ -77,6 +80,8 @@ static void test_forwarded(void **state)
     /* From a trusted proxy: the client it names. */
     assert_string_equal(fwd("127.0.0.1:40000", "203.0.113.7"), "203.0.113.7:0");
     assert_string_equal(fwd("::1:40000", " 203.0.113.7 "), "203.0.113.7:0");
+    assert_string_equal(fwd("::ffff:127.0.0.1:40000", "203.0.113.7"), "203.0.113.7:0");
+    assert_string_equal(fwd("127.0.0.1:1", "::ffff:203.0.113.8"), "203.0.113.8:0");
     /* From anyone else the header means nothing. */
     assert_string_equal(fwd("192.0.2.1:40000", "203.0.113.7"), "-");
     assert_string_equal(fwd("127.0.0.1:40000", ""), "-");
