@@ -58,7 +58,8 @@ int myna_store_env_flush(struct myna_store_env *env);
  * user's data everywhere, export). */
 int myna_store_env_tables(struct myna_store_env *env, void (*fn)(const char *name, void *data),
                           void *data);
-/* True if the current batch has uncommitted writes. */
+/* True if the current batch has uncommitted writes, or on_durable callbacks wait for the
+ * next myna_store_env_flush(). */
 bool myna_store_env_dirty(const struct myna_store_env *env);
 
 /* The open batch's number (numbers only grow), or 0 when no batch is open (since 1.1).
@@ -76,7 +77,7 @@ struct myna_store_stats {
     uint64_t commit_failures; /* batches whose commit failed: their writes are lost */
     uint64_t write_failures;  /* units failed by a write: their writes were discarded */
     uint64_t full;            /* writes refused because the database map is full */
-    uint64_t map_bytes;       /* the map size (store_map_mb) */
+    uint64_t map_bytes;       /* the map size: reserved on disk, up to store_map_mb */
     uint64_t used_bytes;      /* pages in use, free pages inside the file not counted */
     bool careful;             /* so little room left that requests commit one by one */
 };

@@ -17,6 +17,7 @@
 #include "server/route/stanza.h"
 #include "server/server.h"
 #include "server/store/accounts.h"
+#include "server/store/store_tools.h"
 #include "server/stream/c2s.h"
 #include "server/web/upload.h"
 #include "server/stream/sm.h"
@@ -54,8 +55,9 @@ void myna_iq_send_result(struct myna_stanza *st, struct myna_xml *result)
         return;
     }
     /* A result must not claim a write that failed: the request's unit of work failed, so
-     * the requester gets the error instead (myna/store.h). */
-    int err = myna_store_env_unit_error(ctx->srv->store);
+     * the requester gets the error instead (myna/store.h). Near a full store its writes are
+     * committed first, so that a commit that fails is answered too. */
+    int err = store_settle(ctx->srv->store);
     if (err != 0) {
         log_msg(err == MYNA_STORE_FULL ? MYNA_LOG_DEBUG : MYNA_LOG_WARN, "router",
                 "iq id=%s from %s: result replaced by an error: %s", st->id ? st->id : "",

@@ -10,6 +10,10 @@
  * alive across nested reads from an iteration callback).
  * Near the end of the map a commit may itself need pages: then ("careful" mode) every
  * outermost unit is committed on its own, so a failing commit fails only that unit.
+ * A full disk looks like a full map: the map covers only the part of the data file that
+ * has disk blocks (posix_fallocate), grown ahead of the data up to store_map_mb, so a write
+ * the disk cannot hold fails its own unit with MYNA_STORE_FULL instead of failing a
+ * commit, which would lose the whole batch (see fit_map).
  * Several processes may share the directory (mynad, mynactl): a batch lives for one loop
  * iteration only, so another process's writer never waits for long.
  */
@@ -18,6 +22,7 @@
 #include "server/store/store_tools.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +36,10 @@
 /* Pages kept free for commits: below this much room, outermost units commit one by one. */
 #define CAREFUL_MIN_PAGES 2048u
 #define FULL_LOG_EVERY_MS 10000u
+#define GROW_MIN_PAGES 8192u       /* the map grows by at least this (32 MiB of 4 KiB pages) */
+#define GROW_LEAST_PAGES 256u      /* ... or by as little as this when the disk is nearly full */
+#define WRITE_PAGES 4u              /* pages one write is assumed to dirty, beyond its value */
+#define GROW_RETRY_MS 1000u        /* after the disk had no room, try again this much later */
 
 struct durable_cb {
     myna_store_durable_fn fn;
@@ -62,6 +71,12 @@ struct myna_store_env {
     struct unit units[STORE_MAX_UNITS];
     unsigned nunits;        /* open units (innermost last) */
     bool careful;           /* little room left: outermost units commit one by one */
+    size_t max_pages;       /* store_map_mb in pages: the map grows up to this */
+    size_t batch_room;      /* pages free in the map when the batch opened */
+    size_t batch_pages;     /* pages the batch's writes may have taken (an estimate) */
+    size_t cbs_settled;     /* callbacks below this index know their fate */
+    bool disk_short;        /* the map could not grow for want of disk space */
+    uint64_t grow_failed_ms; /* when it last could not (retried GROW_RETRY_MS later) */
     MDB_txn *rtxn;          /* reusable read transaction (reset while unused), or NULL */
     unsigned rtxn_users;    /* nesting depth of operations using rtxn */
     size_t maxkey;
@@ -85,7 +100,7 @@ const char *myna_store_strerror(int err)
     case MYNA_STORE_NOTFOUND:
         return "no such key";
     case MYNA_STORE_FULL:
-        return "database is full (raise store_map_mb)";
+        return "database is full (store_map_mb or the disk)";
     case MYNA_STORE_ERROR:
         return "storage error";
     case MYNA_STORE_TOOBIG:
@@ -184,9 +199,70 @@ static void check_room(struct myna_store_env *e)
     bool careful = room < reserve;
     if (careful && !e->careful)
         log_warn("store", "database nearly full (%zu of %zu KiB free): committing each "
-                 "request on its own; raise store_map_mb", room * e->psize / 1024,
-                 maxpg * e->psize / 1024);
+                 "request on its own; %s", room * e->psize / 1024, maxpg * e->psize / 1024,
+                 e->disk_short ? "free disk space where the data directory is"
+                               : "raise store_map_mb");
     e->careful = careful;
+}
+
+/* Keeps the map inside the part of the data file that has disk blocks, and both ahead of
+ * the data. When the map has less than twice the careful reserve left (and is below
+ * store_map_mb), the file is extended with posix_fallocate by a quarter of the map (at
+ * least GROW_MIN_PAGES; when the disk has less, by what it has, down to GROW_LEAST_PAGES)
+ * and the map follows. When the disk has no room the map stays: the careful mode takes
+ * over and each write that does not fit fails its own request with MYNA_STORE_FULL, until
+ * a try GROW_RETRY_MS later finds room. On opening, the map shrinks from store_map_mb to
+ * the file's allocated size (or grows it). LMDB remaps: only with no transaction open. */
+static void fit_map(struct myna_store_env *e, bool opening)
+{
+    if (e->wtxn || e->rtxn_users > 0)
+        return;
+    MDB_envinfo info;
+    mdb_env_info(e->env, &info);
+    size_t maxpg = info.me_mapsize / e->psize, hw = info.me_last_pgno + 1;
+    int fd;
+    struct stat sb;
+    size_t cur = maxpg;
+    if (opening) { /* the pages the file has (LMDB writes every page below the last) */
+        if (mdb_env_get_fd(e->env, &fd) != 0 || fstat(fd, &sb) != 0)
+            return;
+        cur = (size_t)sb.st_size / e->psize;
+        cur = cur < hw ? hw : cur > e->max_pages ? e->max_pages : cur;
+    } else if (e->grow_failed_ms && now_ms() - e->grow_failed_ms < GROW_RETRY_MS) {
+        return;
+    }
+    size_t target = cur, room = cur > hw ? cur - hw : 0;
+    if (cur < e->max_pages && room < 2 * reserve_pages(cur) &&
+        mdb_env_get_fd(e->env, &fd) == 0) {
+        size_t step = cur / 4 > GROW_MIN_PAGES ? cur / 4 : GROW_MIN_PAGES;
+        for (; step >= GROW_LEAST_PAGES; step /= 2) {
+            size_t want = e->max_pages - cur < step ? e->max_pages : cur + step;
+            if (posix_fallocate(fd, 0, (off_t)(want * e->psize)) == 0) {
+                target = want;
+                break;
+            }
+        }
+        if (target == cur) {
+            if (!e->disk_short)
+                log_warn("store", "no disk space to grow the database beyond %zu KiB "
+                         "(store_map_mb allows %zu KiB): writes that do not fit are refused "
+                         "until there is room", cur * e->psize / 1024,
+                         e->max_pages * e->psize / 1024);
+            e->disk_short = true;
+            e->grow_failed_ms = now_ms();
+        } else {
+            if (e->disk_short)
+                log_info("store", "disk space found: the database can grow again");
+            e->disk_short = false;
+            e->grow_failed_ms = 0;
+        }
+    }
+    if (target != maxpg) {
+        int rc = mdb_env_set_mapsize(e->env, target * e->psize);
+        if (rc != 0)
+            log_error("store", "resizing the map to %zu KiB: %s", target * e->psize / 1024,
+                      mdb_strerror(rc));
+    }
 }
 
 /* "Database is full" is logged loudly, but at most once per FULL_LOG_EVERY_MS with the
@@ -200,8 +276,10 @@ static void log_full(struct myna_store_env *e)
     size_t maxpg, used;
     space(e, SIZE_MAX, &maxpg, &used);
     log_error("store", "DATABASE FULL: %lu write(s) refused (map %zu KiB, %zu KiB in use at "
-              "the last commit); raise store_map_mb", e->full_unlogged,
-              maxpg * e->psize / 1024, used * e->psize / 1024);
+              "the last commit); %s", e->full_unlogged, maxpg * e->psize / 1024,
+              used * e->psize / 1024,
+              e->disk_short ? "the disk is full: free space where the data directory is"
+                            : "raise store_map_mb");
     e->full_logged_ms = now;
     e->full_unlogged = 0;
 }
@@ -237,6 +315,7 @@ static int batch_open(struct myna_store_env *e)
 {
     if (e->wtxn)
         return 0;
+    fit_map(e, false);
     int rc = begin_write(e, &e->wtxn);
     if (rc != 0) {
         e->wtxn = NULL;
@@ -244,11 +323,17 @@ static int batch_open(struct myna_store_env *e)
     }
     e->wserial = ++e->serial;
     check_room(e);
+    MDB_envinfo info;
+    mdb_env_info(e->env, &info);
+    size_t maxpg = info.me_mapsize / e->psize, hw = info.me_last_pgno + 1;
+    e->batch_room = maxpg > hw ? maxpg - hw : 0;
+    e->batch_pages = 0;
     return 0;
 }
 
 /* Commits the open batch, if any; returns 0 or the mapped error (the batch is gone
- * either way: a failed commit loses every write in it). */
+ * either way: a failed commit loses every write in it, and the callbacks registered since
+ * the last commit hear it; those registered before keep their outcome). */
 static int batch_commit(struct myna_store_env *e)
 {
     if (!e->wtxn)
@@ -261,10 +346,13 @@ static int batch_commit(struct myna_store_env *e)
         if (err == MYNA_STORE_FULL)
             e->careful = true;
         log_error("store", "COMMIT FAILED, write batch lost: %s", myna_store_strerror(err));
+        cbs_fail(e, e->cbs_settled, err);
+        e->cbs_settled = e->ncbs;
         if (e->on_fail)
             e->on_fail(e->wserial, err, e->on_fail_data);
         return err;
     }
+    e->cbs_settled = e->ncbs;
     e->stats.commits++;
     return 0;
 }
@@ -335,6 +423,11 @@ int myna_store_env_unit_begin(struct myna_store_env *e)
         log_error("store", "units nested deeper than %d", STORE_MAX_UNITS);
         return MYNA_STORE_ERROR;
     }
+    /* Between requests, a batch that may have used half the room it opened with is
+     * committed now, so that the next write's batch finds the map grown (fit_map) rather
+     * than a burst of requests in one iteration running it out. */
+    if (e->nunits == 0 && e->wtxn && !e->careful && e->batch_pages * 2 > e->batch_room)
+        batch_commit(e);
     e->units[e->nunits++] = (struct unit){.cb_start = e->ncbs};
     return 0;
 }
@@ -361,12 +454,31 @@ static int unit_end(struct myna_store_env *e, bool commit)
             cbs_fail(e, u->cb_start, err);
         }
     }
-    size_t cb_start = u->cb_start;
     e->nunits--;
-    if (e->nunits == 0 && e->careful && e->wtxn && err == 0) {
+    if (e->nunits == 0 && e->careful && e->wtxn && err == 0)
         err = batch_commit(e);
-        if (err != 0)
-            cbs_fail(e, cb_start, err);
+    return err;
+}
+
+int store_settle(struct myna_store_env *e)
+{
+    int err = myna_store_env_unit_error(e);
+    if (err != 0 || !e->careful || e->nunits != 1 || !e->wtxn)
+        return err;
+    struct unit *u = &e->units[0];
+    if (u->txn) {
+        int rc = mdb_txn_commit(u->txn); /* into the batch */
+        u->txn = NULL;
+        if (rc != 0) {
+            err = map_err(rc, "commit unit");
+            e->stats.write_failures++;
+        }
+    }
+    if (err == 0)
+        err = batch_commit(e);
+    if (err != 0) {
+        u->err = err; /* later writes of the request fail the same way */
+        cbs_fail(e, u->cb_start, err);
     }
     return err;
 }
@@ -419,6 +531,8 @@ static int write_begin(struct myna_store_env *e, MDB_txn **txn, bool *implicit)
     int err = unit_txn(e, txn);
     if (err != 0 && *implicit)
         unit_end(e, true);
+    if (err == 0)
+        e->batch_pages += WRITE_PAGES; /* the path from the root, copied on write */
     return err;
 }
 
@@ -556,6 +670,8 @@ int myna_store_env_open(const char *dir, size_t map_mb, struct myna_store_env **
     MDB_stat st;
     mdb_env_stat(e->env, &st);
     e->psize = st.ms_psize ? st.ms_psize : 4096;
+    e->max_pages = map_mb * 1024 * 1024 / e->psize;
+    fit_map(e, true);
     *out = e;
     return 0;
 fail:
@@ -649,21 +765,23 @@ int myna_store_env_flush(struct myna_store_env *e)
         log_error("store", "flush inside a unit that has written: not committed");
         return MYNA_STORE_ERROR;
     }
-    int err = batch_commit(e);
+    int err = batch_commit(e); /* tells the callbacks if it fails */
     /* Callbacks may register new callbacks or write again: take the list first. */
     struct durable_cb *cbs = e->cbs;
     size_t n = e->ncbs;
     e->cbs = NULL;
-    e->ncbs = e->cbcap = 0;
+    e->ncbs = e->cbcap = e->cbs_settled = 0;
     for (size_t i = 0; i < n; i++)
-        cbs[i].fn(cbs[i].data, cbs[i].err ? cbs[i].err : err);
+        cbs[i].fn(cbs[i].data, cbs[i].err);
     free(cbs);
     return err;
 }
 
 bool myna_store_env_dirty(const struct myna_store_env *e)
 {
-    return e->wtxn != NULL;
+    /* Callbacks wait for a flush too: registered when nothing was written, or after a
+     * careful-mode commit, they must not wait for the next write. */
+    return e->wtxn != NULL || e->ncbs > 0;
 }
 
 uint64_t myna_store_env_batch(const struct myna_store_env *e)
@@ -729,6 +847,7 @@ int myna_store_put(struct myna_store *s, const void *key, size_t klen, const voi
     if (err != 0 || (err = write_begin(s->env, &txn, &implicit)) != 0)
         return err;
     MDB_val k = {klen, (void *)key}, v = {len, (void *)val};
+    s->env->batch_pages += len / s->env->psize;
     return write_end(s->env, mdb_put(txn, s->dbi, &k, &v, 0), implicit, "put");
 }
 
@@ -863,6 +982,7 @@ int myna_store_append(struct myna_store *s, const void *prefix, size_t plen, con
     bool implicit;
     if (err != 0 || (err = write_begin(s->env, &txn, &implicit)) != 0)
         return err;
+    s->env->batch_pages += len / s->env->psize;
     int rc = mdb_cursor_open(txn, s->dbi, &c);
     if (rc != 0)
         return write_end(s->env, rc, implicit, "append");

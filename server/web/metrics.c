@@ -128,7 +128,7 @@ static void render(struct server *srv, struct myna_buf *b)
     myna_buf_printf(b, "myna_store_full_total %llu\n", (unsigned long long)st.full);
     metric(b, "myna_store_used_bytes", "gauge", "Database pages in use.");
     myna_buf_printf(b, "myna_store_used_bytes %llu\n", (unsigned long long)st.used_bytes);
-    metric(b, "myna_store_map_bytes", "gauge", "Database map size (store_map_mb).");
+    metric(b, "myna_store_map_bytes", "gauge", "Database map size (reserved on disk, at most store_map_mb).");
     myna_buf_printf(b, "myna_store_map_bytes %llu\n", (unsigned long long)st.map_bytes);
     struct mallinfo2 mi = mallinfo2();
     metric(b, "myna_heap_used_bytes", "gauge", "Heap in use (malloc).");

@@ -15,6 +15,10 @@ exit); the harness answers in
 E2E_CONTROL + ".done" with "ok PID" (xmpplib.server_control wraps this). The server that
 runs at the end must still stop cleanly on SIGTERM.
 
+Full-disk tests: E2E_DATA_TMPFS_KB=N puts the data directory on a tmpfs of N KiB of its own
+(needs root; otherwise the test is skipped). The test may grow or shrink it with
+`mount -o remount,size=...` on E2E_TMPDIR/data; it is unmounted before the temp dir goes.
+
 Usage (automake LOG_COMPILER): harness.py [--builddir DIR] [--srcdir DIR] TEST [ARGS...]
   TEST.py  -> run with this Python; TEST.e2e -> a text file naming a check program and its
   arguments (first word = program in the build dir's tests/e2e/); else TEST is executed.
@@ -395,7 +399,20 @@ def main(argv):
     os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
     server = None
     rc = 99
+    mounted = None
     try:
+        size = os.environ.get("E2E_DATA_TMPFS_KB")
+        if size:
+            mounted = os.path.join(tmp, "data")
+            os.makedirs(mounted)
+            r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%sk,mode=0700" % size,
+                                "myna-e2e-data", mounted],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            if r.returncode != 0:
+                mounted = None
+                print("SKIP: cannot mount a tmpfs for the data directory: %s"
+                      % r.stdout.decode().strip())
+                return 77
         try:
             server = KINDS[kind](tmp, opts)
         except FileNotFoundError as e:
@@ -446,6 +463,8 @@ def main(argv):
                     print("#   " + line)
             except OSError:
                 pass
+        if mounted and not os.environ.get("E2E_KEEP"):
+            subprocess.run(["umount", mounted])
         if os.environ.get("E2E_KEEP"):
             print("# kept " + tmp)
         else:

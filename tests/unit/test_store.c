@@ -3,7 +3,7 @@
  * sequences, del_prefix, batch visibility and on_durable order, map-full recovery, units of
  * work (failure isolation inside one batch, nesting, abort, reads of a unit's own writes,
  * on_durable errors, a unit failing under an iteration, per-unit commits near the end of
- * the map), and two processes on one directory (mynad + mynactl) via fork.
+ * the map, the map growing with the file's allocated space), and two processes on one directory (mynad + mynactl) via fork.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -352,10 +353,12 @@ static void test_durable(void **state)
 {
     struct fixture *f = *state;
     memset(&calls, 0, sizeof(calls));
-    /* Nothing pending: runs at the next flush ("end of the loop iteration"). */
+    /* Nothing written: runs at the next flush ("end of the loop iteration"), which the
+     * waiting callback asks for (the loop flushes only when the env is dirty). */
+    assert_false(myna_store_env_dirty(f->env));
     myna_store_on_durable(f->t, durable_cb, (void *)1);
     assert_int_equal(calls.n, 0);
-    assert_false(myna_store_env_dirty(f->env));
+    assert_true(myna_store_env_dirty(f->env));
     assert_int_equal(myna_store_env_flush(f->env), 0);
     assert_int_equal(calls.n, 1);
 
@@ -419,6 +422,63 @@ static void test_map_full(void **state)
     assert_true(st.used_bytes > 0 && st.used_bytes <= st.map_bytes);
     myna_store_env_close(env);
     myna_arena_free(a);
+    remove_dir(dir);
+}
+
+/* The map covers only the file's allocated part and grows ahead of the data: 64 MiB of
+ * writes, then a 48 MiB burst without a flush, into a 256 MiB map all succeed; the map and
+ * the file grow together, in steps. */
+static void test_map_grows(void **state)
+{
+    (void)state;
+    char dir[64] = "/tmp/myna-grow-XXXXXX", path[128];
+    assert_non_null(mkdtemp(dir));
+    struct myna_store_env *env;
+    struct myna_store *t;
+    assert_int_equal(myna_store_env_open(dir, 256, &env), 0);
+    assert_int_equal(myna_store_table(env, "t", &t), 0);
+    struct myna_store_stats st;
+    myna_store_env_stats(env, &st);
+    uint64_t first = st.map_bytes;
+    assert_true(first >= 32 * 1024 * 1024 && first < 64 * 1024 * 1024);
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_true((uint64_t)sb.st_size >= first);          /* the map is inside the file */
+    assert_true((uint64_t)sb.st_blocks * 512 >= first); /* ... and the file has the blocks */
+    static char big[256 * 1024];
+    for (int i = 0; i < 256; i++) {
+        char k[16];
+        snprintf(k, sizeof(k), "big%03d", i);
+        assert_int_equal(myna_store_put(t, k, strlen(k), big, sizeof(big)), 0);
+        if (i % 16 == 15)
+            assert_int_equal(myna_store_env_flush(env), 0);
+    }
+    assert_int_equal(myna_store_env_flush(env), 0);
+    /* A burst of requests in one loop iteration (no flush) bigger than the room the batch
+     * opened with: committed early between requests, so the map grows under it. */
+    for (int i = 0; i < 192; i++) {
+        char k[16];
+        snprintf(k, sizeof(k), "burst%03d", i);
+        assert_int_equal(myna_store_env_unit_begin(env), 0);
+        assert_int_equal(myna_store_put(t, k, strlen(k), big, sizeof(big)), 0);
+        assert_int_equal(myna_store_env_unit_commit(env), 0);
+    }
+    assert_int_equal(myna_store_env_flush(env), 0);
+    myna_store_env_stats(env, &st);
+    assert_true(st.map_bytes > first && st.map_bytes < 256u * 1024 * 1024);
+    assert_true(st.used_bytes >= 112u * 1024 * 1024);
+    assert_int_equal(st.full, 0);
+    assert_int_equal(st.commit_failures, 0);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_true((uint64_t)sb.st_blocks * 512 >= st.map_bytes);
+    myna_store_env_close(env);
+    /* Opened again: the map is the file's allocated size, not store_map_mb. */
+    assert_int_equal(myna_store_env_open(dir, 256, &env), 0);
+    uint64_t before = st.map_bytes;
+    myna_store_env_stats(env, &st);
+    assert_true(st.map_bytes >= before && st.map_bytes < 256u * 1024 * 1024);
+    myna_store_env_close(env);
     remove_dir(dir);
 }
 
@@ -820,6 +880,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_del_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durable, setup, teardown),
         cmocka_unit_test(test_map_full),
+        cmocka_unit_test(test_map_grows),
         cmocka_unit_test_setup_teardown(test_unit_isolation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unit_nesting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unit_fails_during_iteration, setup, teardown),
