@@ -139,9 +139,12 @@ EXTRA_DIST += tests/modules/durability.sh tests/modules/test_durability.py
 # A full database: the writer gets resource-constraint, other requests go on.
 TESTS += tests/modules/store_full.sh
 EXTRA_DIST += tests/modules/store_full.sh tests/modules/test_store_full.py
-# A full disk (a tmpfs of its own) is met like a full map.
-TESTS += tests/modules/disk_full.sh
-EXTRA_DIST += tests/modules/disk_full.sh tests/modules/test_disk_full.py
+# A full disk (a tmpfs of its own) is met like a full map; a commit the disk fails bounces
+# the messages it stored offline and acknowledges nothing.
+TESTS += tests/modules/disk_full.sh tests/modules/commit_fail.sh
+EXTRA_DIST += tests/modules/disk_full.sh tests/modules/test_disk_full.py \
+	tests/modules/commit_fail.sh tests/modules/test_commit_fail.py tests/modules/failsync.c
+CLEANFILES += tests/modules/failsync.so
 # Offline delivery at login races a sender: stored messages always come first.
 TESTS += tests/modules/offline_order.sh
 EXTRA_DIST += tests/modules/offline_order.sh tests/modules/test_offline_order.py

@@ -318,6 +318,55 @@ static int queue_add(struct myna_module *m, const char *prefix, size_t plen,
     return rc;
 }
 
+/* A stored message until its batch is on disk: if the commit fails (the disk failed or
+ * ran out where the map did not), the sender gets the error the store's refusal would
+ * have given, since the message is lost. `xml`: the message as its error reply, from and
+ * to swapped, type='error', the <error/> added when needed. */
+struct bounce {
+    struct myna_module *m;
+    size_t len;
+    char xml[];
+};
+
+static void bounce_if_lost(void *data, int err)
+{
+    struct bounce *b = data;
+    if (err != 0) {
+        struct myna_arena *a = myna_arena_new();
+        struct myna_xml *r = myna_xml_parse(a, b->xml, b->len, MYNA_NS_CLIENT);
+        if (r) {
+            enum myna_error e = myna_error_from_store(err);
+            struct myna_xml *er = myna_xml_add_child(r, MYNA_NS_CLIENT, "error");
+            myna_xml_set_attr(er, "type", myna_error_type(e));
+            myna_xml_add_child(er, MYNA_NS_STANZAS, myna_error_condition(e));
+            myna_log(b->m, MYNA_LOG_WARN, "a stored message was lost (%s): bounced to %s",
+                     myna_store_strerror(err), myna_xml_attr(r, "to"));
+            myna_send(b->m, r);
+        }
+        myna_arena_free(a);
+    }
+    free(b);
+}
+
+static void bounce_when_lost(struct myna_module *m, struct myna_stanza *st)
+{
+    struct myna_xml *r = myna_xml_copy(st->arena, st->xml);
+    myna_xml_set_attr(r, "from", st->to.full);
+    myna_xml_set_attr(r, "to", st->from.full);
+    myna_xml_set_attr(r, "type", "error");
+    struct myna_buf buf;
+    myna_buf_init(&buf);
+    myna_xml_serialize(r, MYNA_NS_CLIENT, &buf);
+    struct bounce *b = malloc(sizeof *b + buf.len);
+    if (b) {
+        b->m = m;
+        b->len = buf.len;
+        memcpy(b->xml, buf.data, buf.len);
+        myna_store_on_durable(ctx(m)->store, bounce_if_lost, b);
+    }
+    myna_buf_free(&buf);
+}
+
 /* Appends st to its recipient's queue within the quotas, or answers the sender with why
  * not. `delay`: stamp it (a message for an offline user; not one held during delivery). */
 static void store_message(struct myna_module *m, struct myna_stanza *st, bool delay)
@@ -343,6 +392,7 @@ static void store_message(struct myna_module *m, struct myna_stanza *st, bool de
         myna_reply_error(st, myna_error_from_store(rc), NULL);
         return;
     }
+    bounce_when_lost(m, st);
     myna_metric_add(m, "stored", 1);
 }
 
