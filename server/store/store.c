@@ -188,7 +188,8 @@ static size_t reserve_pages(size_t maxpg)
 }
 
 /* Decides, when a batch opens, whether commits may still be grouped: a commit needs a few
- * pages of its own (free-page bookkeeping), and if it fails every write in it is lost. */
+ * pages of its own (free-page bookkeeping), and if it fails every write in it is lost.
+ * Also notes the room the batch opens with (batch_room). */
 static void check_room(struct myna_store_env *e)
 {
     MDB_envinfo info;
@@ -197,6 +198,7 @@ static void check_room(struct myna_store_env *e)
     space(e, reserve, &maxpg, &used);
     size_t room = used < maxpg ? maxpg - used : 0;
     bool careful = room < reserve;
+    e->batch_room = room;
     if (careful && !e->careful)
         log_warn("store", "database nearly full (%zu of %zu KiB free): committing each "
                  "request on its own; %s", room * e->psize / 1024, maxpg * e->psize / 1024,
@@ -322,11 +324,7 @@ static int batch_open(struct myna_store_env *e)
         return map_err(rc, "begin write batch");
     }
     e->wserial = ++e->serial;
-    check_room(e);
-    MDB_envinfo info;
-    mdb_env_info(e->env, &info);
-    size_t maxpg = info.me_mapsize / e->psize, hw = info.me_last_pgno + 1;
-    e->batch_room = maxpg > hw ? maxpg - hw : 0;
+    check_room(e); /* sets batch_room */
     e->batch_pages = 0;
     return 0;
 }
@@ -432,6 +430,22 @@ int myna_store_env_unit_begin(struct myna_store_env *e)
     return 0;
 }
 
+/* Merges unit u's writes into the enclosing transaction (no sync): 0, or the error that
+ * failed it (its callbacks are told). */
+static int unit_merge(struct myna_store_env *e, struct unit *u)
+{
+    if (!u->txn)
+        return 0;
+    int rc = mdb_txn_commit(u->txn);
+    u->txn = NULL;
+    if (rc == 0)
+        return 0;
+    int err = map_err(rc, "commit unit");
+    e->stats.write_failures++;
+    cbs_fail(e, u->cb_start, err);
+    return err;
+}
+
 /* Ends the innermost unit: merges its writes into the enclosing transaction, or discards
  * them. In careful mode the outermost unit's writes are committed right here. */
 static int unit_end(struct myna_store_env *e, bool commit)
@@ -444,16 +458,9 @@ static int unit_end(struct myna_store_env *e, bool commit)
     if (!commit && e->units[i].err == 0)
         unit_fail(e, i, MYNA_STORE_ABORTED);
     struct unit *u = &e->units[i];
-    int err = u->err;
-    if (u->txn) {
-        int rc = mdb_txn_commit(u->txn); /* into the parent: no sync */
-        u->txn = NULL;
-        if (rc != 0) {
-            err = map_err(rc, "commit unit");
-            e->stats.write_failures++;
-            cbs_fail(e, u->cb_start, err);
-        }
-    }
+    int err = u->err, merr = unit_merge(e, u);
+    if (merr != 0)
+        err = merr;
     e->nunits--;
     if (e->nunits == 0 && e->careful && e->wtxn && err == 0)
         err = batch_commit(e);
@@ -466,14 +473,7 @@ int store_settle(struct myna_store_env *e)
     if (err != 0 || !e->careful || e->nunits != 1 || !e->wtxn)
         return err;
     struct unit *u = &e->units[0];
-    if (u->txn) {
-        int rc = mdb_txn_commit(u->txn); /* into the batch */
-        u->txn = NULL;
-        if (rc != 0) {
-            err = map_err(rc, "commit unit");
-            e->stats.write_failures++;
-        }
-    }
+    err = unit_merge(e, u); /* into the batch */
     if (err == 0)
         err = batch_commit(e);
     if (err != 0) {
